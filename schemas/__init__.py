@@ -1,0 +1,1 @@
+"""Built-in extraction schemas. Each module exposes its pydantic model as `SCHEMA`."""

@@ -1,0 +1,171 @@
+"""The `fieldmill` command line.
+
+Imports here stay light (argparse and the standard library): engines, Ray and
+pyarrow load inside the command that needs them, so `fieldmill --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+# Exit codes when a run cannot proceed (0: every listed document has its row).
+EXIT_SCHEMA = 2
+EXIT_MISSING_INPUT = 3
+EXIT_CREDENTIALS = 4
+EXIT_MODEL = 5
+EXIT_STORAGE = 6
+
+BACKENDS = ("xgrammar", "guidance", "outlines")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except Fatal as exc:
+        print(f"fieldmill: error: {exc.message}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("fieldmill: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+class Fatal(Exception):
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = " ".join(str(message).split())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fieldmill", description="Turn documents into typed, validated records with a small language model.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="extract records from a folder or S3 prefix into Parquet")
+    run.add_argument("input", metavar="INPUT", help="local folder or s3://bucket/prefix/")
+    run.add_argument("--schema", required=True, help="built-in name, file.py:Class, package.module:Class or schema.json")
+    run.add_argument("--output", required=True, help="local folder or s3://bucket/prefix/ for run folders")
+    run.add_argument("--model", default="bundled", help="'bundled' (Gemma 3 270M), an HF folder, a .gguf file, or s3:// (default: bundled)")
+    run.add_argument("--lora", default=None, help="LoRA adapter folder (local or s3://) applied on top of --model")
+    run.add_argument("--backend", choices=BACKENDS, default=os.environ.get("FIELDMILL_BACKEND", "xgrammar"), help="structured-output backend (default: xgrammar)")
+    run.add_argument("--workers", type=int, default=1, help="extraction actors, one engine each (default: 1)")
+    run.add_argument("--batch-size", type=int, default=16, help="documents per batch to an actor (default: 16)")
+    run.add_argument("--run-id", default=None, help="run folder name (default: derived from input, schema version and model)")
+    run.add_argument("--limit", type=int, default=None, help="process at most N pending documents")
+    run.add_argument("--max-doc-tokens", type=int, default=None, help="largest document in tokens (default: what the model's context allows)")
+    run.add_argument("--max-model-len", type=int, default=None, help="engine context length (default: the model's)")
+    run.add_argument("--repetition-penalty", type=float, default=1.0, help="vLLM repetition penalty (default: 1.0, off)")
+    run.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS"), help="join an existing Ray cluster (e.g. 'auto'); default: start a local one")
+    run.set_defaults(handler=cmd_run)
+
+    schema = commands.add_parser("schema", help="print the hardened JSON schema, the decoding constraint size and the token budget")
+    schema.add_argument("schema", metavar="SCHEMA")
+    schema.add_argument("--regex", action="store_true", help="also print the decoding regex")
+    schema.set_defaults(handler=cmd_schema)
+    return parser
+
+
+def _version() -> str:
+    from fieldmill import __version__
+
+    return __version__
+
+
+def _load_schema(spec: str):
+    from fieldmill.hardening import SchemaError
+    from fieldmill.schemas import load_schema
+
+    try:
+        return load_schema(spec)
+    except SchemaError as exc:
+        raise Fatal(EXIT_SCHEMA, str(exc)) from None
+
+
+def cmd_schema(args) -> int:
+    schema = _load_schema(args.schema)
+    print(json.dumps(schema.hardened, indent=2, ensure_ascii=False))
+    print(
+        f"\nschema {schema.name} version {schema.hash}: longest record {schema.constraint.max_output_bytes} bytes"
+        f" -> max_tokens {schema.constraint.max_output_tokens}; constraint regex {len(schema.constraint.regex)} characters",
+    )
+    if args.regex:
+        print(schema.constraint.regex)
+    return 0
+
+
+def cmd_run(args) -> int:
+    import logging
+
+    from fieldmill.config import RunConfig
+    from fieldmill.engines.base import EngineConfig
+    from fieldmill.models import ModelError
+    from fieldmill.storage import MissingInput, NoCredentials, StorageError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s fieldmill %(message)s", stream=sys.stderr)
+    _load_schema(args.schema)  # one-line error before anything starts
+    try:
+        config = RunConfig(
+            input=args.input,
+            schema_spec=args.schema,
+            output=args.output,
+            engine=EngineConfig(
+                model=args.model,
+                lora=args.lora,
+                backend=args.backend,
+                max_model_len=args.max_model_len,
+                repetition_penalty=args.repetition_penalty,
+            ),
+            workers=args.workers,
+            batch_size=args.batch_size,
+            run_id=args.run_id,
+            limit=args.limit,
+            max_doc_tokens=args.max_doc_tokens,
+            ray_address=args.ray_address,
+        )
+    except ValueError as exc:
+        raise Fatal(2, str(exc).splitlines()[-1] if str(exc) else repr(exc)) from None
+
+    from fieldmill import pipeline
+    from fieldmill.summary import print_summary
+
+    try:
+        result = pipeline.run(config)
+    except MissingInput as exc:
+        raise Fatal(EXIT_MISSING_INPUT, str(exc)) from None
+    except NoCredentials as exc:
+        raise Fatal(EXIT_CREDENTIALS, str(exc)) from None
+    except ModelError as exc:
+        raise Fatal(EXIT_MODEL, str(exc)) from None
+    except StorageError as exc:
+        raise Fatal(EXIT_STORAGE, str(exc)) from None
+    except Exception as exc:
+        if _is_model_failure(exc):
+            raise Fatal(EXIT_MODEL, f"the model cannot load: {_root_cause(exc)}") from None
+        raise
+    print_summary(result)
+    return 0
+
+
+def _root_cause(exc: BaseException) -> str:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[-1] if text else ''}"
+
+
+def _is_model_failure(exc: BaseException) -> bool:
+    """An actor that died while building its engine (Ray wraps the original error)."""
+    text = f"{type(exc).__name__} {exc}"
+    return any(marker in text for marker in ("ModelError", "ContextTooSmall", "Engine core initialization failed", "ActorDiedError", "RayActorError"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Settings for one `fieldmill run`, as a pydantic model whose fields document themselves."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from pydantic import BaseModel, Field, field_validator
+
+from fieldmill.engines.base import EngineConfig
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class RunConfig(BaseModel):
+    input: str = Field(description="Local folder or s3://bucket/prefix/ of documents.")
+    schema_spec: str = Field(description="Schema name, file.py:Class, package.module:Class or file.json.")
+    output: str = Field(description="Local folder or s3://bucket/prefix/ for the run folders.")
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    workers: int = Field(1, ge=1, description="Extraction actors (one engine each).")
+    batch_size: int = Field(16, ge=1, description="Documents per batch sent to an actor.")
+    concurrent_batches: int = Field(4, ge=1, description="Batches in flight per actor, so the engine never idles at a batch boundary.")
+    run_id: str | None = Field(None, description="Run folder name; default derived from input, schema version and model.")
+    limit: int | None = Field(None, ge=1, description="Process at most this many pending documents.")
+    max_doc_tokens: int | None = Field(None, ge=1, description="Largest document (in prompt tokens) sent to the model; default: what the context allows.")
+    max_doc_bytes: int = Field(64 << 20, ge=1, description="Larger objects are not read: they fail as too_long.")
+    ray_address: str | None = Field(None, description="Existing Ray cluster to join (e.g. 'auto'); default starts a local one.")
+    manifest_chunk: int = Field(1000, ge=1, description="Documents per manifest chunk (one Ray Data row each).")
+
+    @field_validator("run_id")
+    @classmethod
+    def _safe_run_id(cls, value: str | None) -> str | None:
+        if value is not None and not _RUN_ID.match(value):
+            raise ValueError("run id: letters, digits, '.', '_' and '-' only, starting with a letter or digit")
+        if value is not None and ".." in value:
+            raise ValueError("run id must not contain '..'")
+        return value
+
+
+def default_run_id(input_root: str, schema_name: str, schema_hash: str, model_id: str) -> str:
+    digest = hashlib.sha256(f"{input_root}\0{schema_hash}\0{model_id}".encode()).hexdigest()[:12]
+    return f"{schema_name}-{digest}"

@@ -1,0 +1,138 @@
+"""Compile a hardened schema into the decoding constraint and its token budget.
+
+The constraint is a regex for compact JSON (no free whitespace, properties in schema
+order, every property present). All three vLLM structured-output backends accept a
+regex, so `--backend` changes the engine that enforces it, never the language: the
+budget below holds whichever one runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fieldmill.grammar import (
+    DIGIT,
+    CharClass,
+    Literal,
+    Node,
+    Repeat,
+    alt,
+    json_integer,
+    json_number,
+    json_string,
+    optional,
+    separated,
+    seq,
+)
+from fieldmill.hardening import SchemaError
+from fieldmill.patterns import bounded_pattern
+
+# Formats with a fixed, bounded shape. Their values are what pydantic parses.
+_TWO = Repeat(DIGIT, 2, 2)
+_MONTH = alt(seq(Literal("0"), CharClass("[1-9]", 1)), seq(Literal("1"), CharClass("[0-2]", 1)))
+_DAY = alt(seq(Literal("0"), CharClass("[1-9]", 1)), seq(CharClass("[12]", 1), DIGIT), seq(Literal("3"), CharClass("[01]", 1)))
+_DATE = seq(Repeat(DIGIT, 4, 4), Literal("-"), _MONTH, Literal("-"), _DAY)
+_TIME = seq(_TWO, Literal(":"), _TWO, Literal(":"), _TWO, optional(seq(Literal("."), Repeat(DIGIT, 1, 6))))
+_OFFSET = alt(Literal("Z"), seq(alt(Literal("+"), Literal("-")), _TWO, Literal(":"), _TWO))
+_FORMATS: dict[str, Node] = {
+    "date": _DATE,
+    "time": seq(_TIME, optional(_OFFSET)),
+    "date-time": seq(_DATE, Literal("T"), _TIME, optional(_OFFSET)),
+}
+
+
+def _uuid() -> Node:
+    hexd = CharClass("[0-9a-fA-F]", 1)
+    return seq(*(
+        part
+        for i, n in enumerate((8, 4, 4, 4, 12))
+        for part in ((Literal("-"),) if i else ()) + (Repeat(hexd, n, n),)
+    ))
+
+
+_FORMATS["uuid"] = _uuid()
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """What the engine is asked to follow, and what that costs at most."""
+
+    regex: str
+    max_output_bytes: int
+
+    @property
+    def max_output_tokens(self) -> int:
+        # Every token covers at least one byte; one more for the end-of-sequence token.
+        return self.max_output_bytes + 1
+
+
+def build_constraint(hardened: dict[str, Any]) -> Constraint:
+    node = value_node(hardened, "$")
+    return Constraint(regex=node.regex(), max_output_bytes=node.max_bytes())
+
+
+def _literal(value: Any) -> Node:
+    return Literal(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def value_node(schema: dict[str, Any], path: str) -> Node:
+    if "anyOf" in schema:
+        return alt(*(value_node(s, f"{path}|{i}") for i, s in enumerate(schema["anyOf"])))
+    if "const" in schema:
+        return _literal(schema["const"])
+    if "enum" in schema:
+        return alt(*(_literal(v) for v in schema["enum"]))
+    kind = schema.get("type")
+    if kind == "object":
+        return _object(schema, path)
+    if kind == "array":
+        item = value_node(schema["items"], f"{path}[]")
+        return seq(Literal("["), separated(item, ",", schema["minItems"], schema["maxItems"]), Literal("]"))
+    if kind == "string":
+        return _string(schema)
+    if kind == "integer":
+        low, high = schema["minimum"], schema["maximum"]
+        return json_integer(_digits(max(abs(low), abs(high))), negative=low < 0)
+    if kind == "number":
+        low, high = schema["minimum"], schema["maximum"]
+        step = schema.get("multipleOf", 1)
+        frac = 0 if step >= 1 else len(f"{step:.12f}".rstrip("0").split(".")[1])
+        return json_number(_digits(max(abs(low), abs(high))), frac, negative=low < 0)
+    if kind == "boolean":
+        return alt(Literal("true"), Literal("false"))
+    if kind == "null":
+        return Literal("null")
+    raise SchemaError(f"{path}: cannot build a constraint for {schema!r}")
+
+
+def _digits(magnitude: float) -> int:
+    return max(1, len(str(int(magnitude))))
+
+
+def _object(schema: dict[str, Any], path: str) -> Node:
+    props = schema.get("properties")
+    if props is not None:
+        parts: list[Node] = []
+        for i, (name, sub) in enumerate(props.items()):
+            key = json.dumps(name, ensure_ascii=False)
+            parts.append(Literal(("{" if i == 0 else ",") + key + ":"))
+            parts.append(value_node(sub, f"{path}.{name}"))
+        parts.append(Literal("}" if props else "{}"))
+        return seq(*parts)
+    key = json_string(1, schema["propertyNames"]["maxLength"])
+    entry = seq(key, Literal(":"), value_node(schema["additionalProperties"], f"{path}.*"))
+    return seq(Literal("{"), separated(entry, ",", schema.get("minProperties", 0), schema["maxProperties"]), Literal("}"))
+
+
+def _string(schema: dict[str, Any]) -> Node:
+    fmt = schema.get("format")
+    if fmt in _FORMATS:
+        return seq(Literal('"'), _FORMATS[fmt], Literal('"'))
+    pattern = schema.get("pattern")
+    if pattern is not None:
+        node = bounded_pattern(pattern)
+        if node is not None:
+            return seq(Literal('"'), node, Literal('"'))
+    return json_string(schema.get("minLength", 0), schema["maxLength"])

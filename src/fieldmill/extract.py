@@ -1,0 +1,118 @@
+"""The extraction actor: prompts -> engine -> validated rows.
+
+One `Extractor` per Ray actor. It builds the engine once, loads the schema once
+(the engine compiles its grammar on first use and caches it), and handles several
+batches at once (`max_concurrency`), each row as its own engine request, so the
+engine's scheduler, not the batch boundary, decides what runs together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import pickle
+import time
+from typing import Any
+
+from fieldmill import documents
+from fieldmill.engines import Engine, EngineConfig, create_engine
+from fieldmill.prompts import build_prompt, schema_prefix
+from fieldmill.records import FAILED, NONCOMPLIANT, check_output
+from fieldmill.schemas import load_schema
+
+# Characters per token no tokenizer beats by much; longer texts are refused before
+# tokenising them (a multi-megabyte document would otherwise stall the actor).
+_MAX_CHARS_PER_TOKEN = 32
+# The smallest document room that makes a schema usable with a model.
+MIN_DOC_TOKENS = 256
+
+# Columns the extractor adds to each row.
+RESULT_COLUMNS = ("status", "reason", "error", "errors_json", "record_pickle", "raw_output", "prompt_tokens", "completion_tokens", "latency_s", "generation_s")
+
+
+class ContextTooSmall(RuntimeError):
+    pass
+
+
+class Extractor:
+    def __init__(self, schema_spec: str, engine_config: dict[str, Any], max_doc_tokens: int | None = None, engine: Engine | None = None):
+        self.schema = load_schema(schema_spec)
+        self.engine = engine or create_engine(EngineConfig(**engine_config))
+        self.constraint = self.schema.constraint
+        self.prefix = schema_prefix(self.schema.hardened, self.schema.model.__name__)
+        overhead = len(self.engine.count_tokens(build_prompt(self.prefix, "")))
+        room = self.engine.max_model_len - self.constraint.max_output_tokens - overhead
+        if room < MIN_DOC_TOKENS:
+            raise ContextTooSmall(
+                f"schema {self.schema.name}: its longest record ({self.constraint.max_output_tokens} tokens) and the prompt "
+                f"({overhead} tokens) leave {room} tokens of the model's {self.engine.max_model_len} for a document; "
+                "tighten maxLength/maxItems or use a model with a longer context"
+            )
+        self.max_prompt_tokens = overhead + min(room, max_doc_tokens or room)
+
+    async def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
+        rows = [dict(zip(batch, values)) for values in zip(*batch.values())]
+        results = await asyncio.gather(*(self.extract(row) for row in rows))
+        out: dict[str, list] = {}
+        for row, result in zip(rows, results):
+            for transient in ("text", "read_reason", "read_message"):
+                row.pop(transient, None)
+            row.update(result)
+            for key, value in row.items():
+                out.setdefault(key, []).append(value)
+        return out
+
+    async def extract(self, row: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        if row.get("read_reason"):
+            return _failed(row["read_reason"], row.get("read_message") or row["read_reason"], started)
+        text = row["text"]
+        if len(text) > self.max_prompt_tokens * _MAX_CHARS_PER_TOKEN:
+            return _failed(documents.TOO_LONG, f"document of {len(text)} characters cannot fit {self.max_prompt_tokens} prompt tokens", started)
+        prompt_ids = self.engine.count_tokens(build_prompt(self.prefix, text))
+        if len(prompt_ids) > self.max_prompt_tokens:
+            return _failed(
+                documents.TOO_LONG,
+                f"prompt of {len(prompt_ids)} tokens exceeds the limit of {self.max_prompt_tokens}",
+                started,
+                prompt_tokens=len(prompt_ids),
+            )
+        try:
+            generation = await self.engine.generate(prompt_ids, self.constraint, self.constraint.max_output_tokens)
+        except Exception as exc:
+            return _failed(documents.ENGINE_ERROR, f"{type(exc).__name__}: {exc}"[:2000], started, prompt_tokens=len(prompt_ids))
+        base = {
+            "raw_output": generation.text,
+            "prompt_tokens": generation.prompt_tokens,
+            "completion_tokens": generation.completion_tokens,
+            "generation_s": generation.generation_s,
+        }
+        if not generation.text.strip():
+            return {**_failed(documents.EMPTY, f"the engine returned no text (finish reason {generation.finish_reason})", started), **base}
+        checked = check_output(generation.text, self.schema.model, self.schema.hardened)
+        if generation.finish_reason == "length" and checked.status == NONCOMPLIANT:
+            checked.error = f"output cut off at {generation.completion_tokens} tokens; " + (checked.error or "")
+        return {
+            **base,
+            "status": checked.status,
+            "reason": "",
+            "error": checked.error or "",
+            "errors_json": json.dumps(checked.errors, ensure_ascii=False) if checked.errors else "",
+            "record_pickle": pickle.dumps(checked.record) if checked.record is not None else b"",
+            "latency_s": time.perf_counter() - started,
+        }
+
+
+def _failed(reason: str, message: str, started: float, prompt_tokens: int = 0) -> dict[str, Any]:
+    return {
+        "status": FAILED,
+        "reason": reason,
+        "error": f"{reason}: {message}",
+        "errors_json": "",
+        "record_pickle": b"",
+        "raw_output": "",
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": 0,
+        "latency_s": time.perf_counter() - started,
+        "generation_s": 0.0,
+    }

@@ -1,0 +1,290 @@
+"""Harden a JSON Schema for constrained decoding.
+
+The input is the JSON Schema of a pydantic model (or a team's own JSON Schema file).
+The output is a *normalised* schema that a decoder can follow without running away:
+
+* `$ref`s are inlined (recursive schemas are refused), `allOf` of one schema merged,
+  `type: [a, b]` and `oneOf` turned into `anyOf`;
+* every string has a `maxLength`, every array a `maxItems`, every map a
+  `maxProperties`, and every number and integer a `minimum`/`maximum` (and numbers a
+  `multipleOf`) that bound their digits;
+* every object lists all its properties in a fixed order with
+  `additionalProperties: false`; a property the original does not require may be
+  `null` (meaning "not in the document") and keeps its place in `required` only if
+  the original required it.
+
+Descriptions, titles, enums, formats and bounded patterns are kept: prompts and
+Arrow types are derived from the same normalised schema.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from fieldmill.patterns import bounded_pattern
+
+
+class SchemaError(ValueError):
+    """The schema cannot be used for constrained decoding."""
+
+
+@dataclass(frozen=True)
+class HardeningPolicy:
+    """Bounds applied where the schema itself sets none."""
+
+    string_max_length: int = 200
+    array_max_items: int = 20
+    map_max_properties: int = 20
+    map_key_max_length: int = 64
+    integer_max_digits: int = 12
+    number_max_int_digits: int = 12
+    number_max_frac_digits: int = 6
+    max_depth: int = 32
+
+
+# Formats whose values have a fixed, bounded shape (see constraint.py).
+FIXED_FORMATS = ("date", "time", "date-time", "uuid")
+_KEEP = ("title", "description", "examples", "format", "default")
+_SCALAR_TYPES = ("string", "integer", "number", "boolean", "null")
+
+
+def harden(schema: dict[str, Any], policy: HardeningPolicy | None = None) -> dict[str, Any]:
+    """Return the normalised, bounded form of `schema` (which is left untouched)."""
+    policy = policy or HardeningPolicy()
+    root = copy.deepcopy(schema)
+    defs = {**root.pop("definitions", {}), **root.pop("$defs", {})}
+    hardened = _Hardener(defs, policy).node(root, path="$", depth=0, stack=())
+    if hardened.get("type") != "object" or "properties" not in hardened:
+        raise SchemaError("the schema's root must be an object with properties")
+    return hardened
+
+
+def accepts_null(node: dict[str, Any]) -> bool:
+    if node.get("type") == "null":
+        return True
+    if "enum" in node:
+        return None in node["enum"]
+    if "const" in node:
+        return node["const"] is None
+    return any(accepts_null(o) for o in node.get("anyOf", ()))
+
+
+def nullable(node: dict[str, Any]) -> dict[str, Any]:
+    if accepts_null(node):
+        return node
+    meta = {k: node[k] for k in ("title", "description") if k in node}
+    inner = {k: v for k, v in node.items() if k not in ("title", "description")}
+    return {**meta, "anyOf": [inner, {"type": "null"}]}
+
+
+class _Hardener:
+    def __init__(self, defs: dict[str, Any], policy: HardeningPolicy):
+        self.defs = defs
+        self.policy = policy
+
+    def resolve(self, ref: str, path: str) -> tuple[str, dict[str, Any]]:
+        for prefix in ("#/$defs/", "#/definitions/"):
+            if ref.startswith(prefix):
+                name = ref[len(prefix) :]
+                if name in self.defs:
+                    return name, self.defs[name]
+        raise SchemaError(f"{path}: unsupported or unknown $ref {ref!r}")
+
+    def node(self, raw: Any, path: str, depth: int, stack: tuple[str, ...]) -> dict[str, Any]:
+        if depth > self.policy.max_depth:
+            raise SchemaError(f"{path}: nested deeper than {self.policy.max_depth} levels")
+        if raw is True or raw == {}:
+            raw = {"type": ["string", "number", "boolean", "null"]}
+        if not isinstance(raw, dict):
+            raise SchemaError(f"{path}: expected a schema object, got {raw!r}")
+        raw = dict(raw)
+        meta = {k: raw[k] for k in _KEEP if k in raw}
+
+        if "$ref" in raw:
+            name, target = self.resolve(raw.pop("$ref"), path)
+            if name in stack:
+                raise SchemaError(f"{path}: recursive schema through {name!r} cannot be bounded")
+            merged = {**target, **{k: v for k, v in raw.items() if k not in ("$ref",)}}
+            return self.node(merged, path, depth + 1, stack + (name,))
+
+        if "allOf" in raw:
+            parts = raw.pop("allOf")
+            merged = dict(raw)
+            for part in parts:
+                if "$ref" in part:
+                    name, target = self.resolve(part["$ref"], path)
+                    if name in stack:
+                        raise SchemaError(f"{path}: recursive schema through {name!r} cannot be bounded")
+                    stack = stack + (name,)
+                    part = {**target, **{k: v for k, v in part.items() if k != "$ref"}}
+                for key, value in part.items():
+                    if key in merged and key not in _KEEP and merged[key] != value:
+                        raise SchemaError(f"{path}: allOf with conflicting {key!r} is not supported")
+                    merged.setdefault(key, value)
+            return self.node(merged, path, depth + 1, stack)
+
+        for key in ("oneOf", "anyOf"):
+            if key in raw:
+                options = raw.pop(key)
+                shared = {k: v for k, v in raw.items() if k not in _KEEP}
+                branches = [
+                    self.node({**shared, **o} if shared and isinstance(o, dict) else o, f"{path}.{key}[{i}]", depth + 1, stack)
+                    for i, o in enumerate(options)
+                ]
+                return {**meta, **_union(branches)}
+
+        if "const" in raw:
+            return {**meta, "const": raw["const"]}
+        if "enum" in raw:
+            values = list(raw["enum"])
+            if not values:
+                raise SchemaError(f"{path}: empty enum")
+            out = {**meta, "enum": values}
+            if all(isinstance(v, str) for v in values):
+                out["type"] = "string"
+            return out
+
+        kind = raw.get("type")
+        if isinstance(kind, list):
+            branches = [self.node({**raw, "type": k}, path, depth + 1, stack) for k in kind]
+            return {**meta, **_union(branches)}
+        if kind is None:
+            kind = _infer_type(raw, path)
+
+        if kind == "object":
+            return {**meta, **self.object(raw, path, depth, stack)}
+        if kind == "array":
+            return {**meta, **self.array(raw, path, depth, stack)}
+        if kind == "string":
+            return {**meta, **self.string(raw, path)}
+        if kind == "integer":
+            return {**meta, **self.integer(raw)}
+        if kind == "number":
+            return {**meta, **self.number(raw)}
+        if kind in ("boolean", "null"):
+            return {**meta, "type": kind}
+        raise SchemaError(f"{path}: unsupported type {kind!r}")
+
+    def object(self, raw: dict, path: str, depth: int, stack: tuple[str, ...]) -> dict[str, Any]:
+        props = raw.get("properties")
+        if props:
+            required = [name for name in raw.get("required", []) if name in props]
+            out_props = {}
+            for name, sub in props.items():
+                child = self.node(sub, f"{path}.{name}", depth + 1, stack)
+                out_props[name] = child if name in required else nullable(child)
+            return {
+                "type": "object",
+                "properties": out_props,
+                "required": required,
+                "additionalProperties": False,
+            }
+        extra = raw.get("additionalProperties", True)
+        if extra is False:
+            return {"type": "object", "properties": {}, "required": [], "additionalProperties": False}
+        value = self.node(extra if isinstance(extra, dict) else {}, f"{path}.*", depth + 1, stack)
+        key_max = min(
+            raw.get("propertyNames", {}).get("maxLength", self.policy.map_key_max_length),
+            self.policy.map_key_max_length,
+        )
+        return {
+            "type": "object",
+            "additionalProperties": value,
+            "propertyNames": {"maxLength": key_max},
+            "minProperties": raw.get("minProperties", 0),
+            "maxProperties": raw.get("maxProperties", self.policy.map_max_properties),
+        }
+
+    def array(self, raw: dict, path: str, depth: int, stack: tuple[str, ...]) -> dict[str, Any]:
+        if "prefixItems" in raw:
+            raise SchemaError(f"{path}: tuple arrays (prefixItems) are not supported")
+        items = self.node(raw.get("items", {}), f"{path}[]", depth + 1, stack)
+        low = int(raw.get("minItems", 0))
+        high = int(raw.get("maxItems", max(self.policy.array_max_items, low)))
+        if high < low:
+            raise SchemaError(f"{path}: maxItems {high} is below minItems {low}")
+        return {"type": "array", "items": items, "minItems": low, "maxItems": high}
+
+    def string(self, raw: dict, path: str) -> dict[str, Any]:
+        if raw.get("format") in FIXED_FORMATS:
+            return {"type": "string", "format": raw["format"]}
+        low = int(raw.get("minLength", 0))
+        high = int(raw.get("maxLength", max(self.policy.string_max_length, low)))
+        if high < low:
+            raise SchemaError(f"{path}: maxLength {high} is below minLength {low}")
+        out: dict[str, Any] = {"type": "string", "minLength": low, "maxLength": high}
+        pattern = raw.get("pattern")
+        if pattern is not None and bounded_pattern(pattern) is not None:
+            out["pattern"] = pattern
+        return out
+
+    def integer(self, raw: dict) -> dict[str, Any]:
+        limit = 10**self.policy.integer_max_digits - 1
+        low, high = _bounds(raw, -limit, limit)
+        return {"type": "integer", "minimum": math.ceil(low), "maximum": math.floor(high)}
+
+    def number(self, raw: dict) -> dict[str, Any]:
+        limit = 10**self.policy.number_max_int_digits - 1
+        low, high = _bounds(raw, -limit, limit)
+        step = raw.get("multipleOf")
+        frac = _fraction_digits(step) if step else self.policy.number_max_frac_digits
+        frac = min(frac, self.policy.number_max_frac_digits)
+        return {"type": "number", "minimum": low, "maximum": high, "multipleOf": 10.0**-frac if frac else 1}
+
+
+def _bounds(raw: dict, default_low: float, default_high: float) -> tuple[float, float]:
+    """The schema's range, clipped to the policy's digits where the schema is wider."""
+
+    def pick(inclusive: str, exclusive: str) -> float | None:
+        for key in (inclusive, exclusive):
+            value = raw.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return value
+        return None
+
+    low, high = pick("minimum", "exclusiveMinimum"), pick("maximum", "exclusiveMaximum")
+    low = default_low if low is None else max(low, default_low)
+    high = default_high if high is None else min(high, default_high)
+    if low > high:  # the schema asks for numbers beyond the policy: its own bound wins
+        high = low if pick("maximum", "exclusiveMaximum") is None else pick("maximum", "exclusiveMaximum")
+    return low, high
+
+
+def _fraction_digits(step: float) -> int:
+    text = repr(float(step))
+    if "e-" in text:
+        mantissa, exponent = text.split("e-")
+        return int(exponent) + (len(mantissa.split(".")[1]) if "." in mantissa and mantissa.split(".")[1] != "0" else 0)
+    if "." in text:
+        frac = text.split(".")[1].rstrip("0")
+        return len(frac)
+    return 0
+
+
+def _infer_type(raw: dict, path: str) -> str:
+    if "properties" in raw or "additionalProperties" in raw:
+        return "object"
+    if "items" in raw:
+        return "array"
+    if any(k in raw for k in ("maxLength", "minLength", "pattern", "format")):
+        return "string"
+    if any(k in raw for k in ("minimum", "maximum", "multipleOf")):
+        return "number"
+    raise SchemaError(f"{path}: schema without a type")
+
+
+def _union(branches: list[dict[str, Any]]) -> dict[str, Any]:
+    flat: list[dict[str, Any]] = []
+    for b in branches:
+        inner = b.get("anyOf")
+        for item in inner if inner is not None and set(b) <= {"anyOf", "title", "description"} else [b]:
+            if item not in flat:
+                flat.append(item)
+    if len(flat) == 1:
+        return flat[0]
+    # Null last: a model reads the real type first.
+    flat.sort(key=lambda b: b.get("type") == "null")
+    return {"anyOf": flat}

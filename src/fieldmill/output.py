@@ -1,0 +1,213 @@
+"""A run folder: Parquet parts, the resume index, and the `_SUCCESS` manifest.
+
+Layout of `OUTPUT/run_id=<id>/`:
+
+* `part-<attempt>-<n>.parquet`: result rows, each file written whole (temp name and
+  rename locally, one PUT on S3), so a crash leaves only whole parts;
+* `_manifest/<attempt>/chunk-<n>.jsonl`: what the listing found, per attempt;
+* `_SUCCESS`: JSON written last, once every listed document has its row.
+
+Names starting with `_` or `.` are skipped by `pyarrow.dataset`, so the folder
+reads as just its rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import pickle
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fieldmill import storage
+from fieldmill.arrow_types import arrow_type, to_arrow_value
+
+SUCCESS = "_SUCCESS"
+PART_ROWS = 256
+PART_SECONDS = 30.0
+
+ERRORS_TYPE = pa.list_(pa.struct([pa.field("field", pa.string()), pa.field("message", pa.string())]))
+
+
+def run_folder(output: str, run_id: str) -> str:
+    return storage.join(output, f"run_id={run_id}")
+
+
+def row_schema(hardened: dict[str, Any]) -> pa.Schema:
+    return pa.schema(
+        [
+            pa.field("doc_uri", pa.string(), nullable=False),
+            pa.field("doc_key", pa.string()),
+            pa.field("doc_etag", pa.string()),
+            pa.field("doc_bytes", pa.int64()),
+            pa.field("run_id", pa.string()),
+            pa.field("schema_name", pa.string()),
+            pa.field("schema_hash", pa.string()),
+            pa.field("model_id", pa.string()),
+            pa.field("status", pa.string()),
+            pa.field("reason", pa.string()),
+            pa.field("error", pa.string()),
+            pa.field("errors", ERRORS_TYPE),
+            pa.field("record", arrow_type(hardened)),
+            pa.field("raw_output", pa.string()),
+            pa.field("prompt_tokens", pa.int64()),
+            pa.field("completion_tokens", pa.int64()),
+            pa.field("latency_s", pa.float64()),
+            pa.field("generation_s", pa.float64()),
+            pa.field("processed_at", pa.timestamp("us", tz="UTC")),
+        ]
+    )
+
+
+def doc_digest(uri: str, etag: str) -> bytes:
+    return hashlib.blake2b(f"{uri}\0{etag}".encode(), digest_size=16).digest()
+
+
+def part_names(folder: str) -> list[str]:
+    return [n for n in storage.list_names(folder) if n.startswith("part-") and n.endswith(".parquet")]
+
+
+def read_part(folder: str, name: str, columns: list[str] | None = None) -> pa.Table:
+    return pq.read_table(io.BytesIO(storage.read_bytes(storage.join(folder, name))), columns=columns)
+
+
+def done_digests(folder: str) -> set[bytes]:
+    """(uri, etag) digests of every row already in the run folder."""
+    done: set[bytes] = set()
+    for name in part_names(folder):
+        table = read_part(folder, name, ["doc_uri", "doc_etag"])
+        for uri, etag in zip(table.column("doc_uri").to_pylist(), table.column("doc_etag").to_pylist()):
+            done.add(doc_digest(uri, etag))
+    return done
+
+
+@dataclass
+class RunConstants:
+    run_id: str
+    schema_name: str
+    schema_hash: str
+    model_id: str
+
+
+@dataclass
+class PartWriter:
+    """Buffers result rows and writes them as whole Parquet parts."""
+
+    folder: str
+    schema: pa.Schema
+    constants: RunConstants
+    attempt: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6])
+    counts: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+    rows_written: int = 0
+
+    def __post_init__(self):
+        self._rows: list[dict[str, Any]] = []
+        self._parts = 0
+        self._last_flush = time.monotonic()
+        self._record_type = self.schema.field("record").type
+
+    def add(self, result: dict[str, Any]) -> dict[str, Any]:
+        """Add one extractor result; returns the row as written (for metrics)."""
+        record = pickle.loads(result["record_pickle"]) if result.get("record_pickle") else None
+        row = {
+            "doc_uri": result["doc_uri"],
+            "doc_key": result["doc_key"],
+            "doc_etag": result["doc_etag"],
+            "doc_bytes": int(result["doc_bytes"]),
+            "run_id": self.constants.run_id,
+            "schema_name": self.constants.schema_name,
+            "schema_hash": self.constants.schema_hash,
+            "model_id": self.constants.model_id,
+            "status": result["status"],
+            "reason": result.get("reason") or None,
+            "error": result.get("error") or None,
+            "errors": json.loads(result["errors_json"]) if result.get("errors_json") else [],
+            "record": to_arrow_value(record, self._record_type),
+            "raw_output": result.get("raw_output") or None,
+            "prompt_tokens": int(result.get("prompt_tokens") or 0),
+            "completion_tokens": int(result.get("completion_tokens") or 0),
+            "latency_s": float(result.get("latency_s") or 0.0),
+            "generation_s": float(result.get("generation_s") or 0.0),
+            "processed_at": dt.datetime.now(dt.timezone.utc),
+        }
+        self._rows.append(row)
+        self.counts[row["status"]] += 1
+        if row["reason"]:
+            self.reasons[row["reason"]] += 1
+        if len(self._rows) >= PART_ROWS or time.monotonic() - self._last_flush >= PART_SECONDS:
+            self.flush()
+        return {**row, "record_value": record}
+
+    def flush(self) -> None:
+        self._last_flush = time.monotonic()
+        if not self._rows:
+            return
+        table = pa.Table.from_pylist(self._rows, schema=self.schema)
+        sink = io.BytesIO()
+        pq.write_table(table, sink, compression="zstd")
+        name = f"part-{self.attempt}-{self._parts:05d}.parquet"
+        storage.write_bytes(storage.join(self.folder, name), sink.getvalue())
+        self._parts += 1
+        self.rows_written += len(self._rows)
+        self._rows = []
+
+
+def write_manifest_chunks(folder: str, attempt: str, entries: Iterable[dict[str, Any]], chunk_size: int) -> list[tuple[str, int]]:
+    """Write the listing as JSONL chunks; returns (chunk uri, pending count) per chunk with pending work."""
+    chunks: list[tuple[str, int]] = []
+    buffer: list[str] = []
+    pending = 0
+    index = 0
+
+    def flush():
+        nonlocal buffer, pending, index
+        if buffer:
+            uri = storage.join(folder, "_manifest", attempt, f"chunk-{index:05d}.jsonl")
+            storage.write_bytes(uri, ("\n".join(buffer) + "\n").encode())
+            if pending:
+                chunks.append((uri, pending))
+            index += 1
+        buffer, pending = [], 0
+
+    for entry in entries:
+        buffer.append(json.dumps(entry, ensure_ascii=False))
+        pending += not entry["done"]
+        if len(buffer) >= chunk_size:
+            flush()
+    flush()
+    return chunks
+
+
+def summarise_run(folder: str) -> dict[str, Any]:
+    """Counts over every part in the run folder."""
+    counts: Counter = Counter()
+    reasons: Counter = Counter()
+    files = []
+    rows = 0
+    for name in part_names(folder):
+        table = read_part(folder, name, ["status", "reason"])
+        files.append({"name": name, "rows": table.num_rows})
+        rows += table.num_rows
+        counts.update(table.column("status").to_pylist())
+        reasons.update(r for r in table.column("reason").to_pylist() if r)
+    return {"files": files, "rows": rows, "counts": dict(counts), "failure_reasons": dict(reasons)}
+
+
+def write_success(folder: str, manifest: dict[str, Any]) -> None:
+    storage.write_bytes(storage.join(folder, SUCCESS), json.dumps(manifest, indent=2, sort_keys=True).encode())
+
+
+def read_success(folder: str) -> dict[str, Any] | None:
+    uri = storage.join(folder, SUCCESS)
+    if not storage.exists(uri):
+        return None
+    return json.loads(storage.read_bytes(uri))

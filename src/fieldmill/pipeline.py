@@ -1,0 +1,207 @@
+"""The run: list -> manifest -> Ray Data (read+decode tasks -> extractor actors) -> parts.
+
+The driver lists the input once, writes the manifest into the run folder, and hands
+Ray Data one row per manifest chunk; tasks expand chunks into documents and decode
+them, actors extract, and the driver streams results into Parquet parts. The driver
+holds one chunk of listing and one part of results at a time, never the corpus.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from fieldmill import __version__, documents, storage
+from fieldmill.config import RunConfig, default_run_id
+from fieldmill.extract import Extractor
+from fieldmill.models import ModelRef
+from fieldmill.output import (
+    PartWriter,
+    RunConstants,
+    doc_digest,
+    done_digests,
+    read_success,
+    row_schema,
+    run_folder,
+    summarise_run,
+    write_manifest_chunks,
+    write_success,
+)
+from fieldmill.schemas import LoadedSchema, load_schema
+
+log = logging.getLogger("fieldmill")
+
+# Environment that worker processes need to reach the same stores and stay offline.
+# Credentials are never forwarded: workers use the standard AWS chain themselves.
+_FORWARDED_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "FIELDMILL_CACHE", "XDG_CACHE_HOME")
+_WORKER_ENV = {"VLLM_LOGGING_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_REGEX_COMPILATION_TIMEOUT_S": "1800", "TOKENIZERS_PARALLELISM": "false"}
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    folder: str
+    listed: int
+    processed: int
+    skipped: int
+    wall_s: float
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.processed / self.wall_s if self.wall_s > 0 else 0.0
+
+
+def expand_chunk(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """A manifest chunk -> its pending documents (Ray Data flat_map)."""
+    lines = storage.read_bytes(row["chunk"]).decode().splitlines()
+    out = []
+    for line in lines:
+        entry = json.loads(line)
+        if not entry["done"]:
+            out.append({"doc_uri": entry["uri"], "doc_key": entry["key"], "doc_etag": entry["etag"], "doc_bytes": entry["size"]})
+    return out
+
+
+def read_and_decode(batch: dict[str, Any], max_doc_bytes: int) -> dict[str, list]:
+    """Read and decode documents (Ray Data task); failures become reasons, never exceptions."""
+    out: dict[str, list] = {key: list(values) for key, values in batch.items()}
+    out["text"], out["read_reason"], out["read_message"] = [], [], []
+    for uri, key, size in zip(batch["doc_uri"], batch["doc_key"], batch["doc_bytes"]):
+        decoded = _read_one(str(uri), str(key), int(size), max_doc_bytes)
+        out["text"].append(decoded.text or "")
+        out["read_reason"].append(decoded.reason or "")
+        out["read_message"].append(decoded.message or "")
+    return out
+
+
+def _read_one(uri: str, key: str, size: int, max_doc_bytes: int) -> documents.Decoded:
+    if not documents.is_supported(key):
+        return documents.decode_document(key, b"")
+    if size > max_doc_bytes:
+        return documents.Decoded(None, documents.TOO_LONG, f"object of {size} bytes exceeds the {max_doc_bytes}-byte limit")
+    try:
+        data = storage.read_bytes(uri, max_bytes=max_doc_bytes)
+    except (OSError, storage.StorageError) as exc:
+        return documents.Decoded(None, documents.READ_ERROR, str(exc)[:1000])
+    if len(data) > max_doc_bytes:
+        return documents.Decoded(None, documents.TOO_LONG, f"object grew past the {max_doc_bytes}-byte limit while listed")
+    try:
+        return documents.decode_document(key, data)
+    except Exception as exc:  # a decoder library's own bug must not lose the document
+        return documents.Decoded(None, documents.DECODE_ERROR, f"{type(exc).__name__}: {exc}"[:1000])
+
+
+def plan_run(config: RunConfig) -> tuple[LoadedSchema, str, str, str]:
+    """Schema, model id, run id and run folder: everything decided before any work."""
+    schema = load_schema(config.schema_spec)
+    model_id = ModelRef(config.engine.model, config.engine.lora).model_id()
+    input_root = storage.normalise_root(config.input)
+    run_id = config.run_id or default_run_id(input_root, schema.name, schema.hash, model_id)
+    return schema, model_id, run_id, run_folder(storage.normalise_root(config.output), run_id)
+
+
+def _listing(config: RunConfig, done: set[bytes], counters: dict[str, int]):
+    for info in storage.list_objects(storage.normalise_root(config.input)):
+        is_done = doc_digest(info.uri, info.etag) in done
+        if not is_done and config.limit is not None and counters["pending"] >= config.limit:
+            continue
+        counters["listed"] += 1
+        counters["pending"] += not is_done
+        yield {"uri": info.uri, "key": info.key, "size": info.size, "etag": info.etag, "done": is_done}
+
+
+def init_ray(address: str | None) -> None:
+    import ray
+
+    if ray.is_initialized():
+        return
+    env = {k: os.environ[k] for k in _FORWARDED_ENV if k in os.environ}
+    ray.init(
+        address=address,
+        runtime_env={"env_vars": {**_WORKER_ENV, **env}},
+        include_dashboard=False,
+        logging_level=logging.WARNING,
+        log_to_driver=True,
+    )
+
+
+def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = None) -> RunResult:
+    started = time.time()
+    schema, model_id, run_id, folder = plan_run(config)
+    constants = RunConstants(run_id, schema.name, schema.hash, model_id)
+    done = done_digests(folder)
+    counters = {"listed": 0, "pending": 0}
+    writer = PartWriter(folder, row_schema(schema.hardened), constants)
+    chunks = write_manifest_chunks(folder, writer.attempt, _listing(config, done, counters), config.manifest_chunk)
+    log.info("run %s: %d listed, %d pending", run_id, counters["listed"], counters["pending"])
+
+    if chunks:
+        for row in _results(config, schema, chunks):
+            written = writer.add(row)
+            if on_row is not None:
+                on_row(written)
+        writer.flush()
+
+    summary = summarise_run(folder)
+    ended = time.time()
+    previous = read_success(folder) or {}
+    manifest = {
+        "run_id": run_id,
+        "input": storage.normalise_root(config.input),
+        "schema_name": schema.name,
+        "schema_spec": config.schema_spec,
+        "schema_hash": schema.hash,
+        "model_id": model_id,
+        "backend": config.engine.backend,
+        "fieldmill_version": __version__,
+        "started_at": previous.get("started_at") or _iso(started),
+        "ended_at": _iso(ended),
+        "listed": counters["listed"],
+        **summary,
+    }
+    write_success(folder, manifest)
+    return RunResult(run_id, folder, counters["listed"], writer.rows_written, counters["listed"] - counters["pending"], ended - started, manifest)
+
+
+def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, int]]):
+    import ray
+
+    init_ray(config.ray_address)
+    gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
+    ds = ray.data.from_items([{"chunk": uri} for uri, _ in chunks], override_num_blocks=len(chunks))
+    ds = ds.flat_map(expand_chunk)
+    ds = ds.map_batches(read_and_decode, fn_kwargs={"max_doc_bytes": config.max_doc_bytes}, batch_size=8, batch_format="default")
+    ds = ds.map_batches(
+        Extractor,
+        fn_constructor_kwargs={
+            "schema_spec": _portable_spec(config.schema_spec),
+            "engine_config": config.engine.model_dump(),
+            "max_doc_tokens": config.max_doc_tokens,
+        },
+        batch_size=config.batch_size,
+        batch_format="default",
+        compute=ray.data.ActorPoolStrategy(size=config.workers, max_tasks_in_flight_per_actor=config.concurrent_batches),
+        max_concurrency=config.concurrent_batches,
+        num_cpus=0 if gpus else 1,
+        num_gpus=gpus,
+    )
+    for batch in ds.iter_rows():
+        yield batch
+
+
+def _portable_spec(spec: str) -> str:
+    """The schema spec with a file path made absolute, so workers find the same file."""
+    path, sep, attr = spec.rpartition(":") if ":" in spec else (spec, "", "")
+    if path.endswith((".py", ".json")) and os.path.exists(path):
+        return os.path.abspath(path) + sep + attr
+    return spec
+
+
+def _iso(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).isoformat(timespec="seconds")

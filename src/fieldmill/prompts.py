@@ -1,0 +1,131 @@
+"""The prompt: instructions and fields from the schema, then the document.
+
+Everything that depends only on the schema comes first and is identical for every
+document, so vLLM's prefix cache reuses it; the document comes last, inside
+delimiters that the document itself cannot close. Whatever the document says, the
+output's structure is fixed by the decoding constraint, not by the prompt.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fieldmill.hardening import accepts_null
+
+DOC_OPEN = "<<<DOCUMENT"
+DOC_CLOSE = "DOCUMENT>>>"
+ANSWER_LEAD = "JSON record for the document above:\n"
+_DESCRIPTION_CHARS = 240
+
+
+def schema_prefix(hardened: dict[str, Any], title: str) -> str:
+    """The part of every prompt that depends only on the schema."""
+    lines = [
+        f"Task: extract a {title} record from the document below as one line of JSON.",
+        "Rules: use only facts stated in the document; write null for a field the document does not state;"
+        " copy names and identifiers exactly; dates as YYYY-MM-DD; numbers without currency signs or thousands separators;"
+        " a list holds each item once.",
+        "",
+        "Fields:",
+        *describe_fields(hardened),
+        "",
+        "Example of the output format (the values are invented):",
+        json.dumps(example_record(hardened), ensure_ascii=False, separators=(",", ":")),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def build_prompt(prefix: str, document: str) -> str:
+    body = document.replace(DOC_CLOSE, "DOCUMENT> > >").replace(DOC_OPEN, "< < <DOCUMENT")
+    return f"{prefix}\nDocument:\n{DOC_OPEN}\n{body}\n{DOC_CLOSE}\n\n{ANSWER_LEAD}"
+
+
+def describe_fields(node: dict[str, Any], indent: str = "") -> list[str]:
+    lines = []
+    for name, sub in node.get("properties", {}).items():
+        required = name in node.get("required", ()) and not accepts_null(sub)
+        kind, children = _kind(sub)
+        text = f"{indent}- {name}: {kind}{'' if required else ', or null'}"
+        description = (sub.get("description") or _non_null(sub).get("description") or "").strip()
+        if description:
+            text += ". " + " ".join(description.split())[:_DESCRIPTION_CHARS]
+        lines.append(text)
+        if children is not None:
+            lines += describe_fields(children, indent + "  ")
+    return lines
+
+
+def _non_null(node: dict[str, Any]) -> dict[str, Any]:
+    options = [o for o in node.get("anyOf", ()) if o.get("type") != "null"]
+    return options[0] if len(options) == 1 else node
+
+
+def _kind(node: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    """A short type phrase for a field, and the object whose fields follow it, if any."""
+    node = _non_null(node)
+    if "anyOf" in node:
+        return " or ".join(_kind(o)[0] for o in node["anyOf"] if o.get("type") != "null"), None
+    if "enum" in node:
+        return "one of " + ", ".join(json.dumps(v, ensure_ascii=False) for v in node["enum"] if v is not None), None
+    if "const" in node:
+        return "always " + json.dumps(node["const"], ensure_ascii=False), None
+    kind = node.get("type")
+    if kind == "object":
+        if node.get("properties"):
+            return "object with", node
+        return "object of name to value", None
+    if kind == "array":
+        item_kind, children = _kind(node["items"])
+        return f"list (at most {node['maxItems']}) of {item_kind}", children
+    if kind == "string":
+        fmt = node.get("format")
+        if fmt:
+            return {"date": "date YYYY-MM-DD", "date-time": "date-time YYYY-MM-DDTHH:MM:SS", "time": "time HH:MM:SS"}.get(fmt, fmt), None
+        if node.get("pattern"):
+            return f"string matching {node['pattern']}", None
+        return f"text (at most {node['maxLength']} characters)", None
+    if kind == "integer":
+        return "integer", None
+    if kind == "number":
+        return "decimal number" if node.get("format") == "decimal" else "number", None
+    if kind == "boolean":
+        return "true or false", None
+    return str(kind), None
+
+
+def example_record(hardened: dict[str, Any]) -> Any:
+    """The schema's own example when it has one, else a skeleton of placeholder values."""
+    examples = hardened.get("examples")
+    if isinstance(examples, list) and examples and isinstance(examples[0], dict):
+        return examples[0]
+    return skeleton(hardened)
+
+
+def skeleton(node: dict[str, Any]) -> Any:
+    node = _non_null(node)
+    if "anyOf" in node:
+        return skeleton(node["anyOf"][0])
+    if "const" in node:
+        return node["const"]
+    if "enum" in node:
+        return next((v for v in node["enum"] if v is not None), None)
+    kind = node.get("type")
+    if kind == "object":
+        if "properties" in node:
+            return {name: skeleton(sub) for name, sub in node["properties"].items()}
+        return {}
+    if kind == "array":
+        return [skeleton(node["items"])] if node["maxItems"] else []
+    if kind == "string":
+        return {"date": "2026-01-31", "date-time": "2026-01-31T09:30:00", "time": "09:30:00", "uuid": "00000000-0000-0000-0000-000000000000"}.get(
+            node.get("format"), "..."
+        )
+    if kind == "integer":
+        return max(node["minimum"], min(1, node["maximum"]))
+    if kind == "number":
+        return max(node["minimum"], min(1.5, node["maximum"]))
+    if kind == "boolean":
+        return False
+    return None

@@ -1,0 +1,220 @@
+"""Local folders and S3 prefixes behind one small interface.
+
+S3 goes through boto3 with the standard credential chain, `standard` retry mode and
+paginated listing; the endpoint comes from `AWS_ENDPOINT_URL` like every AWS SDK, so
+tests and S3-compatible stores work without flags. Writes are whole or absent: a
+local file is written under a temporary name and renamed; an S3 object is one PUT.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import quote
+
+S3_RETRY_ATTEMPTS = 10
+
+
+class StorageError(RuntimeError):
+    """The store cannot be reached or refuses the request after retries."""
+
+
+class MissingInput(StorageError):
+    pass
+
+
+class NoCredentials(StorageError):
+    pass
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    uri: str
+    key: str  # relative to the listed prefix, '/'-separated
+    size: int
+    etag: str
+
+
+def is_s3(uri: str) -> bool:
+    return uri.startswith("s3://")
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket:
+        raise ValueError(f"no bucket in {uri!r}")
+    return bucket, key
+
+
+def join(base: str, *parts: str) -> str:
+    out = base
+    for part in parts:
+        out = out.rstrip("/") + "/" + part.lstrip("/")
+    return out
+
+
+def normalise_root(uri: str) -> str:
+    """A prefix in the form the rest of the product compares: absolute local path or s3://bucket/prefix."""
+    if is_s3(uri):
+        return uri
+    return str(Path(uri).expanduser().resolve())
+
+
+@lru_cache(maxsize=None)
+def s3_client():
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": S3_RETRY_ATTEMPTS}, connect_timeout=10, read_timeout=60)
+    return boto3.session.Session().client("s3", config=config)
+
+
+def _s3_errors(uri: str):
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+
+    return BotoCoreError, ClientError, (NoCredentialsError, PartialCredentialsError)
+
+
+def list_objects(root: str) -> Iterator[ObjectInfo]:
+    """Every object under `root`, in key order, streamed."""
+    if is_s3(root):
+        yield from _list_s3(root)
+    else:
+        yield from _list_local(root)
+
+
+def _list_local(root: str) -> Iterator[ObjectInfo]:
+    base = Path(root)
+    if not base.exists():
+        raise MissingInput(f"input {root} does not exist")
+    if base.is_file():
+        stat = base.stat()
+        yield ObjectInfo(str(base), base.name, stat.st_size, f"{stat.st_mtime_ns:x}-{stat.st_size:x}")
+        return
+    for directory, subdirs, files in os.walk(base):
+        subdirs.sort()
+        for name in sorted(files):
+            path = Path(directory, name)
+            try:
+                stat = path.stat()
+            except OSError:
+                continue  # vanished or a dangling link: it is not a document
+            if not path.is_file():
+                continue
+            yield ObjectInfo(str(path), path.relative_to(base).as_posix(), stat.st_size, f"{stat.st_mtime_ns:x}-{stat.st_size:x}")
+
+
+def _list_s3(root: str) -> Iterator[ObjectInfo]:
+    botocore_error, client_error, credential_errors = _s3_errors(root)
+    bucket, prefix = split_s3(root)
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    paginator = s3_client().get_paginator("list_objects_v2")
+    try:
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", ()):
+                key = item["Key"]
+                if key.endswith("/"):
+                    continue  # a folder marker
+                yield ObjectInfo(f"s3://{bucket}/{key}", key[len(prefix) :], item["Size"], item["ETag"].strip('"'))
+    except credential_errors as exc:
+        raise NoCredentials(f"no AWS credentials for {root}: {exc}") from None
+    except client_error as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("NoSuchBucket", "404"):
+            raise MissingInput(f"input {root}: bucket {bucket} does not exist") from None
+        if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
+            raise NoCredentials(f"access to {root} refused: {code}") from None
+        raise StorageError(f"cannot list {root}: {exc}") from None
+    except botocore_error as exc:
+        raise StorageError(f"cannot list {root}: {exc}") from None
+
+
+def read_bytes(uri: str, max_bytes: int | None = None) -> bytes:
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        botocore_error, client_error, credential_errors = _s3_errors(uri)
+        try:
+            body = s3_client().get_object(Bucket=bucket, Key=key)["Body"]
+            return body.read(max_bytes + 1 if max_bytes is not None else None)
+        except credential_errors as exc:
+            raise NoCredentials(f"no AWS credentials for {uri}: {exc}") from None
+        except (client_error, botocore_error) as exc:
+            raise StorageError(f"cannot read {uri}: {exc}") from None
+    with open(uri, "rb") as handle:
+        return handle.read(max_bytes + 1 if max_bytes is not None else -1)
+
+
+def write_bytes(uri: str, data: bytes) -> None:
+    """Write the whole object or nothing."""
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        botocore_error, client_error, credential_errors = _s3_errors(uri)
+        try:
+            s3_client().put_object(Bucket=bucket, Key=key, Body=data)
+        except credential_errors as exc:
+            raise NoCredentials(f"no AWS credentials for {uri}: {exc}") from None
+        except (client_error, botocore_error) as exc:
+            raise StorageError(f"cannot write {uri}: {exc}") from None
+        return
+    path = Path(uri)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def exists(uri: str) -> bool:
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        _, client_error, _ = _s3_errors(uri)
+        try:
+            s3_client().head_object(Bucket=bucket, Key=key)
+            return True
+        except client_error as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise StorageError(f"cannot check {uri}: {exc}") from None
+    return Path(uri).exists()
+
+
+def list_names(prefix_uri: str) -> list[str]:
+    """Names of the objects directly under a folder (no recursion); empty when absent."""
+    if is_s3(prefix_uri):
+        return [info.key for info in _list_s3(prefix_uri) if "/" not in info.key]
+    path = Path(prefix_uri)
+    if not path.is_dir():
+        return []
+    return sorted(p.name for p in path.iterdir() if p.is_file())
+
+
+def list_folders(prefix_uri: str) -> list[str]:
+    """Names of the sub-folders directly under a folder."""
+    if is_s3(prefix_uri):
+        bucket, prefix = split_s3(prefix_uri)
+        prefix = prefix.rstrip("/") + "/" if prefix else ""
+        names = []
+        for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+            names += [p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", ())]
+        return sorted(names)
+    path = Path(prefix_uri)
+    return sorted(p.name for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
+
+
+def safe_component(text: str) -> str:
+    """`text` as one path component that cannot climb out of its folder."""
+    return quote(text, safe="=-_.@+").replace("..", "%2E%2E") or "_"
+
+
+__all__ = ["ObjectInfo", "list_objects", "read_bytes", "write_bytes", "exists", "join", "is_s3"]

@@ -1,0 +1,29 @@
+"""The few lines a person reads at the end of a run."""
+
+from __future__ import annotations
+
+from fieldmill.records import COMPLIANT, FAILED, NONCOMPLIANT
+
+
+def compliance_rate(counts: dict[str, int]) -> float | None:
+    """Compliant share of the documents that reached the model (failed ones never did)."""
+    reached = counts.get(COMPLIANT, 0) + counts.get(NONCOMPLIANT, 0)
+    return counts.get(COMPLIANT, 0) / reached if reached else None
+
+
+def print_summary(result) -> None:
+    manifest = result.manifest
+    counts = manifest.get("counts", {})
+    rate = compliance_rate(counts)
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(manifest.get("failure_reasons", {}).items())) or "none"
+    lines = [
+        f"run {result.run_id}",
+        f"  documents    {manifest.get('rows', 0)} in the run ({result.processed} processed now, {result.skipped} already done)",
+        f"  compliant    {counts.get(COMPLIANT, 0)}",
+        f"  noncompliant {counts.get(NONCOMPLIANT, 0)}",
+        f"  failed       {counts.get(FAILED, 0)} (reasons: {reasons})",
+        f"  compliance   {'n/a' if rate is None else f'{rate:.1%}'} of documents that reached the model",
+        f"  throughput   {result.docs_per_second:.2f} documents/s over {result.wall_s:.1f} s (model load included)",
+        f"  output       {result.folder}",
+    ]
+    print("\n".join(lines), flush=True)

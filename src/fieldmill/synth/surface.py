@@ -1,0 +1,62 @@
+"""Surface forms: the many ways a document prints the same value."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import random
+from decimal import Decimal
+
+_DATE_FORMATS = ("{d:%B} {d.day}, {d:%Y}", "{d:%m}/{d:%d}/{d:%Y}", "{d:%Y}-{d:%m}-{d:%d}", "{d.day} {d:%b} {d:%Y}", "{d:%d}.{d:%m}.{d:%Y}")
+_CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
+
+
+def date_forms(value: dt.date) -> list[str]:
+    return [f.format(d=value) for f in _DATE_FORMATS]
+
+
+def fmt_date(rng: random.Random, value: dt.date) -> str:
+    return rng.choice(date_forms(value))
+
+
+def amount_forms(value: Decimal, currency: str) -> list[str]:
+    plain = f"{value:.2f}"
+    grouped = f"{value:,.2f}"
+    european = grouped.replace(",", "_").replace(".", ",").replace("_", ".")
+    sign = _CURRENCY_SIGNS.get(currency, "")
+    forms = [plain, grouped, f"{grouped} {currency}", f"{currency} {grouped}", european + f" {currency}"]
+    if sign:
+        forms += [f"{sign}{grouped}", f"{sign} {plain}"]
+    return forms
+
+
+def fmt_amount(rng: random.Random, value: Decimal, currency: str) -> str:
+    return rng.choice(amount_forms(value, currency))
+
+
+def fmt_quantity(value: Decimal) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def render(rng: random.Random, title: str, sections: list[tuple[str, list[tuple[str, str]]]], fmt: str) -> str:
+    """Render titled sections of (label, value) pairs as plain text, markdown-ish text or HTML."""
+    if fmt == "html":
+        parts = [f"<html><head><title>{html.escape(title)}</title><style>td{{padding:2px}}</style>",
+                 "<script>window.analytics && analytics.track('view');</script></head><body>", f"<h1>{html.escape(title)}</h1>"]
+        for heading, pairs in sections:
+            if heading:
+                parts.append(f"<h2>{html.escape(heading)}</h2>")
+            if pairs and all(label for label, _ in pairs):
+                parts.append("<table>" + "".join(f"<tr><td>{html.escape(l)}</td><td>{html.escape(v)}</td></tr>" for l, v in pairs) + "</table>")
+            else:
+                parts += [f"<p>{html.escape((l + ': ' if l else '') + v)}</p>" for l, v in pairs]
+        parts.append("</body></html>")
+        return "\n".join(parts)
+    separator = rng.choice([": ", " - ", ":  ", "\t"])
+    lines = [title.upper() if rng.random() < 0.5 else title, "=" * len(title) if rng.random() < 0.5 else ""]
+    for heading, pairs in sections:
+        if heading:
+            lines += ["", heading.upper() if rng.random() < 0.3 else heading]
+        lines += [(label + separator + value) if label else value for label, value in pairs]
+    return "\n".join(lines).strip() + "\n"
