@@ -45,6 +45,38 @@ class LineItem(Record):
         return self
 
 
+EXAMPLE_DOCUMENT = """INVOICE
+Invoice no. RX-2207          Date: 12 March 2025
+Due: April 11, 2025          Your order: PO-5512
+From: Brightline Tools Ltd, 4 Mill Lane, Leeds LS1 4AB, United Kingdom. VAT GB998877665
+To: Harper & Cole, 19 King Street, York YO1 9SP
+Item | Qty | Unit price | Amount
+Cordless drill | 2 | 45.00 | 90.00
+Delivery and set-up, hours | 1.5 | 30.00 | 45.00
+Subtotal: 135.00   VAT 20%: 27.00   Total due: GBP 162.00
+Previous balance (not included): 40.00
+Terms: 30 days. Pay by bank transfer to account 12345678, sort code 20-00-00.
+"""
+
+EXAMPLE_RECORD = {
+    "document_type": "invoice", "invoice_number": "RX-2207", "purchase_order": "PO-5512", "issue_date": "2025-03-12",
+    "due_date": "2025-04-11", "service_period_start": None, "service_period_end": None, "currency": "GBP",
+    "seller": {"name": "Brightline Tools Ltd", "tax_id": "GB998877665",
+               "address": {"street": "4 Mill Lane", "city": "Leeds", "postal_code": "LS1 4AB", "region": None, "country": "United Kingdom"},
+               "email": None, "phone": None},
+    "buyer": {"name": "Harper & Cole", "tax_id": None,
+              "address": {"street": "19 King Street", "city": "York", "postal_code": "YO1 9SP", "region": None, "country": None},
+              "email": None, "phone": None},
+    "line_items": [
+        {"description": "Cordless drill", "quantity": 2, "unit": None, "unit_price": 45.0, "tax_rate_percent": 20, "amount": 90.0},
+        {"description": "Delivery and set-up", "quantity": 1.5, "unit": "hours", "unit_price": 30.0, "tax_rate_percent": 20, "amount": 45.0},
+    ],
+    "subtotal": 135.0, "discount_total": None, "shipping": None, "tax_total": 27.0, "total": 162.0, "amount_paid": None,
+    "amount_due": 162.0, "previous_balance": 40.0, "payment_terms": "30 days", "payment_method": "bank_transfer",
+    "iban": None, "bic": None, "bank_account": "12345678, sort code 20-00-00", "payment_reference": None, "notes": None,
+}
+
+
 class Invoice(Record):
     document_type: Literal["invoice", "credit_note", "proforma"] = Field(description="Kind of document: a normal invoice, a credit note, or a pro-forma invoice.")
     invoice_number: str = text(40, "The invoice's own number or identifier.", min_length=1)
@@ -73,22 +105,7 @@ class Invoice(Record):
     payment_reference: Optional[str] = text(40, "Reference to quote with the payment.")
     notes: Optional[str] = text(200, "Other remarks printed on the invoice.")
 
-    model_config = Record.model_config | {
-        "json_schema_extra": {
-            "examples": [
-                {
-                    "document_type": "invoice", "invoice_number": "A-17", "purchase_order": None, "issue_date": "2025-01-05",
-                    "due_date": "2025-02-04", "service_period_start": None, "service_period_end": None, "currency": "EUR",
-                    "seller": {"name": "Acme GmbH", "tax_id": "DE123", "address": {"street": "Hauptstr. 1", "city": "Bonn", "postal_code": "53111", "region": None, "country": "Germany"}, "email": None, "phone": None},
-                    "buyer": {"name": "Bo Li", "tax_id": None, "address": {"street": "2 Elm St", "city": "Leeds", "postal_code": None, "region": None, "country": None}, "email": None, "phone": None},
-                    "line_items": [{"description": "Widget", "quantity": 2, "unit": None, "unit_price": 5.0, "tax_rate_percent": 19, "amount": 10.0}],
-                    "subtotal": 10.0, "discount_total": None, "shipping": None, "tax_total": 1.9, "total": 11.9, "amount_paid": None,
-                    "amount_due": 11.9, "previous_balance": None, "payment_terms": "Net 30", "payment_method": "bank_transfer",
-                    "iban": None, "bic": None, "bank_account": None, "payment_reference": None, "notes": None,
-                }
-            ]
-        }
-    }
+    model_config = Record.model_config | {"json_schema_extra": {"examples": [EXAMPLE_RECORD], "x-example-document": EXAMPLE_DOCUMENT}}
 
     @field_validator("currency")
     @classmethod

@@ -39,7 +39,7 @@ class Extractor:
         self.schema = load_schema(schema_spec)
         self.engine = engine or create_engine(EngineConfig(**engine_config))
         self.constraint = self.schema.constraint
-        self.prefix = schema_prefix(self.schema.hardened, self.schema.model.__name__)
+        self.prefix = schema_prefix(self.schema.hardened, self.schema.name.replace("_", " "), self.schema.example_document)
         overhead = len(self.engine.count_tokens(build_prompt(self.prefix, "")))
         room = self.engine.max_model_len - self.constraint.max_output_tokens - overhead
         if room < MIN_DOC_TOKENS:

@@ -19,10 +19,24 @@ ANSWER_LEAD = "JSON record for the document above:\n"
 _DESCRIPTION_CHARS = 240
 
 
-def schema_prefix(hardened: dict[str, Any], title: str) -> str:
-    """The part of every prompt that depends only on the schema."""
+EXAMPLE_DOCUMENT_KEY = "x-example-document"
+
+
+def schema_prefix(hardened: dict[str, Any], title: str, example_document: str | None = None) -> str:
+    """The part of every prompt that depends only on the schema.
+
+    With an example document (the schema's `x-example-document`, paired with its first
+    `examples` record) the prompt shows a worked example, document then record, in the
+    same layout as the real task: a small base model copies from the document far
+    more faithfully when it has seen that done once.
+    """
+    example = json.dumps(example_record(hardened), ensure_ascii=False, separators=(",", ":"))
+    if example_document and isinstance(hardened.get("examples"), list) and hardened["examples"]:
+        shown = ["Worked example:", "Document:", DOC_OPEN, example_document.strip(), DOC_CLOSE, "", ANSWER_LEAD + example, ""]
+    else:
+        shown = ["Example of the output format (the values are invented):", example, ""]
     lines = [
-        f"Task: extract a {title} record from the document below as one line of JSON.",
+        f"Task: extract one {title} record from the document below as one line of JSON.",
         "Rules: use only facts stated in the document; write null for a field the document does not state;"
         " copy names and identifiers exactly; dates as YYYY-MM-DD; numbers without currency signs or thousands separators;"
         " a list holds each item once.",
@@ -30,9 +44,7 @@ def schema_prefix(hardened: dict[str, Any], title: str) -> str:
         "Fields:",
         *describe_fields(hardened),
         "",
-        "Example of the output format (the values are invented):",
-        json.dumps(example_record(hardened), ensure_ascii=False, separators=(",", ":")),
-        "",
+        *shown,
     ]
     return "\n".join(lines)
 
@@ -74,7 +86,7 @@ def _kind(node: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
     kind = node.get("type")
     if kind == "object":
         if node.get("properties"):
-            return "object with", node
+            return "object (fields below)", node
         return "object of name to value", None
     if kind == "array":
         item_kind, children = _kind(node["items"])
@@ -99,8 +111,20 @@ def example_record(hardened: dict[str, Any]) -> Any:
     """The schema's own example when it has one, else a skeleton of placeholder values."""
     examples = hardened.get("examples")
     if isinstance(examples, list) and examples and isinstance(examples[0], dict):
-        return examples[0]
+        return in_schema_order(examples[0], hardened)
     return skeleton(hardened)
+
+
+def in_schema_order(value: Any, node: dict[str, Any]) -> Any:
+    """`value` with object keys in the order the constraint makes the model write them."""
+    node = _non_null(node)
+    if isinstance(value, dict) and node.get("properties"):
+        props = node["properties"]
+        ordered = {k: in_schema_order(value.get(k), props[k]) for k in props}
+        return ordered | {k: v for k, v in value.items() if k not in props}
+    if isinstance(value, list) and node.get("type") == "array":
+        return [in_schema_order(v, node["items"]) for v in value]
+    return value
 
 
 def skeleton(node: dict[str, Any]) -> Any:

@@ -35,6 +35,7 @@ from pydantic.json_schema import GenerateJsonSchema
 
 from fieldmill.constraint import Constraint, build_constraint
 from fieldmill.hardening import HardeningPolicy, SchemaError, harden
+from fieldmill.prompts import EXAMPLE_DOCUMENT_KEY
 
 BUILTIN_PACKAGE = "fieldmill_schemas"
 
@@ -74,6 +75,12 @@ class LoadedSchema:
     @cached_property
     def hardened(self) -> dict[str, Any]:
         return harden(self.json_schema, self.policy)
+
+    @property
+    def example_document(self) -> str | None:
+        """A document matching the schema's first example record, when the schema has one."""
+        value = self.json_schema.get(EXAMPLE_DOCUMENT_KEY)
+        return value if isinstance(value, str) and value.strip() else None
 
     @cached_property
     def constraint(self) -> Constraint:

@@ -25,13 +25,17 @@ def generators() -> list[str]:
     return ["invoice"]
 
 
-def write_corpus(schema_name: str, count: int, output: str, seed: int = 0, formats: tuple[str, ...] = FORMATS) -> list[dict[str, Any]]:
-    """Write `count` documents under OUTPUT/docs/ and OUTPUT/gold.jsonl; returns the gold lines."""
+def generator_module(schema_name: str):
     if schema_name not in generators():
         raise ValueError(f"no synthetic generator for {schema_name!r}; available: {', '.join(generators())}")
+    return importlib.import_module(f"fieldmill.synth.{schema_name}")
+
+
+def write_corpus(schema_name: str, count: int, output: str, seed: int = 0, formats: tuple[str, ...] = FORMATS) -> list[dict[str, Any]]:
+    """Write `count` documents under OUTPUT/docs/ and OUTPUT/gold.jsonl; returns the gold lines."""
     from fieldmill.schemas import load_schema
 
-    generator = importlib.import_module(f"fieldmill.synth.{schema_name}")
+    generator = generator_module(schema_name)
     model = load_schema(schema_name).model
     rng = random.Random(seed)
     lines = []

