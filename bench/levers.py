@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import statistics
 import time
@@ -23,17 +24,29 @@ from fieldmill.synth import generator_module
 from fieldmill.synth.surface import render
 
 
-def documents(schema_name: str, count: int, seed: int) -> list[str]:
-    generator = generator_module(schema_name)
+def documents(schema, count: int, seed: int) -> tuple[list[str], list[dict]]:
+    generator = generator_module(schema.name)
     rng = random.Random(seed)
-    texts = []
+    texts, golds = [], []
     for _ in range(count):
-        _, sections, title = generator.generate(rng)
+        gold, sections, title = generator.generate(rng)
         texts.append(decode_document("doc.txt", render(rng, title, sections, "text").encode()).text)
-    return texts
+        golds.append(json.loads(schema.model.model_validate(gold).model_dump_json()))
+    return texts, golds
 
 
-async def run_variant(engine, schema, prefix: str, texts: list[str]) -> dict:
+def scalar_agreement(output: str, reference: dict) -> float:
+    """Share of the reference's top-level scalar fields that the output states identically."""
+    try:
+        value = json.loads(output)
+    except ValueError:
+        return 0.0
+    keys = [k for k, v in reference.items() if not isinstance(v, (dict, list))]
+    same = sum(str(value.get(k)).strip().lower() == str(reference[k]).strip().lower() for k in keys)
+    return same / len(keys) if keys else 0.0
+
+
+async def run_variant(engine, schema, prefix: str, texts: list[str], golds: list[dict], example: dict) -> dict:
     started = time.perf_counter()
     prompts = [engine.count_tokens(build_prompt(prefix, t)) for t in texts]
     outs = await asyncio.gather(*(engine.generate(p, schema.constraint, schema.constraint.max_output_tokens) for p in prompts))
@@ -45,13 +58,13 @@ async def run_variant(engine, schema, prefix: str, texts: list[str]) -> dict:
         "max_tokens": max(o.completion_tokens for o in outs),
         "list_len": statistics.mean(lists) if lists else 0.0,
         "seconds": time.perf_counter() - started,
+        "gold": statistics.mean(scalar_agreement(o.text, g) for o, g in zip(outs, golds)),
+        "copied": statistics.mean(scalar_agreement(o.text, example) for o in outs) if example else 0.0,
         "errors": [c.error for c in checked if c.status != COMPLIANT][:2],
     }
 
 
 def _lists(text: str):
-    import json
-
     try:
         value = json.loads(text)
     except ValueError:
@@ -62,10 +75,12 @@ def _lists(text: str):
 async def main_async(args) -> None:
     schema = load_schema(args.schema)
     engine = create_engine(EngineConfig(backend=args.backend))
-    texts = documents(args.schema, args.count, args.seed)
+    texts, golds = documents(schema, args.count, args.seed)
+    example = json.loads(json.dumps(schema.hardened.get("examples", [{}])[0]))
     title = schema.name.replace("_", " ")
     no_examples = {k: v for k, v in schema.hardened.items() if k != "examples"}
     variants = [
+        ("no example", "\n".join(schema_prefix(no_examples, title).split("\nExample of the output format")[:1]) + "\n", {}),
         ("skeleton example", schema_prefix(no_examples, title), {}),
         ("example record", schema_prefix(schema.hardened, title), {}),
         ("worked example (doc + record)", schema_prefix(schema.hardened, title, schema.example_document), {}),
@@ -74,11 +89,14 @@ async def main_async(args) -> None:
     ]
     base_config = engine.config
     print(f"schema {schema.name}: {args.count} documents, budget {schema.constraint.max_output_tokens} tokens, backend {args.backend}")
-    print(f"{'variant':45} {'compliant':>9} {'tok/rec':>8} {'max tok':>8} {'list len':>8} {'s':>6}")
-    for name, prefix, overrides in variants:
+    print(f"{'variant':45} {'compliant':>9} {'=gold':>6} {'=example':>8} {'tok/rec':>8} {'max tok':>8} {'list len':>8} {'s':>6}")
+    chosen = {int(i) for i in args.only.split(",")} if args.only else set(range(1, len(variants) + 1))
+    for number, (name, prefix, overrides) in enumerate(variants, start=1):
+        if number not in chosen:
+            continue
         engine.config = base_config.model_copy(update=overrides)
-        result = await run_variant(engine, schema, prefix, texts)
-        print(f"{name:45} {result['compliant']:>9.0%} {result['tokens']:>8.0f} {result['max_tokens']:>8} {result['list_len']:>8.1f} {result['seconds']:>6.0f}")
+        result = await run_variant(engine, schema, prefix, texts, golds, example)
+        print(f"{name:45} {result['compliant']:>9.0%} {result['gold']:>6.0%} {result['copied']:>8.0%} {result['tokens']:>8.0f} {result['max_tokens']:>8} {result['list_len']:>8.1f} {result['seconds']:>6.0f}")
         for error in result["errors"]:
             print(f"{'':47}{(error or '')[:150]}")
     engine.close()
@@ -90,6 +108,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=8)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--backend", default="xgrammar")
+    parser.add_argument("--only", default=None, help="comma-separated variant numbers to run (1-based)")
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -1,0 +1,46 @@
+"""Running the real CLI as a subprocess, and reading what it wrote."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+RUN_TIMEOUT_S = 1500
+
+
+def fieldmill(*args: str, env: dict | None = None, timeout: int = RUN_TIMEOUT_S) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "fieldmill.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def summary_line(stdout: str, label: str) -> str:
+    return next(line for line in stdout.splitlines() if line.strip().startswith(label))
+
+
+def local_rows(output: str) -> list[dict]:
+    return pads.dataset(output, format="parquet").to_table().to_pylist()
+
+
+def s3_rows(s3, bucket: str, prefix: str) -> list[dict]:
+    rows = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", ()):
+            if item["Key"].rsplit("/", 1)[-1].startswith("part-"):
+                body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+                rows += pq.read_table(io.BytesIO(body)).to_pylist()
+    return rows
+
+
+def s3_json(s3, bucket: str, key: str) -> dict:
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
