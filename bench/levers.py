@@ -84,6 +84,8 @@ async def main_async(args) -> None:
         ("skeleton example", schema_prefix(no_examples, title), {}),
         ("example record", schema_prefix(schema.hardened, title), {}),
         ("worked example (doc + record)", schema_prefix(schema.hardened, title, schema.example_document), {}),
+        ("example as path: value lines", schema_prefix(schema.hardened, title, example_style="lines"), {}),
+        ("worked example, record as lines", schema_prefix(schema.hardened, title, schema.example_document, example_style="lines"), {}),
         ("worked example + repetition_penalty 1.1", schema_prefix(schema.hardened, title, schema.example_document), {"repetition_penalty": 1.1}),
         ("worked example + frequency_penalty 0.3", schema_prefix(schema.hardened, title, schema.example_document), {"frequency_penalty": 0.3}),
     ]

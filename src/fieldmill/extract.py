@@ -36,6 +36,7 @@ class ContextTooSmall(RuntimeError):
 
 class Extractor:
     def __init__(self, schema_spec: str, engine_config: dict[str, Any], max_doc_tokens: int | None = None, engine: Engine | None = None):
+        started = time.perf_counter()
         self.schema = load_schema(schema_spec)
         self.engine = engine or create_engine(EngineConfig(**engine_config))
         self.constraint = self.schema.constraint
@@ -49,6 +50,7 @@ class Extractor:
                 "tighten maxLength/maxItems or use a model with a longer context"
             )
         self.max_prompt_tokens = overhead + min(room, max_doc_tokens or room)
+        self.load_s = time.perf_counter() - started
 
     async def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         rows = [dict(zip(batch, values)) for values in zip(*batch.values())]
@@ -58,6 +60,7 @@ class Extractor:
             for transient in ("text", "read_reason", "read_message"):
                 row.pop(transient, None)
             row.update(result)
+            row["engine_load_s"] = self.load_s
             for key, value in row.items():
                 out.setdefault(key, []).append(value)
         return out

@@ -108,6 +108,7 @@ class PartWriter:
     counts: Counter = field(default_factory=Counter)
     reasons: Counter = field(default_factory=Counter)
     rows_written: int = 0
+    write_s: float = 0.0
 
     def __post_init__(self):
         self._rows: list[dict[str, Any]] = []
@@ -148,7 +149,7 @@ class PartWriter:
         return {**row, "record_value": record}
 
     def flush(self) -> None:
-        self._last_flush = time.monotonic()
+        self._last_flush = started = time.monotonic()
         if not self._rows:
             return
         table = pa.Table.from_pylist(self._rows, schema=self.schema)
@@ -159,6 +160,7 @@ class PartWriter:
         self._parts += 1
         self.rows_written += len(self._rows)
         self._rows = []
+        self.write_s += time.monotonic() - started
 
 
 def write_manifest_chunks(folder: str, attempt: str, entries: Iterable[dict[str, Any]], chunk_size: int) -> list[tuple[str, int]]:

@@ -51,6 +51,7 @@ class RunResult:
     skipped: int
     wall_s: float
     manifest: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def docs_per_second(self) -> float:
@@ -71,9 +72,11 @@ def expand_chunk(row: dict[str, Any]) -> list[dict[str, Any]]:
 def read_and_decode(batch: dict[str, Any], max_doc_bytes: int) -> dict[str, list]:
     """Read and decode documents (Ray Data task); failures become reasons, never exceptions."""
     out: dict[str, list] = {key: list(values) for key, values in batch.items()}
-    out["text"], out["read_reason"], out["read_message"] = [], [], []
+    out["text"], out["read_reason"], out["read_message"], out["read_s"] = [], [], [], []
     for uri, key, size in zip(batch["doc_uri"], batch["doc_key"], batch["doc_bytes"]):
+        started = time.perf_counter()
         decoded = _read_one(str(uri), str(key), int(size), max_doc_bytes)
+        out["read_s"].append(time.perf_counter() - started)
         out["text"].append(decoded.text or "")
         out["read_reason"].append(decoded.reason or "")
         out["read_message"].append(decoded.message or "")
@@ -139,14 +142,20 @@ def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = Non
     counters = {"listed": 0, "pending": 0}
     writer = PartWriter(folder, row_schema(schema.hardened), constants)
     chunks = write_manifest_chunks(folder, writer.attempt, _listing(config, done, counters), config.manifest_chunk)
+    timings = {"list_s": time.time() - started, "read_s": 0.0, "engine_load_s": 0.0, "extract_wall_s": 0.0}
     log.info("run %s: %d listed, %d pending", run_id, counters["listed"], counters["pending"])
 
     if chunks:
+        extract_started = time.time()
         for row in _results(config, schema, chunks):
+            timings["read_s"] += row.pop("read_s", 0.0)
+            timings["engine_load_s"] = max(timings["engine_load_s"], row.pop("engine_load_s", 0.0))
             written = writer.add(row)
             if on_row is not None:
                 on_row(written)
         writer.flush()
+        timings["extract_wall_s"] = time.time() - extract_started
+    timings["write_s"] = writer.write_s
 
     summary = summarise_run(folder)
     ended = time.time()
@@ -166,7 +175,7 @@ def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = Non
         **summary,
     }
     write_success(folder, manifest)
-    return RunResult(run_id, folder, counters["listed"], writer.rows_written, counters["listed"] - counters["pending"], ended - started, manifest)
+    return RunResult(run_id, folder, counters["listed"], writer.rows_written, counters["listed"] - counters["pending"], ended - started, manifest, timings)
 
 
 def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, int]]):

@@ -22,7 +22,7 @@ _DESCRIPTION_CHARS = 240
 EXAMPLE_DOCUMENT_KEY = "x-example-document"
 
 
-def schema_prefix(hardened: dict[str, Any], title: str, example_document: str | None = None) -> str:
+def schema_prefix(hardened: dict[str, Any], title: str, example_document: str | None = None, example_style: str = "json") -> str:
     """The part of every prompt that depends only on the schema.
 
     With an example document (the schema's `x-example-document`, paired with its first
@@ -30,7 +30,8 @@ def schema_prefix(hardened: dict[str, Any], title: str, example_document: str | 
     same layout as the real task: a small base model copies from the document far
     more faithfully when it has seen that done once.
     """
-    example = json.dumps(example_record(hardened), ensure_ascii=False, separators=(",", ":"))
+    record = example_record(hardened)
+    example = json.dumps(record, ensure_ascii=False, separators=(",", ":")) if example_style == "json" else "\n".join(flat_lines(record))
     if example_document and isinstance(hardened.get("examples"), list) and hardened["examples"]:
         shown = ["Worked example:", "Document:", DOC_OPEN, example_document.strip(), DOC_CLOSE, "", ANSWER_LEAD + example, ""]
     else:
@@ -113,6 +114,15 @@ def example_record(hardened: dict[str, Any]) -> Any:
     if isinstance(examples, list) and examples and isinstance(examples[0], dict):
         return in_schema_order(examples[0], hardened)
     return skeleton(hardened)
+
+
+def flat_lines(value: Any, path: str = "") -> list[str]:
+    """A record as `path: value` lines: shows the kind of values without a JSON text to copy."""
+    if isinstance(value, dict):
+        return [line for k, v in value.items() for line in flat_lines(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, list):
+        return [line for i, v in enumerate(value) for line in flat_lines(v, f"{path}[{i}]")] or [f"{path}: []"]
+    return [f"{path}: {json.dumps(value, ensure_ascii=False)}"]
 
 
 def in_schema_order(value: Any, node: dict[str, Any]) -> Any:

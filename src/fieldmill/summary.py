@@ -26,4 +26,8 @@ def print_summary(result) -> None:
         f"  throughput   {result.docs_per_second:.2f} documents/s over {result.wall_s:.1f} s (model load included)",
         f"  output       {result.folder}",
     ]
+    t = result.timings
+    if t.get("extract_wall_s"):
+        lines.insert(-1, f"  time         listing {t['list_s']:.1f} s, reading+decoding {t['read_s']:.1f} s (in tasks), model load {t['engine_load_s']:.1f} s,"
+                         f" extraction {t['extract_wall_s']:.1f} s wall, writing {t['write_s']:.2f} s")
     print("\n".join(lines), flush=True)

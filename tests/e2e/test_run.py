@@ -118,3 +118,10 @@ def test_s3_input_and_output(tmp_path, s3_endpoint):
 def test_missing_input_exits_with_its_code(tmp_path):
     result = fieldmill("run", str(tmp_path / "nope"), "--schema", "invoice", "--output", str(tmp_path / "out"))
     assert result.returncode == 3 and "does not exist" in result.stderr
+
+
+def test_unloadable_model_exits_with_its_code(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("Invoice 1")
+    result = fieldmill("run", str(tmp_path / "docs"), "--schema", "invoice", "--output", str(tmp_path / "out"), "--model", str(tmp_path / "no-model"))
+    assert result.returncode == 5 and "does not exist" in result.stderr
