@@ -52,6 +52,17 @@ class Extractor:
         self.max_prompt_tokens = overhead + min(room, max_doc_tokens or room)
         self.load_s = time.perf_counter() - started
 
+    def __del__(self):
+        # Ray Data deletes the UDF at graceful shutdown: stop the engine before the
+        # process goes, so vLLM's engine core does not die under a live client.
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            self.engine = None
+            try:
+                engine.close()
+            except Exception:
+                pass
+
     async def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         rows = [dict(zip(batch, values)) for values in zip(*batch.values())]
         results = await asyncio.gather(*(self.extract(row) for row in rows))

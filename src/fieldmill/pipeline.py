@@ -200,8 +200,7 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
         num_cpus=0 if gpus else 1,
         num_gpus=gpus,
     )
-    for batch in ds.iter_rows():
-        yield batch
+    yield from ds.iter_rows()
 
 
 def _portable_spec(spec: str) -> str:
