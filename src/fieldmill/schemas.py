@@ -190,7 +190,7 @@ def model_from_json_schema(document: dict[str, Any], name: str) -> type[BaseMode
     handful of shapes the hardened form allows.
     """
     hardened = harden(document)
-    return _model(hardened, _safe_name(name), [0])
+    return _model(hardened, _safe_name(name))
 
 
 def _safe_name(name: str) -> str:
@@ -198,11 +198,11 @@ def _safe_name(name: str) -> str:
     return cleaned if cleaned[0].isalpha() else "R" + cleaned
 
 
-def _model(node: dict[str, Any], name: str, counter: list[int]) -> type[BaseModel]:
+def _model(node: dict[str, Any], name: str) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     required = set(node.get("required", []))
     for index, (prop, sub) in enumerate(node["properties"].items()):
-        annotation = _annotation(sub, f"{name}_{_safe_name(prop)}", counter)
+        annotation = _annotation(sub, f"{name}_{_safe_name(prop)}")
         description = sub.get("description")
         default = ... if prop in required else None
         attr = prop if prop.isidentifier() and not prop.startswith("_") else f"field_{index}"
@@ -210,9 +210,9 @@ def _model(node: dict[str, Any], name: str, counter: list[int]) -> type[BaseMode
     return create_model(name, __config__=ConfigDict(extra="forbid", populate_by_name=True), **fields)
 
 
-def _annotation(node: dict[str, Any], name: str, counter: list[int]) -> Any:
+def _annotation(node: dict[str, Any], name: str) -> Any:
     if "anyOf" in node:
-        options = tuple(_annotation(o, f"{name}_{i}", counter) for i, o in enumerate(node["anyOf"]))
+        options = tuple(_annotation(o, f"{name}_{i}") for i, o in enumerate(node["anyOf"]))
         return Union[options] if len(options) > 1 else options[0]
     if "const" in node:
         return Literal[node["const"]] if node["const"] is not None else type(None)
@@ -232,13 +232,12 @@ def _annotation(node: dict[str, Any], name: str, counter: list[int]) -> Any:
             return _FORMAT_TYPES[node["format"]]
         return Annotated[str, StringConstraints(min_length=node["minLength"], max_length=node["maxLength"], pattern=node.get("pattern"))]
     if kind == "array":
-        item = _annotation(node["items"], f"{name}_item", counter)
+        item = _annotation(node["items"], f"{name}_item")
         return Annotated[list[item], Field(min_length=node["minItems"], max_length=node["maxItems"])]
     if kind == "object":
         if "properties" in node and node["properties"]:
-            counter[0] += 1
-            return _model(node, name, counter)
-        value = _annotation(node["additionalProperties"], f"{name}_value", counter) if isinstance(node.get("additionalProperties"), dict) else Any
+            return _model(node, name)
+        value = _annotation(node["additionalProperties"], f"{name}_value") if isinstance(node.get("additionalProperties"), dict) else Any
         return Annotated[dict[str, value], Field(max_length=node.get("maxProperties"))]
     raise SchemaError(f"{name}: unsupported schema {node!r}")
 

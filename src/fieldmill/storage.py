@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -73,10 +74,22 @@ def s3_client():
     return boto3.session.Session().client("s3", config=config)
 
 
-def _s3_errors(uri: str):
+def _s3_errors():
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 
     return BotoCoreError, ClientError, (NoCredentialsError, PartialCredentialsError)
+
+
+@contextmanager
+def _s3_request(action: str, uri: str):
+    """Translate botocore's errors (after its own retries) into the product's."""
+    botocore_error, client_error, credential_errors = _s3_errors()
+    try:
+        yield
+    except credential_errors as exc:
+        raise NoCredentials(f"no AWS credentials for {uri}: {exc}") from None
+    except (client_error, botocore_error) as exc:
+        raise StorageError(f"cannot {action} {uri}: {exc}") from None
 
 
 def list_objects(root: str) -> Iterator[ObjectInfo]:
@@ -109,7 +122,7 @@ def _list_local(root: str) -> Iterator[ObjectInfo]:
 
 
 def _list_s3(root: str) -> Iterator[ObjectInfo]:
-    botocore_error, client_error, credential_errors = _s3_errors(root)
+    botocore_error, client_error, credential_errors = _s3_errors()
     bucket, prefix = split_s3(root)
     if prefix and not prefix.endswith("/"):
         prefix += "/"
@@ -137,14 +150,9 @@ def _list_s3(root: str) -> Iterator[ObjectInfo]:
 def read_bytes(uri: str, max_bytes: int | None = None) -> bytes:
     if is_s3(uri):
         bucket, key = split_s3(uri)
-        botocore_error, client_error, credential_errors = _s3_errors(uri)
-        try:
+        with _s3_request("read", uri):
             body = s3_client().get_object(Bucket=bucket, Key=key)["Body"]
             return body.read(max_bytes + 1 if max_bytes is not None else None)
-        except credential_errors as exc:
-            raise NoCredentials(f"no AWS credentials for {uri}: {exc}") from None
-        except (client_error, botocore_error) as exc:
-            raise StorageError(f"cannot read {uri}: {exc}") from None
     with open(uri, "rb") as handle:
         return handle.read(max_bytes + 1 if max_bytes is not None else -1)
 
@@ -153,13 +161,8 @@ def write_bytes(uri: str, data: bytes) -> None:
     """Write the whole object or nothing."""
     if is_s3(uri):
         bucket, key = split_s3(uri)
-        botocore_error, client_error, credential_errors = _s3_errors(uri)
-        try:
+        with _s3_request("write", uri):
             s3_client().put_object(Bucket=bucket, Key=key, Body=data)
-        except credential_errors as exc:
-            raise NoCredentials(f"no AWS credentials for {uri}: {exc}") from None
-        except (client_error, botocore_error) as exc:
-            raise StorageError(f"cannot write {uri}: {exc}") from None
         return
     path = Path(uri)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,7 +181,7 @@ def write_bytes(uri: str, data: bytes) -> None:
 def exists(uri: str) -> bool:
     if is_s3(uri):
         bucket, key = split_s3(uri)
-        _, client_error, _ = _s3_errors(uri)
+        _, client_error, _ = _s3_errors()
         try:
             s3_client().head_object(Bucket=bucket, Key=key)
             return True
