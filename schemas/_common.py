@@ -22,6 +22,11 @@ Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 
 
+def short_text(max_length: int):
+    """The type of a bounded string inside a list (`list[short_text(60)]`)."""
+    return Annotated[str, StringConstraints(min_length=1, max_length=max_length)]
+
+
 def text(max_length: int, description: str, min_length: int = 0):
     """A bounded string field with its description."""
     return Field(description=description, max_length=max_length, min_length=min_length)

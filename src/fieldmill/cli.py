@@ -78,7 +78,24 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--formats", default="txt,html,pdf", help="comma-separated, from txt,html,pdf (default: all)")
     synth.set_defaults(handler=cmd_synth)
+
+    evaluate = commands.add_parser("eval", help="compare a run's records with gold records: compliance and per-field accuracy")
+    evaluate.add_argument("--results", required=True, help="OUTPUT (its newest completed run) or OUTPUT/run_id=ID")
+    evaluate.add_argument("--gold", required=True, help="gold.jsonl: one {\"name\": relative path, \"record\": {...}} per line")
+    evaluate.add_argument("--report", default=None, help="also write a markdown report here (local path or s3://)")
+    evaluate.add_argument("--plot", default=None, help="also write a PNG bar chart of per-field accuracy here (embedded in --report)")
+    evaluate.add_argument("--rel-tol", type=float, default=None, help="relative tolerance for float fields (default: 0.001)")
+    evaluate.add_argument("--min-compliance", type=_fraction, default=None,
+                          help="exit with status 1 when the compliance rate (of documents that reached the model) is below this, e.g. 0.95 or 95%%")
+    evaluate.set_defaults(handler=cmd_eval)
     return parser
+
+
+def _fraction(text: str) -> float:
+    value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction between 0 and 1 (or a percentage)")
+    return value
 
 
 def _version() -> str:
@@ -121,6 +138,36 @@ def cmd_synth(args) -> int:
     except ValueError as exc:
         raise Fatal(EXIT_SCHEMA, str(exc)) from None
     print(f"wrote {len(lines)} documents under {args.output.rstrip('/')}/{synth.DOCS}/ and their answers in {args.output.rstrip('/')}/{synth.GOLD}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    import posixpath
+
+    from fieldmill import storage
+    from fieldmill.eval_report import markdown_report, plot_png, text_report
+    from fieldmill.evaluate import DEFAULT_REL_TOL, EvalError, evaluate
+
+    try:
+        ev = evaluate(args.results, args.gold, rel_tol=DEFAULT_REL_TOL if args.rel_tol is None else args.rel_tol)
+    except EvalError as exc:
+        raise Fatal(EXIT_MISSING_INPUT, str(exc)) from None
+    print(text_report(ev), flush=True)
+    if args.plot:
+        storage.write_bytes(args.plot, plot_png(ev))
+        print(f"\nplot written to {args.plot}")
+    if args.report:
+        link = None
+        if args.plot:
+            same_store = storage.is_s3(args.plot) == storage.is_s3(args.report)
+            link = posixpath.relpath(storage.normalise_root(args.plot), posixpath.dirname(storage.normalise_root(args.report))) if same_store else args.plot
+        storage.write_bytes(args.report, markdown_report(ev, link).encode())
+        print(f"report written to {args.report}")
+    rate = ev.compliance_rate
+    if args.min_compliance is not None and (rate is None or rate < args.min_compliance):
+        shown = "n/a" if rate is None else f"{rate:.1%}"
+        print(f"fieldmill: compliance {shown} is below --min-compliance {args.min_compliance:.1%}", file=sys.stderr)
+        return 1
     return 0
 
 

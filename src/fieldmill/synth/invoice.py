@@ -115,6 +115,8 @@ def _sections(rng: random.Random, gold: dict) -> list[tuple[str, list[tuple[str,
         header.append((rng.choice(["Due date", "Payment due", "Due"]), fmt_date(rng, gold["due_date"])))
     if gold["purchase_order"]:
         header.append(("PO number", gold["purchase_order"]))
+    if rng.random() < 0.3:  # distractor: a second date that is neither issue nor due date
+        header.append((rng.choice(["Order date", "Delivery date"]), fmt_date(rng, gold["issue_date"] - dt.timedelta(days=rng.randint(2, 20)))))
     header.append(("Currency", cur))
     items = [("", "Description | Qty | Unit | Unit price | Tax % | Amount")]
     for line in gold["line_items"]:

@@ -30,8 +30,17 @@ def amount_forms(value: Decimal, currency: str) -> list[str]:
     return forms
 
 
-def fmt_amount(rng: random.Random, value: Decimal, currency: str) -> str:
-    return rng.choice(amount_forms(value, currency))
+def currency_forms(code: str) -> list[str]:
+    """How a document may state a currency: its code or its sign."""
+    return [code] + ([_CURRENCY_SIGNS[code]] if code in _CURRENCY_SIGNS else [])
+
+
+def fmt_amount(rng: random.Random, value: Decimal, currency: str, with_currency: bool = False) -> str:
+    """One printed form of the amount; `with_currency` picks a form that shows the currency's code or sign."""
+    forms = amount_forms(value, currency)
+    if with_currency:
+        forms = [f for f in forms if any(mark in f for mark in currency_forms(currency))]
+    return rng.choice(forms)
 
 
 def fmt_quantity(value: Decimal) -> str:
@@ -60,3 +69,31 @@ def render(rng: random.Random, title: str, sections: list[tuple[str, list[tuple[
             lines += ["", heading.upper() if rng.random() < 0.3 else heading]
         lines += [(label + separator + value) if label else value for label, value in pairs]
     return "\n".join(lines).strip() + "\n"
+
+
+_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def number_words(value: int) -> str:
+    """English words for 0..999 ('twenty-four', 'one hundred and five')."""
+    if not 0 <= value < 1000:
+        raise ValueError(f"{value} is out of range for number_words")
+    if value < 20:
+        return _ONES[value]
+    if value < 100:
+        tens, ones = divmod(value, 10)
+        return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
+    hundreds, rest = divmod(value, 100)
+    return f"{_ONES[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
+
+
+def fmt_count(rng: random.Random, value: int) -> str:
+    """A count as a contract writes it: '24', 'twenty-four (24)' or 'twenty-four'."""
+    if value >= 1000:
+        return str(value)
+    return rng.choice([str(value), f"{number_words(value)} ({value})", number_words(value)])
+
+
+def count_forms(value: int) -> list[str]:
+    return [str(value), f"{number_words(value)} ({value})", number_words(value)] if 0 <= value < 1000 else [str(value)]

@@ -1,0 +1,139 @@
+"""`fieldmill eval` on hand-made results whose per-field numbers are worked out by hand."""
+
+import datetime as dt
+import json
+import pickle
+import textwrap
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+
+from fieldmill.cli import main
+from fieldmill.evaluate import evaluate, leaves
+from fieldmill.output import PartWriter, RunConstants, row_schema, write_success
+from fieldmill.schemas import load_schema
+
+SCHEMA = """
+    import datetime as dt
+    from decimal import Decimal
+    from typing import Literal, Optional
+    from pydantic import BaseModel, Field
+
+    class Item(BaseModel):
+        name: str = Field(max_length=20)
+        price: Decimal = Field(max_digits=8, decimal_places=2)
+
+    class Doc(BaseModel):
+        title: str = Field(max_length=40)
+        when: dt.date
+        count: int
+        weight: float
+        kind: Literal["a", "b"]
+        ok: bool
+        tags: list[str] = Field(max_length=5)
+        items: list[Item] = Field(max_length=5)
+        note: Optional[str] = Field(None, max_length=40)
+"""
+
+GOLD = [
+    {"name": "docs/d1.txt", "record": {"title": "Hello World", "when": "2025-01-02", "count": 3, "weight": 10.0, "kind": "a", "ok": True,
+                                       "tags": ["x", "y"], "items": [{"name": "A", "price": "1.50"}, {"name": "B", "price": "2.00"}], "note": None}},
+    {"name": "docs/d2.txt", "record": {"title": "T2", "when": "2025-02-03", "count": 5, "weight": 2.0, "kind": "b", "ok": False,
+                                       "tags": [], "items": [{"name": "C", "price": "3.00"}], "note": "n"}},
+    {"name": "docs/d3.txt", "record": {"title": "T3", "when": "2025-03-04", "count": 1, "weight": 1.0, "kind": "a", "ok": True,
+                                       "tags": ["q"], "items": [{"name": "D", "price": "4.00"}], "note": None}},
+]
+
+PREDICTED = {
+    "d1.txt": ("compliant", {"title": "hello   WORLD", "when": dt.date(2025, 1, 2), "count": 3, "weight": 10.005, "kind": "a", "ok": True,
+                             "tags": ["x", "z"], "items": [{"name": "A", "price": Decimal("1.5")}], "note": "extra"}),
+    "d2.txt": ("compliant", {"title": "T2x", "when": dt.date(2025, 2, 4), "count": 5, "weight": 2.1, "kind": "b", "ok": False,
+                             "tags": [], "items": [{"name": "C", "price": Decimal("3")}], "note": None}),
+    "d3.txt": ("noncompliant", None),
+    "stray.txt": ("compliant", {"title": "x", "when": dt.date(2025, 1, 1), "count": 1, "weight": 1.0, "kind": "a", "ok": True, "tags": [], "items": [], "note": None}),
+}
+
+
+@pytest.fixture
+def run(tmp_path):
+    path = tmp_path / "doc_schema.py"
+    path.write_text(textwrap.dedent(SCHEMA))
+    schema = load_schema(f"{path}:Doc")
+    output = tmp_path / "out"
+    folder = str(output / "run_id=r1")
+    writer = PartWriter(folder, row_schema(schema.hardened), RunConstants("r1", "Doc", schema.hash, "m"))
+    for name, (status, record) in PREDICTED.items():
+        writer.add({"doc_uri": f"/data/corpus/docs/{name}", "doc_key": name, "doc_etag": "e", "doc_bytes": 1, "status": status,
+                    "record_pickle": pickle.dumps(record) if record else b""})
+    writer.flush()
+    write_success(folder, {"ended_at": "2026-01-01T00:00:00Z"})
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(line) + "\n" for line in GOLD))
+    return output, gold
+
+
+def test_leaves_follow_the_record_type(run):
+    output, gold = run
+    ev = evaluate(str(output), str(gold))
+    assert [f.path for f in ev.fields] == ["title", "when", "count", "weight", "kind", "ok", "tags[]", "items[].name", "items[].price", "note"]
+    nested = leaves(pa.struct([("a", pa.list_(pa.list_(pa.int64()))), ("b", pa.struct([("c", pa.date32())]))]))
+    assert [(leaf.path, leaf.is_list) for leaf in nested] == [("a[][]", True), ("b.c", False)]
+
+
+def test_per_field_numbers(run):
+    output, gold = run
+    ev = evaluate(str(output), str(gold), rel_tol=1e-3)
+    f = {s.path: s for s in ev.fields}
+    third = pytest.approx(1 / 3)
+    # title: d1 right (case, whitespace), d2 wrong while filled, d3 noncompliant -> missed
+    assert (f["title"].accuracy, f["title"].rate(f["title"].filled), f["title"].rate(f["title"].wrong_filled), f["title"].rate(f["title"].missed)) == (third, pytest.approx(2 / 3), third, third)
+    assert f["when"].accuracy == third  # dates exact: 2025-02-04 is wrong
+    assert f["count"].accuracy == pytest.approx(2 / 3)
+    assert f["weight"].accuracy == third  # 10.005 within 0.1 % of 10.0; 2.1 is not within 0.1 % of 2.0
+    assert f["kind"].accuracy == pytest.approx(2 / 3) and f["ok"].accuracy == pytest.approx(2 / 3)  # False == False is right and filled
+    tags = f["tags[]"]
+    assert (tags.tp, tags.fp, tags.fn, tags.cells, tags.right) == (1, 1, 2, 5, 2)
+    assert (tags.precision, tags.recall, tags.f1) == (0.5, pytest.approx(1 / 3), pytest.approx(0.4))
+    assert tags.accuracy == pytest.approx(0.4) and tags.rate(tags.gold_filled) == pytest.approx(2 / 3)
+    for path in ("items[].name", "items[].price"):  # Decimal 1.5 == 1.50
+        item = f[path]
+        assert (item.accuracy, item.precision, item.recall, item.f1) == (0.5, 1.0, 0.5, pytest.approx(2 / 3))
+    note = f["note"]  # d1 invented a note, d2 missed it, d3 both empty (right)
+    assert (note.accuracy, note.rate(note.wrong_filled), note.rate(note.missed), note.rate(note.gold_filled)) == (third, third, third, third)
+    assert ev.micro_accuracy == pytest.approx(16 / 34)
+    assert ev.macro_accuracy == pytest.approx((10 / 3 + 1.4) / 10)
+    assert ev.compliance_rate == pytest.approx(2 / 3) and ev.documents == 3 and ev.unmatched_results == 1
+
+
+def test_float_tolerance_is_a_parameter(run):
+    output, gold = run
+    strict = {s.path: s for s in evaluate(str(output), str(gold), rel_tol=0).fields}
+    loose = {s.path: s for s in evaluate(str(output), str(gold), rel_tol=0.1).fields}
+    assert strict["weight"].accuracy == 0 and loose["weight"].accuracy == pytest.approx(2 / 3)
+
+
+def test_missing_documents_count_as_empty_predictions(run, tmp_path):
+    output, gold = run
+    with gold.open("a") as handle:
+        handle.write(json.dumps({"name": "docs/never_run.txt", "record": GOLD[2]["record"]}) + "\n")
+    ev = evaluate(str(output), str(gold))
+    assert ev.documents == 4 and ev.statuses["no_result"] == 1
+    assert {s.path: s for s in ev.fields}["count"].missed == 2
+
+
+def test_cli_report_plot_and_compliance_gate(run, tmp_path, capsys):
+    output, gold = run
+    report, plot = tmp_path / "r" / "report.md", tmp_path / "r" / "fields.png"
+    assert main(["eval", "--results", str(output), "--gold", str(gold), "--report", str(report), "--plot", str(plot), "--min-compliance", "60%"]) == 0
+    printed = capsys.readouterr().out
+    assert "micro 47.1%, macro 47.3%" in printed and "items[].price" in printed
+    assert plot.read_bytes().startswith(b"\x89PNG") and "![Per-field accuracy](fields.png)" in report.read_text()
+    assert main(["eval", "--results", str(output / "run_id=r1"), "--gold", str(gold), "--min-compliance", "0.9"]) == 1
+    assert "below --min-compliance" in capsys.readouterr().err
+
+
+def test_cli_reports_missing_results(tmp_path, capsys):
+    (tmp_path / "gold.jsonl").write_text(json.dumps(GOLD[0]) + "\n")
+    assert main(["eval", "--results", str(tmp_path / "nothing"), "--gold", str(tmp_path / "gold.jsonl")]) == 3
+    assert "no run folders" in capsys.readouterr().err
