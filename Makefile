@@ -24,6 +24,7 @@ demo: $(INSTALLED)
 	rm -rf out/demo samples/demo
 	$(BIN)/fieldmill synth --schema invoice --count $(DEMO_COUNT) --seed 1 --output samples/demo
 	$(BIN)/fieldmill run samples/demo/docs --schema invoice --output out/demo
+	$(BIN)/fieldmill eval --results out/demo --gold samples/demo/gold.jsonl --report out/demo/report.md --plot out/demo/fields.png
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
