@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--limit", type=int, default=None, help="process at most N pending documents")
     run.add_argument("--max-doc-tokens", type=int, default=None, help="largest document in tokens (default: what the model's context allows)")
     run.add_argument("--max-model-len", type=int, default=None, help="engine context length (default: the model's)")
+    run.add_argument("--retries", type=int, default=int(os.environ.get("FIELDMILL_RETRIES", 2)),
+                     help="extra sampled attempts for a record that fails validation (default: 2; 0 = greedy only)")
     run.add_argument("--repetition-penalty", type=float, default=1.0, help="vLLM repetition penalty (default: 1.0, off)")
     run.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS"), help="join an existing Ray cluster (e.g. 'auto'); default: start a local one")
     run.set_defaults(handler=cmd_run)
@@ -195,6 +197,7 @@ def cmd_run(args) -> int:
             ),
             workers=args.workers,
             batch_size=args.batch_size,
+            retries=args.retries,
             run_id=args.run_id,
             limit=args.limit,
             max_doc_tokens=args.max_doc_tokens,

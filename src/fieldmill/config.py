@@ -24,6 +24,8 @@ class RunConfig(BaseModel):
     limit: int | None = Field(None, ge=1, description="Process at most this many pending documents.")
     max_doc_tokens: int | None = Field(None, ge=1, description="Largest document (in prompt tokens) sent to the model; default: what the context allows.")
     max_doc_bytes: int = Field(64 << 20, ge=1, description="Larger objects are not read: they fail as too_long.")
+    retries: int = Field(2, ge=0, le=10, description="Extra attempts, sampled at `retry_temperature`, for a record that fails validation (the first is greedy).")
+    retry_temperature: float = Field(0.7, gt=0, le=2, description="Sampling temperature of the retries.")
     ray_address: str | None = Field(None, description="Existing Ray cluster to join (e.g. 'auto'); default starts a local one.")
     manifest_chunk: int = Field(1000, ge=1, description="Documents per manifest chunk (one Ray Data row each).")
 

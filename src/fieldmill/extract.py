@@ -9,6 +9,7 @@ engine's scheduler, not the batch boundary, decides what runs together.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import pickle
 import time
@@ -27,7 +28,7 @@ _MAX_CHARS_PER_TOKEN = 32
 MIN_DOC_TOKENS = 256
 
 # Columns the extractor adds to each row.
-RESULT_COLUMNS = ("status", "reason", "error", "errors_json", "record_pickle", "raw_output", "prompt_tokens", "completion_tokens", "latency_s", "generation_s")
+RESULT_COLUMNS = ("status", "reason", "error", "errors_json", "record_pickle", "raw_output", "prompt_tokens", "completion_tokens", "latency_s", "generation_s", "attempts")
 
 
 class ContextTooSmall(RuntimeError):
@@ -35,8 +36,11 @@ class ContextTooSmall(RuntimeError):
 
 
 class Extractor:
-    def __init__(self, schema_spec: str, engine_config: dict[str, Any], max_doc_tokens: int | None = None, engine: Engine | None = None):
+    def __init__(self, schema_spec: str, engine_config: dict[str, Any], max_doc_tokens: int | None = None, engine: Engine | None = None,
+                 retries: int = 0, retry_temperature: float = 0.7):
         started = time.perf_counter()
+        self.retries = retries
+        self.retry_temperature = retry_temperature
         self.schema = load_schema(schema_spec)
         self.engine = engine or create_engine(EngineConfig(**engine_config))
         self.constraint = self.schema.constraint
@@ -91,16 +95,31 @@ class Extractor:
                 started,
                 prompt_tokens=len(prompt_ids),
             )
-        try:
-            generation = await self.engine.generate(prompt_ids, self.constraint, self.constraint.max_output_tokens)
-        except Exception as exc:
-            return _failed(documents.ENGINE_ERROR, f"{type(exc).__name__}: {exc}"[:2000], started, prompt_tokens=len(prompt_ids))
-        base = {
-            "raw_output": generation.text,
-            "prompt_tokens": generation.prompt_tokens,
-            "completion_tokens": generation.completion_tokens,
-            "generation_s": generation.generation_s,
-        }
+        first = None
+        spent = {"prompt_tokens": 0, "completion_tokens": 0, "generation_s": 0.0}
+        for attempt in range(1 + self.retries):
+            # Greedy first; a record that fails validation is drawn again with sampling,
+            # seeded by the document and the attempt so a rerun repeats the same draws.
+            sampling = {} if attempt == 0 else {"temperature": self.retry_temperature, "seed": _seed(row.get("doc_uri", ""), attempt)}
+            try:
+                generation = await self.engine.generate(prompt_ids, self.constraint, self.constraint.max_output_tokens, **sampling)
+            except Exception as exc:
+                if first is not None:
+                    break
+                return _failed(documents.ENGINE_ERROR, f"{type(exc).__name__}: {exc}"[:2000], started, prompt_tokens=len(prompt_ids))
+            spent["prompt_tokens"] += generation.prompt_tokens
+            spent["completion_tokens"] += generation.completion_tokens
+            spent["generation_s"] += generation.generation_s
+            result = self._result(generation, started)
+            if first is None:
+                first = result
+            if result["status"] != NONCOMPLIANT:
+                break
+        chosen = result if result["status"] != NONCOMPLIANT else first  # still invalid: keep the greedy attempt's answer and errors
+        return {**chosen, **spent, "attempts": attempt + 1, "latency_s": time.perf_counter() - started}
+
+    def _result(self, generation, started: float) -> dict[str, Any]:
+        base = {"raw_output": generation.text}
         if not generation.text.strip():
             return {**_failed(documents.EMPTY, f"the engine returned no text (finish reason {generation.finish_reason})", started), **base}
         checked = check_output(generation.text, self.schema.model, self.schema.hardened)
@@ -113,8 +132,11 @@ class Extractor:
             "error": checked.error or "",
             "errors_json": json.dumps(checked.errors, ensure_ascii=False) if checked.errors else "",
             "record_pickle": pickle.dumps(checked.record) if checked.record is not None else b"",
-            "latency_s": time.perf_counter() - started,
         }
+
+
+def _seed(uri: str, attempt: int) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{uri}\0{attempt}".encode(), digest_size=4).digest(), "big")
 
 
 def _failed(reason: str, message: str, started: float, prompt_tokens: int = 0) -> dict[str, Any]:
@@ -129,4 +151,5 @@ def _failed(reason: str, message: str, started: float, prompt_tokens: int = 0) -
         "completion_tokens": 0,
         "latency_s": time.perf_counter() - started,
         "generation_s": 0.0,
+        "attempts": 0,
     }

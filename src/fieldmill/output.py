@@ -62,6 +62,7 @@ def row_schema(hardened: dict[str, Any]) -> pa.Schema:
             pa.field("completion_tokens", pa.int64()),
             pa.field("latency_s", pa.float64()),
             pa.field("generation_s", pa.float64()),
+            pa.field("attempts", pa.int32()),
             pa.field("processed_at", pa.timestamp("us", tz="UTC")),
         ]
     )
@@ -138,6 +139,7 @@ class PartWriter:
             "completion_tokens": int(result.get("completion_tokens") or 0),
             "latency_s": float(result.get("latency_s") or 0.0),
             "generation_s": float(result.get("generation_s") or 0.0),
+            "attempts": int(result.get("attempts") or 0),
             "processed_at": dt.datetime.now(dt.timezone.utc),
         }
         self._rows.append(row)
@@ -194,14 +196,20 @@ def summarise_run(folder: str) -> dict[str, Any]:
     counts: Counter = Counter()
     reasons: Counter = Counter()
     files = []
-    rows = 0
+    rows = retried = recovered = 0
     for name in part_names(folder):
-        table = read_part(folder, name, ["status", "reason"])
+        table = read_part(folder, name, ["status", "reason", "attempts"])
         files.append({"name": name, "rows": table.num_rows})
         rows += table.num_rows
-        counts.update(table.column("status").to_pylist())
+        statuses = table.column("status").to_pylist()
+        counts.update(statuses)
         reasons.update(r for r in table.column("reason").to_pylist() if r)
-    return {"files": files, "rows": rows, "counts": dict(counts), "failure_reasons": dict(reasons)}
+        for status, attempts in zip(statuses, table.column("attempts").to_pylist()):
+            if (attempts or 0) > 1:
+                retried += 1
+                recovered += status == "compliant"
+    return {"files": files, "rows": rows, "counts": dict(counts), "failure_reasons": dict(reasons),
+            "retried": retried, "recovered_by_retry": recovered}
 
 
 def write_success(folder: str, manifest: dict[str, Any]) -> None:

@@ -192,6 +192,8 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
             "schema_spec": _portable_spec(config.schema_spec),
             "engine_config": config.engine.model_dump(),
             "max_doc_tokens": config.max_doc_tokens,
+            "retries": config.retries,
+            "retry_temperature": config.retry_temperature,
         },
         batch_size=config.batch_size,
         batch_format="default",

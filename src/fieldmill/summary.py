@@ -22,7 +22,8 @@ def print_summary(result) -> None:
         f"  compliant    {counts.get(COMPLIANT, 0)}",
         f"  noncompliant {counts.get(NONCOMPLIANT, 0)}",
         f"  failed       {counts.get(FAILED, 0)} (reasons: {reasons})",
-        f"  compliance   {'n/a' if rate is None else f'{rate:.1%}'} of documents that reached the model",
+        f"  compliance   {'n/a' if rate is None else f'{rate:.1%}'} of documents that reached the model"
+        f" ({manifest.get('retried', 0)} retried after failing validation, {manifest.get('recovered_by_retry', 0)} of them made compliant)",
         f"  throughput   {result.docs_per_second:.2f} documents/s over {result.wall_s:.1f} s (model load included)",
         f"  output       {result.folder}",
     ]

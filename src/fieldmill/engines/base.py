@@ -47,8 +47,8 @@ class Engine(ABC):
         """The prompt's token ids (used to refuse prompts that cannot fit)."""
 
     @abstractmethod
-    async def generate(self, prompt_ids: list[int], constraint: Constraint, max_tokens: int) -> Generation:
-        """Decode under `constraint`, at most `max_tokens` tokens."""
+    async def generate(self, prompt_ids: list[int], constraint: Constraint, max_tokens: int, temperature: float = 0.0, seed: int | None = None) -> Generation:
+        """Decode under `constraint`, at most `max_tokens` tokens; greedy unless `temperature` > 0 (then `seed` fixes the draw)."""
 
     def close(self) -> None:  # pragma: no cover - engines without resources
         pass

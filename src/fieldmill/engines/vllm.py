@@ -63,13 +63,14 @@ class VllmEngine(Engine):
     def count_tokens(self, prompt: str) -> list[int]:
         return self.tokenizer(prompt, add_special_tokens=True)["input_ids"]
 
-    async def generate(self, prompt_ids: list[int], constraint: Constraint, max_tokens: int) -> Generation:
+    async def generate(self, prompt_ids: list[int], constraint: Constraint, max_tokens: int, temperature: float = 0.0, seed: int | None = None) -> Generation:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
         from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
         params = SamplingParams(
-            temperature=0.0,
+            temperature=temperature,
+            seed=seed if temperature > 0 else None,
             max_tokens=max_tokens,
             repetition_penalty=self.config.repetition_penalty,
             frequency_penalty=self.config.frequency_penalty,

@@ -1,0 +1,70 @@
+"""A record that fails validation is drawn again with sampling; the bookkeeping of those attempts.
+
+The engine here is a scripted stand-in behind the real `Engine` interface: these tests
+are about the extractor's attempt loop, not about what a model writes.
+"""
+
+import asyncio
+import copy
+import json
+import pickle
+
+from fieldmill.engines.base import Engine, Generation
+from fieldmill.extract import Extractor
+from fieldmill.prompts import example_record
+from fieldmill.schemas import load_schema
+
+SCHEMA = load_schema("invoice")
+VALID = example_record(SCHEMA.hardened)
+INVALID = copy.deepcopy(VALID) | {"total": 999.0}
+
+
+class ScriptedEngine(Engine):
+    max_model_len = 32768
+
+    def __init__(self, outputs):
+        self.outputs = list(outputs)
+        self.calls = []
+
+    def count_tokens(self, prompt):
+        return list(range(len(prompt) // 4 + 1))
+
+    async def generate(self, prompt_ids, constraint, max_tokens, temperature=0.0, seed=None):
+        self.calls.append((temperature, seed))
+        text = json.dumps(self.outputs.pop(0), separators=(",", ":"))
+        return Generation(text=text, prompt_tokens=len(prompt_ids), completion_tokens=100, finish_reason="stop", generation_s=0.5)
+
+
+def extract(outputs, retries, uri="/docs/a.txt"):
+    engine = ScriptedEngine(outputs)
+    extractor = Extractor("invoice", {}, engine=engine, retries=retries)
+    result = asyncio.run(extractor.extract({"doc_uri": uri, "text": "INVOICE ..."}))
+    return result, engine.calls
+
+
+def test_greedy_success_needs_one_attempt():
+    result, calls = extract([VALID], retries=2)
+    assert result["status"] == "compliant" and result["attempts"] == 1 and calls == [(0.0, None)]
+
+
+def test_invalid_record_is_retried_with_seeded_sampling():
+    result, calls = extract([INVALID, VALID], retries=2)
+    assert result["status"] == "compliant" and result["attempts"] == 2
+    assert pickle.loads(result["record_pickle"])["total"] == VALID["total"]
+    assert calls[0] == (0.0, None) and calls[1][0] == 0.7 and isinstance(calls[1][1], int)
+    assert result["completion_tokens"] == 200 and result["generation_s"] == 1.0  # the cost of both attempts is counted
+    _, again = extract([INVALID, VALID], retries=2)
+    _, other_doc = extract([INVALID, VALID], retries=2, uri="/docs/b.txt")
+    assert again == calls and other_doc[1][1] != calls[1][1]  # same document, same draws; another document, other draws
+
+
+def test_still_invalid_keeps_the_greedy_answer_and_its_errors():
+    first = copy.deepcopy(VALID) | {"total": 111.0}
+    result, calls = extract([first, INVALID, INVALID], retries=2)
+    assert result["status"] == "noncompliant" and result["attempts"] == 3 and len(calls) == 3
+    assert json.loads(result["raw_output"])["total"] == 111.0 and "total" in result["error"]
+
+
+def test_no_retries_means_greedy_only():
+    result, calls = extract([INVALID, VALID], retries=0)
+    assert result["status"] == "noncompliant" and result["attempts"] == 1 and len(calls) == 1
