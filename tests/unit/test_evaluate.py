@@ -9,10 +9,13 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
+from fieldmill import storage
 from fieldmill.cli import main
 from fieldmill.evaluate import evaluate, leaves
 from fieldmill.output import PartWriter, RunConstants, row_schema, write_success
 from fieldmill.schemas import load_schema
+from fieldmill.synth import write_corpus
+from s3server import client
 
 SCHEMA = """
     import datetime as dt
@@ -137,3 +140,34 @@ def test_cli_reports_missing_results(tmp_path, capsys):
     (tmp_path / "gold.jsonl").write_text(json.dumps(GOLD[0]) + "\n")
     assert main(["eval", "--results", str(tmp_path / "nothing"), "--gold", str(tmp_path / "gold.jsonl")]) == 3
     assert "no run folders" in capsys.readouterr().err
+
+
+def _perfect_run(schema_name, corpus, output):
+    """A run whose records are the gold records, through the real Parquet writer."""
+    schema = load_schema(schema_name)
+    lines = write_corpus(schema_name, 6, corpus, seed=9)
+    folder = storage.join(output, "run_id=perfect")
+    writer = PartWriter(folder, row_schema(schema.hardened), RunConstants("perfect", schema_name, schema.hash, "m"))
+    for line in lines:
+        record = schema.model.model_validate(line["record"]).model_dump(mode="python")
+        writer.add({"doc_uri": storage.join(corpus, line["name"]), "doc_key": line["name"], "doc_etag": "e", "doc_bytes": 1,
+                    "status": "compliant", "record_pickle": pickle.dumps(record)})
+    writer.flush()
+    write_success(folder, {"ended_at": "2026-01-01T00:00:00Z"})
+
+
+@pytest.mark.parametrize("schema_name", ["invoice", "legal_contract", "medical_record"])
+def test_gold_records_as_predictions_score_one_hundred_percent(schema_name, tmp_path):
+    _perfect_run(schema_name, str(tmp_path / "corpus"), str(tmp_path / "out"))
+    ev = evaluate(str(tmp_path / "out"), str(tmp_path / "corpus" / "gold.jsonl"))
+    assert ev.compliance_rate == 1 and ev.micro_accuracy == 1 and ev.macro_accuracy == 1, [f.path for f in ev.fields if f.accuracy < 1]
+
+
+@pytest.mark.s3
+def test_results_gold_and_report_on_s3(s3_endpoint, capsys):
+    client(s3_endpoint).create_bucket(Bucket="evals")
+    _perfect_run("invoice", "s3://evals/corpus", "s3://evals/out")
+    assert main(["eval", "--results", "s3://evals/out", "--gold", "s3://evals/corpus/gold.jsonl",
+                 "--report", "s3://evals/reports/r.md", "--plot", "s3://evals/reports/fields.png", "--min-compliance", "1"]) == 0
+    assert "micro 100.0%, macro 100.0%" in capsys.readouterr().out
+    assert "![Per-field accuracy](fields.png)" in storage.read_bytes("s3://evals/reports/r.md").decode()
