@@ -18,7 +18,7 @@ EXIT_CREDENTIALS = 4
 EXIT_MODEL = 5
 EXIT_STORAGE = 6
 
-BACKENDS = ("xgrammar", "guidance", "outlines")
+BACKENDS = ("guidance", "xgrammar", "outlines")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", required=True, help="local folder or s3://bucket/prefix/ for run folders")
     run.add_argument("--model", default="bundled", help="'bundled' (Gemma 3 270M), an HF folder, a .gguf file, or s3:// (default: bundled)")
     run.add_argument("--lora", default=None, help="LoRA adapter folder (local or s3://) applied on top of --model")
-    run.add_argument("--backend", choices=BACKENDS, default=os.environ.get("FIELDMILL_BACKEND", "xgrammar"), help="structured-output backend (default: xgrammar)")
+    run.add_argument("--backend", choices=BACKENDS, default=os.environ.get("FIELDMILL_BACKEND", "guidance"), help="structured-output backend (default: guidance, i.e. llguidance)")
     run.add_argument("--workers", type=int, default=1, help="extraction actors, one engine each (default: 1)")
     run.add_argument("--batch-size", type=int, default=16, help="documents per batch to an actor (default: 16)")
     run.add_argument("--run-id", default=None, help="run folder name (default: derived from input, schema version and model)")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from fieldmill.constraint import Constraint
 
-BACKENDS = ("xgrammar", "guidance", "outlines")
+BACKENDS = ("guidance", "xgrammar", "outlines")
 
 
 class EngineConfig(BaseModel):
@@ -18,7 +18,7 @@ class EngineConfig(BaseModel):
     kind: str = Field("vllm", description="Engine implementation.")
     model: str = Field("bundled", description="Model spec: 'bundled', an HF folder, a .gguf file, or s3://.")
     lora: str | None = Field(None, description="Optional LoRA adapter folder (local or s3://) on top of the model.")
-    backend: str = Field("xgrammar", description="Structured-output backend enforcing the constraint.")
+    backend: str = Field("guidance", description="Structured-output backend enforcing the constraint (guidance = llguidance; see bench/backends.py).")
     max_model_len: int | None = Field(None, description="Context length; default from the model (32768 for the bundled one).")
     gpu_memory_utilization: float | None = Field(None, description="Share of accelerator memory (CPU memory on CPU); default 0.9 on GPU, 0.3 on CPU.")
     enforce_eager: bool | None = Field(None, description="Skip graph compilation; default on for CPU, where it saves a minute of start-up.")
