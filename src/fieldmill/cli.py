@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--retries", type=int, default=int(os.environ.get("FIELDMILL_RETRIES", 2)),
                      help="extra sampled attempts for a record that fails validation (default: 2; 0 = greedy only)")
     run.add_argument("--repetition-penalty", type=float, default=1.0, help="vLLM repetition penalty (default: 1.0, off)")
+    run.add_argument("--reprocess", action="store_true",
+                     help="make a new run over INPUT even if its documents were done before (a rerun resumes an unfinished reprocess)")
     run.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS"), help="join an existing Ray cluster (e.g. 'auto'); default: start a local one")
     run.set_defaults(handler=cmd_run)
 
@@ -80,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--formats", default="txt,html,pdf", help="comma-separated, from txt,html,pdf (default: all)")
     synth.set_defaults(handler=cmd_synth)
+
+    results = commands.add_parser("results", help="the current view: one row per document across runs, the newest completed run winning")
+    results.add_argument("output", metavar="OUTPUT", help="the --output of the runs (local folder or s3://)")
+    results.add_argument("--to", default=None, help="write the view as Parquet parts here (local folder or s3://)")
+    results.set_defaults(handler=cmd_results)
 
     evaluate = commands.add_parser("eval", help="compare a run's records with gold records: compliance and per-field accuracy")
     evaluate.add_argument("--results", required=True, help="OUTPUT (its newest completed run) or OUTPUT/run_id=ID")
@@ -143,6 +150,28 @@ def cmd_synth(args) -> int:
     return 0
 
 
+def cmd_results(args) -> int:
+    from fieldmill.results_view import current_view
+    from fieldmill.storage import MissingInput, StorageError
+
+    try:
+        view = current_view(args.output, args.to)
+    except MissingInput as exc:
+        raise Fatal(EXIT_MISSING_INPUT, str(exc)) from None
+    except StorageError as exc:
+        raise Fatal(EXIT_STORAGE, str(exc)) from None
+    if not view.runs:
+        raise Fatal(EXIT_MISSING_INPUT, f"no completed runs under {args.output}")
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(view.counts.items()))
+    print(f"documents    {view.rows} ({statuses})")
+    print("runs         " + ", ".join(f"{run} ({rows} rows)" for run, rows in view.runs))
+    if view.skipped_runs:
+        print("unfinished   " + ", ".join(view.skipped_runs) + " (not in the view until they complete)")
+    if args.to:
+        print(f"written      {len(view.parts)} parts under {args.to}")
+    return 0
+
+
 def cmd_eval(args) -> int:
     import posixpath
 
@@ -198,6 +227,7 @@ def cmd_run(args) -> int:
             workers=args.workers,
             batch_size=args.batch_size,
             retries=args.retries,
+            reprocess=args.reprocess,
             run_id=args.run_id,
             limit=args.limit,
             max_doc_tokens=args.max_doc_tokens,

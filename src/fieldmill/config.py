@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 
@@ -26,6 +27,7 @@ class RunConfig(BaseModel):
     max_doc_bytes: int = Field(64 << 20, ge=1, description="Larger objects are not read: they fail as too_long.")
     retries: int = Field(2, ge=0, le=10, description="Extra attempts, sampled at `retry_temperature`, for a record that fails validation (the first is greedy).")
     retry_temperature: float = Field(0.7, gt=0, le=2, description="Sampling temperature of the retries.")
+    reprocess: bool = Field(False, description="Start a new run over INPUT even if its documents were done (resuming an unfinished reprocess run).")
     ray_address: str | None = Field(None, description="Existing Ray cluster to join (e.g. 'auto'); default starts a local one.")
     manifest_chunk: int = Field(1000, ge=1, description="Documents per manifest chunk (one Ray Data row each).")
 
@@ -42,3 +44,14 @@ class RunConfig(BaseModel):
 def default_run_id(input_root: str, schema_name: str, schema_hash: str, model_id: str) -> str:
     digest = hashlib.sha256(f"{input_root}\0{schema_hash}\0{model_id}".encode()).hexdigest()[:12]
     return f"{schema_name}-{digest}"
+
+
+REPROCESS_MARK = "-r"
+
+
+def reprocess_run_id(base: str, existing: list[str], completed: set[str], now: dt.datetime) -> str:
+    """The run id of a reprocess: the newest unfinished `<base>-r<stamp>` run if one exists (resume), else a new one."""
+    mine = sorted(r for r in existing if r.startswith(base + REPROCESS_MARK) and r[len(base) + len(REPROCESS_MARK):].replace("T", "").isdigit())
+    if mine and mine[-1] not in completed:
+        return mine[-1]
+    return f"{base}{REPROCESS_MARK}{now.strftime('%Y%m%dT%H%M%S')}"

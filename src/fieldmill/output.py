@@ -90,6 +90,21 @@ def done_digests(folder: str) -> set[bytes]:
     return done
 
 
+def done_in_output(output: str, schema_hash: str, model_id: str) -> set[bytes]:
+    """(uri, etag) digests of documents any run under OUTPUT holds for this schema version and model."""
+    done: set[bytes] = set()
+    for name in storage.list_folders(output):
+        if not name.startswith("run_id="):
+            continue
+        folder = storage.join(output, name)
+        for part in part_names(folder):
+            table = read_part(folder, part, ["doc_uri", "doc_etag", "schema_hash", "model_id"])
+            for uri, etag, schema, model in zip(*(table.column(c).to_pylist() for c in table.column_names)):
+                if schema == schema_hash and model == model_id:
+                    done.add(doc_digest(uri, etag))
+    return done
+
+
 @dataclass
 class RunConstants:
     run_id: str

@@ -17,14 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from fieldmill import __version__, documents, storage
-from fieldmill.config import RunConfig, default_run_id
+from fieldmill.config import RunConfig, default_run_id, reprocess_run_id
 from fieldmill.extract import Extractor
 from fieldmill.models import ModelRef
 from fieldmill.output import (
+    SUCCESS,
     PartWriter,
     RunConstants,
     doc_digest,
     done_digests,
+    done_in_output,
     read_success,
     row_schema,
     run_folder,
@@ -105,8 +107,13 @@ def plan_run(config: RunConfig) -> tuple[LoadedSchema, str, str, str]:
     schema = load_schema(config.schema_spec)
     model_id = ModelRef(config.engine.model, config.engine.lora).model_id()
     input_root = storage.normalise_root(config.input)
+    output = storage.normalise_root(config.output)
     run_id = config.run_id or default_run_id(input_root, schema.name, schema.hash, model_id)
-    return schema, model_id, run_id, run_folder(storage.normalise_root(config.output), run_id)
+    if config.reprocess and not config.run_id:
+        runs = [name[len("run_id="):] for name in storage.list_folders(output) if name.startswith("run_id=")]
+        completed = {r for r in runs if storage.exists(storage.join(run_folder(output, r), SUCCESS))}
+        run_id = reprocess_run_id(run_id, runs, completed, dt.datetime.now(dt.timezone.utc))
+    return schema, model_id, run_id, run_folder(output, run_id)
 
 
 def _listing(config: RunConfig, done: set[bytes], counters: dict[str, int]):
@@ -138,7 +145,9 @@ def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = Non
     started = time.time()
     schema, model_id, run_id, folder = plan_run(config)
     constants = RunConstants(run_id, schema.name, schema.hash, model_id)
-    done = done_digests(folder)
+    # A reprocess redoes everything its own (unfinished) run does not hold yet; a normal run
+    # skips what any run in OUTPUT holds for this schema version and model.
+    done = done_digests(folder) if config.reprocess else done_in_output(storage.normalise_root(config.output), schema.hash, model_id)
     counters = {"listed": 0, "pending": 0}
     writer = PartWriter(folder, row_schema(schema.hardened), constants)
     chunks = write_manifest_chunks(folder, writer.attempt, _listing(config, done, counters), config.manifest_chunk)

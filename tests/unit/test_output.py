@@ -5,7 +5,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 
 from fieldmill import storage
-from fieldmill.output import PartWriter, RunConstants, done_digests, doc_digest, row_schema, summarise_run, write_manifest_chunks
+from fieldmill.output import PartWriter, RunConstants, done_digests, done_in_output, doc_digest, row_schema, summarise_run, write_manifest_chunks
 from fieldmill.schemas import load_schema
 
 
@@ -45,3 +45,13 @@ def test_local_writes_are_atomic_and_listing_is_sorted(tmp_path):
     storage.write_bytes(str(tmp_path / "a.txt"), b"22")
     infos = list(storage.list_objects(str(tmp_path)))
     assert [i.key for i in infos] == ["a.txt", "b/x.txt"] and infos[0].size == 2
+
+
+def test_done_spans_every_run_of_the_same_schema_version_and_model(tmp_path):
+    schema = load_schema("invoice")
+    for run_id, model, uri in [("r1", "m", "/d/a.txt"), ("r2", "m", "/d/b.txt"), ("r3", "other-model", "/d/c.txt")]:
+        writer = PartWriter(str(tmp_path / f"run_id={run_id}"), row_schema(schema.hardened), RunConstants(run_id, "invoice", schema.hash, model))
+        writer.add(result(uri))
+        writer.flush()
+    assert done_in_output(str(tmp_path), schema.hash, "m") == {doc_digest("/d/a.txt", "e1"), doc_digest("/d/b.txt", "e1")}
+    assert done_in_output(str(tmp_path), "another-schema-version", "m") == set()
