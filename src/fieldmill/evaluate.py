@@ -32,7 +32,8 @@ from typing import Any, Iterable
 import pyarrow as pa
 
 from fieldmill import storage
-from fieldmill.output import SUCCESS, part_names, read_part, read_success
+from fieldmill.output import SUCCESS, part_names, run_folder
+from fieldmill.results_view import completed_runs, current_rows
 from fieldmill.records import COMPLIANT
 from fieldmill.summary import compliance_rate
 
@@ -240,39 +241,39 @@ def read_gold(uri: str) -> list[dict[str, Any]]:
     return gold
 
 
-def run_folders(results: str) -> list[str]:
-    """The run folder RESULTS names, or the newest completed run under an OUTPUT folder."""
-    root = results.rstrip("/")
+_COLUMNS = ["doc_uri", "run_id", "schema_name", "status", "reason", "record"]
+
+
+def scored_folders(results: str) -> list[str]:
+    """The run folder RESULTS names, or the completed runs under an OUTPUT folder, newest first."""
+    root = storage.normalise_root(results)
     if part_names(root):
         return [root]
-    runs = [storage.join(root, name) for name in storage.list_folders(root) if name.startswith("run_id=")]
+    runs, unfinished = completed_runs(root)
+    if not runs and len(unfinished) == 1:
+        runs = unfinished
     if not runs:
-        raise EvalError(f"no run folders (run_id=...) and no result parts under {results}")
-    completed = [(read_success(run) or {}, run) for run in runs]
-    completed = [(manifest.get("ended_at", ""), run) for manifest, run in completed if manifest]
-    if completed:
-        return [max(completed)[1]]
-    if len(runs) == 1:
-        return runs
-    raise EvalError(f"{len(runs)} runs under {results} and none completed ({SUCCESS} missing); name one: {results.rstrip('/')}/run_id=ID")
+        if not unfinished:
+            raise EvalError(f"no run folders (run_id=...) and no result parts under {results}")
+        raise EvalError(f"{len(unfinished)} runs under {results} and none completed ({SUCCESS} missing); name one: {results.rstrip('/')}/run_id=ID")
+    return [run_folder(root, run_id) for run_id in runs]
 
 
-def read_rows(folder: str) -> tuple[pa.DataType, list[dict[str, Any]]]:
-    columns = ["doc_uri", "run_id", "schema_name", "status", "reason", "record"]
-    tables = [read_part(folder, name, columns) for name in part_names(folder)]
-    if not tables:
-        raise EvalError(f"no result parts in {folder}")
-    record_type = tables[0].schema.field("record").type
-    rows = [row for table in tables for row in table.to_pylist()]
-    return record_type, rows
+def read_rows(results: str) -> tuple[str, pa.DataType, dict[str, dict[str, Any]]]:
+    """Where the rows come from, the record type, and the current row of every document URI."""
+    folders = scored_folders(results)
+    by_uri: dict[str, dict[str, Any]] = {}
+    record_type = None
+    for _, table in current_rows(folders, _COLUMNS):
+        record_type = record_type or table.schema.field("record").type
+        by_uri.update((row["doc_uri"], row) for row in table.to_pylist())
+    if record_type is None:
+        raise EvalError(f"no result rows under {results}")
+    return folders[0] if len(folders) == 1 else storage.normalise_root(results), record_type, by_uri
 
 
 def evaluate(results: str, gold_uri: str, rel_tol: float = DEFAULT_REL_TOL) -> Evaluation:
-    folders = run_folders(results)
-    record_type, rows = read_rows(folders[0])
-    by_uri = {}
-    for row in rows:  # a document processed twice in one run: its last row counts
-        by_uri[row["doc_uri"]] = row
+    source, record_type, by_uri = read_rows(results)
     gold = read_gold(gold_uri)
     all_leaves = leaves(record_type)
     fields = [FieldScore(leaf.path, leaf.is_list) for leaf in all_leaves]
@@ -297,8 +298,8 @@ def evaluate(results: str, gold_uri: str, rel_tol: float = DEFAULT_REL_TOL) -> E
             else:
                 score.add(normalise(g, leaf.type), normalise(p, leaf.type), rel_tol)
     return Evaluation(
-        results=folders[0], gold=gold_uri, run_ids=sorted({r["run_id"] for r in rows}), documents=len(gold), statuses=statuses,
-        reasons=reasons, fields=fields, unmatched_results=len(by_uri) - len(used), schema_names=sorted({r["schema_name"] for r in rows}),
+        results=source, gold=gold_uri, run_ids=sorted({r["run_id"] for r in by_uri.values()}), documents=len(gold), statuses=statuses,
+        reasons=reasons, fields=fields, unmatched_results=len(by_uri) - len(used), schema_names=sorted({r["schema_name"] for r in by_uri.values()}),
     )
 
 
@@ -311,16 +312,15 @@ class _SuffixIndex:
             self._by_base.setdefault(uri.rsplit("/", 1)[-1], []).append(uri)
 
     def find(self, name: str) -> str | None:
-        name = name.strip("/")
-        candidates = [u for u in self._by_base.get(name.rsplit("/", 1)[-1], ()) if u == name or u.endswith("/" + name)]
-        if not candidates:  # gold relative to a parent of the run's input: match the longest common tail
-            tail = name.split("/")
-            for cut in range(1, len(tail)):
-                suffix = "/".join(tail[cut:])
-                candidates = [u for u in self._by_base.get(tail[-1], ()) if u.endswith("/" + suffix)]
-                if len(candidates) == 1:
-                    break
-        return candidates[0] if len(candidates) == 1 else None
+        """The one URI ending with the longest tail of `name` that any URI ends with (None when ambiguous)."""
+        parts = name.strip("/").split("/")
+        candidates = self._by_base.get(parts[-1], ())
+        for cut in range(len(parts)):
+            tail = "/".join(parts[cut:])
+            hits = [uri for uri in candidates if uri == tail or uri.endswith("/" + tail)]
+            if hits:
+                return hits[0] if len(hits) == 1 else None
+        return None
 
 
 __all__ = ["Evaluation", "FieldScore", "EvalError", "evaluate", "leaves", "values_at", "normalise", "read_gold", "DEFAULT_REL_TOL", "NO_RESULT"]

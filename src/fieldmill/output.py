@@ -37,8 +37,16 @@ PART_SECONDS = 30.0
 ERRORS_TYPE = pa.list_(pa.struct([pa.field("field", pa.string()), pa.field("message", pa.string())]))
 
 
+RUN_PREFIX = "run_id="
+
+
 def run_folder(output: str, run_id: str) -> str:
-    return storage.join(output, f"run_id={run_id}")
+    return storage.join(output, f"{RUN_PREFIX}{run_id}")
+
+
+def run_ids(output: str) -> list[str]:
+    """Ids of the run folders under OUTPUT."""
+    return [name[len(RUN_PREFIX):] for name in storage.list_folders(output) if name.startswith(RUN_PREFIX)]
 
 
 def row_schema(hardened: dict[str, Any]) -> pa.Schema:
@@ -80,29 +88,20 @@ def read_part(folder: str, name: str, columns: list[str] | None = None) -> pa.Ta
     return pq.read_table(io.BytesIO(storage.read_bytes(storage.join(folder, name))), columns=columns)
 
 
-def done_digests(folder: str) -> set[bytes]:
-    """(uri, etag) digests of every row already in the run folder."""
+def done_digests(folder: str, schema_hash: str | None = None, model_id: str | None = None) -> set[bytes]:
+    """(uri, etag) digests of the rows in a run folder; only rows of this schema version and model when given."""
     done: set[bytes] = set()
     for name in part_names(folder):
-        table = read_part(folder, name, ["doc_uri", "doc_etag"])
-        for uri, etag in zip(table.column("doc_uri").to_pylist(), table.column("doc_etag").to_pylist()):
-            done.add(doc_digest(uri, etag))
+        table = read_part(folder, name, ["doc_uri", "doc_etag", "schema_hash", "model_id"])
+        for uri, etag, schema, model in zip(*(table.column(c).to_pylist() for c in table.column_names)):
+            if schema_hash in (None, schema) and model_id in (None, model):
+                done.add(doc_digest(uri, etag))
     return done
 
 
 def done_in_output(output: str, schema_hash: str, model_id: str) -> set[bytes]:
     """(uri, etag) digests of documents any run under OUTPUT holds for this schema version and model."""
-    done: set[bytes] = set()
-    for name in storage.list_folders(output):
-        if not name.startswith("run_id="):
-            continue
-        folder = storage.join(output, name)
-        for part in part_names(folder):
-            table = read_part(folder, part, ["doc_uri", "doc_etag", "schema_hash", "model_id"])
-            for uri, etag, schema, model in zip(*(table.column(c).to_pylist() for c in table.column_names)):
-                if schema == schema_hash and model == model_id:
-                    done.add(doc_digest(uri, etag))
-    return done
+    return set().union(*(done_digests(run_folder(output, run_id), schema_hash, model_id) for run_id in run_ids(output)))
 
 
 @dataclass

@@ -30,6 +30,7 @@ from fieldmill.output import (
     read_success,
     row_schema,
     run_folder,
+    run_ids,
     summarise_run,
     write_manifest_chunks,
     write_success,
@@ -110,7 +111,7 @@ def plan_run(config: RunConfig) -> tuple[LoadedSchema, str, str, str]:
     output = storage.normalise_root(config.output)
     run_id = config.run_id or default_run_id(input_root, schema.name, schema.hash, model_id)
     if config.reprocess and not config.run_id:
-        runs = [name[len("run_id="):] for name in storage.list_folders(output) if name.startswith("run_id=")]
+        runs = run_ids(output)
         completed = {r for r in runs if storage.exists(storage.join(run_folder(output, r), SUCCESS))}
         run_id = reprocess_run_id(run_id, runs, completed, dt.datetime.now(dt.timezone.utc))
     return schema, model_id, run_id, run_folder(output, run_id)

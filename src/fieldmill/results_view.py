@@ -12,16 +12,16 @@ document.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fieldmill import storage
-from fieldmill.output import part_names, read_part, read_success
+from fieldmill.output import doc_digest, part_names, read_part, read_success, run_folder, run_ids
 
 
 @dataclass
@@ -33,48 +33,51 @@ class View:
     parts: list[str] = field(default_factory=list)
 
 
-def completed_runs(output: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """(ended_at, run folder) of completed runs, newest first; and the unfinished run folders."""
-    done, unfinished = [], []
-    for name in storage.list_folders(output):
-        if not name.startswith("run_id="):
-            continue
-        folder = storage.join(output, name)
-        manifest = read_success(folder)
+def completed_runs(output: str) -> tuple[list[str], list[str]]:
+    """Ids of the completed runs, newest first, and of the unfinished ones."""
+    ended, unfinished = [], []
+    for run_id in run_ids(output):
+        manifest = read_success(run_folder(output, run_id))
         if manifest is None:
-            unfinished.append(folder)
+            unfinished.append(run_id)
         else:
-            done.append((str(manifest.get("ended_at", "")), folder))
-    return sorted(done, reverse=True), unfinished
+            ended.append((str(manifest.get("ended_at", "")), run_id))
+    return [run_id for _, run_id in sorted(ended, reverse=True)], unfinished
+
+
+def current_rows(folders: list[str], columns: list[str] | None = None) -> Iterator[tuple[str, pa.Table]]:
+    """(run folder, the rows of one of its parts that are current), `folders` taken newest first."""
+    seen: set[bytes] = set()
+    for folder in folders:
+        for name in sorted(part_names(folder), reverse=True):
+            table = read_part(folder, name, None if columns is None else sorted({"doc_uri", *columns}))
+            table = table.take(pa.array(range(table.num_rows - 1, -1, -1), pa.int64()))  # newest row first
+            keep = []
+            for uri in table.column("doc_uri").to_pylist():
+                digest = doc_digest(uri, "")
+                keep.append(digest not in seen)
+                seen.add(digest)
+            chosen = table.filter(pa.array(keep, pa.bool_()))
+            if chosen.num_rows:
+                yield folder, chosen
 
 
 def current_view(output: str, to: str | None = None) -> View:
     """Select the current row of every document; write them as Parquet parts under `to` when given."""
     output = storage.normalise_root(output)
     runs, unfinished = completed_runs(output)
-    view = View(skipped_runs=[f.rsplit("run_id=", 1)[-1] for f in unfinished])
-    seen: set[bytes] = set()
-    for _, folder in runs:
-        contributed = 0
-        for name in sorted(part_names(folder), reverse=True):
-            table = read_part(folder, name)
-            table = table.take(pa.array(range(table.num_rows - 1, -1, -1), pa.int64()))  # newest row first
-            keep = []
-            for uri in table.column("doc_uri").to_pylist():
-                digest = hashlib.blake2b(uri.encode(), digest_size=16).digest()
-                keep.append(digest not in seen)
-                seen.add(digest)
-            chosen = table.filter(pa.array(keep, pa.bool_()))
-            if not chosen.num_rows:
-                continue
-            contributed += chosen.num_rows
-            view.rows += chosen.num_rows
-            view.counts.update(chosen.column("status").to_pylist())
-            if to:
-                part = storage.join(to, f"part-{len(view.parts):05d}.parquet")
-                sink = io.BytesIO()
-                pq.write_table(chosen, sink, compression="zstd")
-                storage.write_bytes(part, sink.getvalue())
-                view.parts.append(part)
-        view.runs.append((folder.rsplit("run_id=", 1)[-1], contributed))
+    view = View(skipped_runs=unfinished)
+    contributed: Counter = Counter()
+    folders = {run_folder(output, run_id): run_id for run_id in runs}
+    for folder, chosen in current_rows(list(folders)):
+        contributed[folders[folder]] += chosen.num_rows
+        view.rows += chosen.num_rows
+        view.counts.update(chosen.column("status").to_pylist())
+        if to:
+            part = storage.join(to, f"part-{len(view.parts):05d}.parquet")
+            sink = io.BytesIO()
+            pq.write_table(chosen, sink, compression="zstd")
+            storage.write_bytes(part, sink.getvalue())
+            view.parts.append(part)
+    view.runs = [(run_id, contributed[run_id]) for run_id in runs]
     return view

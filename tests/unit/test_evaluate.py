@@ -171,3 +171,19 @@ def test_results_gold_and_report_on_s3(s3_endpoint, capsys):
                  "--report", "s3://evals/reports/r.md", "--plot", "s3://evals/reports/fields.png", "--min-compliance", "1"]) == 0
     assert "micro 100.0%, macro 100.0%" in capsys.readouterr().out
     assert "![Per-field accuracy](fields.png)" in storage.read_bytes("s3://evals/reports/r.md").decode()
+
+
+def test_an_output_is_scored_through_its_current_view(run, tmp_path):
+    """A newer completed run that reprocessed d3 replaces d3's noncompliant row; the older run's other rows stay."""
+    output, gold = run
+    schema = load_schema(f"{tmp_path / 'doc_schema.py'}:Doc")
+    folder = str(output / "run_id=r1-r20260201T000000")
+    writer = PartWriter(folder, row_schema(schema.hardened), RunConstants("r1-r20260201T000000", "Doc", schema.hash, "m2"))
+    record = schema.model.model_validate(GOLD[2]["record"]).model_dump(mode="python")
+    writer.add({"doc_uri": "/data/corpus/docs/d3.txt", "doc_key": "d3.txt", "doc_etag": "e", "doc_bytes": 1, "status": "compliant",
+                "record_pickle": pickle.dumps(record)})
+    writer.flush()
+    write_success(folder, {"ended_at": "2026-02-01T00:00:00Z"})
+    ev = evaluate(str(output), str(gold))
+    assert ev.statuses == {"compliant": 3} and ev.run_ids == ["r1", "r1-r20260201T000000"]
+    assert {s.path: s for s in ev.fields}["count"].accuracy == 1

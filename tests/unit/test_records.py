@@ -1,7 +1,7 @@
 import datetime as dt
 from typing import Optional
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, model_validator
 
 from fieldmill.hardening import harden
 from fieldmill.records import COMPLIANT, NONCOMPLIANT, check_output, drop_unstated
