@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", default="bundled", help="'bundled' (Gemma 3 270M), an HF folder, a .gguf file, or s3:// (default: bundled)")
     run.add_argument("--lora", default=None, help="LoRA adapter folder (local or s3://) applied on top of --model")
     run.add_argument("--backend", choices=BACKENDS, default=os.environ.get("FIELDMILL_BACKEND", "guidance"), help="structured-output backend (default: guidance, i.e. llguidance)")
+    run.add_argument("--engine", default=os.environ.get("FIELDMILL_ENGINE", "vllm"),
+                     help="model runtime: 'vllm' (default) or package.module:Class implementing fieldmill.engines.Engine")
+    run.add_argument("--part-rows", type=int, default=256, help="rows per Parquet part; a crash loses at most the unwritten part (default: 256)")
     run.add_argument("--workers", type=int, default=1, help="extraction actors, one engine each (default: 1)")
     run.add_argument("--batch-size", type=int, default=16, help="documents per batch to an actor (default: 16)")
     run.add_argument("--run-id", default=None, help="run folder name (default: derived from input, schema version and model)")
@@ -218,6 +221,7 @@ def cmd_run(args) -> int:
             schema_spec=args.schema,
             output=args.output,
             engine=EngineConfig(
+                kind=args.engine,
                 model=args.model,
                 lora=args.lora,
                 backend=args.backend,
@@ -226,6 +230,7 @@ def cmd_run(args) -> int:
             ),
             workers=args.workers,
             batch_size=args.batch_size,
+            part_rows=args.part_rows,
             retries=args.retries,
             reprocess=args.reprocess,
             run_id=args.run_id,

@@ -119,6 +119,8 @@ class PartWriter:
     folder: str
     schema: pa.Schema
     constants: RunConstants
+    part_rows: int = PART_ROWS
+    part_seconds: float = PART_SECONDS
     attempt: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6])
     counts: Counter = field(default_factory=Counter)
     reasons: Counter = field(default_factory=Counter)
@@ -160,7 +162,7 @@ class PartWriter:
         self.counts[row["status"]] += 1
         if row["reason"]:
             self.reasons[row["reason"]] += 1
-        if len(self._rows) >= PART_ROWS or time.monotonic() - self._last_flush >= PART_SECONDS:
+        if len(self._rows) >= self.part_rows or time.monotonic() - self._last_flush >= self.part_seconds:
             self.flush()
         return {**row, "record_value": record}
 

@@ -107,6 +107,8 @@ def plan_run(config: RunConfig) -> tuple[LoadedSchema, str, str, str]:
     """Schema, model id, run id and run folder: everything decided before any work."""
     schema = load_schema(config.schema_spec)
     model_id = ModelRef(config.engine.model, config.engine.lora).model_id()
+    if config.engine.kind != "vllm":  # another runtime's answers are not the default engine's
+        model_id += f"@{config.engine.kind}"
     input_root = storage.normalise_root(config.input)
     output = storage.normalise_root(config.output)
     run_id = config.run_id or default_run_id(input_root, schema.name, schema.hash, model_id)
@@ -150,7 +152,7 @@ def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = Non
     # skips what any run in OUTPUT holds for this schema version and model.
     done = done_digests(folder) if config.reprocess else done_in_output(storage.normalise_root(config.output), schema.hash, model_id)
     counters = {"listed": 0, "pending": 0}
-    writer = PartWriter(folder, row_schema(schema.hardened), constants)
+    writer = PartWriter(folder, row_schema(schema.hardened), constants, part_rows=config.part_rows, part_seconds=config.part_seconds)
     chunks = write_manifest_chunks(folder, writer.attempt, _listing(config, done, counters), config.manifest_chunk)
     timings = {"list_s": time.time() - started, "read_s": 0.0, "engine_load_s": 0.0, "extract_wall_s": 0.0}
     log.info("run %s: %d listed, %d pending", run_id, counters["listed"], counters["pending"])
@@ -182,6 +184,7 @@ def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = Non
         "started_at": previous.get("started_at") or _iso(started),
         "ended_at": _iso(ended),
         "listed": counters["listed"],
+        "driver_peak_rss_bytes": peak_rss_bytes(),
         **summary,
     }
     write_success(folder, manifest)
@@ -221,6 +224,15 @@ def _portable_spec(spec: str) -> str:
     if path.endswith((".py", ".json")) and os.path.exists(path):
         return os.path.abspath(path) + sep + attr
     return spec
+
+
+def peak_rss_bytes() -> int:
+    """The driver's own peak resident memory so far (Linux reports KiB, macOS bytes)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def _iso(timestamp: float) -> str:

@@ -2,14 +2,22 @@
 
 S3 goes through boto3 with the standard credential chain, `standard` retry mode and
 paginated listing; the endpoint comes from `AWS_ENDPOINT_URL` like every AWS SDK, so
-tests and S3-compatible stores work without flags. Writes are whole or absent: a
-local file is written under a temporary name and renamed; an S3 object is one PUT.
+tests and S3-compatible stores work without flags. botocore retries throttling (503
+SlowDown), 5xx, dropped connections and timeouts of every request; a body that breaks
+off while it streams is past botocore's retry, so `read_bytes` fetches it again itself.
+Writes are whole or absent: a local file is written under a temporary name and
+renamed; an S3 object is one PUT.
+
+Environment: `AWS_MAX_ATTEMPTS` (default 10, every AWS SDK reads it),
+`FIELDMILL_S3_CONNECT_TIMEOUT` and `FIELDMILL_S3_READ_TIMEOUT` (seconds, default 10 and 60).
 """
 
 from __future__ import annotations
 
 import os
+import random
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,6 +26,8 @@ from typing import Iterator
 from urllib.parse import quote
 
 S3_RETRY_ATTEMPTS = 10
+# Longest pause between two attempts of a broken download (botocore's own cap is 20 s).
+_MAX_BACKOFF_S = 20.0
 
 
 class StorageError(RuntimeError):
@@ -70,8 +80,20 @@ def s3_client():
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": S3_RETRY_ATTEMPTS}, connect_timeout=10, read_timeout=60)
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": s3_attempts()},
+        connect_timeout=float(os.environ.get("FIELDMILL_S3_CONNECT_TIMEOUT", 10)),
+        read_timeout=float(os.environ.get("FIELDMILL_S3_READ_TIMEOUT", 60)),
+    )
     return boto3.session.Session().client("s3", config=config)
+
+
+def s3_attempts() -> int:
+    """Attempts per request, retries included (`AWS_MAX_ATTEMPTS`, else 10)."""
+    try:
+        return max(1, int(os.environ.get("AWS_MAX_ATTEMPTS", S3_RETRY_ATTEMPTS)))
+    except ValueError:
+        return S3_RETRY_ATTEMPTS
 
 
 def _s3_errors():
@@ -148,13 +170,37 @@ def _list_s3(root: str) -> Iterator[ObjectInfo]:
 
 
 def read_bytes(uri: str, max_bytes: int | None = None) -> bytes:
+    """The object's bytes (at most `max_bytes` + 1, so a caller can tell it was longer)."""
     if is_s3(uri):
-        bucket, key = split_s3(uri)
-        with _s3_request("read", uri):
-            body = s3_client().get_object(Bucket=bucket, Key=key)["Body"]
-            return body.read(max_bytes + 1 if max_bytes is not None else None)
+        return _read_s3(uri, None if max_bytes is None else max_bytes + 1)
     with open(uri, "rb") as handle:
         return handle.read(max_bytes + 1 if max_bytes is not None else -1)
+
+
+def _stream_errors() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import ConnectionClosedError, IncompleteReadError, ReadTimeoutError, ResponseStreamingError
+    from urllib3.exceptions import HTTPError
+
+    return ConnectionClosedError, IncompleteReadError, ReadTimeoutError, ResponseStreamingError, HTTPError, ConnectionError
+
+
+def _read_s3(uri: str, amount: int | None) -> bytes:
+    bucket, key = split_s3(uri)
+    broken = _stream_errors()
+    attempts = s3_attempts()
+    for attempt in range(1, attempts + 1):
+        with _s3_request("read", uri):
+            body = s3_client().get_object(Bucket=bucket, Key=key)["Body"]
+            try:
+                return body.read(amount)
+            except broken as exc:
+                if attempt == attempts:
+                    raise StorageError(f"cannot read {uri}: the download broke off {attempts} times: {exc}") from None
+            finally:
+                body.close()
+        # Full jitter, as botocore's standard mode does between attempts.
+        time.sleep(random.uniform(0, min(_MAX_BACKOFF_S, 0.5 * 2**attempt)))
+    raise AssertionError("unreachable")
 
 
 def write_bytes(uri: str, data: bytes) -> None:

@@ -15,7 +15,7 @@ BACKENDS = ("guidance", "xgrammar", "outlines")
 class EngineConfig(BaseModel):
     """How a worker builds its engine. Travels from the driver to every actor."""
 
-    kind: str = Field("vllm", description="Engine implementation.")
+    kind: str = Field("vllm", description="Engine implementation: 'vllm' or 'package.module:Class' (an Engine subclass).")
     model: str = Field("bundled", description="Model spec: 'bundled', an HF folder, a .gguf file, or s3://.")
     lora: str | None = Field(None, description="Optional LoRA adapter folder (local or s3://) on top of the model.")
     backend: str = Field("guidance", description="Structured-output backend enforcing the constraint (guidance = llguidance; see bench/backends.py).")
