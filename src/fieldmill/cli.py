@@ -253,7 +253,7 @@ def cmd_run(args) -> int:
     except ModelError as exc:
         raise Fatal(EXIT_MODEL, str(exc)) from None
     except StorageError as exc:
-        raise Fatal(EXIT_STORAGE, str(exc)) from None
+        raise Fatal(EXIT_STORAGE, f"{exc}; the parts written so far are kept: run the same command again to resume") from None
     except Exception as exc:
         if _is_model_failure(exc):
             raise Fatal(EXIT_MODEL, f"the model cannot load: {_root_cause(exc)}") from None

@@ -147,6 +147,8 @@ def pdf_text(data: bytes) -> str:
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise DecodeError("the PDF is encrypted (it needs a password to open)") from None
         raise DecodeError(f"cannot open PDF: {exc}") from None
     try:
         pages = []

@@ -41,7 +41,8 @@ log = logging.getLogger("fieldmill")
 
 # Environment that worker processes need to reach the same stores and stay offline.
 # Credentials are never forwarded: workers use the standard AWS chain themselves.
-_FORWARDED_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "FIELDMILL_CACHE", "XDG_CACHE_HOME")
+_FORWARDED_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_MAX_ATTEMPTS",
+                  "FIELDMILL_S3_CONNECT_TIMEOUT", "FIELDMILL_S3_READ_TIMEOUT", "FIELDMILL_CACHE", "XDG_CACHE_HOME")
 _WORKER_ENV = {"VLLM_LOGGING_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_REGEX_COMPILATION_TIMEOUT_S": "1800", "TOKENIZERS_PARALLELISM": "false"}
 
 

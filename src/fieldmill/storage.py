@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import quote
 
 S3_RETRY_ATTEMPTS = 10
 # Longest pause between two attempts of a broken download (botocore's own cap is 20 s).
@@ -259,11 +258,6 @@ def list_folders(prefix_uri: str) -> list[str]:
         return sorted(names)
     path = Path(prefix_uri)
     return sorted(p.name for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
-
-
-def safe_component(text: str) -> str:
-    """`text` as one path component that cannot climb out of its folder."""
-    return quote(text, safe="=-_.@+").replace("..", "%2E%2E") or "_"
 
 
 __all__ = ["ObjectInfo", "list_objects", "read_bytes", "write_bytes", "exists", "join", "is_s3"]

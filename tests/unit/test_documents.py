@@ -7,6 +7,12 @@ from fieldmill.documents import decode_document
 from fieldmill.synth.pdf import text_pdf
 
 
+def encrypted_pdf(text: str) -> bytes:
+    """A PDF whose standard security handler wants a password the reader does not have."""
+    key = b"/Encrypt << /Filter /Standard /V 1 /R 2 /O <" + b"11" * 32 + b"> /U <" + b"22" * 32 + b"> /P -4 >> /ID [<" + b"33" * 16 + b"> <" + b"33" * 16 + b">]"
+    return text_pdf(text).replace(b"trailer\n<<", b"trailer\n<< " + key)
+
+
 def test_plain_text_and_markdown():
     assert decode_document("a.txt", "Total:  12.50\r\n\r\n\r\nDue  soon".encode()).text == "Total: 12.50\n\nDue soon"
     assert decode_document("b.MD", b"# Title\n\n- item").text == "# Title\n\n- item"
@@ -38,6 +44,8 @@ def test_json_is_rendered_as_text():
         ("noext", b"hello", documents.UNSUPPORTED_TYPE),
         ("binary.txt", bytes(range(256)) * 40, documents.DECODE_ERROR),
         ("truncated.pdf", text_pdf("hello")[:200], documents.DECODE_ERROR),
+        ("encrypted.pdf", encrypted_pdf("hello"), documents.DECODE_ERROR),
+        ("scanned.pdf", text_pdf(""), documents.EMPTY),
         ("bad.json", b"{not json", documents.DECODE_ERROR),
         ("scripts.html", b"<script>only()</script>", documents.EMPTY),
     ],
@@ -45,6 +53,10 @@ def test_json_is_rendered_as_text():
 def test_bad_input_gives_a_reason_not_an_exception(name, data, reason):
     decoded = decode_document(name, data)
     assert decoded.text is None and decoded.reason == reason and decoded.message
+
+
+def test_encrypted_pdf_says_so():
+    assert "encrypted" in decode_document("e.pdf", encrypted_pdf("secret")).message
 
 
 def test_legacy_encodings_and_nul_bytes():

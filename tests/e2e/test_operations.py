@@ -1,0 +1,259 @@
+"""Operating the monthly job: kill -9 and resume, S3 faults, unsafe keys, credentials, driver memory.
+
+These tests are about the pipeline's bookkeeping, so the model is the stand-in engine
+(`tests/standin_engine.py`, through the real `Engine` interface); everything else is
+real: the CLI in a subprocess, Ray, the writers, a moto S3 server, and the project's
+fault-injecting proxy in front of it. Extraction under hostile input, with the real
+model, is in `test_hostile_input.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pyarrow.parquet as pq
+import pytest
+
+from faultproxy import Rule, fault_proxy
+from fieldmill.schemas import load_schema
+from helpers import fieldmill, local_rows, s3_rows, summary_line
+from s3server import client
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+STANDIN = ("--engine", "standin_engine:StandInEngine")
+TESTS = str(Path(__file__).resolve().parents[1])
+
+
+@pytest.fixture
+def standin(tmp_path):
+    """Environment for a run with the stand-in engine answering the invoice schema's example record."""
+    answer = tmp_path / "answer.json"
+    answer.write_text(json.dumps(load_schema("invoice").json_schema["examples"][0]))
+    path = os.pathsep.join(p for p in (TESTS, os.environ.get("PYTHONPATH")) if p)
+    return {"PYTHONPATH": path, "FIELDMILL_STANDIN_OUTPUT": str(answer)}
+
+
+def write_docs(folder: Path, count: int) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [f"invoice-{i:05d}.txt" for i in range(count)]
+    for i, name in enumerate(names):
+        (folder / name).write_text(f"Invoice INV-{i}\nTotal due: {i}.00 EUR\n")
+    return names
+
+
+def run_folder(out: Path) -> Path:
+    (folder,) = out.glob("run_id=*")
+    return folder
+
+
+def parts(out: Path) -> list[Path]:
+    return sorted(out.glob("run_id=*/part-*.parquet"))
+
+
+def start(args: list[str], env: dict) -> subprocess.Popen:
+    """The CLI in its own process group, as a scheduler would start it."""
+    return subprocess.Popen([sys.executable, "-m", "fieldmill.cli", *args], env={**os.environ, **env}, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def kill_group_when(process: subprocess.Popen, ready, timeout_s: float = 300) -> None:
+    """SIGKILL the whole process group (driver, Ray and its workers) once `ready()` holds."""
+    deadline = time.monotonic() + timeout_s
+    while not ready():
+        assert process.poll() is None, "the run ended before it could be killed: " + process.stderr.read()[-2000:]
+        assert time.monotonic() < deadline, "the run never reached the point to kill it"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def descendants_gone(before: set[int], timeout_s: float = 60) -> list[str]:
+    """Processes started since `before` (Ray's included) still alive after the kill."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        alive = []
+        for proc in psutil.process_iter(["pid", "cmdline", "status"]):
+            if proc.info["pid"] in before or proc.info["pid"] == os.getpid() or proc.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            cmd = " ".join(proc.info["cmdline"] or ())
+            if "ray" in cmd or "fieldmill" in cmd:
+                alive.append(f"{proc.info['pid']} {cmd[:120]}")
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize("moment", ["before the first part", "after some parts, twice"])
+def test_kill_minus_nine_then_the_same_command_finishes_only_the_rest(tmp_path, standin, moment):
+    names = write_docs(tmp_path / "docs", 600)
+    out = tmp_path / "out"
+    args = ["run", str(tmp_path / "docs"), "--schema", "invoice", "--output", str(out), "--part-rows", "20", *STANDIN]
+    env = {**standin, "FIELDMILL_STANDIN_DELAY_S": "0.5"}
+
+    kills = [lambda: any(out.glob("run_id=*/_manifest/*/chunk-*.jsonl"))] if moment == "before the first part" else \
+        [lambda: len(parts(out)) >= 3, lambda: len(parts(out)) >= 12]
+    for ready in kills:
+        before = {p.pid for p in psutil.process_iter()}
+        kill_group_when(start(args, env), ready)
+        assert descendants_gone(before) == [], "processes of the killed run survived"
+        assert not (run_folder(out) / "_SUCCESS").exists()
+        for part in parts(out):  # parts appear whole or not at all
+            assert pq.read_table(part).num_rows > 0
+        held = len(local_rows(str(out))) if parts(out) else 0
+        assert held < len(names)
+
+    resumed = fieldmill(*args, env=env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"{len(names) - held} processed now, {held} already done" in resumed.stdout
+    rows = local_rows(str(out))
+    assert sorted(r["doc_key"] for r in rows) == names  # exactly one row per document
+    assert {r["status"] for r in rows} == {"compliant"}
+    success = json.loads((run_folder(out) / "_SUCCESS").read_text())
+    assert success["rows"] == len(names) == sum(f["rows"] for f in success["files"]) and success["listed"] == len(names)
+
+
+def test_a_changed_document_is_processed_again_by_the_same_command(tmp_path, standin):
+    names = write_docs(tmp_path / "docs", 3)
+    out = str(tmp_path / "out")
+    args = ["run", str(tmp_path / "docs"), "--schema", "invoice", "--output", out, *STANDIN]
+    assert fieldmill(*args, env=standin).returncode == 0
+    time.sleep(0.01)
+    (tmp_path / "docs" / names[1]).write_text("Invoice INV-1 (corrected)\nTotal due: 2.00 EUR\n")
+    again = fieldmill(*args, env=standin)
+    assert again.returncode == 0 and "1 processed now, 2 already done" in again.stdout
+    rows = local_rows(out)
+    assert sorted(r["doc_key"] for r in rows) == sorted([*names, names[1]])  # the run keeps both answers for audit
+    view = fieldmill("results", out, "--to", str(tmp_path / "view"))
+    assert view.returncode == 0, view.stderr
+    current = local_rows(str(tmp_path / "view"))
+    assert sorted(r["doc_key"] for r in current) == names  # the current view: the newer answer only
+    newest = max((r for r in rows if r["doc_key"] == names[1]), key=lambda r: r["processed_at"])
+    assert next(r for r in current if r["doc_key"] == names[1])["doc_etag"] == newest["doc_etag"]
+
+
+@pytest.mark.s3
+def test_s3_faults_are_retried_and_an_unreadable_document_is_one_failed_row(tmp_path, standin, s3_endpoint):
+    s3 = client(s3_endpoint)
+    s3.create_bucket(Bucket="faulty-in")
+    s3.create_bucket(Bucket="faulty-out")
+    count = 60
+    for i in range(count):
+        s3.put_object(Bucket="faulty-in", Key=f"2026-11/clinic-42/invoice-{i:03d}.txt", Body=f"Invoice INV-{i}\nTotal {i}.00 EUR\n".encode() * 40)
+    s3.put_object(Bucket="faulty-in", Key="2026-11/clinic-42/doomed.txt", Body=b"Invoice that cannot be read")
+
+    with fault_proxy(s3_endpoint, hold_s=2.0) as proxy:
+        proxy.rules += [
+            Rule("slowdown", "list", times=2),
+            Rule("timeout", "list", times=1),
+            Rule("slowdown", "get", key="doomed"),  # always: the document cannot be read
+            Rule("slowdown", "get", key=r"invoice-\d+\.txt", every=5),
+            Rule("drop", "get", key=r"invoice-\d+\.txt", every=7),
+            Rule("truncate", "get", key=r"invoice-\d+\.txt", every=11),
+            Rule("timeout", "get", key=r"invoice-\d+\.txt", every=13, times=3),
+            Rule("slowdown", "put", key="part-", times=2),
+            Rule("drop", "put", key="_manifest", times=1),
+            Rule("drop", "put", key="_SUCCESS", times=1),
+            Rule("slowdown", "head", times=1),
+        ]
+        env = {**standin, "AWS_ENDPOINT_URL": proxy.url, "AWS_MAX_ATTEMPTS": "6", "FIELDMILL_S3_READ_TIMEOUT": "1"}
+        result = fieldmill("run", "s3://faulty-in/2026-11/", "--schema", "invoice", "--output", "s3://faulty-out/invoice/", "--part-rows", "25", *STANDIN, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        faults, requests = dict(proxy.faults), dict(proxy.requests)
+
+    print(f"\nS3 requests by operation {requests}; faults injected (each one retried) {sum(faults.values())}: {faults}")
+    retried = sum(n for (op, fault), n in faults.items() if not (op == "get" and fault == "slowdown"))
+    assert retried >= 20 and all(faults.get(k) for k in [("list", "slowdown"), ("list", "timeout"), ("get", "drop"), ("get", "truncate"), ("get", "timeout"), ("put", "slowdown"), ("put", "drop")])
+    rows = s3_rows(s3, "faulty-out", "invoice/")
+    assert len(rows) == count + 1 and len({r["doc_uri"] for r in rows}) == count + 1
+    doomed = next(r for r in rows if r["doc_key"].endswith("doomed.txt"))
+    assert doomed["status"] == "failed" and doomed["reason"] == "read_error" and "SlowDown" in doomed["error"]
+    assert all(r["status"] == "compliant" for r in rows if r is not doomed)
+    assert "1 failed" not in result.stdout or "read_error 1" in summary_line(result.stdout, "failed")
+
+
+@pytest.mark.s3
+def test_output_that_cannot_be_written_fails_the_run_loudly_and_a_rerun_resumes(tmp_path, standin, s3_endpoint):
+    s3 = client(s3_endpoint)
+    s3.create_bucket(Bucket="lossy-out")
+    names = write_docs(tmp_path / "docs", 40)
+    args = ["run", str(tmp_path / "docs"), "--schema", "invoice", "--output", "s3://lossy-out/x/", "--part-rows", "10", *STANDIN]
+    with fault_proxy(s3_endpoint) as proxy:
+        # The first part lands; every later part is refused for good.
+        proxy.rules.append(Rule("slowdown", "put", key=r"part-.*-000(0[1-9]|[1-9]\d)\.parquet"))
+        env = {**standin, "AWS_ENDPOINT_URL": proxy.url, "AWS_MAX_ATTEMPTS": "3"}
+        failed = fieldmill(*args, env=env)
+    assert failed.returncode == 6, failed.stdout + failed.stderr[-3000:]
+    assert "cannot write s3://lossy-out/x/run_id=" in failed.stderr and "run the same command again" in failed.stderr
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="lossy-out", Prefix="x/").get("Contents", [])]
+    assert not any(k.endswith("_SUCCESS") for k in keys)
+    held = len(s3_rows(s3, "lossy-out", "x/"))
+    assert held == 10
+
+    again = fieldmill(*args, env={**standin})  # the store works again
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"{len(names) - held} processed now, {held} already done" in again.stdout
+    assert sorted(r["doc_key"] for r in s3_rows(s3, "lossy-out", "x/")) == names
+
+
+SECRET = "fieldmill-Secret-Never-Printed-7Qz"
+
+
+@pytest.mark.s3
+def test_unsafe_keys_stay_inside_output_and_credentials_are_never_written(tmp_path, standin, s3_endpoint):
+    s3 = client(s3_endpoint)
+    s3.create_bucket(Bucket="odd-keys")
+    keys = ["in/../../escape.txt", "in//double slash.txt", "in/abs/../../../etc/passwd.txt", "in/Rechnung #7 Müller é.txt", "in/%2e%2e/enc.txt", "in/sub/./dot.txt"]
+    for key in keys:
+        s3.put_object(Bucket="odd-keys", Key=key, Body=b"Invoice INV-1\nTotal 1.00 EUR\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    out = work / "out"
+    before = {p for p in tmp_path.rglob("*")}
+    ray_tmp = Path("/tmp") / f"fm-ray-{os.getpid()}"
+    env = {**standin, "AWS_SECRET_ACCESS_KEY": SECRET, "RAY_TMPDIR": str(ray_tmp)}
+    result = fieldmill("run", "s3://odd-keys/in/", "--schema", "invoice", "--output", str(out), *STANDIN, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    rows = local_rows(str(out))
+    assert sorted(r["doc_key"] for r in rows) == sorted(k[len("in/"):] for k in keys) and {r["status"] for r in rows} == {"compliant"}
+    created = {p for p in tmp_path.rglob("*")} - before
+    outside = [p for p in created if out not in p.parents and p != out]
+    assert outside == [], f"written outside OUTPUT: {outside}"
+    assert not Path("/etc/passwd.txt").exists() and not (tmp_path / "escape.txt").exists()
+
+    # The secret key reaches boto3 through the standard chain and nowhere else: not the
+    # output, not the terminal, not Ray's session logs of the driver and the workers.
+    try:
+        assert SECRET not in result.stdout + result.stderr
+        logs = [p for p in ray_tmp.rglob("*.log") if p.is_file()]
+        assert len(logs) > 5
+        for path in [*out.rglob("*"), *ray_tmp.rglob("*")]:
+            if path.is_file() and not path.is_symlink():
+                assert SECRET.encode() not in path.read_bytes(), f"credential written to {path}"
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+def test_driver_memory_does_not_grow_with_the_corpus(tmp_path, standin):
+    peaks = {}
+    for count in (1000, 10000):
+        write_docs(tmp_path / f"docs-{count}", count)
+        out = tmp_path / f"out-{count}"
+        result = fieldmill("run", str(tmp_path / f"docs-{count}"), "--schema", "invoice", "--output", str(out), *STANDIN, env=standin)
+        assert result.returncode == 0, result.stderr[-3000:]
+        success = json.loads((run_folder(out) / "_SUCCESS").read_text())
+        assert success["rows"] == count
+        peaks[count] = success["driver_peak_rss_bytes"] / 2**20
+        assert f"peak memory {peaks[count]:.0f} MiB" in result.stdout
+    print(f"\ndriver peak RSS: 1,000 documents {peaks[1000]:.0f} MiB, 10,000 documents {peaks[10000]:.0f} MiB")
+    assert peaks[10000] - peaks[1000] < 64, peaks  # ten times the documents, (nearly) the same memory
+    assert peaks[10000] < 1024
