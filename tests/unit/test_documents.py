@@ -5,12 +5,7 @@ import pytest
 from fieldmill import documents
 from fieldmill.documents import decode_document
 from fieldmill.synth.pdf import text_pdf
-
-
-def encrypted_pdf(text: str) -> bytes:
-    """A PDF whose standard security handler wants a password the reader does not have."""
-    key = b"/Encrypt << /Filter /Standard /V 1 /R 2 /O <" + b"11" * 32 + b"> /U <" + b"22" * 32 + b"> /P -4 >> /ID [<" + b"33" * 16 + b"> <" + b"33" * 16 + b">]"
-    return text_pdf(text).replace(b"trailer\n<<", b"trailer\n<< " + key)
+from hostile_files import encrypted_pdf, hostile_files
 
 
 def test_plain_text_and_markdown():
@@ -57,6 +52,13 @@ def test_bad_input_gives_a_reason_not_an_exception(name, data, reason):
 
 def test_encrypted_pdf_says_so():
     assert "encrypted" in decode_document("e.pdf", encrypted_pdf("secret")).message
+
+
+@pytest.mark.parametrize("name", [n for n, (_, reason) in hostile_files().items() if reason not in (None, "too_long")])
+def test_every_hostile_file_that_cannot_reach_the_model_says_why(name):
+    data, reason = hostile_files()[name]
+    decoded = decode_document(name, data)
+    assert decoded.text is None and decoded.reason == reason and decoded.message
 
 
 def test_legacy_encodings_and_nul_bytes():

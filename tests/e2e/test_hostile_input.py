@@ -1,0 +1,43 @@
+"""Hostile input through the real CLI, Ray and the bundled model: one row per file, never a crash, never another schema."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from fieldmill.schemas import load_schema
+from helpers import fieldmill, local_rows
+from hostile_files import hostile_files
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+
+def test_every_hostile_file_is_one_row_and_document_text_cannot_change_the_schema(tmp_path):
+    files = hostile_files()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, (data, _) in files.items():
+        (docs / name).write_bytes(data)
+    out = tmp_path / "out"
+    result = fieldmill("run", str(docs), "--schema", "invoice", "--output", str(out), "--retries", "0")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    rows = local_rows(str(out))
+    assert sorted(r["doc_key"] for r in rows) == sorted(files)  # exactly one row per file, names kept as they are
+    schema = load_schema("invoice")
+    for row in rows:
+        expected = files[row["doc_key"]][1]
+        if expected is not None:
+            assert (row["status"], row["reason"]) == ("failed", expected), row
+            assert row["error"].startswith(expected + ": ") and len(row["error"]) > len(expected) + 5
+            continue
+        # The text reached the model; whatever it says, the answer is a record of the schema's shape.
+        assert row["status"] in ("compliant", "noncompliant") and row["prompt_tokens"] > 0, row
+        assert re.fullmatch(schema.constraint.regex, row["raw_output"]), row["raw_output"][:300]
+        answer = json.loads(row["raw_output"])
+        assert list(answer) == list(schema.hardened["properties"])
+        assert "password" not in answer and "ssn" not in answer
+    assert sorted(p.name for p in Path(out).glob("run_id=*/*")) == ["_SUCCESS", "_manifest", *sorted(p.name for p in Path(out).glob("run_id=*/part-*"))]
