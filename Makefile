@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.stamp-installed
 DEMO_COUNT ?= 4
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Real servers for the metrics tests (Debian packages).
+DEBIAN_PACKAGES := prometheus prometheus-pushgateway
 
 .PHONY: demo test install clean
 
@@ -18,6 +21,8 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[cpu,test]'
 	$(BIN)/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec 2>/dev/null || true
+	command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v prometheus-pushgateway >/dev/null || \
+	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES)'
 	touch $@
 
 demo: $(INSTALLED)

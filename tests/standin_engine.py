@@ -6,14 +6,18 @@ Data and writers. Selected with `fieldmill run --engine standin_engine:StandInEn
 (the tests put this folder on PYTHONPATH). Tests about extraction use the real model.
 
 Environment:
-  FIELDMILL_STANDIN_OUTPUT   file whose text is every answer (default "{}")
+  FIELDMILL_STANDIN_OUTPUT   file whose text is every answer (default "{}"); or, when it
+                             holds a JSON list of strings, the answers, a document saying
+                             `[answer N]` getting the N-th (else the first)
   FIELDMILL_STANDIN_DELAY_S  seconds each answer takes (default 0), to give a kill test time
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -26,14 +30,18 @@ class StandInEngine(Engine):
 
     def __init__(self, config: EngineConfig):
         path = os.environ.get("FIELDMILL_STANDIN_OUTPUT")
-        self.answer = Path(path).read_text() if path else "{}"
+        text = Path(path).read_text() if path else "{}"
+        answers = json.loads(text) if text.lstrip().startswith("[") else [text]
+        self.answers = [a if isinstance(a, str) else json.dumps(a) for a in answers]
         self.delay_s = float(os.environ.get("FIELDMILL_STANDIN_DELAY_S", "0"))
 
     def count_tokens(self, prompt: str) -> list[int]:
-        return [0] * (len(prompt) // 4 + 1)
+        return list(prompt.encode())  # one "token" per byte, so `generate` can read the document
 
     async def generate(self, prompt_ids: list[int], constraint: Constraint, max_tokens: int, temperature: float = 0.0, seed: int | None = None) -> Generation:
         started = time.perf_counter()
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
-        return Generation(self.answer, len(prompt_ids), len(self.answer) // 4 + 1, "stop", time.perf_counter() - started)
+        chosen = re.findall(rb"\[answer (\d+)\]", bytes(prompt_ids))
+        answer = self.answers[int(chosen[-1]) % len(self.answers)] if chosen else self.answers[0]
+        return Generation(answer, len(prompt_ids), len(answer) // 4 + 1, "stop", time.perf_counter() - started)

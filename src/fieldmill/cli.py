@@ -17,6 +17,7 @@ EXIT_MISSING_INPUT = 3
 EXIT_CREDENTIALS = 4
 EXIT_MODEL = 5
 EXIT_STORAGE = 6
+EXIT_METRICS = 7
 
 BACKENDS = ("guidance", "xgrammar", "outlines")
 
@@ -70,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--repetition-penalty", type=float, default=1.0, help="vLLM repetition penalty (default: 1.0, off)")
     run.add_argument("--reprocess", action="store_true",
                      help="make a new run over INPUT even if its documents were done before (a rerun resumes an unfinished reprocess)")
+    run.add_argument("--metrics-port", type=int, default=_env_int("FIELDMILL_METRICS_PORT"), help="serve Prometheus /metrics on this port while the run goes on")
+    run.add_argument("--pushgateway", default=os.environ.get("FIELDMILL_PUSHGATEWAY"), help="push the run's metrics to this Prometheus Pushgateway at the end (URL)")
+    run.add_argument("--metrics-job", default=os.environ.get("FIELDMILL_METRICS_JOB", "fieldmill"), help="job label of the pushed metrics (default: fieldmill)")
     run.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS"), help="join an existing Ray cluster (e.g. 'auto'); default: start a local one")
     run.set_defaults(handler=cmd_run)
 
@@ -101,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="exit with status 1 when the compliance rate (of documents that reached the model) is below this, e.g. 0.95 or 95%%")
     evaluate.set_defaults(handler=cmd_eval)
     return parser
+
+
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value else None
 
 
 def _fraction(text: str) -> float:
@@ -242,10 +251,16 @@ def cmd_run(args) -> int:
         raise Fatal(2, str(exc).splitlines()[-1] if str(exc) else repr(exc)) from None
 
     from fieldmill import pipeline
+    from fieldmill.metrics import RunMetrics
     from fieldmill.summary import print_summary
 
+    metrics = RunMetrics(job=args.metrics_job)
+    if args.metrics_port is not None:
+        metrics.serve(args.metrics_port)
+    succeeded = False
     try:
-        result = pipeline.run(config)
+        result = pipeline.run(config, metrics=metrics)
+        succeeded = True
     except MissingInput as exc:
         raise Fatal(EXIT_MISSING_INPUT, str(exc)) from None
     except NoCredentials as exc:
@@ -258,8 +273,24 @@ def cmd_run(args) -> int:
         if _is_model_failure(exc):
             raise Fatal(EXIT_MODEL, f"the model cannot load: {_root_cause(exc)}") from None
         raise
+    finally:
+        metrics.finish(succeeded)
+        pushed = _push(metrics, args.pushgateway)
     print_summary(result)
+    if not pushed:
+        raise Fatal(EXIT_METRICS, f"the results are complete, but the metrics could not be pushed to {args.pushgateway}; run the same command again to push them")
     return 0
+
+
+def _push(metrics, gateway: str | None) -> bool:
+    if not gateway:
+        return True
+    try:
+        metrics.push(gateway)
+        return True
+    except OSError as exc:
+        print(f"fieldmill: warning: cannot push metrics to {gateway}: {exc}", file=sys.stderr)
+        return False
 
 
 def _root_cause(exc: BaseException) -> str:

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -86,6 +86,12 @@ def part_names(folder: str) -> list[str]:
 
 def read_part(folder: str, name: str, columns: list[str] | None = None) -> pa.Table:
     return pq.read_table(io.BytesIO(storage.read_bytes(storage.join(folder, name))), columns=columns)
+
+
+def iter_rows(folder: str, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """The rows of a run folder, one part in memory at a time."""
+    for name in part_names(folder):
+        yield from read_part(folder, name, columns).to_pylist()
 
 
 def done_digests(folder: str, schema_hash: str | None = None, model_id: str | None = None) -> set[bytes]:

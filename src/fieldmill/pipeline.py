@@ -19,12 +19,14 @@ from typing import Any, Callable
 from fieldmill import __version__, documents, storage
 from fieldmill.config import RunConfig, default_run_id, reprocess_run_id
 from fieldmill.extract import Extractor
+from fieldmill.metrics import METRIC_COLUMNS, RunMetrics
 from fieldmill.models import ModelRef
 from fieldmill.output import (
     SUCCESS,
     PartWriter,
     RunConstants,
     doc_digest,
+    iter_rows,
     done_digests,
     done_in_output,
     read_success,
@@ -145,9 +147,14 @@ def init_ray(address: str | None) -> None:
     )
 
 
-def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = None) -> RunResult:
+def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = None, metrics: RunMetrics | None = None) -> RunResult:
     started = time.time()
     schema, model_id, run_id, folder = plan_run(config)
+    if metrics is not None:
+        metrics.start(schema.name, model_id)
+        # A resumed run's metrics describe the whole run, the rows of its earlier attempts included.
+        for row in iter_rows(folder, METRIC_COLUMNS):
+            metrics.observe({**row, "record_value": row.pop("record")}, count_done=False)
     constants = RunConstants(run_id, schema.name, schema.hash, model_id)
     # A reprocess redoes everything its own (unfinished) run does not hold yet; a normal run
     # skips what any run in OUTPUT holds for this schema version and model.
@@ -157,6 +164,8 @@ def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = Non
     chunks = write_manifest_chunks(folder, writer.attempt, _listing(config, done, counters), config.manifest_chunk)
     timings = {"list_s": time.time() - started, "read_s": 0.0, "engine_load_s": 0.0, "extract_wall_s": 0.0}
     log.info("run %s: %d listed, %d pending", run_id, counters["listed"], counters["pending"])
+    if metrics is not None:
+        metrics.plan(counters["listed"], counters["listed"] - counters["pending"])
 
     if chunks:
         extract_started = time.time()
@@ -164,6 +173,8 @@ def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = Non
             timings["read_s"] += row.pop("read_s", 0.0)
             timings["engine_load_s"] = max(timings["engine_load_s"], row.pop("engine_load_s", 0.0))
             written = writer.add(row)
+            if metrics is not None:
+                metrics.observe(written)
             if on_row is not None:
                 on_row(written)
         writer.flush()

@@ -210,14 +210,20 @@ def write_bytes(uri: str, data: bytes) -> None:
             s3_client().put_object(Bucket=bucket, Key=key, Body=data)
         return
     path = Path(uri)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise StorageError(f"cannot write {uri}: {exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise StorageError(f"cannot write {uri}: {exc}") from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

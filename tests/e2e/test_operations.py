@@ -25,6 +25,7 @@ import pytest
 from faultproxy import Rule, fault_proxy
 from fieldmill.schemas import load_schema
 from helpers import fieldmill, local_rows, s3_rows, summary_line
+from promservers import get, pushgateway, samples
 from s3server import client
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -92,6 +93,7 @@ def descendants_gone(before: set[int], timeout_s: float = 60) -> list[str]:
         time.sleep(0.5)
 
 
+@pytest.mark.metrics
 @pytest.mark.parametrize("moment", ["before the first part", "after some parts, twice"])
 def test_kill_minus_nine_then_the_same_command_finishes_only_the_rest(tmp_path, standin, moment):
     names = write_docs(tmp_path / "docs", 600)
@@ -111,9 +113,14 @@ def test_kill_minus_nine_then_the_same_command_finishes_only_the_rest(tmp_path, 
         held = len(local_rows(str(out))) if parts(out) else 0
         assert held < len(names)
 
-    resumed = fieldmill(*args, env=env)
+    with pushgateway() as gateway:
+        resumed = fieldmill(*args, "--pushgateway", gateway, env=env)
+        pushed = get(f"{gateway}/metrics").decode()
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"{len(names) - held} processed now, {held} already done" in resumed.stdout
+    # The resumed run's metrics describe the whole run, the rows written before the kill included.
+    assert samples(pushed, "fieldmill_documents_total", status="compliant") == [len(names)]
+    assert samples(pushed, "fieldmill_documents_done") == samples(pushed, "fieldmill_documents_planned") == [len(names)]
     rows = local_rows(str(out))
     assert sorted(r["doc_key"] for r in rows) == names  # exactly one row per document
     assert {r["status"] for r in rows} == {"compliant"}
