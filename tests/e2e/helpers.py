@@ -12,6 +12,15 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 RUN_TIMEOUT_S = 1500
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The stand-in engine (tests/standin_engine.py), for tests about the pipeline's bookkeeping.
+STANDIN = ("--engine", "standin_engine:StandInEngine")
+
+
+def standin_env(answers: str, **extra: str) -> dict[str, str]:
+    """Environment for a run with the stand-in engine answering with the text (or JSON list) in `answers`."""
+    path = os.pathsep.join(p for p in (TESTS, os.environ.get("PYTHONPATH")) if p)
+    return {"PYTHONPATH": path, "FIELDMILL_STANDIN_OUTPUT": answers, **extra}
 
 
 def fieldmill(*args: str, env: dict | None = None, timeout: int = RUN_TIMEOUT_S) -> subprocess.CompletedProcess:

@@ -24,14 +24,12 @@ import pytest
 
 from faultproxy import Rule, fault_proxy
 from fieldmill.schemas import load_schema
-from helpers import fieldmill, local_rows, s3_rows, summary_line
+from helpers import STANDIN, fieldmill, local_rows, s3_rows, standin_env, summary_line
 from promservers import get, pushgateway, samples
 from s3server import client
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-STANDIN = ("--engine", "standin_engine:StandInEngine")
-TESTS = str(Path(__file__).resolve().parents[1])
 
 
 @pytest.fixture
@@ -39,8 +37,7 @@ def standin(tmp_path):
     """Environment for a run with the stand-in engine answering the invoice schema's example record."""
     answer = tmp_path / "answer.json"
     answer.write_text(json.dumps(load_schema("invoice").json_schema["examples"][0]))
-    path = os.pathsep.join(p for p in (TESTS, os.environ.get("PYTHONPATH")) if p)
-    return {"PYTHONPATH": path, "FIELDMILL_STANDIN_OUTPUT": str(answer)}
+    return standin_env(str(answer))
 
 
 def write_docs(folder: Path, count: int) -> list[str]:

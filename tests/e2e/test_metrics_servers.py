@@ -19,10 +19,9 @@ import pytest
 import yaml
 
 from fieldmill.schemas import load_schema
-from helpers import fieldmill
+from helpers import STANDIN, fieldmill, standin_env
 from promservers import binary, get, prometheus, pushgateway, query, samples
 from s3server import free_port
-from test_operations import STANDIN, TESTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.metrics, pytest.mark.timeout(900)]
 
@@ -63,7 +62,7 @@ def corpus(folder: Path) -> dict:
     (docs / "bad-currency.txt").write_text("Invoice 9 [answer 1]")
     (docs / "empty.txt").write_bytes(b"")
     (docs / "binary.txt").write_bytes(bytes(range(256)) * 20)
-    return {"PYTHONPATH": os.pathsep.join(filter(None, [TESTS, os.environ.get("PYTHONPATH")])), "FIELDMILL_STANDIN_OUTPUT": str(answers), "FIELDMILL_STANDIN_DELAY_S": "1"}
+    return standin_env(str(answers), FIELDMILL_STANDIN_DELAY_S="1")
 
 
 def test_promtool_accepts_the_alert_rules():
