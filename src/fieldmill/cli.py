@@ -74,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--metrics-port", type=int, default=_env_int("FIELDMILL_METRICS_PORT"), help="serve Prometheus /metrics on this port while the run goes on")
     run.add_argument("--pushgateway", default=os.environ.get("FIELDMILL_PUSHGATEWAY"), help="push the run's metrics to this Prometheus Pushgateway at the end (URL)")
     run.add_argument("--metrics-job", default=os.environ.get("FIELDMILL_METRICS_JOB", "fieldmill"), help="job label of the pushed metrics (default: fieldmill)")
-    run.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS"), help="join an existing Ray cluster (e.g. 'auto'); default: start a local one")
+    run.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS"), help="join an existing Ray cluster (e.g. 'auto'; default $RAY_ADDRESS); else start a local one")
+    run.add_argument("--gpus-per-worker", type=float, default=_env_float("FIELDMILL_GPUS_PER_WORKER"),
+                     help="GPUs per extraction actor (default: 1 if the cluster has GPUs when the run starts, else 0; set 1 for GPU workers that autoscale from zero)")
     run.set_defaults(handler=cmd_run)
 
     schema = commands.add_parser("schema", help="print the hardened JSON schema, the decoding constraint size and the token budget")
@@ -95,6 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--to", default=None, help="write the view as Parquet parts here (local folder or s3://)")
     results.set_defaults(handler=cmd_results)
 
+    monthly = commands.add_parser("monthly", help="create this month's RayJob once (deterministic name), wait for it, exit with its result (for the CronJob)")
+    monthly.add_argument("--template", required=True, help="RayJob manifest with ${MONTH}, ${NAME}, ${SCHEMA} and parameter placeholders")
+    monthly.add_argument("--schema", default=os.environ.get("SCHEMA"), required="SCHEMA" not in os.environ, help="schema of the run (default $SCHEMA)")
+    monthly.add_argument("--month", default=os.environ.get("MONTH") or None, help="YYYY-MM (default: from --month-offset)")
+    monthly.add_argument("--month-offset", type=int, default=int(os.environ.get("MONTH_OFFSET", -1)),
+                         help="months from the current one, in UTC (default -1: the month that just ended)")
+    monthly.add_argument("--namespace", default=None, help="default: the pod's namespace")
+    monthly.add_argument("--api-server", default=None, help="Kubernetes API URL (default: the in-cluster service)")
+    monthly.add_argument("--poll-seconds", type=float, default=30.0)
+    monthly.add_argument("--timeout", type=float, default=7 * 86400.0, help="give up waiting after this many seconds")
+    monthly.set_defaults(handler=cmd_monthly)
+
     evaluate = commands.add_parser("eval", help="compare a run's records with gold records: compliance and per-field accuracy")
     evaluate.add_argument("--results", required=True, help="OUTPUT (its newest completed run) or OUTPUT/run_id=ID")
     evaluate.add_argument("--gold", required=True, help="gold.jsonl: one {\"name\": relative path, \"record\": {...}} per line")
@@ -110,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _env_int(name: str) -> int | None:
     value = os.environ.get(name)
     return int(value) if value else None
+
+
+def _env_float(name: str) -> float | None:
+    value = os.environ.get(name)
+    return float(value) if value else None
 
 
 def _fraction(text: str) -> float:
@@ -184,6 +203,15 @@ def cmd_results(args) -> int:
     return 0
 
 
+def cmd_monthly(args) -> int:
+    from fieldmill.monthly import MonthlyError, main as monthly_main
+
+    try:
+        return monthly_main(args)
+    except MonthlyError as exc:
+        raise Fatal(1, str(exc)) from None
+
+
 def cmd_eval(args) -> int:
     import posixpath
 
@@ -246,6 +274,7 @@ def cmd_run(args) -> int:
             limit=args.limit,
             max_doc_tokens=args.max_doc_tokens,
             ray_address=args.ray_address,
+            gpus_per_worker=args.gpus_per_worker,
         )
     except ValueError as exc:
         raise Fatal(2, str(exc).splitlines()[-1] if str(exc) else repr(exc)) from None

@@ -138,12 +138,14 @@ def init_ray(address: str | None) -> None:
     if ray.is_initialized():
         return
     env = {k: os.environ[k] for k in _FORWARDED_ENV if k in os.environ}
+    # No address means a cluster of our own ("local"), even if `ray start` left one running here.
+    options: dict[str, Any] = {"include_dashboard": False} if not address else {}  # a cluster keeps its own dashboard
     ray.init(
-        address=address,
+        address=address or "local",
         runtime_env={"env_vars": {**_WORKER_ENV, **env}},
-        include_dashboard=False,
         logging_level=logging.WARNING,
         log_to_driver=True,
+        **options,
     )
 
 
@@ -207,7 +209,9 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
     import ray
 
     init_ray(config.ray_address)
-    gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
+    resources = ray.cluster_resources()
+    gpus = config.gpus_per_worker if config.gpus_per_worker is not None else (1 if resources.get("GPU", 0) >= 1 else 0)
+    log.info("ray cluster: %g CPUs, %g GPUs; %d extraction worker(s) with %g GPU each", resources.get("CPU", 0), resources.get("GPU", 0), config.workers, gpus)
     ds = ray.data.from_items([{"chunk": uri} for uri, _ in chunks], override_num_blocks=len(chunks))
     ds = ds.flat_map(expand_chunk)
     ds = ds.map_batches(read_and_decode, fn_kwargs={"max_doc_bytes": config.max_doc_bytes}, batch_size=8, batch_format="default")
