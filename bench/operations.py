@@ -113,7 +113,7 @@ def main() -> None:
             from fieldmill.synth import write_corpus
 
             write_corpus("invoice", args.real, str(work / "real"), seed=3, formats=("txt",))
-            base = ["run", str(work / "real" / "docs"), "--schema", "invoice", "--part-rows", "1", "--retries", "0"]
+            base = ["run", str(work / "real" / "docs"), "--schema", "invoice", "--part-rows", "1", "--retries", "0", "--batch-size", "1"]
             full, _ = timed([*base, "--output", str(work / "real-full")], {})
             rss = success(work / "real-full")["driver_peak_rss_bytes"] / 2**20
             killed, kept, resumed = kill_then_resume([*base, "--output", str(work / "real-killed")], work / "real-killed", {}, args.real)

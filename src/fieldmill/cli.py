@@ -285,7 +285,10 @@ def cmd_run(args) -> int:
 
     metrics = RunMetrics(job=args.metrics_job)
     if args.metrics_port is not None:
-        metrics.serve(args.metrics_port)
+        try:
+            metrics.serve(args.metrics_port)
+        except OSError as exc:
+            raise Fatal(2, f"cannot serve metrics on port {args.metrics_port}: {exc}") from None
     succeeded = False
     try:
         result = pipeline.run(config, metrics=metrics)

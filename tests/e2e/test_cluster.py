@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -24,15 +25,23 @@ pytestmark = [pytest.mark.slow, pytest.mark.cluster, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture
-def ray_cluster():
-    """A one-node Ray cluster of its own (3 CPUs, so a run that joins it can tell), stopped afterwards."""
+def ray_cluster(monkeypatch):
+    """A one-node Ray cluster of its own (3 CPUs, so a run that joins it can tell), stopped afterwards.
+
+    With token authentication, as Ray enables it by default: clients (the CLI here, KubeRay's
+    pods in production) get the mode and the token from the environment.
+    """
     temp = tempfile.mkdtemp(prefix="fmray-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
+    token = Path(temp) / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(token))
     port = free_port()
     ray = str(Path(sys.executable).with_name("ray"))
     head = subprocess.Popen([ray, "start", "--head", "--block", f"--port={port}", "--num-cpus=3", "--num-gpus=0", f"--temp-dir={temp}",
                              "--include-dashboard=false", "--disable-usage-stats"], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env=standin_env(""))  # its workers can import the stand-in engine too
+                            env={**os.environ, **standin_env("")})  # its workers can import the stand-in engine too
     address = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while subprocess.run([ray, "status", f"--address={address}"], capture_output=True).returncode != 0:
