@@ -11,8 +11,9 @@ import json
 import re
 import subprocess
 import sys
-import time
 import os
+import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -30,10 +31,36 @@ DASHBOARD = DEPLOY / "grafana" / "fieldmill-dashboard.json"
 ALERTS = DEPLOY / "prometheus" / "fieldmill-alerts.yml"
 
 
-def dashboard_queries() -> dict[str, list[str]]:
-    """Panel title -> its PromQL, with the template variables set to 'all'."""
+def dashboard_queries(values: dict[str, str]) -> dict[str, list[str]]:
+    """Panel title -> its PromQL, with the template variables set to `values`."""
     panels = json.loads(DASHBOARD.read_text())["panels"]
-    return {p["title"]: [t["expr"].replace("$schema", ".*").replace("$model", ".*") for t in p["targets"]] for p in panels}
+    out = {}
+    for panel in panels:
+        exprs = []
+        for target in panel["targets"]:
+            expr = target["expr"]
+            for name, value in values.items():
+                expr = expr.replace(f"${name}", value)
+            exprs.append(expr)
+        out[panel["title"]] = exprs
+    return out
+
+
+def resolve_variables(prom: str) -> dict[str, str]:
+    """The dashboard's query variables resolved the way Grafana does (label_values -> the label values API)."""
+    resolved: dict[str, str] = {}
+    for variable in json.loads(DASHBOARD.read_text())["templating"]["list"]:
+        if variable["type"] != "query":
+            continue
+        match = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["definition"])
+        selector, label = match.group(1), match.group(2)
+        for name, value in resolved.items():
+            selector = selector.replace(f"${name}", value)
+        values = json.loads(get(f"{prom}/api/v1/label/{label}/values?" + urllib.parse.urlencode({"match[]": selector})))["data"]
+        assert values, f"variable {variable['name']} resolves to nothing"
+        # As Grafana formats a multi-value variable for a =~ matcher: regex-escaped, then escaped for a PromQL string.
+        resolved[variable["name"]] = "|".join(re.escape(v) for v in values).replace("\\", "\\\\")
+    return resolved
 
 
 def lowered_rules(folder: Path) -> Path:
@@ -117,8 +144,10 @@ def test_push_scrape_and_every_dashboard_and_alert_query_returns_data(tmp_path):
             assert scalar("fieldmill_documents_done / fieldmill_documents_planned") == 1
             assert scalar("fieldmill_run_duration_seconds") > 1
 
+            variables = resolve_variables(prom)
+            assert variables["schema"] == "invoice" and variables["model"].startswith("gemma3")
             results = {}
-            for title, exprs in dashboard_queries().items():
+            for title, exprs in dashboard_queries(variables).items():
                 for expr in exprs:
                     data = query(prom, expr)
                     assert data["resultType"] == "vector" and data["result"], f"panel {title!r}: {expr} returned nothing"
