@@ -71,11 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--repetition-penalty", type=float, default=1.0, help="vLLM repetition penalty (default: 1.0, off)")
     run.add_argument("--reprocess", action="store_true",
                      help="make a new run over INPUT even if its documents were done before (a rerun resumes an unfinished reprocess)")
-    run.add_argument("--metrics-port", type=int, default=_env_int("FIELDMILL_METRICS_PORT"), help="serve Prometheus /metrics on this port while the run goes on")
+    run.add_argument("--metrics-port", type=int, default=_env("FIELDMILL_METRICS_PORT", int), help="serve Prometheus /metrics on this port while the run goes on")
     run.add_argument("--pushgateway", default=os.environ.get("FIELDMILL_PUSHGATEWAY"), help="push the run's metrics to this Prometheus Pushgateway at the end (URL)")
     run.add_argument("--metrics-job", default=os.environ.get("FIELDMILL_METRICS_JOB", "fieldmill"), help="job label of the pushed metrics (default: fieldmill)")
     run.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS"), help="join an existing Ray cluster (e.g. 'auto'; default $RAY_ADDRESS); else start a local one")
-    run.add_argument("--gpus-per-worker", type=float, default=_env_float("FIELDMILL_GPUS_PER_WORKER"),
+    run.add_argument("--gpus-per-worker", type=float, default=_env("FIELDMILL_GPUS_PER_WORKER", float),
                      help="GPUs per extraction actor (default: 1 if the cluster has GPUs when the run starts, else 0; set 1 for GPU workers that autoscale from zero)")
     run.set_defaults(handler=cmd_run)
 
@@ -121,14 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _env_int(name: str) -> int | None:
+def _env(name: str, cast=str):
+    """An optional setting from the environment (unset or empty: None)."""
     value = os.environ.get(name)
-    return int(value) if value else None
-
-
-def _env_float(name: str) -> float | None:
-    value = os.environ.get(name)
-    return float(value) if value else None
+    return cast(value) if value else None
 
 
 def _fraction(text: str) -> float:
@@ -283,7 +279,8 @@ def cmd_run(args) -> int:
     from fieldmill.metrics import RunMetrics
     from fieldmill.summary import print_summary
 
-    metrics = RunMetrics(job=args.metrics_job)
+    # Metrics cost a pass over a resumed run's parts: only when someone reads them.
+    metrics = RunMetrics(job=args.metrics_job) if args.metrics_port is not None or args.pushgateway else None
     if args.metrics_port is not None:
         try:
             metrics.serve(args.metrics_port)
@@ -306,15 +303,18 @@ def cmd_run(args) -> int:
             raise Fatal(EXIT_MODEL, f"the model cannot load: {_root_cause(exc)}") from None
         raise
     finally:
-        metrics.finish(succeeded)
-        pushed = _push(metrics, args.pushgateway)
+        pushed = _finish_metrics(metrics, succeeded, args.pushgateway)
     print_summary(result)
     if not pushed:
         raise Fatal(EXIT_METRICS, f"the results are complete, but the metrics could not be pushed to {args.pushgateway}; run the same command again to push them")
     return 0
 
 
-def _push(metrics, gateway: str | None) -> bool:
+def _finish_metrics(metrics, succeeded: bool, gateway: str | None) -> bool:
+    """Close the run's metrics and push them; False when the push failed."""
+    if metrics is None:
+        return True
+    metrics.finish(succeeded)
     if not gateway:
         return True
     try:

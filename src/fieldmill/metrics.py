@@ -110,9 +110,10 @@ class RunMetrics:
         self.duration.labels(schema).set(time.time() - self._started)
 
     def finish(self, succeeded: bool) -> None:
-        if self.schema:
-            self.duration.labels(self.schema).set(time.time() - self._started)
-        if succeeded and self.schema:
+        if not self.schema:
+            return  # the run stopped before it knew its schema
+        self.duration.labels(self.schema).set(time.time() - self._started)
+        if succeeded:
             Gauge(PREFIX + "last_success_timestamp_seconds", "End time of the last successful run (Unix seconds).", ["schema"],
                   registry=self.registry).labels(self.schema).set(time.time())
 
@@ -123,7 +124,7 @@ class RunMetrics:
         """Add this run's series to the gateway's group {job, schema}, replacing same-named ones only."""
         if not self.schema:
             return  # the run stopped before it knew its schema: nothing to say about one
-        pushadd_to_gateway(gateway, job=self.job, grouping_key={"schema": self.schema or "unknown"}, registry=self.registry, timeout=30)
+        pushadd_to_gateway(gateway, job=self.job, grouping_key={"schema": self.schema}, registry=self.registry, timeout=30)
 
 
 #: Row columns `observe` reads (from a part file, `record` becomes `record_value`).

@@ -113,8 +113,8 @@ def namespace_default() -> str:
     return os.environ.get("POD_NAMESPACE") or (path.read_text().strip() if path.exists() else "default")
 
 
-def create_once(api: KubeApi, namespace: str, manifest: dict[str, Any], say: Callable[[str], None]) -> str:
-    """Create the RayJob; if this month's already exists, say so and use it. Returns its name."""
+def create_once(api: KubeApi, namespace: str, manifest: dict[str, Any], say: Callable[[str], None]) -> None:
+    """Create the RayJob; if this month's already exists, say so (the caller waits for that one)."""
     name = manifest["metadata"]["name"]
     status, answer = api.request("POST", RAYJOBS.format(namespace=namespace), manifest)
     if status in (200, 201):
@@ -123,11 +123,9 @@ def create_once(api: KubeApi, namespace: str, manifest: dict[str, Any], say: Cal
         say(f"RayJob {namespace}/{name} already exists: not starting a second run for this month; waiting for it")
     else:
         raise MonthlyError(f"cannot create RayJob {namespace}/{name}: HTTP {status} {answer.get('message', '')}".strip())
-    return name
 
 
-def wait(api: KubeApi, namespace: str, name: str, poll_s: float, timeout_s: float, say: Callable[[str], None],
-         sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+def wait(api: KubeApi, namespace: str, name: str, poll_s: float, timeout_s: float, say: Callable[[str], None]) -> dict[str, Any]:
     """Poll the RayJob until its deployment is Complete or Failed; returns its status."""
     deadline = time.monotonic() + timeout_s
     last = None
@@ -147,7 +145,7 @@ def wait(api: KubeApi, namespace: str, name: str, poll_s: float, timeout_s: floa
                 return job
         if time.monotonic() > deadline:
             raise MonthlyError(f"RayJob {namespace}/{name} did not finish within {timeout_s:.0f} s")
-        sleep(poll_s)
+        time.sleep(poll_s)
 
 
 def run_monthly(template_path: str, schema: str, month: str, namespace: str, api: KubeApi, poll_s: float, timeout_s: float,

@@ -187,8 +187,10 @@ class PartWriter:
         self.write_s += time.monotonic() - started
 
 
-def write_manifest_chunks(folder: str, attempt: str, entries: Iterable[dict[str, Any]], chunk_size: int) -> list[tuple[str, int]]:
-    """Write the listing as JSONL chunks; returns (chunk uri, pending count) per chunk with pending work."""
+def write_manifest_chunks(folder: str, attempt: str, entries: Iterable[dict[str, Any]], chunk_size: int,
+                          pending_size: int | None = None) -> list[tuple[str, int]]:
+    """Write the listing as JSONL chunks of at most `chunk_size` entries and `pending_size` pending ones;
+    returns (chunk uri, pending count) per chunk with pending work."""
     chunks: list[tuple[str, int]] = []
     buffer: list[str] = []
     pending = 0
@@ -207,7 +209,7 @@ def write_manifest_chunks(folder: str, attempt: str, entries: Iterable[dict[str,
     for entry in entries:
         buffer.append(json.dumps(entry, ensure_ascii=False))
         pending += not entry["done"]
-        if len(buffer) >= chunk_size:
+        if len(buffer) >= chunk_size or (pending_size is not None and pending >= pending_size):
             flush()
     flush()
     return chunks

@@ -1,13 +1,13 @@
 """The run: list -> manifest -> Ray Data (read+decode tasks -> extractor actors) -> parts.
 
 The driver lists the input once, writes the manifest into the run folder, and hands
-Ray Data one row per slice of a manifest chunk; tasks expand slices into documents and
-decode them, actors extract, and the driver streams results into Parquet parts. The
-driver holds one chunk of listing and one part of results at a time, never the corpus.
+Ray Data one row per manifest chunk; tasks expand chunks into documents and decode
+them, actors extract, and the driver streams results into Parquet parts. The driver
+holds one chunk of listing and one part of results at a time, never the corpus.
 
-A slice is one Ray Data block, and an actor hands back a block's rows when the block is
-done: slices of `batch_size x concurrent_batches` documents keep the actor busy while
-results reach the driver (and its parts) steadily, so a crash loses little.
+A chunk is one Ray Data block, and an actor hands back a block's rows when the block is
+done: chunks of `batch_size x concurrent_batches` pending documents keep the actor busy
+while results reach the driver (and its parts) steadily, so a crash loses little.
 """
 
 from __future__ import annotations
@@ -68,19 +68,14 @@ class RunResult:
         return self.processed / self.wall_s if self.wall_s > 0 else 0.0
 
 
-def expand_slice(row: dict[str, Any]) -> list[dict[str, Any]]:
-    """A slice of a manifest chunk -> its pending documents `skip .. skip+take` (Ray Data flat_map)."""
+def expand_chunk(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """A manifest chunk -> its pending documents (Ray Data flat_map)."""
     lines = storage.read_bytes(row["chunk"]).decode().splitlines()
-    pending = [entry for entry in map(json.loads, lines) if not entry["done"]]
     return [
         {"doc_uri": entry["uri"], "doc_key": entry["key"], "doc_etag": entry["etag"], "doc_bytes": entry["size"]}
-        for entry in pending[row["skip"] : row["skip"] + row["take"]]
+        for entry in map(json.loads, lines)
+        if not entry["done"]
     ]
-
-
-def slices(chunks: list[tuple[str, int]], size: int) -> list[dict[str, Any]]:
-    """Ray Data's input rows: each chunk's pending documents in slices of `size`."""
-    return [{"chunk": uri, "skip": skip, "take": size} for uri, pending in chunks for skip in range(0, pending, size)]
 
 
 def read_and_decode(batch: dict[str, Any], max_doc_bytes: int) -> dict[str, list]:
@@ -171,7 +166,8 @@ def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = Non
     done = done_digests(folder) if config.reprocess else done_in_output(storage.normalise_root(config.output), schema.hash, model_id)
     counters = {"listed": 0, "pending": 0}
     writer = PartWriter(folder, row_schema(schema.hardened), constants, part_rows=config.part_rows, part_seconds=config.part_seconds)
-    chunks = write_manifest_chunks(folder, writer.attempt, _listing(config, done, counters), config.manifest_chunk)
+    chunks = write_manifest_chunks(folder, writer.attempt, _listing(config, done, counters), config.manifest_chunk,
+                                   config.block_docs or config.batch_size * config.concurrent_batches)
     timings = {"list_s": time.time() - started, "read_s": 0.0, "engine_load_s": 0.0, "extract_wall_s": 0.0}
     log.info("run %s: %d listed, %d pending", run_id, counters["listed"], counters["pending"])
     if metrics is not None:
@@ -220,9 +216,8 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
     resources = ray.cluster_resources()
     gpus = config.gpus_per_worker if config.gpus_per_worker is not None else (1 if resources.get("GPU", 0) >= 1 else 0)
     log.info("ray cluster: %g CPUs, %g GPUs; %d extraction worker(s) with %g GPU each", resources.get("CPU", 0), resources.get("GPU", 0), config.workers, gpus)
-    items = slices(chunks, config.slice_docs or config.batch_size * config.concurrent_batches)
-    ds = ray.data.from_items(items, override_num_blocks=len(items))
-    ds = ds.flat_map(expand_slice)
+    ds = ray.data.from_items([{"chunk": uri} for uri, _ in chunks], override_num_blocks=len(chunks))
+    ds = ds.flat_map(expand_chunk)
     ds = ds.map_batches(read_and_decode, fn_kwargs={"max_doc_bytes": config.max_doc_bytes}, batch_size=8, batch_format="default")
     ds = ds.map_batches(
         Extractor,
