@@ -1,10 +1,12 @@
-"""Compliance and field accuracy of a model on synthetic documents, per built-in schema.
+"""Compliance and field accuracy of models on synthetic documents, per built-in schema.
 
-For each schema: `fieldmill synth` N documents, `fieldmill run` them (real CLI, Ray,
-engine), `fieldmill eval` against the gold records; then one table, with the share of
-fields whose value equals the prompt's worked example (a small base model copies it).
+For each schema: `fieldmill synth` N documents (a seed no training used), then for each
+model `fieldmill run` them (real CLI, Ray, engine) and `fieldmill eval` against the gold
+records; one table with compliance, micro/macro accuracy, the share of filled values
+equal to the schema's worked example (a small base model copies it), prompt tokens per
+document and documents per second after the model loaded.
 
-    python bench/accuracy.py --count 20 [--schemas invoice,medical_record] [--model PATH] [--work DIR]
+    python bench/accuracy.py --count 16 [--schemas invoice,medical_record] [--models bundled-base,bundled] [--work DIR]
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from fieldmill.evaluate import evaluate, leaves, normalise, values_at
+from fieldmill.evaluate import SuffixIndex, evaluate, leaves, normalise, read_gold, values_at
 from fieldmill.output import part_names, read_part
 from fieldmill.prompts import example_record
 from fieldmill.schemas import load_schema
@@ -29,25 +31,31 @@ def fieldmill(*args: str) -> subprocess.CompletedProcess:
     return done
 
 
-def example_share(run_folder: str, schema_name: str) -> float:
-    """Share of filled scalar leaves in compliant records that equal the worked example's value."""
+def example_share(run_folder: str, schema_name: str, gold_path: str) -> tuple[float, float]:
+    """Of the filled scalar leaves in compliant records: the share equal to the worked example's value,
+    and the share equal to it while the gold says otherwise (copied, not read)."""
     schema = load_schema(schema_name)
     example = example_record(schema.hardened)
-    tables = [read_part(run_folder, name, ["status", "record"]) for name in part_names(run_folder)]
+    gold = {item["name"]: item["record"] for item in read_gold(gold_path)}
+    tables = [read_part(run_folder, name, ["doc_uri", "status", "record"]) for name in part_names(run_folder)]
+    rows = [row for table in tables for row in table.to_pylist()]
+    index = SuffixIndex(row["doc_uri"] for row in rows)
+    gold_by_uri = {index.find(name): record for name, record in gold.items()}
     record_type = tables[0].schema.field("record").type
-    same = filled = 0
-    for table in tables:
-        for row in table.to_pylist():
-            if row["status"] != "compliant":
+    same = copied = filled = 0
+    for row in rows:
+        if row["status"] != "compliant":
+            continue
+        for leaf in leaves(record_type):
+            if leaf.is_list:
                 continue
-            for leaf in leaves(record_type):
-                if leaf.is_list:
-                    continue
-                value = normalise(values_at(row["record"], leaf), leaf.type)
-                if value is not None:
-                    filled += 1
-                    same += value == normalise(values_at(example, leaf), leaf.type)
-    return same / filled if filled else 0.0
+            value = normalise(values_at(row["record"], leaf), leaf.type)
+            if value is not None:
+                filled += 1
+                equal = value == normalise(values_at(example, leaf), leaf.type)
+                same += equal
+                copied += equal and value != normalise(values_at(gold_by_uri.get(row["doc_uri"]), leaf), leaf.type)
+    return (same / filled, copied / filled) if filled else (0.0, 0.0)
 
 
 def main() -> None:
@@ -55,31 +63,37 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--schemas", default="invoice,medical_record,legal_contract")
-    parser.add_argument("--model", default="bundled")
+    parser.add_argument("--models", default="bundled-base,bundled", help="comma-separated model specs to compare")
     parser.add_argument("--work", default="out/bench-accuracy")
     args = parser.parse_args()
 
     rows = []
     for name in args.schemas.split(","):
-        work = Path(args.work) / name
-        corpus, out = work / "corpus", work / "out"
+        corpus = Path(args.work) / name / "corpus"
         fieldmill("synth", "--schema", name, "--count", str(args.count), "--seed", str(args.seed), "--output", str(corpus))
-        started = time.time()
-        ran = fieldmill("run", str(corpus / "docs"), "--schema", name, "--output", str(out), "--model", args.model)
-        wall = time.time() - started
-        scored = fieldmill("eval", "--results", str(out), "--gold", str(corpus / "gold.jsonl"),
-                           "--report", str(work / "report.md"), "--plot", str(work / "fields.png"))
-        ev = evaluate(str(out), str(corpus / "gold.jsonl"))
-        load = re.search(r"model load ([\d.]+) s", ran.stdout)
-        rows.append((name, ev.documents, ev.compliance_rate or 0.0, ev.micro_accuracy, ev.macro_accuracy, example_share(ev.results, name),
-                     wall, float(load.group(1)) if load else float("nan")))
-        print(scored.stdout.split("\n\n")[0], flush=True)
-        print(f"  report: {work / 'report.md'}\n", flush=True)
+        for model in args.models.split(","):
+            work = Path(args.work) / name / model.replace("/", "_")
+            out = work / "out"
+            started = time.time()
+            ran = fieldmill("run", str(corpus / "docs"), "--schema", name, "--output", str(out), "--model", model)
+            wall = time.time() - started
+            scored = fieldmill("eval", "--results", str(out), "--gold", str(corpus / "gold.jsonl"),
+                               "--report", str(work / "report.md"), "--plot", str(work / "fields.png"))
+            ev = evaluate(str(out), str(corpus / "gold.jsonl"))
+            load = re.search(r"model load ([\d.]+) s", ran.stdout)
+            load_s = float(load.group(1)) if load else float("nan")
+            tokens = [row["prompt_tokens"] / max(1, row["attempts"]) for n in part_names(ev.results)
+                      for row in read_part(ev.results, n, ["prompt_tokens", "attempts"]).to_pylist() if row["attempts"]]
+            rows.append((name, model, ev.documents, ev.compliance_rate or 0.0, ev.micro_accuracy, ev.macro_accuracy,
+                         *example_share(ev.results, name, str(corpus / "gold.jsonl")), sum(tokens) / len(tokens) if tokens else 0.0, ev.documents / max(1e-9, wall - load_s), wall))
+            print(f"{name} / {model}: " + scored.stdout.split("\n\n")[0], flush=True)
+            print(f"  report: {work / 'report.md'}\n", flush=True)
 
-    print("| schema | documents | compliance | micro accuracy | macro accuracy | filled values equal to the example | run wall s | model load s |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, docs, compliance, micro, macro, parroted, wall, load in rows:
-        print(f"| {name} | {docs} | {compliance:.0%} | {micro:.1%} | {macro:.1%} | {parroted:.0%} | {wall:.0f} | {load:.0f} |")
+    print("| schema | model | documents | compliance | micro accuracy | macro accuracy | filled values equal to the example"
+          " | ... and wrong (copied) | prompt tokens/doc | docs/s after load | run wall s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, model, docs, compliance, micro, macro, same, copied, tokens, rate, wall in rows:
+        print(f"| {name} | {model} | {docs} | {compliance:.1%} | {micro:.1%} | {macro:.1%} | {same:.1%} | {copied:.1%} | {tokens:.0f} | {rate:.3f} | {wall:.0f} |")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import argparse
 import json
 import time
 
-from fieldmill.models import BUNDLED, materialise
+from fieldmill.models import BUNDLED_BASE, materialise
 from fieldmill.prompts import example_record
 from fieldmill.schemas import load_schema
 
@@ -60,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(materialise(BUNDLED))
+    tokenizer = AutoTokenizer.from_pretrained(materialise(BUNDLED_BASE))
     print("| schema | regex chars | record tokens | xgrammar compile s | xgrammar mask ms/token | llguidance compile s | llguidance mask ms/token | xgrammar / llguidance per token |")
     print("|---|---|---|---|---|---|---|---|")
     for name in args.schemas.split(","):

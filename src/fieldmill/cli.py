@@ -109,6 +109,32 @@ def build_parser() -> argparse.ArgumentParser:
     monthly.add_argument("--timeout", type=float, default=7 * 86400.0, help="give up waiting after this many seconds")
     monthly.set_defaults(handler=cmd_monthly)
 
+    tune = commands.add_parser("finetune", help="fine-tune a LoRA adapter (and a merged model folder that `run --model` serves) on labelled documents")
+    tune.add_argument("--schema", action="append", default=[], help="schema of the next --data/--gold pair (repeat for several schemas)")
+    tune.add_argument("--data", action="append", default=[],
+                      help="documents (folder or s3://) for the --gold of the same position; omit when the gold lines carry doc_uri (corrections)")
+    tune.add_argument("--gold", action="append", default=[],
+                      help="gold.jsonl: {\"name\": path, \"record\": ...} lines (fieldmill synth), or corrections {\"doc_uri\": ..., \"record\": ...}")
+    tune.add_argument("--plan", default=None, help="JSON or YAML file: {sources: [{schema, data, gold}, ...]} instead of the repeated flags")
+    tune.add_argument("--output", required=True, help="model folder to write: adapter/, merged weights, fieldmill-model.json, README.md")
+    tune.add_argument("--base", default="bundled-base", help="model to start from: bundled-base (pretrained Gemma 3 270M), bundled, an HF folder or s3://")
+    tune.add_argument("--epochs", type=float, default=1.0)
+    tune.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
+    tune.add_argument("--lr", type=float, default=2e-4)
+    tune.add_argument("--lora-rank", type=int, default=16)
+    tune.add_argument("--grad-accum", type=int, default=1, help="examples per optimizer step")
+    tune.add_argument("--max-seq-tokens", type=int, default=4096, help="longer (prompt + answer) pairs are skipped and counted")
+    tune.add_argument("--eval-fraction", type=float, default=0.1, help="share of the documents held out and scored at the end (default 0.1; 0 = none)")
+    tune.add_argument("--variant-share", type=float, default=0.5, help="share of pairs shown with a varied schema (subset, renamed, shuffled fields)")
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--checkpoint-every", type=int, default=20, help="steps between checkpoints (a killed training resumes from the last)")
+    tune.add_argument("--resume", action="store_true", help="continue the training whose checkpoint is in --output")
+    tune.add_argument("--name", default=None, help="model name in its card (default: the folder's name)")
+    tune.add_argument("--ray-address", default=None, help="train with Ray Train on this cluster ('auto', or a head address)")
+    tune.add_argument("--workers", type=int, default=1, help="data-parallel Ray Train workers (more than 1 uses Ray Train)")
+    tune.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs per Ray Train worker (default 0: CPU)")
+    tune.set_defaults(handler=cmd_finetune)
+
     evaluate = commands.add_parser("eval", help="compare a run's records with gold records: compliance and per-field accuracy")
     evaluate.add_argument("--results", required=True, help="OUTPUT (its newest completed run) or OUTPUT/run_id=ID")
     evaluate.add_argument("--gold", required=True, help="gold.jsonl: one {\"name\": relative path, \"record\": {...}} per line")
@@ -235,6 +261,60 @@ def cmd_eval(args) -> int:
         shown = "n/a" if rate is None else f"{rate:.1%}"
         print(f"fieldmill: compliance {shown} is below --min-compliance {args.min_compliance:.1%}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _finetune_sources(args):
+    from fieldmill.finetune import Source
+
+    if args.plan:
+        from fieldmill import storage
+
+        import yaml
+
+        try:
+            plan = yaml.safe_load(storage.read_bytes(args.plan).decode("utf-8"))
+            return tuple(Source(schema=s["schema"], gold=s["gold"], data=s.get("data")) for s in plan["sources"])
+        except (storage.StorageError, yaml.YAMLError, KeyError, TypeError) as exc:
+            raise Fatal(2, f"cannot read plan {args.plan}: expected {{sources: [{{schema, gold, data}}]}} ({type(exc).__name__}: {exc})") from None
+    if not args.schema or len(args.schema) != len(args.gold):
+        raise Fatal(2, "give one --gold per --schema (or a --plan file)")
+    if args.data and len(args.data) != len(args.schema):
+        raise Fatal(2, "give one --data per --schema, or none when every gold line names its doc_uri")
+    data = args.data or [None] * len(args.schema)
+    return tuple(Source(schema=s, gold=g, data=d) for s, g, d in zip(args.schema, args.gold, data))
+
+
+def cmd_finetune(args) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s fieldmill %(message)s", stream=sys.stderr)
+    sources = _finetune_sources(args)
+    for source in sources:
+        _load_schema(source.schema)
+    from fieldmill.finetune import DataError, FinetunePlan, TrainConfig, TrainError, env_threads, finetune
+    from fieldmill.finetune.report import evaluate_held_out, print_finetune_summary
+    from fieldmill.models import ModelError
+
+    if not 0 <= args.eval_fraction < 1:
+        raise Fatal(2, "--eval-fraction must be in [0, 1)")
+    env_threads()
+    plan = FinetunePlan(
+        sources=sources, output=args.output, base=args.base,
+        train=TrainConfig(epochs=args.epochs, max_steps=args.max_steps, lr=args.lr, lora_rank=args.lora_rank, lora_alpha=2 * args.lora_rank,
+                          grad_accum=args.grad_accum, seed=args.seed, checkpoint_every=args.checkpoint_every),
+        max_seq_tokens=args.max_seq_tokens, eval_fraction=args.eval_fraction, variant_share=args.variant_share, resume=args.resume,
+        ray_address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker, name=args.name,
+    )
+    try:
+        result = finetune(plan)
+    except DataError as exc:
+        raise Fatal(EXIT_MISSING_INPUT, str(exc)) from None
+    except (TrainError, ModelError) as exc:
+        raise Fatal(EXIT_MODEL, str(exc)) from None
+    if result.held_out:
+        evaluate_held_out(result)
+    print_finetune_summary(result)
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fieldmill.grammar import (
@@ -136,3 +137,74 @@ def _string(schema: dict[str, Any]) -> Node:
         if node is not None:
             return seq(Literal('"'), node, Literal('"'))
     return json_string(schema.get("minLength", 0), schema["maxLength"])
+
+
+# --- The one text of a record in the constraint's language ---------------------------
+
+_CONTROL = {i: " " for i in range(0x20) if chr(i) not in "\b\f\n\r\t"}
+
+
+class AnswerError(ValueError):
+    """A value that the constraint cannot express (a training target that cannot be emitted)."""
+
+
+def answer_text(value: Any, hardened: dict[str, Any]) -> str:
+    """`value` written as the constraint makes the model write it: compact, keys in schema
+    order, every property present (`null` when absent), numbers without exponent or
+    trailing zeros. This is the target `fieldmill finetune` trains on."""
+    return _render(value, hardened, "$")
+
+
+def _render(value: Any, node: dict[str, Any], path: str) -> str:
+    if "anyOf" in node:
+        if value is None and any(o.get("type") == "null" for o in node["anyOf"]):
+            return "null"
+        errors = []
+        for option in node["anyOf"]:
+            if option.get("type") == "null":
+                continue
+            try:
+                return _render(value, option, path)
+            except AnswerError as exc:
+                errors.append(str(exc))
+        raise AnswerError(errors[0] if errors else f"{path}: no branch accepts {value!r}")
+    if "const" in node or "enum" in node:
+        allowed = [node["const"]] if "const" in node else node["enum"]
+        if value not in allowed:
+            raise AnswerError(f"{path}: {value!r} is not one of {allowed!r}")
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    kind = node.get("type")
+    if value is None:
+        if kind == "null":
+            return "null"
+        raise AnswerError(f"{path}: null where the schema requires a {kind}")
+    if kind == "object":
+        if not isinstance(value, dict):
+            raise AnswerError(f"{path}: expected an object, got {type(value).__name__}")
+        props = node.get("properties")
+        if props is None:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        inner = ",".join(json.dumps(k, ensure_ascii=False) + ":" + _render(value.get(k), sub, f"{path}.{k}") for k, sub in props.items())
+        return "{" + inner + "}"
+    if kind == "array":
+        if not isinstance(value, list):
+            raise AnswerError(f"{path}: expected a list, got {type(value).__name__}")
+        return "[" + ",".join(_render(v, node["items"], f"{path}[{i}]") for i, v in enumerate(value[: node.get("maxItems")])) + "]"
+    if kind == "string":
+        text = str(value).translate(_CONTROL)[: node.get("maxLength")]
+        return json.dumps(text, ensure_ascii=False)
+    if kind == "boolean":
+        return "true" if value else "false"
+    if kind in ("integer", "number"):
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise AnswerError(f"{path}: {value!r} is not a number") from None
+        step = Decimal(str(node.get("multipleOf", 1))) if kind == "number" else Decimal(1)
+        if step < 1:
+            number = number.quantize(step.normalize())
+        elif number != number.to_integral_value():
+            raise AnswerError(f"{path}: {value!r} is not a whole number")
+        text = format(number.normalize(), "f")
+        return "0" if text in ("-0", "0") else text
+    raise AnswerError(f"{path}: cannot write a value for {node!r}")

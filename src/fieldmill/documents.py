@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
 
+from fieldmill import storage
+
 TEXT_TYPES = (".txt", ".md", ".markdown", ".text")
 HTML_TYPES = (".html", ".htm", ".xhtml")
 SUPPORTED_TYPES = TEXT_TYPES + HTML_TYPES + (".pdf", ".json")
@@ -34,6 +36,24 @@ class Decoded:
     text: str | None
     reason: str | None = None
     message: str | None = None
+
+
+def read_document(uri: str, key: str, size: int, max_doc_bytes: int) -> Decoded:
+    """Read and decode one listed document, as `run` does; failures are reasons, never exceptions."""
+    if not is_supported(key):
+        return decode_document(key, b"")
+    if size > max_doc_bytes:
+        return Decoded(None, TOO_LONG, f"object of {size} bytes exceeds the {max_doc_bytes}-byte limit")
+    try:
+        data = storage.read_bytes(uri, max_bytes=max_doc_bytes)
+    except (OSError, storage.StorageError) as exc:
+        return Decoded(None, READ_ERROR, str(exc)[:1000])
+    if len(data) > max_doc_bytes:
+        return Decoded(None, TOO_LONG, f"object grew past the {max_doc_bytes}-byte limit while listed")
+    try:
+        return decode_document(key, data)
+    except Exception as exc:  # a decoder library's own bug must not lose the document
+        return Decoded(None, DECODE_ERROR, f"{type(exc).__name__}: {exc}"[:1000])
 
 
 def doc_type(name: str) -> str:

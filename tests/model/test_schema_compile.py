@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from fieldmill.models import BUNDLED, materialise
+from fieldmill.models import BUNDLED_BASE, materialise
 from fieldmill.prompts import example_record
 from fieldmill.schemas import load_schema
 
@@ -22,7 +22,7 @@ BUILTINS = ["invoice", "legal_contract", "medical_record"]
 def tokenizer():
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(materialise(BUNDLED))
+    return AutoTokenizer.from_pretrained(materialise(BUNDLED_BASE))
 
 
 def _example_json(schema) -> str:

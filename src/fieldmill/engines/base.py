@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from fieldmill.constraint import Constraint
+from fieldmill.prompts import WORKED_EXAMPLE
 
 BACKENDS = ("guidance", "xgrammar", "outlines")
 
@@ -41,6 +42,8 @@ class Engine(ABC):
 
     #: Longest prompt + output the engine accepts, in tokens.
     max_model_len: int
+    #: The prompt format the model expects (`fieldmill.prompts.PROMPT_FORMATS`); a fine-tuned model's card names it.
+    prompt_format: str = WORKED_EXAMPLE
 
     @abstractmethod
     def count_tokens(self, prompt: str) -> list[int]:

@@ -26,6 +26,20 @@ def accelerator_present() -> bool:
     return bool(torch.cuda.is_available())
 
 
+# Ranks vLLM's LoRA kernels support; an adapter's rank is rounded up to the next one.
+_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+
+
+def _lora_rank(adapter) -> int:
+    import json
+
+    try:
+        rank = int(json.loads((adapter / "adapter_config.json").read_text())["r"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise models.ModelError(f"{adapter} is not a LoRA adapter folder (adapter_config.json: {exc})") from None
+    return next((r for r in _LORA_RANKS if r >= rank), rank)
+
+
 class VllmEngine(Engine):
     def __init__(self, config: EngineConfig):
         if config.backend not in BACKENDS:
@@ -36,7 +50,8 @@ class VllmEngine(Engine):
 
         gpu = accelerator_present()
         path = models.materialise(config.model)
-        max_len = config.max_model_len or (models.BUNDLED_MAX_MODEL_LEN if config.model == models.BUNDLED else None)
+        adapter = models.materialise(config.lora) if config.lora is not None else None
+        max_len = config.max_model_len or (models.BUNDLED_MAX_MODEL_LEN if config.model in (models.BUNDLED, models.BUNDLED_BASE) else None)
         args = AsyncEngineArgs(
             model=str(path),
             tokenizer=str(path),
@@ -46,18 +61,20 @@ class VllmEngine(Engine):
             enable_prefix_caching=True,
             seed=config.seed,
             structured_outputs_config={"backend": config.backend, "disable_any_whitespace": True},
-            enable_lora=config.lora is not None,
             disable_log_stats=True,
+            **({"enable_lora": True, "max_lora_rank": _lora_rank(adapter)} if adapter is not None else {}),
         )
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
         self.engine = AsyncLLM.from_engine_args(args)
         self.max_model_len = self.engine.model_config.max_model_len
         self.config = config
         self.lora_request = None
-        if config.lora is not None:
+        self.prompt_format = models.prompt_format(path)
+        if adapter is not None:
             from vllm.lora.request import LoRARequest
 
-            self.lora_request = LoRARequest("adapter", 1, str(models.materialise(config.lora)))
+            self.lora_request = LoRARequest("adapter", 1, str(adapter))
+            self.prompt_format = models.prompt_format(adapter, default=self.prompt_format)
         self._ids = itertools.count()
 
     def count_tokens(self, prompt: str) -> list[int]:
@@ -93,4 +110,9 @@ class VllmEngine(Engine):
         )
 
     def close(self) -> None:
-        self.engine.shutdown()
+        # Drop the engine now: its __del__ would otherwise shut it down again at interpreter exit,
+        # when the modules it needs are gone, and print a traceback.
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            engine.shutdown()
+            del engine

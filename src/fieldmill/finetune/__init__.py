@@ -1,0 +1,206 @@
+"""`fieldmill finetune`: labelled documents -> a LoRA adapter and a merged model folder that `run` serves.
+
+    sources -> examples (decoded as `run` decodes) -> held-out split -> pairs (the run's
+    prompt in the model's prompt format, the constraint's answer; some on schema variants)
+    -> token sequences -> train (in-process, or Ray Train workers) -> MODEL_DIR:
+       adapter/, merged weights + tokenizer, fieldmill-model.json, README.md
+
+Imports of torch/transformers/peft happen inside the functions that need them, so
+`fieldmill --help` stays light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fieldmill.finetune.examples import (
+    DataError,
+    Example,
+    Pair,
+    Skipped,
+    Source,
+    build_pairs,
+    data_digest,
+    exact_pair,
+    fits,
+    load_examples,
+    split_held_out,
+)
+from fieldmill.finetune.trainer import TrainConfig, TrainError
+from fieldmill.prompts import FIELDS_ONLY
+
+__all__ = ["FinetunePlan", "FinetuneResult", "finetune", "Source", "TrainConfig", "DataError", "TrainError"]
+
+
+@dataclass(frozen=True)
+class FinetunePlan:
+    sources: tuple[Source, ...]
+    output: str
+    base: str = "bundled-base"
+    train: TrainConfig = field(default_factory=TrainConfig)
+    max_seq_tokens: int = 4096
+    eval_fraction: float = 0.0
+    variant_share: float = 0.5
+    prompt_format: str = FIELDS_ONLY
+    resume: bool = False
+    ray_address: str | None = None
+    workers: int = 1
+    gpus_per_worker: float = 0.0
+    name: str | None = None
+
+
+@dataclass
+class FinetuneResult:
+    output: Path
+    card: dict[str, Any]
+    skipped: Skipped
+    held_out: list[Example]
+
+
+def finetune(plan: FinetunePlan) -> FinetuneResult:
+    from fieldmill import models
+    from fieldmill.finetune import card as cards
+    from fieldmill.finetune import trainer
+
+    output = Path(plan.output).expanduser().resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    skipped = Skipped()
+    examples: list[Example] = []
+    for source in plan.sources:
+        examples += load_examples(source, skipped)
+    if not examples:
+        raise DataError("no usable training examples: " + ("; ".join(skipped.lines()) or "the gold files are empty"))
+    train_examples, held_out = split_held_out(examples, plan.eval_fraction, plan.train.seed)
+    pairs = build_pairs(train_examples, plan.prompt_format, plan.train.seed, plan.variant_share, skipped)
+
+    base_path = models.materialise(plan.base)
+    base_id = models.ModelRef(plan.base).model_id()
+    model, tokenizer = trainer.load_base(base_path, plan.train.dtype)
+    pairs = fits(pairs, lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]), plan.max_seq_tokens - 2, skipped)
+    if not pairs:
+        raise DataError("no training pair fits --max-seq-tokens: " + "; ".join(skipped.lines()))
+    sequences = [trainer.tokenize(tokenizer, p.prompt, p.answer) for p in pairs]
+    fingerprint = _fingerprint(base_id, pairs, plan)
+    started = time.time()
+    if plan.workers > 1 or plan.ray_address:
+        state = _train_with_ray(plan, base_path, sequences, output, fingerprint)
+        peft_model = trainer.with_lora(model, plan.train)
+        trainer._load_checkpoint(peft_model, _NoOptimizer(), output / trainer.CHECKPOINT, fingerprint)
+    else:
+        peft_model = trainer.with_lora(model, plan.train)
+        state = trainer.train_loop(peft_model, sequences, output, plan.train, plan.resume, fingerprint)
+    trainer.save_model(peft_model, tokenizer, output)
+    card = {
+        "name": plan.name or output.name,
+        "format_version": 1,
+        "prompt_format": plan.prompt_format,
+        "base": {"spec": plan.base, "id": base_id},
+        "schemas": _schema_entries(pairs, train_examples),
+        "data": {
+            "digest": data_digest(train_examples),
+            "examples": len(examples),
+            "train_pairs": len(pairs),
+            "varied_pairs": sum(p.varied for p in pairs),
+            "held_out": len(held_out),
+            "held_out_names": [e.name for e in held_out],
+            "skipped": dict(skipped.counts),
+            "tokens": sum(len(s.ids) for s in sequences),
+        },
+        "hyperparameters": {**asdict(plan.train), "max_seq_tokens": plan.max_seq_tokens, "variant_share": plan.variant_share,
+                            "lora_targets": list(trainer.LORA_TARGETS)},
+        "training": {"steps": state.step, "examples_seen": state.examples_seen, "tokens_seen": state.tokens_seen,
+                     "final_loss": round(state.final_loss, 5) if state.final_loss is not None else None,
+                     "first_loss": round(state.losses[0], 5) if state.losses else None, "train_s": round(state.train_s, 1),
+                     "wall_s": round(time.time() - started, 1), "workers": plan.workers},
+    }
+    cards.write_card(output, card)
+    shutil.copy(output / cards.CARD, output / "adapter" / cards.CARD)  # the adapter alone serves with the same prompt format
+    shutil.rmtree(output / trainer.CHECKPOINT, ignore_errors=True)
+    return FinetuneResult(output, card, skipped, held_out)
+
+
+def held_out_pairs(held_out: list[Example], prompt_format: str) -> list[Pair]:
+    from fieldmill.schemas import load_schema
+
+    return [p for p in (exact_pair(load_schema(e.schema), e, prompt_format) for e in held_out) if not isinstance(p, str)]
+
+
+class _NoOptimizer:
+    def load_state_dict(self, _state) -> None:
+        pass
+
+
+def _schema_entries(pairs: list[Pair], examples: list[Example]) -> list[dict[str, Any]]:
+    from fieldmill.schemas import load_schema
+
+    names = sorted({e.schema for e in examples})
+    out = []
+    for name in names:
+        schema = load_schema(name)
+        out.append({"name": schema.name, "spec": name, "version": schema.hash, "examples": sum(p.schema == name for p in pairs)})
+    return out
+
+
+def _fingerprint(base_id: str, pairs: list[Pair], plan: FinetunePlan) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([base_id, asdict(plan.train), plan.max_seq_tokens, plan.prompt_format, plan.workers], sort_keys=True).encode())
+    for pair in pairs:
+        digest.update(pair.prompt.encode())
+        digest.update(pair.answer.encode())
+    return digest.hexdigest()[:16]
+
+
+def _train_with_ray(plan: FinetunePlan, base_path: Path, sequences, output: Path, fingerprint: str):
+    """Data-parallel training through Ray Train: one `train_loop` per worker, gradients all-reduced."""
+    import ray
+    from ray.train import ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    from fieldmill.finetune import trainer
+
+    if not ray.is_initialized():
+        ray.init(address=plan.ray_address or "local", include_dashboard=False if not plan.ray_address else None,
+                 runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}})
+    seq_data = [(s.ids, s.answer_start) for s in sequences]
+
+    def loop(config: dict[str, Any]) -> None:
+        import ray.train
+
+        from fieldmill.finetune import trainer as worker_trainer
+
+        context = ray.train.get_context()
+        model, _ = worker_trainer.load_base(config["base_path"], config["train"]["dtype"])
+        train_config = worker_trainer.TrainConfig(**config["train"])
+        peft_model = worker_trainer.with_lora(model, train_config)
+        if ray.train.torch.get_device().type != "cpu":
+            peft_model.to(ray.train.torch.get_device())
+        seqs = [worker_trainer.Sequence(ids, start) for ids, start in config["sequences"]]
+        worker_trainer.train_loop(peft_model, seqs, Path(config["output"]), train_config, config["resume"], config["fingerprint"],
+                                  rank=context.get_world_rank(), world=context.get_world_size())
+
+    run = TorchTrainer(
+        loop,
+        train_loop_config={"base_path": str(base_path), "train": asdict(plan.train), "sequences": seq_data, "output": str(output),
+                           "resume": plan.resume, "fingerprint": fingerprint},
+        scaling_config=ScalingConfig(num_workers=plan.workers, use_gpu=plan.gpus_per_worker > 0,
+                                     resources_per_worker={"GPU": plan.gpus_per_worker} if plan.gpus_per_worker > 0 else None),
+    )
+    result = run.fit()
+    if result.error:
+        raise TrainError(f"Ray Train failed: {result.error}")
+    state_path = output / trainer.CHECKPOINT / "trainer_state.json"
+    return trainer.TrainState(**json.loads(state_path.read_text()))
+
+
+def env_threads() -> None:
+    """Use every core for torch on CPU (the default may be half of them)."""
+    import torch
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))

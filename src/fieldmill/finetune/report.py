@@ -1,0 +1,90 @@
+"""After training: score the held-out documents with the new model, and tell the user what was made.
+
+The held-out documents go through what `run` does to a document (the engine, the
+schema's constraint, validation) and are scored by `fieldmill eval`'s per-field rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+from fieldmill.finetune import FinetuneResult, held_out_pairs
+from fieldmill.finetune.card import write_card
+
+
+def evaluate_held_out(result: FinetuneResult, engine=None) -> dict[str, Any]:
+    """Scores per schema, written into the model card (`held_out_scores`)."""
+    from fieldmill.engines import EngineConfig, create_engine
+
+    pairs = held_out_pairs(result.held_out, result.card["prompt_format"])
+    own_engine = engine is None
+    engine = engine or create_engine(EngineConfig(model=str(result.output)))
+    try:
+        outputs = asyncio.run(_generate_all(engine, pairs))
+    finally:
+        if own_engine:
+            engine.close()
+    scores = score_outputs(result.held_out, pairs, outputs)
+    result.card["held_out_scores"] = scores
+    write_card(result.output, result.card)
+    return scores
+
+
+async def _generate_all(engine, pairs) -> list[str]:
+    from fieldmill.schemas import load_schema
+
+    async def one(pair):
+        constraint = load_schema(pair.schema).constraint
+        generation = await engine.generate(engine.count_tokens(pair.prompt), constraint, constraint.max_output_tokens)
+        return generation.text
+
+    return list(await asyncio.gather(*(one(p) for p in pairs)))
+
+
+def score_outputs(examples, pairs, outputs: list[str]) -> dict[str, Any]:
+    """Per schema: documents, compliance, micro and macro accuracy of the outputs against the gold records."""
+    from fieldmill.evaluate import FieldScore, leaves, score_record
+    from fieldmill.output import row_schema
+    from fieldmill.records import COMPLIANT, check_output
+    from fieldmill.schemas import load_schema
+
+    by_key = {(e.schema, e.name): e for e in examples}
+    per_schema: dict[str, dict[str, Any]] = {}
+    for pair, text in zip(pairs, outputs):
+        example = by_key[(pair.schema, pair.name)]
+        schema = load_schema(example.schema)
+        entry = per_schema.get(schema.name)
+        if entry is None:
+            all_leaves = leaves(row_schema(schema.hardened).field("record").type)
+            entry = per_schema[schema.name] = {"leaves": all_leaves, "fields": [FieldScore(l.path, l.is_list) for l in all_leaves], "statuses": Counter()}
+        checked = check_output(text, schema.model, schema.hardened)
+        entry["statuses"][checked.status] += 1
+        score_record(entry["fields"], entry["leaves"], example.record, checked.record if checked.status == COMPLIANT else None)
+    out = {}
+    for name, entry in per_schema.items():
+        fields, statuses = entry["fields"], entry["statuses"]
+        cells = sum(f.cells for f in fields)
+        documents = sum(statuses.values())
+        out[name] = {
+            "documents": documents,
+            "compliance": statuses[COMPLIANT] / documents if documents else 0.0,
+            "micro": sum(f.right for f in fields) / cells if cells else 0.0,
+            "macro": sum(f.accuracy for f in fields) / len(fields) if fields else 0.0,
+        }
+    return out
+
+
+def print_finetune_summary(result: FinetuneResult) -> None:
+    card = result.card
+    training, data = card["training"], card["data"]
+    print(f"model        {result.output} (prompt format {card['prompt_format']}, base {card['base']['id']})")
+    print("schemas      " + ", ".join(f"{s['name']} ({s['examples']} pairs)" for s in card["schemas"]))
+    print(f"data         {data['train_pairs']} training pairs, {data['varied_pairs']} on schema variants, {data['held_out']} held out, {data['tokens']} tokens")
+    for line in result.skipped.lines():
+        print(f"             {line}")
+    print(f"training     {training['steps']} steps in {training['train_s']:.0f} s, loss {training['first_loss']} -> {training['final_loss']}")
+    for name, score in card.get("held_out_scores", {}).items():
+        print(f"held out     {name}: {score['documents']} documents, compliance {score['compliance']:.1%}, micro {score['micro']:.1%}, macro {score['macro']:.1%}")
+    print(f"serve it     fieldmill run INPUT --schema SCHEMA --model {result.output} --output OUT")

@@ -1,0 +1,183 @@
+"""Training code on a tiny randomly initialised Gemma 3 (seconds): pairs, loss mask, resume, bad data."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("peft")
+
+from fieldmill import synth  # noqa: E402
+from fieldmill.constraint import AnswerError, answer_text  # noqa: E402
+from fieldmill.extract import Extractor  # noqa: E402
+from fieldmill.finetune import examples as ex  # noqa: E402
+from fieldmill.finetune import trainer  # noqa: E402
+from fieldmill.finetune.variants import VariantPolicy, project, schema_variant  # noqa: E402
+from fieldmill.prompts import FIELDS_ONLY, build_prompt  # noqa: E402
+from fieldmill.schemas import load_schema  # noqa: E402
+from standin_engine import StandInEngine  # noqa: E402
+
+
+def tiny_model(vocab: int = 300):
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    torch.manual_seed(0)
+    config = Gemma3TextConfig(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                              num_key_value_heads=1, head_dim=16, max_position_embeddings=512, sliding_window=16,
+                              layer_types=["sliding_attention", "full_attention"])
+    return Gemma3ForCausalLM(config).to(torch.float32)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    synth.write_corpus("invoice", 4, str(root), seed=3, formats=("txt", "pdf"))
+    return root
+
+
+@pytest.mark.parametrize("name", synth.generators())
+def test_answer_is_what_the_constraint_emits(name):
+    """Gold records of every built-in schema, written as training targets, are in the constraint's language."""
+    schema = load_schema(name)
+    rng = random.Random(7)
+    generator = synth.generator_module(name)
+    regex = re.compile(schema.constraint.regex)
+    for _ in range(5):
+        gold = schema.model.model_validate(generator.generate(rng)[0]).model_dump(mode="json", by_alias=True)
+        answer = answer_text(gold, schema.hardened)
+        assert regex.fullmatch(answer), answer[:200]
+        assert list(json.loads(answer)) == list(schema.hardened["properties"])  # every key, in schema order
+        assert answer == json.dumps(json.loads(answer), ensure_ascii=False, separators=(",", ":"))  # compact: no free whitespace
+
+
+def test_answer_numbers_and_nulls_are_canonical():
+    schema = {"type": "object", "properties": {
+        "total": {"type": "number", "minimum": -1e6, "maximum": 1e6, "multipleOf": 0.01},
+        "count": {"type": "integer", "minimum": 0, "maximum": 100},
+        "note": {"anyOf": [{"type": "string", "maxLength": 5}, {"type": "null"}]},
+    }, "required": ["total", "count", "note"]}
+    assert answer_text({"total": "162.00", "count": 3}, schema) == '{"total":162,"count":3,"note":null}'
+    assert answer_text({"total": 0.5, "count": 0, "note": 'a"b'}, schema) == '{"total":0.5,"count":0,"note":"a\\"b"}'
+    with pytest.raises(AnswerError):
+        answer_text({"total": 1, "count": 2.5, "note": None}, schema)
+
+
+def test_training_prompt_is_byte_for_byte_the_runs_prompt(corpus):
+    """The pair's prompt is what the extractor sends for a model whose card says fields-v1."""
+    skipped = ex.Skipped()
+    examples = ex.load_examples(ex.Source("invoice", str(corpus / "gold.jsonl"), str(corpus / "docs")), skipped)
+    assert len(examples) == 4 and not skipped.counts
+    engine = StandInEngine.__new__(StandInEngine)
+    engine.prompt_format = FIELDS_ONLY
+    extractor = Extractor("invoice", {}, engine=engine)
+    schema = load_schema("invoice")
+    for example in examples:
+        pair = ex.exact_pair(schema, example, FIELDS_ONLY)
+        assert pair.prompt == build_prompt(extractor.prefix, example.text)
+        assert pair.answer == answer_text(example.record, schema.hardened)
+        assert "Worked example" not in pair.prompt and '"..."' not in pair.prompt  # nothing to copy
+
+
+def test_bad_gold_missing_document_and_undecodable_document_are_skipped_and_counted(corpus, tmp_path):
+    lines = [json.loads(line) for line in (corpus / "gold.jsonl").read_text().splitlines()]
+    lines[0]["record"]["currency"] = "EURO"  # not ISO 4217: the gold does not validate
+    lines.append({"name": "docs/missing.txt", "record": lines[1]["record"]})
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")
+    lines.append({"doc_uri": str(tmp_path / "docs" / "broken.pdf"), "record": lines[1]["record"]})
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    skipped = ex.Skipped()
+    examples = ex.load_examples(ex.Source("invoice", str(gold), str(corpus / "docs")), skipped)
+    assert len(examples) == 3
+    assert skipped.counts == {"invalid_gold": 1, "no_document": 1, "decode_error": 1}
+    assert "currency" in skipped.samples["invalid_gold"][0]
+
+
+def test_schema_variant_renames_subsets_and_projects_the_gold():
+    schema = load_schema("invoice")
+    gold = schema.model.model_validate(synth.generator_module("invoice").generate(random.Random(1))[0]).model_dump(mode="json", by_alias=True)
+    seen_renamed = seen_dropped = False
+    for seed in range(20):
+        variant, mapping = schema_variant(schema.hardened, random.Random(seed), VariantPolicy(subset=1.0, rename=0.5))
+        target = project(gold, mapping)
+        answer = answer_text(target, variant)
+        assert re.fullmatch(load_schema_regex(variant), answer)
+        assert set(schema.hardened["required"]) <= {old for old, _ in mapping.values()}  # required fields stay
+        for new, (old, _) in mapping.items():
+            if not isinstance(gold[old], (dict, list)):
+                assert target[new] == gold[old]
+        seen_renamed |= any(new != old for new, (old, _) in mapping.items())
+        seen_dropped |= len(mapping) < len(schema.hardened["properties"])
+    assert seen_renamed and seen_dropped
+
+
+def load_schema_regex(hardened):
+    from fieldmill.constraint import build_constraint
+
+    return build_constraint(hardened).regex
+
+
+def test_loss_covers_the_answer_only():
+    model = tiny_model()
+    ids = torch.randint(4, 300, (1, 40))
+    start = 25
+    loss = trainer.AnswerLoss(model)(ids, start)
+    logits = model(input_ids=ids).logits[0]
+    expected = torch.nn.functional.cross_entropy(logits[start - 1 : -1].float(), ids[0, start:])
+    assert torch.allclose(loss, expected, atol=1e-5)
+    changed = ids.clone()
+    changed[0, start - 1] = (changed[0, start - 1] + 1) % 300  # a prompt token is an input, never a target
+    assert not torch.allclose(trainer.AnswerLoss(model)(changed, start), loss)
+    grads = torch.autograd.grad(trainer.AnswerLoss(model)(ids, start), model.lm_head.weight)[0]
+    assert grads.abs().sum() > 0
+
+
+def _sequences(count=6):
+    generator = torch.Generator().manual_seed(1)
+    return [trainer.Sequence(torch.randint(4, 300, (30,), generator=generator).tolist(), 20) for _ in range(count)]
+
+
+def _adapter(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items() if "lora_" in k}
+
+
+def test_training_lowers_the_loss_and_a_resumed_training_continues_from_its_checkpoint(tmp_path):
+    config = trainer.TrainConfig(epochs=2, lr=1e-2, lora_rank=4, lora_alpha=8, warmup_steps=1, checkpoint_every=2, dtype="float32")
+    sequences = _sequences()
+
+    straight = trainer.with_lora(tiny_model(), config)
+    state = trainer.train_loop(straight, sequences, tmp_path / "a", config, resume=False, fingerprint="f", show_progress=False)
+    assert state.step == 12 and sum(state.losses[-3:]) < sum(state.losses[:3])
+
+    killed = trainer.with_lora(tiny_model(), config)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train_loop(killed, sequences, tmp_path / "c", config, resume=False, fingerprint="f", show_progress=False,
+                           report=_interrupt_at(6))
+    resumed = trainer.with_lora(tiny_model(), config)
+    with pytest.raises(trainer.TrainError, match="--resume"):
+        trainer.train_loop(resumed, sequences, tmp_path / "c", config, resume=False, fingerprint="f", show_progress=False)
+    with pytest.raises(trainer.TrainError, match="another training"):
+        trainer.train_loop(resumed, sequences, tmp_path / "c", config, resume=True, fingerprint="other", show_progress=False)
+    state = trainer.train_loop(resumed, sequences, tmp_path / "c", config, resume=True, fingerprint="f", show_progress=False)
+    assert state.step == 12 and len(state.losses) == 12
+    a, b = _adapter(straight), _adapter(resumed)
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+
+
+def _interrupt_at(step):
+    def report(_checkpoint: Path, state: trainer.TrainState) -> None:
+        if state.step == step:
+            raise KeyboardInterrupt
+
+    return report
+
+
+def test_example_order_is_a_fresh_shuffle_per_epoch():
+    order = trainer.example_order(5, 10, 1, seed=3)
+    assert sorted(order[:5]) == sorted(order[5:]) == list(range(5)) and order[:5] != order[5:]
