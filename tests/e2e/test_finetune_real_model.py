@@ -71,7 +71,7 @@ def test_served_model_answers_like_the_in_process_peft_model_and_has_its_own_id(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from fieldmill.documents import decode_document
-    from fieldmill.finetune.examples import Example, exact_pair
+    from fieldmill.finetune.examples import run_prompt
     from fieldmill.models import ModelRef, materialise
     from fieldmill.schemas import load_schema
 
@@ -90,8 +90,8 @@ def test_served_model_answers_like_the_in_process_peft_model_and_has_its_own_id(
     tokenizer = AutoTokenizer.from_pretrained(str(base_path))
     peft = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(base_path), dtype=torch.bfloat16), str(root / "model" / "adapter")).eval()
     for name, (text, _) in DOCS.items():
-        pair = exact_pair(schema, Example(spec, name, decode_document(name, text.encode()).text, {}), "fields-v1")
-        ids = tokenizer(pair.prompt, add_special_tokens=True, return_tensors="pt")["input_ids"]
+        prompt = run_prompt(schema, decode_document(name, text.encode()).text, "fields-v1")
+        ids = tokenizer(prompt, add_special_tokens=True, return_tensors="pt")["input_ids"]
         with torch.no_grad():
             out = peft.generate(input_ids=ids, max_new_tokens=48, do_sample=False)
         expected = tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)

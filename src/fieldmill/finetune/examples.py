@@ -123,14 +123,19 @@ def gold_record(schema: LoadedSchema, record: Any) -> dict[str, Any] | str:
     return instance.model_dump(mode="json", by_alias=True)
 
 
+def run_prompt(schema: LoadedSchema, text: str, prompt_format: str) -> str:
+    """The prompt `run` sends for this document to a model trained on `prompt_format`."""
+    prefix = schema_prefix(schema.hardened, schema_title(schema.name), schema.example_document, prompt_format=prompt_format)
+    return build_prompt(prefix, text)
+
+
 def exact_pair(schema: LoadedSchema, example: Example, prompt_format: str) -> Pair | str:
     """The pair `run` would see: its prompt byte for byte, the constraint's answer."""
-    prefix = schema_prefix(schema.hardened, schema_title(schema.name), schema.example_document, prompt_format=prompt_format)
     try:
         answer = answer_text(example.record, schema.hardened)
     except AnswerError as exc:
         return f"the gold record cannot be written under the constraint: {exc}"
-    return Pair(example.schema, example.name, build_prompt(prefix, example.text), answer)
+    return Pair(example.schema, example.name, run_prompt(schema, example.text, prompt_format), answer)
 
 
 def varied_pair(schema: LoadedSchema, example: Example, prompt_format: str, rng: random.Random, policy: VariantPolicy) -> Pair | str:
