@@ -137,6 +137,7 @@ def init_ray(address: str | None) -> None:
 
 def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = None, metrics: RunMetrics | None = None) -> RunResult:
     started = time.time()
+    reset_peak_rss()
     schema, model_id, run_id, folder = plan_run(config)
     if metrics is not None:
         metrics.start(schema.name, model_id)
@@ -229,11 +230,28 @@ def _portable_spec(spec: str) -> str:
     return spec
 
 
+def reset_peak_rss() -> None:
+    """Start the driver's peak-memory count now (Linux). The kernel's count survives fork and exec, so
+    without this a driver started by a large parent (a test runner, a notebook) reports the parent's peak."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass
+
+
 def peak_rss_bytes() -> int:
-    """The driver's own peak resident memory so far (Linux reports KiB, macOS bytes)."""
+    """The driver's own peak resident memory since `reset_peak_rss` (Linux: VmHWM), else since it started."""
     import resource
     import sys
 
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
 

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pytest
 
+from fieldmill.models import ModelRef
 from fieldmill.schemas import load_schema
 from fieldmill.synth import write_corpus
 from helpers import fieldmill, local_rows, s3_json, s3_rows, summary_line
@@ -74,7 +75,7 @@ def test_local_folder_then_rerun_adds_nothing(tmp_path):
     run_dir = next(Path(out).glob("run_id=*"))
     success = json.loads((run_dir / "_SUCCESS").read_text())
     assert success["rows"] == 6 and sum(success["counts"].values()) == 6
-    assert success["model_id"].startswith("gemma3-270m") and success["schema_hash"] == schema.hash
+    assert success["model_id"] == ModelRef("bundled").model_id() and success["schema_hash"] == schema.hash  # the fine-tuned default
     assert sum(f["rows"] for f in success["files"]) == 6
 
     again = fieldmill("run", docs, "--schema", "invoice", "--output", out)

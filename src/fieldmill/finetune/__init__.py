@@ -160,14 +160,24 @@ def _fingerprint(base_id: str, pairs: list[Pair], plan: FinetunePlan) -> str:
 def _train_with_ray(plan: FinetunePlan, base_path: Path, sequences, output: Path, fingerprint: str):
     """Data-parallel training through Ray Train: one `train_loop` per worker, gradients all-reduced."""
     import ray
+
+    started_ray = not ray.is_initialized()
+    if started_ray:
+        ray.init(address=plan.ray_address or "local", include_dashboard=False if not plan.ray_address else None,
+                 runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}})
+    try:
+        return _fit(plan, base_path, sequences, output, fingerprint)
+    finally:
+        if started_ray:
+            ray.shutdown()
+
+
+def _fit(plan: FinetunePlan, base_path: Path, sequences, output: Path, fingerprint: str):
     from ray.train import ScalingConfig
     from ray.train.torch import TorchTrainer
 
     from fieldmill.finetune import trainer
 
-    if not ray.is_initialized():
-        ray.init(address=plan.ray_address or "local", include_dashboard=False if not plan.ray_address else None,
-                 runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}})
     seq_data = [(s.ids, s.answer_start) for s in sequences]
 
     def loop(config: dict[str, Any]) -> None:
