@@ -6,7 +6,7 @@ records; one table with compliance, micro/macro accuracy, the share of filled va
 equal to the schema's worked example (a small base model copies it), prompt tokens per
 document and documents per second after the model loaded.
 
-    python bench/accuracy.py --count 16 [--schemas invoice,medical_record] [--models bundled-base,bundled] [--work DIR]
+    python bench/accuracy.py --count 16 [--schemas invoice,medical_record] [--models bundled-base,bundled-finetuned] [--work DIR]
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--schemas", default="invoice,medical_record,legal_contract")
-    parser.add_argument("--models", default="bundled-base,bundled", help="comma-separated model specs to compare")
+    parser.add_argument("--models", default="bundled-base,bundled-finetuned", help="comma-separated model specs to compare")
     parser.add_argument("--work", default="out/bench-accuracy")
     args = parser.parse_args()
 

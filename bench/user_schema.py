@@ -6,7 +6,7 @@ are synthetic invoices (a seed no training used) whose gold is mapped onto those
 Every model in `--models` runs the same documents through the real CLI and is scored by
 `fieldmill eval`.
 
-    python bench/user_schema.py --count 12 [--models bundled-base,bundled]
+    python bench/user_schema.py --count 12 [--models bundled-base,bundled-finetuned]
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=12)
     parser.add_argument("--seed", type=int, default=4242)
-    parser.add_argument("--models", default="bundled-base,bundled")
+    parser.add_argument("--models", default="bundled-base,bundled-finetuned")
     parser.add_argument("--work", default="out/bench-user-schema")
     args = parser.parse_args()
 

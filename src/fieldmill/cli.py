@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("input", metavar="INPUT", help="local folder or s3://bucket/prefix/")
     run.add_argument("--schema", required=True, help="built-in name, file.py:Class, package.module:Class or schema.json")
     run.add_argument("--output", required=True, help="local folder or s3://bucket/prefix/ for run folders")
-    run.add_argument("--model", default="bundled", help="'bundled' (Gemma 3 270M), an HF folder, a .gguf file, or s3:// (default: bundled)")
+    run.add_argument("--model", default="bundled", help="'bundled' (pretrained Gemma 3 270M), 'bundled-finetuned' (with the shipped fieldmill adapter), a model folder, an HF folder, a .gguf file, or s3:// (default: bundled)")
     run.add_argument("--lora", default=None, help="LoRA adapter folder (local or s3://) applied on top of --model")
     run.add_argument("--backend", choices=BACKENDS, default=os.environ.get("FIELDMILL_BACKEND", "guidance"), help="structured-output backend (default: guidance, i.e. llguidance)")
     run.add_argument("--engine", default=os.environ.get("FIELDMILL_ENGINE", "vllm"),
@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="gold.jsonl: {\"name\": path, \"record\": ...} lines (fieldmill synth), or corrections {\"doc_uri\": ..., \"record\": ...}")
     tune.add_argument("--plan", default=None, help="JSON or YAML file: {sources: [{schema, data, gold}, ...]} instead of the repeated flags")
     tune.add_argument("--output", required=True, help="model folder to write: adapter/, merged weights, fieldmill-model.json, README.md")
-    tune.add_argument("--base", default="bundled-base", help="model to start from: bundled-base (pretrained Gemma 3 270M), bundled, an HF folder or s3://")
+    tune.add_argument("--base", default="bundled-base", help="model to start from: bundled-base (pretrained Gemma 3 270M), bundled-finetuned, a model folder, an HF folder or s3://")
     tune.add_argument("--epochs", type=float, default=1.0)
     tune.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
     tune.add_argument("--lr", type=float, default=2e-4)
