@@ -92,7 +92,7 @@ def finetune(plan: FinetunePlan) -> FinetuneResult:
     if plan.workers > 1 or plan.ray_address:
         state = _train_with_ray(plan, base_path, sequences, output, fingerprint)
         peft_model = trainer.with_lora(model, plan.train)
-        trainer._load_checkpoint(peft_model, _NoOptimizer(), output / trainer.CHECKPOINT, fingerprint)
+        trainer.load_adapter(peft_model, output / trainer.CHECKPOINT, fingerprint)
     else:
         peft_model = trainer.with_lora(model, plan.train)
         state = trainer.train_loop(peft_model, sequences, output, plan.train, plan.resume, fingerprint)
@@ -130,11 +130,6 @@ def held_out_pairs(held_out: list[Example], prompt_format: str) -> list[Pair]:
     from fieldmill.schemas import load_schema
 
     return [p for p in (exact_pair(load_schema(e.schema), e, prompt_format) for e in held_out) if not isinstance(p, str)]
-
-
-class _NoOptimizer:
-    def load_state_dict(self, _state) -> None:
-        pass
 
 
 def _schema_entries(pairs: list[Pair], examples: list[Example]) -> list[dict[str, Any]]:

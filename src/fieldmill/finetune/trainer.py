@@ -24,7 +24,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 from torch import nn
@@ -243,6 +243,13 @@ def _save_checkpoint(model, optimizer, checkpoint: Path, state: TrainState) -> N
 
 
 def _load_checkpoint(model, optimizer, checkpoint: Path, fingerprint: str) -> TrainState:
+    state = load_adapter(model, checkpoint, fingerprint)
+    optimizer.load_state_dict(torch.load(checkpoint / _OPTIMIZER, weights_only=True))
+    return state
+
+
+def load_adapter(model, checkpoint: Path, fingerprint: str) -> TrainState:
+    """Put a checkpoint's adapter weights into `model` (a peft model); its training state."""
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
@@ -250,7 +257,6 @@ def _load_checkpoint(model, optimizer, checkpoint: Path, fingerprint: str) -> Tr
     if state.fingerprint != fingerprint:
         raise TrainError(f"{checkpoint} is from another training (other data or hyper-parameters): it cannot be resumed with these")
     set_peft_model_state_dict(_causal_lm_peft(model), load_file(str(checkpoint / "adapter_model.safetensors")))
-    optimizer.load_state_dict(torch.load(checkpoint / _OPTIMIZER, weights_only=True))
     return state
 
 
@@ -268,6 +274,3 @@ def save_model(peft_model, tokenizer, output: Path) -> None:
     merged.save_pretrained(str(output))
     tokenizer.save_pretrained(str(output))
 
-
-def config_dict(config: TrainConfig) -> dict[str, Any]:
-    return asdict(config)
