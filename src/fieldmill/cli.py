@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(handler=cmd_schema)
 
     synth = commands.add_parser("synth", help="write synthetic documents with their gold records (gold.jsonl)")
-    synth.add_argument("--schema", required=True, help="built-in schema with a generator")
+    synth.add_argument("--schema", required=True,
+                       help="built-in schema with a generator, or 'generic': documents of many kinds, each with its own JSON Schema in its gold line")
     synth.add_argument("--count", type=int, required=True)
     synth.add_argument("--output", required=True, help="folder or s3:// prefix; documents go under docs/, answers in gold.jsonl")
     synth.add_argument("--seed", type=int, default=0)
@@ -110,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     monthly.set_defaults(handler=cmd_monthly)
 
     tune = commands.add_parser("finetune", help="fine-tune a LoRA adapter (and a merged model folder that `run --model` serves) on labelled documents")
-    tune.add_argument("--schema", action="append", default=[], help="schema of the next --data/--gold pair (repeat for several schemas)")
+    tune.add_argument("--schema", action="append", default=[],
+                      help="schema of the next --data/--gold pair (repeat for several schemas); 'from-gold' when every gold line carries its own \"schema\" (fieldmill synth --schema generic)")
     tune.add_argument("--data", action="append", default=[],
                       help="documents (folder or s3://) for the --gold of the same position; omit when the gold lines carry doc_uri (corrections)")
     tune.add_argument("--gold", action="append", default=[],
@@ -127,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--eval-fraction", type=float, default=0.1, help="share of the documents held out and scored at the end (default 0.1; 0 = none)")
     tune.add_argument("--variant-share", type=float, default=0.5, help="share of pairs shown with a varied schema (subset, renamed, shuffled fields)")
     tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--prompt-format", default="fields-v2", choices=("fields-v1", "fields-v2"),
+                      help="prompt format the model learns (written into its card; `run` follows it): fields-v2 is compact (default)")
     tune.add_argument("--checkpoint-every", type=int, default=20, help="steps between checkpoints (a killed training resumes from the last)")
     tune.add_argument("--resume", action="store_true", help="continue the training whose checkpoint is in --output")
     tune.add_argument("--name", default=None, help="model name in its card (default: the folder's name)")
@@ -265,7 +269,7 @@ def cmd_eval(args) -> int:
 
 
 def _finetune_sources(args):
-    from fieldmill.finetune import Source
+    from fieldmill.finetune import FROM_GOLD, Source
 
     if args.plan:
         from fieldmill import storage
@@ -274,7 +278,7 @@ def _finetune_sources(args):
 
         try:
             plan = yaml.safe_load(storage.read_bytes(args.plan).decode("utf-8"))
-            return tuple(Source(schema=s["schema"], gold=s["gold"], data=s.get("data")) for s in plan["sources"])
+            return tuple(Source(schema=s.get("schema", FROM_GOLD), gold=s["gold"], data=s.get("data")) for s in plan["sources"])
         except (storage.StorageError, yaml.YAMLError, KeyError, TypeError) as exc:
             raise Fatal(2, f"cannot read plan {args.plan}: expected {{sources: [{{schema, gold, data}}]}} ({type(exc).__name__}: {exc})") from None
     if not args.schema or len(args.schema) != len(args.gold):
@@ -290,9 +294,11 @@ def cmd_finetune(args) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s fieldmill %(message)s", stream=sys.stderr)
     sources = _finetune_sources(args)
+    from fieldmill.finetune import FROM_GOLD, DataError, FinetunePlan, TrainConfig, TrainError, env_threads, finetune
+
     for source in sources:
-        _load_schema(source.schema)
-    from fieldmill.finetune import DataError, FinetunePlan, TrainConfig, TrainError, env_threads, finetune
+        if source.schema != FROM_GOLD:
+            _load_schema(source.schema)
     from fieldmill.finetune.report import evaluate_held_out, print_finetune_summary
     from fieldmill.models import ModelError
 
@@ -304,6 +310,7 @@ def cmd_finetune(args) -> int:
         train=TrainConfig(epochs=args.epochs, max_steps=args.max_steps, lr=args.lr, lora_rank=args.lora_rank, lora_alpha=2 * args.lora_rank,
                           grad_accum=args.grad_accum, seed=args.seed, checkpoint_every=args.checkpoint_every),
         max_seq_tokens=args.max_seq_tokens, eval_fraction=args.eval_fraction, variant_share=args.variant_share, resume=args.resume,
+        prompt_format=args.prompt_format,
         ray_address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker, name=args.name,
     )
     try:

@@ -14,9 +14,10 @@ negatives per document, pooled into precision, recall and F1.
 Accuracy of a field = right cells / cells, where a scalar field gives one cell per
 document and a list field one cell per value in the union of gold and prediction
 (one right cell when both are empty). Micro accuracy pools cells over all fields;
-macro accuracy is the mean of the fields' accuracies. Documents whose row is not
-compliant (or that have no row) are scored with an empty prediction: accuracy is
-what the product delivers.
+macro accuracy is the mean of the fields' accuracies. A noncompliant row is scored
+field by field with the values it keeps (a field that failed its own check is null
+there); a failed row, or a document without a row, is scored as an empty prediction:
+accuracy is what the product delivers.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import pyarrow as pa
 from fieldmill import storage
 from fieldmill.output import SUCCESS, part_names, run_folder
 from fieldmill.results_view import completed_runs, current_rows
-from fieldmill.records import COMPLIANT
+from fieldmill.records import COMPLIANT, NONCOMPLIANT
 from fieldmill.summary import compliance_rate
 
 DEFAULT_REL_TOL = 1e-3
@@ -290,7 +291,7 @@ def evaluate(results: str, gold_uri: str, rel_tol: float = DEFAULT_REL_TOL) -> E
         statuses[status] += 1
         if row and row.get("reason"):
             reasons[row["reason"]] += 1
-        predicted = row["record"] if row and status == COMPLIANT else None
+        predicted = row["record"] if row and status in (COMPLIANT, NONCOMPLIANT) else None
         score_record(fields, all_leaves, item["record"], predicted, rel_tol)
     return Evaluation(
         results=source, gold=gold_uri, run_ids=sorted({r["run_id"] for r in by_uri.values()}), documents=len(gold), statuses=statuses,

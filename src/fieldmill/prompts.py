@@ -13,6 +13,10 @@ bytes of one format and must be served with the same one:
   and copies it.
 * `fields-v1`: for models fine-tuned by `fieldmill finetune`. The field list alone,
   no example and no placeholder values a model could copy; fewer prompt tokens.
+* `fields-v2`: `fields-v1` made compact for fine-tuned models: one short type word per
+  field (`text`, `date`, `number`, `one of ...`), no length limits or "or null" (the
+  constraint enforces both), so a 50-field schema costs about a third fewer prompt
+  tokens, which is a third less prefill per document and per training step.
 
 A model folder names its format in its card (`fieldmill-model.json`); a model without
 a card gets `worked-example-v1`.
@@ -35,7 +39,8 @@ EXAMPLE_DOCUMENT_KEY = "x-example-document"
 
 WORKED_EXAMPLE = "worked-example-v1"
 FIELDS_ONLY = "fields-v1"
-PROMPT_FORMATS = (WORKED_EXAMPLE, FIELDS_ONLY)
+FIELDS_COMPACT = "fields-v2"
+PROMPT_FORMATS = (WORKED_EXAMPLE, FIELDS_ONLY, FIELDS_COMPACT)
 
 
 class PromptFormatError(ValueError):
@@ -53,6 +58,15 @@ def schema_prefix(hardened: dict[str, Any], title: str, example_document: str | 
     """
     if prompt_format not in PROMPT_FORMATS:
         raise PromptFormatError(f"unknown prompt format {prompt_format!r}; known: {', '.join(PROMPT_FORMATS)}")
+    if prompt_format == FIELDS_COMPACT:
+        return "\n".join([
+            f"Task: extract one {title} record from the document below as JSON.",
+            "Rules: take every value from the document and write null when the document does not state it; copy text exactly as written;"
+            " dates as YYYY-MM-DD; numbers as plain digits, without currency signs or thousands separators; a list holds each item once, in document order.",
+            "Fields:",
+            *compact_fields(hardened),
+            "",
+        ])
     shown = [] if prompt_format == FIELDS_ONLY else _shown_example(hardened, example_document, example_style)
     lines = [
         f"Task: extract one {title} record from the document below as one line of JSON.",
@@ -101,6 +115,48 @@ def describe_fields(node: dict[str, Any], indent: str = "") -> list[str]:
         if children is not None:
             lines += describe_fields(children, indent + "  ")
     return lines
+
+
+def compact_fields(node: dict[str, Any], indent: str = "") -> list[str]:
+    """`- name (kind): description` per field, nested fields indented under their object or list."""
+    lines = []
+    for name, sub in node.get("properties", {}).items():
+        kind, children = _compact_kind(sub)
+        description = " ".join((sub.get("description") or _non_null(sub).get("description") or "").split())[:_DESCRIPTION_CHARS]
+        lines.append(f"{indent}- {name} ({kind})" + (f": {description}" if description else ""))
+        if children is not None:
+            lines += compact_fields(children, indent + "  ")
+    return lines
+
+
+def _compact_kind(node: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    node = _non_null(node)
+    if "anyOf" in node:
+        return " or ".join(_compact_kind(o)[0] for o in node["anyOf"] if o.get("type") != "null"), None
+    if "enum" in node:
+        return "one of " + ", ".join(json.dumps(v, ensure_ascii=False) for v in node["enum"] if v is not None), None
+    if "const" in node:
+        return "always " + json.dumps(node["const"], ensure_ascii=False), None
+    kind = node.get("type")
+    if kind == "object":
+        return ("object", node) if node.get("properties") else ("object of name to value", None)
+    if kind == "array":
+        item_kind, children = _compact_kind(node["items"])
+        return ("list of objects" if children is not None else f"list of {item_kind}"), children
+    if kind == "string":
+        fmt = node.get("format")
+        if fmt in ("date", "date-time", "time"):
+            return {"date": "date", "date-time": "date-time YYYY-MM-DDTHH:MM:SS", "time": "time HH:MM:SS"}[fmt], None
+        if fmt:
+            return fmt, None
+        return (f"text matching {node['pattern']}" if node.get("pattern") else "text"), None
+    if kind == "integer":
+        return "integer", None
+    if kind == "number":
+        return "number", None
+    if kind == "boolean":
+        return "true or false", None
+    return str(kind), None
 
 
 def _non_null(node: dict[str, Any]) -> dict[str, Any]:

@@ -1,9 +1,20 @@
-"""Model output -> validated record, status and per-field errors."""
+"""Model output -> validated record, status and per-field errors.
+
+A record that breaks a rule keeps its values: when validation fails, every field that
+is valid on its own keeps its typed value, and only the fields named by an error are
+null. An error about an object as a whole (a cross-field rule such as "subtotal is the
+sum of the lines", on the record or on one line item) nulls nothing: its fields are
+each valid, the rule between them is not. The status stays `noncompliant` and `errors`
+says which fields and rules failed, so readers who want only clean records filter on
+the status, and per-field scores count what was right.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -11,13 +22,12 @@ from pydantic import BaseModel, ValidationError
 COMPLIANT = "compliant"
 NONCOMPLIANT = "noncompliant"
 FAILED = "failed"
-STATUSES = (COMPLIANT, NONCOMPLIANT, FAILED)
 
 
 @dataclass
 class Checked:
     status: str
-    record: dict[str, Any] | None = None  # model_dump(mode="python") when compliant
+    record: dict[str, Any] | None = None  # model_dump(mode="python") when compliant; the valid fields when noncompliant
     errors: list[dict[str, str]] = field(default_factory=list)
     error: str | None = None
 
@@ -29,16 +39,93 @@ def check_output(text: str, model: type[BaseModel], hardened: dict[str, Any]) ->
     except json.JSONDecodeError as exc:
         message = f"output is not JSON: {exc.msg} at character {exc.pos}"
         return Checked(NONCOMPLIANT, errors=[{"field": "$", "message": message}], error=message)
-    value = drop_unstated(value, hardened)
+    stated = drop_unstated(value, hardened)
     try:
-        instance = model.model_validate(value)
+        instance = model.model_validate(stated)
     except ValidationError as exc:
-        errors = [{"field": _location(e["loc"]), "message": e["msg"]} for e in exc.errors(include_url=False)]
-        return Checked(NONCOMPLIANT, errors=errors, error=f"{len(errors)} field error(s): " + "; ".join(f"{e['field']}: {e['message']}" for e in errors[:3]))
+        raw = exc.errors(include_url=False)
+        errors = [{"field": _location(e["loc"]), "message": e["msg"]} for e in raw]
+        failed = {path for path in (_field_path(e["loc"], hardened) for e in raw) if path is not None}
+        return Checked(NONCOMPLIANT, record=partial_record(value, hardened, failed), errors=errors,
+                       error=f"{len(errors)} field error(s): " + "; ".join(f"{e['field']}: {e['message']}" for e in errors[:3]))
     except Exception as exc:  # a validator with a bug of its own must not kill the run
         message = f"validator raised {type(exc).__name__}: {exc}"
         return Checked(NONCOMPLIANT, errors=[{"field": "$", "message": message}], error=message)
     return Checked(COMPLIANT, record=instance.model_dump(mode="python", by_alias=True))
+
+
+def partial_record(value: Any, hardened: dict[str, Any], failed: set[tuple]) -> dict[str, Any] | None:
+    """The typed values of `value` (the model's JSON) by the hardened schema, with the paths in `failed` null."""
+    record = _typed(value, hardened, (), failed)
+    return record if isinstance(record, dict) else None
+
+
+def _options(node: dict[str, Any]) -> list[dict[str, Any]]:
+    return [o for o in node.get("anyOf", [node]) if o.get("type") != "null"]
+
+
+def _field_path(loc: tuple, hardened: dict[str, Any]) -> tuple | None:
+    """The path of the field an error names, or None when it names an object as a whole (a rule across its fields)."""
+    node, path = hardened, []
+    for part in loc:
+        options = _options(node)
+        if isinstance(part, int):
+            arrays = [o for o in options if o.get("type") == "array"]
+            if not arrays:
+                break
+            node = arrays[0]["items"]
+        else:
+            objects = [o for o in options if part in o.get("properties", {})]
+            if not objects:
+                continue  # a union member's tag in the location, not a property
+            node = objects[0]["properties"][part]
+        path.append(part)
+    is_object = any(o.get("type") == "object" and o.get("properties") for o in _options(node))
+    return None if is_object else tuple(path)
+
+
+def _typed(value: Any, node: dict[str, Any], path: tuple, failed: set[tuple]) -> Any:
+    if value is None or path in failed:
+        return None
+    options = _options(node)
+    if isinstance(value, dict):
+        objects = [o for o in options if o.get("type") == "object"]
+        if not objects:
+            return None
+        props = objects[0].get("properties")
+        if props is None:
+            return value
+        return {key: _typed(value.get(key), sub, path + (key,), failed) for key, sub in props.items()}
+    if isinstance(value, list):
+        arrays = [o for o in options if o.get("type") == "array"]
+        return [_typed(item, arrays[0]["items"], path + (i,), failed) for i, item in enumerate(value)] if arrays else None
+    for option in options:
+        try:
+            return _scalar(value, option)
+        except (TypeError, ValueError, InvalidOperation):
+            continue
+    return None
+
+
+def _scalar(value: Any, node: dict[str, Any]) -> Any:
+    if "enum" in node or "const" in node:
+        if value in node.get("enum", [node.get("const")]):
+            return value
+        raise ValueError(value)
+    kind = node.get("type")
+    if kind == "string":
+        if not isinstance(value, str):
+            raise TypeError(value)
+        parse = {"date": dt.date.fromisoformat, "date-time": lambda v: dt.datetime.fromisoformat(v.replace("Z", "+00:00")),
+                 "time": dt.time.fromisoformat}.get(node.get("format"))
+        return parse(value) if parse else value
+    if kind in ("number", "integer") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if kind == "integer":
+            return int(value)
+        return Decimal(str(value)) if node.get("format") == "decimal" else float(value)
+    if kind == "boolean" and isinstance(value, bool):
+        return value
+    raise TypeError(value)
 
 
 def drop_unstated(value: Any, node: dict[str, Any]) -> Any:
@@ -72,9 +159,3 @@ def _location(loc: tuple) -> str:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "$"
 
-
-def filled_fields(record: dict[str, Any] | None) -> list[str]:
-    """Top-level fields holding a value (not null, not an empty list or string)."""
-    if not record:
-        return []
-    return [k for k, v in record.items() if v not in (None, "", [], {})]

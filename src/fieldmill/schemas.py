@@ -103,6 +103,22 @@ def load_schema(spec: str, policy: HardeningPolicy | None = None) -> LoadedSchem
         raise
     except Exception as exc:  # an import error inside a user's module, a bad JSON file...
         raise SchemaError(f"cannot load schema {spec!r}: {type(exc).__name__}: {exc}") from exc
+    return _loaded(model, name, spec, source, policy)
+
+
+def schema_from_document(document: dict[str, Any], spec: str, policy: HardeningPolicy | None = None) -> LoadedSchema:
+    """A JSON Schema held in memory (a gold line's own schema), loaded exactly as a `.json` file is."""
+    try:
+        text = json.dumps(document, sort_keys=True, ensure_ascii=False)
+        name = str(document.get("title") or "record")
+        return _loaded(model_from_json_schema(document, name), name, spec, text, policy)
+    except SchemaError:
+        raise
+    except Exception as exc:
+        raise SchemaError(f"cannot load schema {spec!r}: {type(exc).__name__}: {exc}") from exc
+
+
+def _loaded(model: Any, name: str, spec: str, source: str, policy: HardeningPolicy | None) -> LoadedSchema:
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise SchemaError(f"{spec!r} is not a pydantic model")
     try:
@@ -242,4 +258,4 @@ def _annotation(node: dict[str, Any], name: str) -> Any:
     raise SchemaError(f"{name}: unsupported schema {node!r}")
 
 
-__all__ = ["LoadedSchema", "load_schema", "builtin_names", "model_from_json_schema", "FieldmillJsonSchema", "SchemaError"]
+__all__ = ["LoadedSchema", "load_schema", "schema_from_document", "builtin_names", "model_from_json_schema", "FieldmillJsonSchema", "SchemaError"]

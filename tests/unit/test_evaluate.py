@@ -109,6 +109,25 @@ def test_per_field_numbers(run):
     assert ev.compliance_rate == pytest.approx(2 / 3) and ev.documents == 3 and ev.unmatched_results == 1
 
 
+def test_noncompliant_rows_are_scored_field_by_field(run):
+    """A noncompliant row that kept its valid values scores them; only its failed fields count as missed."""
+    output, gold = run
+    schema_path = output.parent / "doc_schema.py"
+    schema = load_schema(f"{schema_path}:Doc")
+    folder = str(output / "run_id=r2")
+    writer = PartWriter(folder, row_schema(schema.hardened), RunConstants("r2", "Doc", schema.hash, "m"))
+    kept = {"title": "T3", "when": dt.date(2025, 3, 4), "count": None, "weight": 1.0, "kind": "a", "ok": True, "tags": ["q"],
+            "items": [{"name": "D", "price": Decimal("4")}], "note": None}
+    writer.add({"doc_uri": "/data/corpus/docs/d3.txt", "doc_key": "d3.txt", "doc_etag": "e2", "doc_bytes": 1, "status": "noncompliant",
+                "record_pickle": pickle.dumps(kept)})
+    writer.flush()
+    write_success(folder, {"ended_at": "2026-02-01T00:00:00Z"})
+    f = {s.path: s for s in evaluate(str(output), str(gold)).fields}
+    assert f["title"].accuracy == pytest.approx(2 / 3)  # d1 right, d2 wrong, d3 right from the noncompliant row
+    assert f["count"].missed == 1  # d3's count failed its own check: null, missed
+    assert f["items[].name"].tp == 3  # A (d1), C (d2) and D from the noncompliant d3
+
+
 def test_float_tolerance_is_a_parameter(run):
     output, gold = run
     strict = {s.path: s for s in evaluate(str(output), str(gold), rel_tol=0).fields}

@@ -1,7 +1,8 @@
 import datetime as dt
+from decimal import Decimal
 from typing import Optional
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from fieldmill.hardening import harden
 from fieldmill.records import COMPLIANT, NONCOMPLIANT, check_output, drop_unstated
@@ -29,15 +30,48 @@ def test_compliant_record_and_defaults_for_unstated_fields():
     assert checked.record == {"admitted": dt.date(2026, 1, 2), "discharged": dt.date(2026, 1, 5), "ward": "general", "note": None}
 
 
-def test_validator_failure_is_noncompliant_with_field_errors():
-    checked = check_output('{"admitted":"2026-01-05","discharged":"2026-01-02","ward":null,"note":null}', Stay, HARD)
-    assert checked.status == NONCOMPLIANT and checked.record is None
+def test_a_broken_rule_keeps_every_value():
+    """A cross-field rule fails: the record is noncompliant, names the rule, and keeps its typed values."""
+    checked = check_output('{"admitted":"2026-01-05","discharged":"2026-01-02","ward":"east","note":null}', Stay, HARD)
+    assert checked.status == NONCOMPLIANT
     assert "discharged before admitted" in checked.errors[0]["message"]
+    assert checked.record == {"admitted": dt.date(2026, 1, 5), "discharged": dt.date(2026, 1, 2), "ward": "east", "note": None}
 
 
-def test_type_errors_name_the_field():
-    checked = check_output('{"admitted":"2026-13-45","discharged":"2026-01-02","ward":null,"note":null}', Stay, HARD)
+def test_type_errors_name_the_field_and_null_only_it():
+    checked = check_output('{"admitted":"2026-13-45","discharged":"2026-01-02","ward":null,"note":"x"}', Stay, HARD)
     assert checked.status == NONCOMPLIANT and checked.errors[0]["field"] == "admitted"
+    assert checked.record == {"admitted": None, "discharged": dt.date(2026, 1, 2), "ward": None, "note": "x"}
+
+
+class Line(BaseModel):
+    qty: int
+    price: Decimal = Field(max_digits=8, decimal_places=2)
+    amount: Decimal = Field(max_digits=8, decimal_places=2)
+
+    @model_validator(mode="after")
+    def _product(self):
+        if self.qty * self.price != self.amount:
+            raise ValueError("amount is not qty x price")
+        return self
+
+
+class Bill(BaseModel):
+    code: str = Field(pattern=r"^[A-Z]{3}$")
+    lines: list[Line]
+    total: Decimal = Field(max_digits=8, decimal_places=2)
+
+
+def test_rules_inside_a_list_item_and_field_validators():
+    """A rule on one line item nulls nothing; a field that fails its own check is null, the rest stay typed."""
+    from fieldmill.schemas import FieldmillJsonSchema
+
+    hard = harden(Bill.model_json_schema(schema_generator=FieldmillJsonSchema))
+    checked = check_output('{"code":"abc","lines":[{"qty":2,"price":1.5,"amount":3},{"qty":1,"price":2,"amount":5}],"total":8}', Bill, hard)
+    assert checked.status == NONCOMPLIANT
+    assert {e["field"] for e in checked.errors} == {"code", "lines[1]"}
+    assert checked.record == {"code": None, "lines": [{"qty": 2, "price": Decimal("1.5"), "amount": Decimal("3")},
+                                                      {"qty": 1, "price": Decimal("2"), "amount": Decimal("5")}], "total": Decimal("8")}
 
 
 def test_unparseable_output_is_noncompliant_not_an_exception():

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldmill.finetune.examples import (
+    FROM_GOLD,
     DataError,
     Example,
     Pair,
@@ -30,13 +31,15 @@ from fieldmill.finetune.examples import (
     data_digest,
     exact_pair,
     fits,
+    is_inline,
     load_examples,
+    resolve_schema,
     split_held_out,
 )
 from fieldmill.finetune.trainer import TrainConfig, TrainError
-from fieldmill.prompts import FIELDS_ONLY
+from fieldmill.prompts import FIELDS_COMPACT
 
-__all__ = ["FinetunePlan", "FinetuneResult", "finetune", "Source", "TrainConfig", "DataError", "TrainError"]
+__all__ = ["FinetunePlan", "FinetuneResult", "finetune", "Source", "TrainConfig", "DataError", "TrainError", "FROM_GOLD"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class FinetunePlan:
     max_seq_tokens: int = 4096
     eval_fraction: float = 0.0
     variant_share: float = 0.5
-    prompt_format: str = FIELDS_ONLY
+    prompt_format: str = FIELDS_COMPACT
     resume: bool = False
     ray_address: str | None = None
     workers: int = 1
@@ -127,19 +130,20 @@ def finetune(plan: FinetunePlan) -> FinetuneResult:
 
 
 def held_out_pairs(held_out: list[Example], prompt_format: str) -> list[Pair]:
-    from fieldmill.schemas import load_schema
-
-    return [p for p in (exact_pair(load_schema(e.schema), e, prompt_format) for e in held_out) if not isinstance(p, str)]
+    return [p for p in (exact_pair(resolve_schema(e.schema), e, prompt_format) for e in held_out) if not isinstance(p, str)]
 
 
 def _schema_entries(pairs: list[Pair], examples: list[Example]) -> list[dict[str, Any]]:
-    from fieldmill.schemas import load_schema
-
+    """One entry per named schema; the schemas that came inside gold lines as one entry."""
     names = sorted({e.schema for e in examples})
     out = []
-    for name in names:
-        schema = load_schema(name)
+    for name in (n for n in names if not is_inline(n)):
+        schema = resolve_schema(name)
         out.append({"name": schema.name, "spec": name, "version": schema.hash, "examples": sum(p.schema == name for p in pairs)})
+    inline = [n for n in names if is_inline(n)]
+    if inline:
+        out.append({"name": f"per-document ({len(inline)} schemas)", "spec": FROM_GOLD, "version": "per-document",
+                    "examples": sum(is_inline(p.schema) for p in pairs)})
     return out
 
 

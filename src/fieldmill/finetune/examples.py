@@ -8,6 +8,10 @@ A *source* is one schema with its labelled documents, in either form:
 * corrections: gold lines `{"doc_uri": ..., "record": {...}}`, as `fieldmill review`
   hands them out and a person sends them back; the document is read from `doc_uri`.
 
+A gold line may carry its own JSON Schema (`"schema": {...}`), as `fieldmill synth
+--schema generic` writes them: that line is trained on its own schema. A source whose
+schema is `from-gold` takes every line's schema from the line.
+
 Documents are read and decoded by `run`'s own code. A gold record that does not
 validate, a document that cannot be read or decoded and a pair longer than
 `max_seq_tokens` are skipped and counted with their reason, never a crash.
@@ -28,9 +32,12 @@ from fieldmill import documents, storage
 from fieldmill.constraint import AnswerError, answer_text
 from fieldmill.finetune.variants import VariantPolicy, noisy_document, project, schema_variant, variant_title
 from fieldmill.prompts import build_prompt, schema_prefix, schema_title
-from fieldmill.schemas import LoadedSchema, load_schema
+from fieldmill.hardening import SchemaError
+from fieldmill.schemas import LoadedSchema, load_schema, schema_from_document
 
 MAX_DOC_BYTES = 64 << 20
+FROM_GOLD = "from-gold"  # a source whose gold lines each carry their own schema
+_INLINE: dict[str, LoadedSchema] = {}  # schemas that came inside gold lines, by their key
 
 
 class DataError(ValueError):
@@ -80,8 +87,27 @@ class Skipped:
         return [f"skipped {n} ({reason}), e.g. {self.samples[reason][0]}" for reason, n in sorted(self.counts.items())]
 
 
+def resolve_schema(spec: str) -> LoadedSchema:
+    """A schema by spec: one that came inside a gold line, else `load_schema`."""
+    return _INLINE[spec] if spec in _INLINE else load_schema(spec)
+
+
+def is_inline(spec: str) -> bool:
+    return spec in _INLINE
+
+
+def _line_schema(document: Any) -> LoadedSchema:
+    if not isinstance(document, dict):
+        raise SchemaError("the line's schema is not a JSON object")
+    digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:12]
+    key = f"inline:{document.get('title') or 'record'}:{digest}"
+    if key not in _INLINE:
+        _INLINE[key] = schema_from_document(document, key)
+    return _INLINE[key]
+
+
 def load_examples(source: Source, skipped: Skipped) -> list[Example]:
-    schema = load_schema(source.schema)
+    default = None if source.schema == FROM_GOLD else load_schema(source.schema)
     lines = _gold_lines(source.gold)
     docs = _listed(source.data) if source.data and any("name" in line for line in lines) else {}
     index = None
@@ -96,6 +122,14 @@ def load_examples(source: Source, skipped: Skipped) -> list[Example]:
         if not uri:
             skipped.add("no_document", f"{label}: no document under {source.data} matches this gold name")
             continue
+        try:
+            schema = _line_schema(line["schema"]) if "schema" in line else default
+        except SchemaError as exc:
+            skipped.add("invalid_schema", f"{label}: {exc}")
+            continue
+        if schema is None:
+            skipped.add("invalid_schema", f"{label}: the source is {FROM_GOLD} but this line has no schema")
+            continue
         record = gold_record(schema, line.get("record"))
         if isinstance(record, str):
             skipped.add("invalid_gold", f"{label}: {record}")
@@ -105,7 +139,7 @@ def load_examples(source: Source, skipped: Skipped) -> list[Example]:
         if decoded.text is None:
             skipped.add(decoded.reason or "decode_error", f"{label}: {decoded.message}")
             continue
-        out.append(Example(source.schema, label, decoded.text, record))
+        out.append(Example(schema.spec, label, decoded.text, record))
     return out
 
 
@@ -157,7 +191,7 @@ def build_pairs(examples: list[Example], prompt_format: str, seed: int, variant_
     schemas: dict[str, LoadedSchema] = {}
     pairs = []
     for example in examples:
-        schema = schemas.setdefault(example.schema, load_schema(example.schema))
+        schema = schemas.get(example.schema) or schemas.setdefault(example.schema, resolve_schema(example.schema))
         varied = rng.random() < variant_share
         pair = varied_pair(schema, example, prompt_format, rng, policy) if varied else exact_pair(schema, example, prompt_format)
         if isinstance(pair, str):

@@ -33,10 +33,10 @@ def evaluate_held_out(result: FinetuneResult, engine=None) -> dict[str, Any]:
 
 
 async def _generate_all(engine, pairs) -> list[str]:
-    from fieldmill.schemas import load_schema
+    from fieldmill.finetune.examples import resolve_schema
 
     async def one(pair):
-        constraint = load_schema(pair.schema).constraint
+        constraint = resolve_schema(pair.schema).constraint
         generation = await engine.generate(engine.count_tokens(pair.prompt), constraint, constraint.max_output_tokens)
         return generation.text
 
@@ -46,25 +46,32 @@ async def _generate_all(engine, pairs) -> list[str]:
 def score_outputs(examples, pairs, outputs: list[str]) -> dict[str, Any]:
     """Per schema: documents, compliance, micro and macro accuracy of the outputs against the gold records."""
     from fieldmill.evaluate import FieldScore, leaves, score_record
+    from fieldmill.finetune.examples import is_inline, resolve_schema
     from fieldmill.output import row_schema
     from fieldmill.records import COMPLIANT, check_output
-    from fieldmill.schemas import load_schema
 
     by_key = {(e.schema, e.name): e for e in examples}
-    per_schema: dict[str, dict[str, Any]] = {}
+    per_schema: dict[str, dict[str, Any]] = {}  # by spec
     for pair, text in zip(pairs, outputs):
         example = by_key[(pair.schema, pair.name)]
-        schema = load_schema(example.schema)
-        entry = per_schema.get(schema.name)
+        schema = resolve_schema(example.schema)
+        entry = per_schema.get(example.schema)
         if entry is None:
             all_leaves = leaves(row_schema(schema.hardened).field("record").type)
-            entry = per_schema[schema.name] = {"leaves": all_leaves, "fields": [FieldScore(l.path, l.is_list) for l in all_leaves], "statuses": Counter()}
+            group = "per-document schemas" if is_inline(example.schema) else schema.name
+            entry = per_schema[example.schema] = {"group": group, "leaves": all_leaves, "fields": [FieldScore(l.path, l.is_list) for l in all_leaves],
+                                                  "statuses": Counter()}
         checked = check_output(text, schema.model, schema.hardened)
         entry["statuses"][checked.status] += 1
-        score_record(entry["fields"], entry["leaves"], example.record, checked.record if checked.status == COMPLIANT else None)
+        score_record(entry["fields"], entry["leaves"], example.record, checked.record)
+    groups: dict[str, dict[str, Any]] = {}
+    for entry in per_schema.values():  # schemas that came inside gold lines pool into one group
+        group = groups.setdefault(entry["group"], {"statuses": Counter(), "fields": []})
+        group["statuses"].update(entry["statuses"])
+        group["fields"] += entry["fields"]
     out = {}
-    for name, entry in per_schema.items():
-        fields, statuses = entry["fields"], entry["statuses"]
+    for name, group in groups.items():
+        fields, statuses = group["fields"], group["statuses"]
         cells = sum(f.cells for f in fields)
         documents = sum(statuses.values())
         out[name] = {

@@ -1,8 +1,11 @@
 """Synthetic documents with gold records, for demos, tests and evaluation.
 
-Each generator module exposes `generate(rng) -> (gold, sections, title)`; the corpus
-writer renders the sections as text, HTML or PDF and writes `gold.jsonl` beside the
-documents. Output is deterministic for a seed.
+Each built-in schema's generator module exposes `generate(rng) -> (gold, sections, title)`;
+the corpus writer renders the sections as text, HTML or PDF and writes `gold.jsonl`
+beside the documents. `generic` is different: every document comes with its own
+user-style JSON Schema (`synth/generic.py`), written into its gold line
+(`{"name", "schema", "record"}`), so one corpus teaches many schemas. Output is
+deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from fieldmill.synth.surface import render
 FORMATS = ("txt", "html", "pdf")
 GOLD = "gold.jsonl"
 DOCS = "docs"
+GENERIC = "generic"  # documents of many kinds, each with its own schema
 
 
 def generators() -> list[str]:
@@ -28,7 +32,7 @@ def generators() -> list[str]:
 
 def generator_module(schema_name: str):
     if schema_name not in generators():
-        raise ValueError(f"no synthetic generator for {schema_name!r}; available: {', '.join(generators())}")
+        raise ValueError(f"no synthetic generator for {schema_name!r}; available: {', '.join(generators() + [GENERIC])}")
     return importlib.import_module(f"fieldmill.synth.{schema_name}")
 
 
@@ -36,6 +40,8 @@ def write_corpus(schema_name: str, count: int, output: str, seed: int = 0, forma
     """Write `count` documents under OUTPUT/docs/ and OUTPUT/gold.jsonl; returns the gold lines."""
     from fieldmill.schemas import load_schema
 
+    if schema_name == GENERIC:
+        return _write_generic(count, output, seed, formats)
     generator = generator_module(schema_name)
     model = load_schema(schema_name).model
     rng = random.Random(seed)
@@ -50,5 +56,25 @@ def write_corpus(schema_name: str, count: int, output: str, seed: int = 0, forma
         data = text_pdf(text) if fmt == "pdf" else text.encode("utf-8")
         storage.write_bytes(storage.join(root, name), data)
         lines.append({"name": name, "record": record})
+    storage.write_bytes(storage.join(root, GOLD), "".join(json.dumps(l, ensure_ascii=False) + "\n" for l in lines).encode())
+    return lines
+
+
+def _write_generic(count: int, output: str, seed: int, formats: tuple[str, ...]) -> list[dict[str, Any]]:
+    from fieldmill.schemas import model_from_json_schema
+    from fieldmill.synth import generic
+
+    rng = random.Random(seed)
+    root = storage.normalise_root(output)
+    lines = []
+    for index in range(count):
+        schema, gold, text, fmt = generic.generate(rng, html="html" in formats)
+        record = model_from_json_schema(schema, schema["title"]).model_validate(gold).model_dump(mode="json", by_alias=True)
+        if fmt != "html":
+            fmt = [f for f in formats if f != "html"][index % len([f for f in formats if f != "html"])] if set(formats) - {"html"} else "html"
+        name = f"{DOCS}/{schema['title'].replace(' ', '_')}-{index:04d}.{fmt}"
+        data = text_pdf(text) if fmt == "pdf" else text.encode("utf-8")
+        storage.write_bytes(storage.join(root, name), data)
+        lines.append({"name": name, "schema": schema, "record": record})
     storage.write_bytes(storage.join(root, GOLD), "".join(json.dumps(l, ensure_ascii=False) + "\n" for l in lines).encode())
     return lines

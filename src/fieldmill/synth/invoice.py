@@ -8,14 +8,20 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from faker import Faker
 
-from fieldmill.synth.surface import fmt_amount, fmt_date, fmt_quantity, render
+from fieldmill.synth.surface import fmt_amount, fmt_date, fmt_quantity, render, table_lines
 
 _LOCALES = {"USD": "en_US", "EUR": "de_DE", "GBP": "en_GB"}
 _ITEMS = [
     ("Consulting services", "hours", (80, 220)), ("Software licence, annual", None, (300, 4000)), ("Printer paper A4, box", "box", (20, 60)),
     ("Cloud hosting", "month", (50, 900)), ("Installation labour", "hours", (40, 120)), ("Steel bolts M8", "pcs", (0.1, 2)),
     ("Office chairs", "pcs", (90, 400)), ("Data migration", None, (500, 3000)), ("Training workshop", "day", (600, 2000)), ("Replacement toner", "pcs", (40, 150)),
+    ("Website maintenance", "month", (150, 900)), ("Laptop 14\" i5 16GB", "pcs", (600, 1500)), ("Freight charges", None, (40, 400)),
+    ("Copywriting", "hours", (40, 110)), ("Safety gloves, pair", "pcs", (2, 9)), ("Hardwood flooring", "m2", (25, 90)), ("Annual support plan", None, (500, 5000)),
+    ("Catering for 20 guests", None, (300, 1200)), ("Forklift rental", "day", (120, 300)), ("Legal advice", "hours", (150, 450)), ("Paint, white 10L", "pcs", (30, 80)),
 ]
+# Columns of the line-item table: label variants; description, quantity and amount are always printed.
+_COLUMNS = {"description": ["Description", "Item", "Service", "Details"], "quantity": ["Qty", "Quantity", "Units"], "unit": ["Unit", "UoM"],
+            "unit_price": ["Unit price", "Price", "Rate", "Unit cost"], "tax_rate_percent": ["Tax %", "VAT %", "Tax rate"], "amount": ["Amount", "Total", "Line total", "Net"]}
 _TERMS = ["Net 30", "Net 14", "Due on receipt", "Payable within 30 days", "2/10 Net 30"]
 _CENT = Decimal("0.01")
 
@@ -49,11 +55,12 @@ def generate(rng: random.Random) -> tuple[dict, list[tuple[str, list[tuple[str, 
     due = issue + dt.timedelta(days=rng.choice([14, 30, 45])) if rng.random() < 0.85 else None
     tax_rate = Decimal(rng.choice(["0", "7", "19", "20", "8.25"]))
     lines = []
-    for description, unit, (low, high) in rng.sample(_ITEMS, rng.randint(1, 4)):
-        quantity = Decimal(rng.randint(1, 12))
+    show_unit, show_tax = rng.random() < 0.7, rng.random() < 0.6  # a table without these columns leaves them null
+    for description, unit, (low, high) in rng.sample(_ITEMS, rng.choice([1, 2, 2, 3, 3, 4, 4, 5, 6, 8])):
+        quantity = Decimal(rng.randint(1, 12)) if rng.random() < 0.85 else Decimal(rng.randint(1, 40)) / 4
         price = _money(rng.uniform(low, high))
-        lines.append({"description": description, "quantity": quantity, "unit": unit, "unit_price": price,
-                      "tax_rate_percent": tax_rate, "amount": _money(quantity * price)})
+        lines.append({"description": description, "quantity": quantity, "unit": unit if show_unit else None, "unit_price": price,
+                      "tax_rate_percent": tax_rate if show_tax else None, "amount": _money(quantity * price)})
     subtotal = sum((line["amount"] for line in lines), Decimal(0))
     discount = _money(subtotal * Decimal("0.05")) if rng.random() < 0.2 else None
     shipping = _money(rng.uniform(5, 40)) if rng.random() < 0.25 else None
@@ -118,10 +125,14 @@ def _sections(rng: random.Random, gold: dict) -> list[tuple[str, list[tuple[str,
     if rng.random() < 0.3:  # distractor: a second date that is neither issue nor due date
         header.append((rng.choice(["Order date", "Delivery date"]), fmt_date(rng, gold["issue_date"] - dt.timedelta(days=rng.randint(2, 20)))))
     header.append(("Currency", cur))
-    items = [("", "Description | Qty | Unit | Unit price | Tax % | Amount")]
-    for line in gold["line_items"]:
-        items.append(("", " | ".join([line["description"], fmt_quantity(line["quantity"]), line["unit"] or "-", f"{line['unit_price']:.2f}",
-                                      fmt_quantity(line["tax_rate_percent"]), f"{line['amount']:.2f}"])))
+    columns = [c for c in _COLUMNS if c not in ("unit", "tax_rate_percent") or any(line[c] is not None for line in gold["line_items"])]
+    if rng.random() < 0.3:  # some layouts put the amount columns first
+        columns = ["quantity", "description"] + [c for c in columns if c not in ("quantity", "description")]
+    cell = {"description": lambda line: line["description"], "quantity": lambda line: fmt_quantity(line["quantity"]),
+            "unit": lambda line: line["unit"] or "-", "unit_price": lambda line: f"{line['unit_price']:.2f}" if rng.random() < 0.8 else money(line["unit_price"]),
+            "tax_rate_percent": lambda line: fmt_quantity(line["tax_rate_percent"]) + rng.choice(["", "%"]), "amount": lambda line: f"{line['amount']:.2f}"}
+    labels = [rng.choice(_COLUMNS[c]) for c in columns]
+    items = [("", row) for row in table_lines(rng, labels, [[cell[c](line) for c in columns] for line in gold["line_items"]])]
     totals = [("Subtotal", money(gold["subtotal"]))]
     if gold["discount_total"]:
         totals.append(("Discount (5%)", "-" + money(gold["discount_total"])))

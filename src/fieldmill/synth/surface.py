@@ -48,6 +48,23 @@ def fmt_quantity(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def table_lines(rng: random.Random, header: list[str], rows: list[list[str]], upper: bool = False) -> list[str]:
+    """A table as documents print it: pipes, markdown, tabs, aligned columns, or bare rows without a header."""
+    style = rng.choice(["pipes", "spaces", "tabs", "markdown", "compact"])
+    if upper:
+        header = [h.upper() for h in header]
+    if style == "pipes":
+        return [" | ".join(header)] + [" | ".join(r) for r in rows]
+    if style == "markdown":
+        return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+    if style == "tabs":
+        return ["\t".join(header)] + ["\t".join(r) for r in rows]
+    if style == "compact":
+        return ["  ".join(r) for r in rows]
+    widths = [max(len(x) for x in col) + 2 for col in zip(header, *rows)]
+    return ["".join(x.ljust(w) for x, w in zip(header, widths)).rstrip()] + ["".join(x.ljust(w) for x, w in zip(r, widths)).rstrip() for r in rows]
+
+
 def render(rng: random.Random, title: str, sections: list[tuple[str, list[tuple[str, str]]]], fmt: str) -> str:
     """Render titled sections of (label, value) pairs as plain text, markdown-ish text or HTML."""
     if fmt == "html":
