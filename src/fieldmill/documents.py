@@ -36,6 +36,7 @@ class Decoded:
     text: str | None
     reason: str | None = None
     message: str | None = None
+    pages: tuple[tuple[int, int], ...] = ()  # PDF: (offset in `text` where a page starts, page number from 1)
 
 
 def read_document(uri: str, key: str, size: int, max_doc_bytes: int) -> Decoded:
@@ -72,7 +73,7 @@ def decode_document(name: str, data: bytes) -> Decoded:
         return Decoded(None, EMPTY, "the file is empty")
     try:
         if kind == ".pdf":
-            text = pdf_text(data)
+            return _pdf_decoded(pdf_pages(data))
         else:
             text = bytes_to_text(data)
             if kind in HTML_TYPES:
@@ -160,7 +161,24 @@ def json_text(text: str) -> str:
     return json.dumps(value, ensure_ascii=False, indent=1)
 
 
-def pdf_text(data: bytes) -> str:
+def _pdf_decoded(pages: list[str]) -> Decoded:
+    """Pages normalised one by one and joined by a blank line; where each page starts, for evidence."""
+    parts, starts, offset = [], [], 0
+    for number, page in enumerate(pages, 1):
+        page = normalise_whitespace(page)
+        if not page:
+            continue
+        if parts:
+            offset += 2
+        starts.append((offset, number))
+        parts.append(page)
+        offset += len(page)
+    if not parts:
+        return Decoded(None, EMPTY, "no text in the document (a scanned PDF without a text layer?)")
+    return Decoded("\n\n".join(parts), pages=tuple(starts))
+
+
+def pdf_pages(data: bytes) -> list[str]:
     """The text layer of a PDF, page by page."""
     import pypdfium2 as pdfium
 
@@ -180,7 +198,7 @@ def pdf_text(data: bytes) -> str:
                 textpage.close()
             finally:
                 page.close()
-        return "\n\n".join(pages).replace("\r\n", "\n").replace("\r", "\n")
+        return [page.replace("\r\n", "\n").replace("\r", "\n") for page in pages]
     except pdfium.PdfiumError as exc:
         raise DecodeError(f"cannot read PDF text: {exc}") from None
     finally:

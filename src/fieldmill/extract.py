@@ -16,7 +16,9 @@ import time
 from typing import Any
 
 from fieldmill import documents
+from fieldmill.confidence import field_confidence
 from fieldmill.engines import Engine, EngineConfig, create_engine
+from fieldmill.evidence import DocumentIndex, ground, text_digest
 from fieldmill.prompts import build_prompt, schema_prefix, schema_title
 from fieldmill.records import FAILED, NONCOMPLIANT, check_output
 from fieldmill.schemas import load_schema
@@ -27,8 +29,6 @@ _MAX_CHARS_PER_TOKEN = 32
 # The smallest document room that makes a schema usable with a model.
 MIN_DOC_TOKENS = 256
 
-# Columns the extractor adds to each row.
-RESULT_COLUMNS = ("status", "reason", "error", "errors_json", "record_pickle", "raw_output", "prompt_tokens", "completion_tokens", "latency_s", "generation_s", "attempts")
 
 
 class ContextTooSmall(RuntimeError):
@@ -74,7 +74,7 @@ class Extractor:
         results = await asyncio.gather(*(self.extract(row) for row in rows))
         out: dict[str, list] = {}
         for row, result in zip(rows, results):
-            for transient in ("text", "read_reason", "read_message"):
+            for transient in ("text", "pages_json", "read_reason", "read_message"):
                 row.pop(transient, None)
             row.update(result)
             row["engine_load_s"] = self.load_s
@@ -112,7 +112,7 @@ class Extractor:
             spent["prompt_tokens"] += generation.prompt_tokens
             spent["completion_tokens"] += generation.completion_tokens
             spent["generation_s"] += generation.generation_s
-            result = self._result(generation, started)
+            result = self._result(generation, started, row)
             if first is None:
                 first = result
             if result["status"] != NONCOMPLIANT:
@@ -120,7 +120,7 @@ class Extractor:
         chosen = result if result["status"] != NONCOMPLIANT else first  # still invalid: keep the greedy attempt's answer and errors
         return {**chosen, **spent, "attempts": attempt + 1, "latency_s": time.perf_counter() - started}
 
-    def _result(self, generation, started: float) -> dict[str, Any]:
+    def _result(self, generation, started: float, row: dict[str, Any]) -> dict[str, Any]:
         base = {"raw_output": generation.text}
         if not generation.text.strip():
             return {**_failed(documents.EMPTY, f"the engine returned no text (finish reason {generation.finish_reason})", started), **base}
@@ -134,7 +134,22 @@ class Extractor:
             "error": checked.error or "",
             "errors_json": json.dumps(checked.errors, ensure_ascii=False) if checked.errors else "",
             "record_pickle": pickle.dumps(checked.record) if checked.record is not None else b"",
+            **provenance(checked.record, self.schema.hardened, row["text"], row.get("pages_json") or "", generation),
         }
+
+
+def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: str, pages_json: str, generation) -> dict[str, Any]:
+    """Evidence (where each value is stated), ungrounded fields and per-field confidence of one answer."""
+    pages = [tuple(p) for p in json.loads(pages_json)] if pages_json else None
+    grounding = ground(record, hardened, DocumentIndex(text, pages))
+    confidence = field_confidence(generation.text, list(generation.token_ends), list(generation.token_logprobs))
+    return {
+        "evidence_json": json.dumps([e.as_row() for e in grounding.evidence], ensure_ascii=False),
+        "ungrounded_json": json.dumps(grounding.ungrounded),
+        "confidence_json": json.dumps(confidence) if confidence else "",
+        "text_sha256": text_digest(text),
+        "cached_prompt_tokens": generation.cached_prompt_tokens,
+    }
 
 
 def _seed(uri: str, attempt: int) -> int:

@@ -35,6 +35,9 @@ PART_ROWS = 256
 PART_SECONDS = 30.0
 
 ERRORS_TYPE = pa.list_(pa.struct([pa.field("field", pa.string()), pa.field("message", pa.string())]))
+EVIDENCE_TYPE = pa.list_(pa.struct([pa.field("field", pa.string()), pa.field("start", pa.int64()), pa.field("end", pa.int64()),
+                                    pa.field("quote", pa.string()), pa.field("match", pa.string()), pa.field("page", pa.int32())]))
+CONFIDENCE_TYPE = pa.map_(pa.string(), pa.float64())
 
 
 RUN_PREFIX = "run_id="
@@ -65,11 +68,17 @@ def row_schema(hardened: dict[str, Any]) -> pa.Schema:
             pa.field("error", pa.string()),
             pa.field("errors", ERRORS_TYPE),
             pa.field("record", arrow_type(hardened)),
+            pa.field("evidence", EVIDENCE_TYPE),
+            pa.field("ungrounded_fields", pa.list_(pa.string())),
+            pa.field("confidence", CONFIDENCE_TYPE),
+            pa.field("confidence_min", pa.float64()),
+            pa.field("doc_text_sha256", pa.string()),
             pa.field("raw_output", pa.string()),
             pa.field("prompt_tokens", pa.int64()),
             pa.field("completion_tokens", pa.int64()),
             pa.field("latency_s", pa.float64()),
             pa.field("generation_s", pa.float64()),
+            pa.field("cached_prompt_tokens", pa.int64()),
             pa.field("attempts", pa.int32()),
             pa.field("processed_at", pa.timestamp("us", tz="UTC")),
         ]
@@ -142,6 +151,7 @@ class PartWriter:
     def add(self, result: dict[str, Any]) -> dict[str, Any]:
         """Add one extractor result; returns the row as written (for metrics)."""
         record = pickle.loads(result["record_pickle"]) if result.get("record_pickle") else None
+        confidence = json.loads(result["confidence_json"]) if result.get("confidence_json") else {}
         row = {
             "doc_uri": result["doc_uri"],
             "doc_key": result["doc_key"],
@@ -156,11 +166,17 @@ class PartWriter:
             "error": result.get("error") or None,
             "errors": json.loads(result["errors_json"]) if result.get("errors_json") else [],
             "record": to_arrow_value(record, self._record_type),
+            "evidence": json.loads(result["evidence_json"]) if result.get("evidence_json") else [],
+            "ungrounded_fields": json.loads(result["ungrounded_json"]) if result.get("ungrounded_json") else [],
+            "confidence": list(confidence.items()),
+            "confidence_min": min(confidence.values()) if confidence else None,
+            "doc_text_sha256": result.get("text_sha256") or None,
             "raw_output": result.get("raw_output") or None,
             "prompt_tokens": int(result.get("prompt_tokens") or 0),
             "completion_tokens": int(result.get("completion_tokens") or 0),
             "latency_s": float(result.get("latency_s") or 0.0),
             "generation_s": float(result.get("generation_s") or 0.0),
+            "cached_prompt_tokens": result.get("cached_prompt_tokens"),
             "attempts": int(result.get("attempts") or 0),
             "processed_at": dt.datetime.now(dt.timezone.utc),
         }

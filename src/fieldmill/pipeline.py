@@ -81,12 +81,13 @@ def expand_chunk(row: dict[str, Any]) -> list[dict[str, Any]]:
 def read_and_decode(batch: dict[str, Any], max_doc_bytes: int) -> dict[str, list]:
     """Read and decode documents (Ray Data task); failures become reasons, never exceptions."""
     out: dict[str, list] = {key: list(values) for key, values in batch.items()}
-    out["text"], out["read_reason"], out["read_message"], out["read_s"] = [], [], [], []
+    out["text"], out["pages_json"], out["read_reason"], out["read_message"], out["read_s"] = [], [], [], [], []
     for uri, key, size in zip(batch["doc_uri"], batch["doc_key"], batch["doc_bytes"]):
         started = time.perf_counter()
         decoded = documents.read_document(str(uri), str(key), int(size), max_doc_bytes)
         out["read_s"].append(time.perf_counter() - started)
         out["text"].append(decoded.text or "")
+        out["pages_json"].append(json.dumps(decoded.pages) if decoded.pages else "")
         out["read_reason"].append(decoded.reason or "")
         out["read_message"].append(decoded.message or "")
     return out

@@ -18,7 +18,7 @@ from fieldmill.extract import Extractor  # noqa: E402
 from fieldmill.finetune import examples as ex  # noqa: E402
 from fieldmill.finetune import trainer  # noqa: E402
 from fieldmill.finetune.variants import VariantPolicy, project, schema_variant  # noqa: E402
-from fieldmill.prompts import FIELDS_ONLY, build_prompt  # noqa: E402
+from fieldmill.prompts import FIELDS_COMPACT, FIELDS_ONLY, build_prompt  # noqa: E402
 from fieldmill.schemas import load_schema  # noqa: E402
 from standin_engine import StandInEngine  # noqa: E402
 
@@ -67,20 +67,47 @@ def test_answer_numbers_and_nulls_are_canonical():
         answer_text({"total": 1, "count": 2.5, "note": None}, schema)
 
 
-def test_training_prompt_is_byte_for_byte_the_runs_prompt(corpus):
-    """The pair's prompt is what the extractor sends for a model whose card says fields-v1."""
+@pytest.mark.parametrize("prompt_format", [FIELDS_ONLY, FIELDS_COMPACT])
+def test_training_prompt_is_byte_for_byte_the_runs_prompt(corpus, prompt_format):
+    """The pair's prompt is what the extractor sends for a model whose card names this prompt format."""
     skipped = ex.Skipped()
     examples = ex.load_examples(ex.Source("invoice", str(corpus / "gold.jsonl"), str(corpus / "docs")), skipped)
     assert len(examples) == 4 and not skipped.counts
     engine = StandInEngine.__new__(StandInEngine)
-    engine.prompt_format = FIELDS_ONLY
+    engine.prompt_format = prompt_format
     extractor = Extractor("invoice", {}, engine=engine)
     schema = load_schema("invoice")
     for example in examples:
-        pair = ex.exact_pair(schema, example, FIELDS_ONLY)
+        pair = ex.exact_pair(schema, example, prompt_format)
         assert pair.prompt == build_prompt(extractor.prefix, example.text)
         assert pair.answer == answer_text(example.record, schema.hardened)
         assert "Worked example" not in pair.prompt and '"..."' not in pair.prompt  # nothing to copy
+
+
+def test_gold_lines_with_their_own_schemas_train_on_them_as_run_would_serve_them(tmp_path):
+    """`synth --schema generic` lines carry their schema; each pair is the prompt `run` sends with that schema as a .json file."""
+    synth.write_corpus("generic", 6, str(tmp_path / "g"), seed=11)
+    skipped = ex.Skipped()
+    examples = ex.load_examples(ex.Source(ex.FROM_GOLD, str(tmp_path / "g" / "gold.jsonl"), str(tmp_path / "g" / "docs")), skipped)
+    assert len(examples) == 6 and not skipped.counts
+    assert len({e.schema for e in examples}) == 6  # one schema per document
+    lines = [json.loads(line) for line in (tmp_path / "g" / "gold.jsonl").read_text().splitlines()]
+    for example, line in zip(examples, lines):
+        path = tmp_path / "schemas" / f"{line['schema']['title']}.json"  # what a user would hand to `run --schema`
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(line["schema"]))
+        engine = StandInEngine.__new__(StandInEngine)
+        engine.prompt_format = FIELDS_COMPACT
+        extractor = Extractor(str(path), {}, engine=engine)
+        pair = ex.exact_pair(ex.resolve_schema(example.schema), example, FIELDS_COMPACT)
+        assert pair.prompt == build_prompt(extractor.prefix, example.text)
+        assert re.fullmatch(extractor.constraint.regex, pair.answer)
+
+
+def test_a_from_gold_line_without_a_schema_is_skipped(corpus):
+    skipped = ex.Skipped()
+    assert ex.load_examples(ex.Source(ex.FROM_GOLD, str(corpus / "gold.jsonl"), str(corpus / "docs")), skipped) == []
+    assert skipped.counts == {"invalid_schema": 4}
 
 
 def test_bad_gold_missing_document_and_undecodable_document_are_skipped_and_counted(corpus, tmp_path):

@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import random
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -122,3 +123,25 @@ def test_optional_values_are_sometimes_absent(name):
     optional = [k for k, node in hardened["properties"].items() if accepts_null(node)]
     sometimes_absent = [k for k in optional if any(g[k] is None for g in golds)]
     assert len(sometimes_absent) >= 0.6 * len(optional), sorted(set(optional) - set(sometimes_absent))
+
+
+def test_generic_documents_carry_their_schema_and_state_their_text_values(tmp_path):
+    """Each generic document has its own JSON Schema; its record validates and every text value is printed in it."""
+    from fieldmill.constraint import answer_text
+    from fieldmill.schemas import schema_from_document
+
+    lines = write_corpus("generic", 30, str(tmp_path), seed=2)
+    assert len({json.dumps(line["schema"], sort_keys=True) for line in lines}) == 30
+    kinds = set()
+    for line in lines:
+        schema = schema_from_document(line["schema"], "s")
+        record = schema.model.model_validate(line["record"]).model_dump(mode="json", by_alias=True)
+        assert re.fullmatch(schema.constraint.regex, answer_text(record, schema.hardened))
+        text = " ".join(decode_document(line["name"].rsplit("/", 1)[-1], (tmp_path / line["name"]).read_bytes()).text.split())
+        for key, value in record.items():
+            prop = line["schema"]["properties"][key]
+            if isinstance(value, str) and "format" not in prop and "enum" not in prop:
+                assert " ".join(value.split()) in text, (key, value, line["name"])
+        kinds.add(line["schema"]["title"])
+    assert len(kinds) >= 8
+    assert any(None in line["record"].values() for line in lines)  # fields the document does not state

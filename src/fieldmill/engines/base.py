@@ -35,6 +35,12 @@ class Generation:
     completion_tokens: int
     finish_reason: str | None
     generation_s: float
+    #: Per generated token: log-probability of the chosen token under the constraint (0 when the grammar forced it),
+    #: and the character offset in `text` where the token ends. Empty when the engine does not report them.
+    token_logprobs: tuple[float, ...] = ()
+    token_ends: tuple[int, ...] = ()
+    #: Prompt tokens served from the prefix cache, when the engine says.
+    cached_prompt_tokens: int | None = None
 
 
 class Engine(ABC):

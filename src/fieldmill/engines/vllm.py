@@ -11,6 +11,7 @@ import os
 import time
 
 from fieldmill import models
+from fieldmill.confidence import token_ends
 from fieldmill.constraint import Constraint
 from fieldmill.engines.base import BACKENDS, Engine, EngineConfig, Generation
 
@@ -38,6 +39,19 @@ def _lora_rank(adapter) -> int:
     except (OSError, ValueError, KeyError) as exc:
         raise models.ModelError(f"{adapter} is not a LoRA adapter folder (adapter_config.json: {exc})") from None
     return next((r for r in _LORA_RANKS if r >= rank), rank)
+
+
+def _chosen_logprobs(token_ids: list[int], logprobs) -> tuple[float, ...]:
+    """The log-probability of each chosen token (vLLM reports it with `logprobs=0`)."""
+    if not logprobs or len(logprobs) != len(token_ids):
+        return ()
+    out = []
+    for token_id, position in zip(token_ids, logprobs):
+        entry = position.get(token_id) if position else None
+        if entry is None:
+            return ()
+        out.append(float(entry.logprob))
+    return tuple(out)
 
 
 class VllmEngine(Engine):
@@ -93,6 +107,7 @@ class VllmEngine(Engine):
             frequency_penalty=self.config.frequency_penalty,
             structured_outputs=StructuredOutputsParams(regex=constraint.regex),
             output_kind=RequestOutputKind.FINAL_ONLY,
+            logprobs=0,  # the chosen token's log-probability (after the grammar's mask): per-field confidence
         )
         started = time.perf_counter()
         final = None
@@ -101,12 +116,17 @@ class VllmEngine(Engine):
         ):
             final = output
         completion = final.outputs[0]
+        ids = list(completion.token_ids)
+        logprobs = _chosen_logprobs(ids, completion.logprobs)
         return Generation(
             text=completion.text,
             prompt_tokens=len(final.prompt_token_ids or prompt_ids),
-            completion_tokens=len(completion.token_ids),
+            completion_tokens=len(ids),
             finish_reason=completion.finish_reason,
             generation_s=time.perf_counter() - started,
+            token_logprobs=logprobs,
+            token_ends=tuple(token_ends(self.tokenizer, ids, completion.text)) if logprobs else (),
+            cached_prompt_tokens=getattr(final, "num_cached_tokens", None),
         )
 
     def close(self) -> None:

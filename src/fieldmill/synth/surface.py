@@ -7,6 +7,8 @@ import html
 import random
 from decimal import Decimal
 
+from fieldmill import evidence
+
 _DATE_FORMATS = ("{d:%B} {d.day}, {d:%Y}", "{d:%m}/{d:%d}/{d:%Y}", "{d:%Y}-{d:%m}-{d:%d}", "{d.day} {d:%b} {d:%Y}", "{d:%d}.{d:%m}.{d:%Y}")
 _CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 
@@ -88,21 +90,12 @@ def render(rng: random.Random, title: str, sections: list[tuple[str, list[tuple[
     return "\n".join(lines).strip() + "\n"
 
 
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-
-
 def number_words(value: int) -> str:
     """English words for 0..999 ('twenty-four', 'one hundred and five')."""
-    if not 0 <= value < 1000:
+    words = evidence.number_words(value)
+    if words is None:
         raise ValueError(f"{value} is out of range for number_words")
-    if value < 20:
-        return _ONES[value]
-    if value < 100:
-        tens, ones = divmod(value, 10)
-        return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
-    hundreds, rest = divmod(value, 100)
-    return f"{_ONES[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
+    return words
 
 
 def fmt_count(rng: random.Random, value: int) -> str:
