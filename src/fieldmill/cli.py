@@ -98,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--to", default=None, help="write the view as Parquet parts here (local folder or s3://)")
     results.set_defaults(handler=cmd_results)
 
+    review = commands.add_parser("review", help="list the documents whose values a person should check (low confidence, ungrounded, broken rules), as a file to correct")
+    review.add_argument("output", metavar="OUTPUT", help="the --output of the runs (its current view), or OUTPUT/run_id=ID")
+    review.add_argument("--below", type=_fraction, default=0.9, help="flag fields whose confidence is below this (default 0.9)")
+    review.add_argument("--ungrounded", action="store_true", help="also flag filled values that the document states nowhere")
+    review.add_argument("--to", required=True, help="review.jsonl (one {doc_uri, record, check} per document: correct `record`, then give the file to"
+                                                   " `fieldmill finetune --gold`) or review.csv; local or s3://")
+    review.set_defaults(handler=cmd_review)
+
     monthly = commands.add_parser("monthly", help="create this month's RayJob once (deterministic name), wait for it, exit with its result (for the CronJob)")
     monthly.add_argument("--template", required=True, help="RayJob manifest with ${MONTH}, ${NAME}, ${SCHEMA} and parameter placeholders")
     monthly.add_argument("--schema", default=os.environ.get("SCHEMA"), required="SCHEMA" not in os.environ, help="schema of the run (default $SCHEMA)")
@@ -144,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--gold", required=True, help="gold.jsonl: one {\"name\": relative path, \"record\": {...}} per line")
     evaluate.add_argument("--report", default=None, help="also write a markdown report here (local path or s3://)")
     evaluate.add_argument("--plot", default=None, help="also write a PNG bar chart of per-field accuracy here (embedded in --report)")
+    evaluate.add_argument("--curve", default=None, help="also write the coverage/accuracy curve (values accepted above a confidence threshold) as a PNG here")
     evaluate.add_argument("--rel-tol", type=float, default=None, help="relative tolerance for float fields (default: 0.001)")
     evaluate.add_argument("--min-compliance", type=_fraction, default=None,
                           help="exit with status 1 when the compliance rate (of documents that reached the model) is below this, e.g. 0.95 or 95%%")
@@ -229,6 +238,26 @@ def cmd_results(args) -> int:
     return 0
 
 
+def cmd_review(args) -> int:
+    from fieldmill.evaluate import EvalError
+    from fieldmill.review import ReviewSummary, review_lines, write_review
+    from fieldmill.storage import MissingInput, StorageError
+
+    summary = ReviewSummary()
+    try:
+        lines = list(review_lines(args.output, args.below, args.ungrounded, summary))
+        write_review(lines, args.to)
+    except (EvalError, MissingInput) as exc:
+        raise Fatal(EXIT_MISSING_INPUT, str(exc)) from None
+    except StorageError as exc:
+        raise Fatal(EXIT_STORAGE, str(exc)) from None
+    share = summary.flagged / summary.documents if summary.documents else 0.0
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(summary.why.items())) or "none"
+    print(f"review       {summary.flagged} of {summary.documents} documents ({share:.1%}) need a look: {summary.fields} values ({reasons})")
+    print(f"written      {args.to}")
+    return 0
+
+
 def cmd_monthly(args) -> int:
     from fieldmill.monthly import MonthlyError, main as monthly_main
 
@@ -242,7 +271,7 @@ def cmd_eval(args) -> int:
     import posixpath
 
     from fieldmill import storage
-    from fieldmill.eval_report import markdown_report, plot_png, text_report
+    from fieldmill.eval_report import curve_png, markdown_report, plot_png, text_report
     from fieldmill.evaluate import DEFAULT_REL_TOL, EvalError, evaluate
 
     try:
@@ -253,12 +282,19 @@ def cmd_eval(args) -> int:
     if args.plot:
         storage.write_bytes(args.plot, plot_png(ev))
         print(f"\nplot written to {args.plot}")
+    curve = curve_png(ev) if args.curve else None
+    if curve is not None:
+        storage.write_bytes(args.curve, curve)
+        print(f"curve written to {args.curve}")
     if args.report:
-        link = None
-        if args.plot:
-            same_store = storage.is_s3(args.plot) == storage.is_s3(args.report)
-            link = posixpath.relpath(storage.normalise_root(args.plot), posixpath.dirname(storage.normalise_root(args.report))) if same_store else args.plot
-        storage.write_bytes(args.report, markdown_report(ev, link).encode())
+        def link(target: str | None) -> str | None:
+            if not target:
+                return None
+            if storage.is_s3(target) != storage.is_s3(args.report):
+                return target
+            return posixpath.relpath(storage.normalise_root(target), posixpath.dirname(storage.normalise_root(args.report)))
+
+        storage.write_bytes(args.report, markdown_report(ev, link(args.plot), link(args.curve) if curve is not None else None).encode())
         print(f"report written to {args.report}")
     rate = ev.compliance_rate
     if args.min_compliance is not None and (rate is None or rate < args.min_compliance):

@@ -208,6 +208,7 @@ class Evaluation:
     fields: list[FieldScore]
     unmatched_results: int = 0
     schema_names: list[str] = field(default_factory=list)
+    calibration: Any = None  # fieldmill.calibration.Calibration: accuracy against confidence and grounding
 
     @property
     def compliance_rate(self) -> float | None:
@@ -242,7 +243,7 @@ def read_gold(uri: str) -> list[dict[str, Any]]:
     return gold
 
 
-_COLUMNS = ["doc_uri", "run_id", "schema_name", "status", "reason", "record"]
+_COLUMNS = ["doc_uri", "run_id", "schema_name", "status", "reason", "record", "confidence", "evidence", "ungrounded_fields"]
 
 
 def scored_folders(results: str) -> list[str]:
@@ -274,6 +275,9 @@ def read_rows(results: str) -> tuple[str, pa.DataType, dict[str, dict[str, Any]]
 
 
 def evaluate(results: str, gold_uri: str, rel_tol: float = DEFAULT_REL_TOL) -> Evaluation:
+    from fieldmill.calibration import Calibration
+
+    calibration = Calibration()
     source, record_type, by_uri = read_rows(results)
     gold = read_gold(gold_uri)
     all_leaves = leaves(record_type)
@@ -293,9 +297,12 @@ def evaluate(results: str, gold_uri: str, rel_tol: float = DEFAULT_REL_TOL) -> E
             reasons[row["reason"]] += 1
         predicted = row["record"] if row and status in (COMPLIANT, NONCOMPLIANT) else None
         score_record(fields, all_leaves, item["record"], predicted, rel_tol)
+        if row:
+            calibration.add_record(item["record"], predicted, row, all_leaves, rel_tol)
     return Evaluation(
         results=source, gold=gold_uri, run_ids=sorted({r["run_id"] for r in by_uri.values()}), documents=len(gold), statuses=statuses,
         reasons=reasons, fields=fields, unmatched_results=len(by_uri) - len(used), schema_names=sorted({r["schema_name"] for r in by_uri.values()}),
+        calibration=calibration if calibration.scored else None,
     )
 
 

@@ -94,7 +94,13 @@ def part_names(folder: str) -> list[str]:
 
 
 def read_part(folder: str, name: str, columns: list[str] | None = None) -> pa.Table:
-    return pq.read_table(io.BytesIO(storage.read_bytes(storage.join(folder, name))), columns=columns)
+    """A part's rows; of `columns`, those the part has (parts written by an older fieldmill lack newer columns)."""
+    data = io.BytesIO(storage.read_bytes(storage.join(folder, name)))
+    if columns is not None:
+        present = set(pq.read_schema(data).names)
+        columns = [c for c in columns if c in present]
+        data.seek(0)
+    return pq.read_table(data, columns=columns)
 
 
 def iter_rows(folder: str, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
