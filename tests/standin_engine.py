@@ -10,6 +10,10 @@ Environment:
                              holds a JSON list of strings, the answers, a document saying
                              `[answer N]` getting the N-th (else the first)
   FIELDMILL_STANDIN_DELAY_S  seconds each answer takes (default 0), to give a kill test time
+
+Each character of an answer is reported as one token of log-probability -0.001, so a
+field's confidence is 0.999 to the power of its length and the confidence metrics have
+numbers to show.
 """
 
 from __future__ import annotations
@@ -44,4 +48,5 @@ class StandInEngine(Engine):
             await asyncio.sleep(self.delay_s)
         chosen = re.findall(rb"\[answer (\d+)\]", bytes(prompt_ids))
         answer = self.answers[int(chosen[-1]) % len(self.answers)] if chosen else self.answers[0]
-        return Generation(answer, len(prompt_ids), len(answer) // 4 + 1, "stop", time.perf_counter() - started)
+        return Generation(answer, len(prompt_ids), len(answer) // 4 + 1, "stop", time.perf_counter() - started,
+                          token_logprobs=tuple(-0.001 for _ in answer), token_ends=tuple(range(1, len(answer) + 1)))

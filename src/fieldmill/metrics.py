@@ -27,6 +27,9 @@ PREFIX = "fieldmill_"
 DEFAULT_JOB = "fieldmill"
 # Seconds per document: milliseconds on a GPU up to minutes for a long record on a CPU.
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000)
+# Per-field confidence: the decisions live near 1.
+CONFIDENCE_BUCKETS = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.0)
+REVIEW_BELOW = 0.9  # a field below this confidence, or ungrounded, needs a person (`fieldmill review`'s default)
 _INDEX = re.compile(r"\[\d+\]")
 
 
@@ -69,8 +72,15 @@ class RunMetrics:
         self.planned = Gauge(PREFIX + "documents_planned", "Documents listed for this run.", ["schema"], registry=r)
         self.done = Gauge(PREFIX + "documents_done", "Documents of this run with a row so far.", ["schema"], registry=r)
         self.duration = Gauge(PREFIX + "run_duration_seconds", "Wall time of the run so far, or in total once it ended.", ["schema"], registry=r)
+        self.field_ungrounded = Counter(PREFIX + "field_ungrounded", "Filled values the document states nowhere, by schema field.", ["schema", "field"], registry=r)
+        self.confidence = Histogram(PREFIX + "field_confidence", "Per-field confidence of the values of this run's records.", ["schema"],
+                                    buckets=CONFIDENCE_BUCKETS, registry=r)
+        self.grounded = Gauge(PREFIX + "grounded_ratio", "Share of this run's checkable filled values that the document states.", ["schema", "model"], registry=r)
+        self.review = Gauge(PREFIX + "review_ratio", f"Share of this run's fields needing review (confidence below {REVIEW_BELOW} or ungrounded).",
+                            ["schema", "model"], registry=r)
         self._started = time.time()
         self._counts = {COMPLIANT: 0, NONCOMPLIANT: 0}
+        self._values = {"grounded": 0, "ungrounded": 0, "fields": 0, "review": 0}
 
     def start(self, schema: str, model: str) -> None:
         self.schema, self.model = schema, model
@@ -102,12 +112,34 @@ class RunMetrics:
         if status == COMPLIANT and row.get("record_value"):
             for path in filled_paths(row["record_value"]):
                 self.field_filled.labels(schema, path).inc()
+        if status != FAILED:
+            self._observe_values(row)
         if status != FAILED or row.get("prompt_tokens"):
             self.latency.labels(schema, model).observe(float(row.get("latency_s") or 0.0))
             self.generation.labels(schema, model).observe(float(row.get("generation_s") or 0.0))
         self.tokens.labels(schema, model, "prompt").inc(int(row.get("prompt_tokens") or 0))
         self.tokens.labels(schema, model, "completion").inc(int(row.get("completion_tokens") or 0))
         self.duration.labels(schema).set(time.time() - self._started)
+
+    def _observe_values(self, row: dict[str, Any]) -> None:
+        """Grounding and confidence of one record's values."""
+        schema, model = self.schema, self.model
+        ungrounded = list(row.get("ungrounded_fields") or [])
+        for path in ungrounded:
+            self.field_ungrounded.labels(schema, field_label(path)).inc()
+        confidence = dict(row.get("confidence") or [])
+        for score in confidence.values():
+            self.confidence.labels(schema).observe(score)
+        values = self._values
+        values["grounded"] += len(row.get("evidence") or [])
+        values["ungrounded"] += len(ungrounded)
+        fields = set(confidence) | set(ungrounded)
+        values["fields"] += len(fields)
+        values["review"] += sum(1 for f in fields if f in ungrounded or confidence.get(f, 1.0) < REVIEW_BELOW)
+        if values["grounded"] + values["ungrounded"]:
+            self.grounded.labels(schema, model).set(values["grounded"] / (values["grounded"] + values["ungrounded"]))
+        if values["fields"]:
+            self.review.labels(schema, model).set(values["review"] / values["fields"])
 
     def finish(self, succeeded: bool) -> None:
         if not self.schema:
@@ -128,7 +160,8 @@ class RunMetrics:
 
 
 #: Row columns `observe` reads (from a part file, `record` becomes `record_value`).
-METRIC_COLUMNS = ["status", "reason", "errors", "record", "latency_s", "generation_s", "prompt_tokens", "completion_tokens"]
+METRIC_COLUMNS = ["status", "reason", "errors", "record", "latency_s", "generation_s", "prompt_tokens", "completion_tokens", "evidence",
+                  "ungrounded_fields", "confidence"]
 
 #: Every metric name the code defines (the dashboard and alert tests check queries against it).
 METRIC_NAMES = (
@@ -144,4 +177,8 @@ METRIC_NAMES = (
     "fieldmill_documents_done",
     "fieldmill_run_duration_seconds",
     "fieldmill_last_success_timestamp_seconds",
+    "fieldmill_field_ungrounded_total",
+    "fieldmill_field_confidence",
+    "fieldmill_grounded_ratio",
+    "fieldmill_review_ratio",
 )

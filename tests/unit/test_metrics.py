@@ -59,6 +59,22 @@ def test_rows_become_counts_ratio_histograms_and_tokens():
     assert "_created" not in text
 
 
+def test_grounding_and_confidence_become_ungrounded_counts_ratios_and_a_histogram():
+    m = RunMetrics()
+    m.start("invoice", "gemma@1")
+    evidence = [{"field": "total"}, {"field": "lines[0].amount"}, {"field": "number"}]
+    m.observe({**row("compliant", record={"total": 5}), "evidence": evidence, "ungrounded_fields": ["city"],
+               "confidence": [("total", 0.99), ("lines[0].amount", 0.5), ("number", 0.97), ("city", 0.96)]})
+    m.observe({**row("noncompliant"), "evidence": [], "ungrounded_fields": ["lines[3].amount"], "confidence": [("lines[3].amount", 0.999)]})
+    m.observe({**row("failed", reason="empty"), "ungrounded_fields": ["never"]})  # failed rows have no values
+    text = exposition(m)
+    assert samples(text, "fieldmill_field_ungrounded_total", field="city") == [1]
+    assert samples(text, "fieldmill_field_ungrounded_total", field="lines[].amount") == [1]
+    assert samples(text, "fieldmill_grounded_ratio", schema="invoice", model="gemma@1") == [3 / 5]
+    assert samples(text, "fieldmill_review_ratio", schema="invoice", model="gemma@1") == [3 / 5]  # 0.5, city and lines[3] ungrounded
+    assert samples(text, "fieldmill_field_confidence_count") == [5] and samples(text, "fieldmill_field_confidence_bucket", le="0.9") == [1]
+
+
 def test_a_failed_run_has_no_last_success_and_every_series_starts_at_zero():
     m = RunMetrics()
     m.start("invoice", "gemma@1")
@@ -101,13 +117,14 @@ def test_every_dashboard_query_uses_defined_metrics_and_defined_variables():
             assert referenced_metrics(variable["definition"]) <= set(METRIC_NAMES)
             assert set(re.findall(r"\$(\w+)", variable["definition"])) <= variables
     assert {"Compliance rate", "Documents by status", "Failures by reason", "Top failing fields", "Document latency p50 / p95 / p99",
-            "Documents / second", "Tokens / second", "Time since last success"} <= titles
+            "Documents / second", "Tokens / second", "Time since last success", "Grounded share of values", "Fields needing review",
+            "Top ungrounded fields"} <= titles
 
 
 def test_alert_rules_use_defined_metrics_and_the_config_scrapes_the_gateway_with_honor_labels():
     rules = yaml.safe_load((DEPLOY / "prometheus" / "fieldmill-alerts.yml").read_text())
     alerts = {r["alert"]: r for r in rules["groups"][0]["rules"]}
-    assert set(alerts) == {"FieldmillComplianceLow", "FieldmillNoRecentSuccess", "FieldmillFailureRateHigh"}
+    assert set(alerts) == {"FieldmillComplianceLow", "FieldmillNoRecentSuccess", "FieldmillFailureRateHigh", "FieldmillGroundedShareLow"}
     for rule in alerts.values():
         assert referenced_metrics(rule["expr"]) <= set(METRIC_NAMES) and rule["annotations"]["summary"]
     assert "35 * 86400" in alerts["FieldmillNoRecentSuccess"]["expr"]
