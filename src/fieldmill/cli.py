@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-model-len", type=int, default=None, help="engine context length (default: the model's)")
     run.add_argument("--retries", type=int, default=int(os.environ.get("FIELDMILL_RETRIES", 2)),
                      help="extra sampled attempts for a record that fails validation (default: 2; 0 = greedy only)")
+    run.add_argument("--grounding", choices=("off", "strict"), default=os.environ.get("FIELDMILL_GROUNDING", "off"),
+                     help="strict: free-text fields can only be null or copied verbatim from the document (a per-document grammar); "
+                          "evidence and confidence are written either way (default: off)")
     run.add_argument("--repetition-penalty", type=float, default=1.0, help="vLLM repetition penalty (default: 1.0, off)")
     run.add_argument("--reprocess", action="store_true",
                      help="make a new run over INPUT even if its documents were done before (a rerun resumes an unfinished reprocess)")
@@ -388,6 +391,7 @@ def cmd_run(args) -> int:
             batch_size=args.batch_size,
             part_rows=args.part_rows,
             retries=args.retries,
+            grounding=args.grounding,
             reprocess=args.reprocess,
             run_id=args.run_id,
             limit=args.limit,

@@ -27,6 +27,7 @@ class RunConfig(BaseModel):
     max_doc_bytes: int = Field(64 << 20, ge=1, description="Larger objects are not read: they fail as too_long.")
     retries: int = Field(2, ge=0, le=10, description="Extra attempts, sampled at `retry_temperature`, for a record that fails validation (the first is greedy).")
     retry_temperature: float = Field(0.7, gt=0, le=2, description="Sampling temperature of the retries.")
+    grounding: str = Field("off", pattern="^(off|strict)$", description="strict: free-text fields are null or a verbatim span of the document, by construction (a per-document grammar).")
     reprocess: bool = Field(False, description="Start a new run over INPUT even if its documents were done (resuming an unfinished reprocess run).")
     ray_address: str | None = Field(None, description="Existing Ray cluster to join (e.g. 'auto'); default starts a local one.")
     gpus_per_worker: float | None = Field(None, ge=0, description="GPUs each extraction actor requests; default 1 when the cluster has GPUs now, else 0 (set it for autoscaling GPU workers).")

@@ -58,10 +58,16 @@ _FORMATS["uuid"] = _uuid()
 
 @dataclass(frozen=True)
 class Constraint:
-    """What the engine is asked to follow, and what that costs at most."""
+    """What the engine is asked to follow, and what that costs at most.
+
+    `grammar`, when set, is a Lark grammar (llguidance's dialect) that replaces the regex
+    for one document, such as the grounded grammar of `--grounding strict`; its longest
+    output is never longer than the regex's, so `max_output_bytes` still bounds it.
+    """
 
     regex: str
     max_output_bytes: int
+    grammar: str | None = None
 
     @property
     def max_output_tokens(self) -> int:

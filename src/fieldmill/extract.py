@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import replace
 import json
 import pickle
 import time
@@ -19,10 +20,14 @@ from fieldmill import documents
 from fieldmill.confidence import field_confidence
 from fieldmill.engines import Engine, EngineConfig, create_engine
 from fieldmill.evidence import DocumentIndex, ground, text_digest
+from fieldmill.grounded import grounded_grammar, has_free_text
 from fieldmill.prompts import build_prompt, schema_prefix, schema_title
 from fieldmill.records import FAILED, NONCOMPLIANT, check_output
 from fieldmill.schemas import load_schema
 
+GROUNDING_OFF = "off"
+GROUNDING_STRICT = "strict"  # free-text fields can only be copied from the document (grounded.py)
+GROUNDING_MODES = (GROUNDING_OFF, GROUNDING_STRICT)
 # Characters per token no tokenizer beats by much; longer texts are refused before
 # tokenising them (a multi-megabyte document would otherwise stall the actor).
 _MAX_CHARS_PER_TOKEN = 32
@@ -37,13 +42,17 @@ class ContextTooSmall(RuntimeError):
 
 class Extractor:
     def __init__(self, schema_spec: str, engine_config: dict[str, Any], max_doc_tokens: int | None = None, engine: Engine | None = None,
-                 retries: int = 0, retry_temperature: float = 0.7):
+                 retries: int = 0, retry_temperature: float = 0.7, grounding: str = GROUNDING_OFF):
         started = time.perf_counter()
+        if grounding not in GROUNDING_MODES:
+            raise ValueError(f"grounding {grounding!r}: choose one of {', '.join(GROUNDING_MODES)}")
+        self.grounding = grounding
         self.retries = retries
         self.retry_temperature = retry_temperature
         self.schema = load_schema(schema_spec)
         self.engine = engine or create_engine(EngineConfig(**engine_config))
         self.constraint = self.schema.constraint
+        self.strict_applies = has_free_text(self.schema.hardened)
         # The prompt format the model was trained on (its card says; a pretrained model: the worked example).
         self.prefix = schema_prefix(self.schema.hardened, schema_title(self.schema.name), self.schema.example_document,
                                     prompt_format=self.engine.prompt_format)
@@ -97,6 +106,9 @@ class Extractor:
                 started,
                 prompt_tokens=len(prompt_ids),
             )
+        constraint = self.constraint
+        if self.grounding == GROUNDING_STRICT and self.strict_applies:
+            constraint = replace(constraint, grammar=grounded_grammar(self.schema.hardened, text))
         first = None
         spent = {"prompt_tokens": 0, "completion_tokens": 0, "generation_s": 0.0}
         for attempt in range(1 + self.retries):
@@ -104,7 +116,7 @@ class Extractor:
             # seeded by the document and the attempt so a rerun repeats the same draws.
             sampling = {} if attempt == 0 else {"temperature": self.retry_temperature, "seed": _seed(row.get("doc_uri", ""), attempt)}
             try:
-                generation = await self.engine.generate(prompt_ids, self.constraint, self.constraint.max_output_tokens, **sampling)
+                generation = await self.engine.generate(prompt_ids, constraint, constraint.max_output_tokens, **sampling)
             except Exception as exc:
                 if first is not None:
                     break

@@ -212,6 +212,7 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
             "max_doc_tokens": config.max_doc_tokens,
             "retries": config.retries,
             "retry_temperature": config.retry_temperature,
+            "grounding": config.grounding,
         },
         batch_size=config.batch_size,
         batch_format="default",

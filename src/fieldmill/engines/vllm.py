@@ -105,7 +105,7 @@ class VllmEngine(Engine):
             max_tokens=max_tokens,
             repetition_penalty=self.config.repetition_penalty,
             frequency_penalty=self.config.frequency_penalty,
-            structured_outputs=StructuredOutputsParams(regex=constraint.regex),
+            structured_outputs=StructuredOutputsParams(grammar=constraint.grammar) if constraint.grammar else StructuredOutputsParams(regex=constraint.regex),
             output_kind=RequestOutputKind.FINAL_ONLY,
             logprobs=0,  # the chosen token's log-probability (after the grammar's mask): per-field confidence
         )

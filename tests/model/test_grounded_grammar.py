@@ -1,0 +1,117 @@
+"""`--grounding strict`'s per-document grammar, compiled by llguidance with the bundled model's tokenizer (no mock).
+
+It accepts a record whose free text is copied from the document (quotes, backslashes
+and line breaks escaped inside a span included) and refuses a value the document does
+not contain; enums, dates and numbers keep their own regexes.
+"""
+
+import json
+import random
+import re
+
+import pytest
+
+from fieldmill import synth
+from fieldmill.constraint import answer_text
+from fieldmill.grounded import chunks, grounded_grammar
+from fieldmill.models import BUNDLED_BASE, materialise
+from fieldmill.schemas import load_schema
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    import llguidance.hf
+    from transformers import AutoTokenizer
+
+    hf = AutoTokenizer.from_pretrained(materialise(BUNDLED_BASE))
+    hf.llguidance = llguidance.hf.from_tokenizer(hf)  # built once, as an engine builds it once
+    return hf
+
+
+def matcher(tokenizer, grammar: str):
+    import llguidance
+
+    compiled = llguidance.LLMatcher.grammar_from_lark(grammar)
+    assert not llguidance.LLMatcher.validate_grammar(compiled), llguidance.LLMatcher.validate_grammar(compiled)
+    return llguidance.LLMatcher(tokenizer.llguidance, compiled, log_level=0)
+
+
+def accepts(tokenizer, m, text: str) -> bool:
+    m.reset()
+    return m.consume_tokens(tokenizer.encode(text, add_special_tokens=False)) and m.is_accepting()
+
+
+@pytest.mark.parametrize("name", ["invoice", "legal_contract", "medical_record"])
+def test_gold_records_are_spans_and_an_invented_value_is_refused(name, tokenizer, tmp_path):
+    """Synthetic gold records whose free text is verbatim in their documents pass; changing one value to text
+    the document lacks is refused by the compiled grammar."""
+    from fieldmill.documents import read_document
+
+    schema = load_schema(name)
+    lines = synth.write_corpus(name, 6, str(tmp_path), seed=5, formats=("txt",))
+    checked = 0
+    for line in lines:
+        text = read_document(str(tmp_path / line["name"]), line["name"], 0, 1 << 26).text
+        record = schema.model.model_validate(line["record"]).model_dump(mode="json", by_alias=True)
+        strings = [v for v in _free_text_values(record, schema.hardened) if v]
+        if not all(v in text for v in strings):
+            continue  # a generator paraphrased a value (a date inside a sentence): not a span record
+        m = matcher(tokenizer, grounded_grammar(schema.hardened, text))
+        answer = answer_text(record, schema.hardened)
+        assert accepts(tokenizer, m, answer), answer[:300]
+        invented = strings[0]
+        assert "Zyxwvut Qopnml" not in text
+        assert not accepts(tokenizer, m, answer.replace(json.dumps(invented, ensure_ascii=False), '"Zyxwvut Qopnml"', 1))
+        checked += 1
+    assert checked >= 2
+
+
+def test_escaped_characters_inside_a_span_round_trip(tokenizer):
+    from pydantic import BaseModel, Field
+
+    from fieldmill.hardening import harden
+
+    class Note(BaseModel):
+        quote: str = Field(max_length=80)
+        count: int
+
+    text = 'She said "ship it" \\ now\nthen left.'
+    hardened = harden(Note.model_json_schema())
+    m = matcher(tokenizer, grounded_grammar(hardened, text))
+    value = 'said "ship it" \\ now\nthen'
+    answer = answer_text({"quote": value, "count": 3}, hardened)
+    assert accepts(tokenizer, m, answer)
+    assert json.loads(answer)["quote"] == value  # the JSON decodes to the document's own characters
+    assert not accepts(tokenizer, m, answer_text({"quote": "ship it now", "count": 3}, hardened))  # not contiguous
+    assert "".join(json.loads(f'"{c}"') for c in chunks(text)) == text
+
+
+def test_length_limits_hold_inside_spans(tokenizer):
+    from pydantic import BaseModel, Field
+
+    from fieldmill.hardening import harden
+
+    class Short(BaseModel):
+        code: str = Field(max_length=5)
+
+    hardened = harden(Short.model_json_schema())
+    m = matcher(tokenizer, grounded_grammar(hardened, "alpha beta gamma"))
+    assert accepts(tokenizer, m, '{"code":"alpha"}') and not accepts(tokenizer, m, '{"code":"alpha beta"}')
+
+
+def _free_text_values(value, node):
+    from fieldmill.grounded import is_free_text
+
+    options = [o for o in node.get("anyOf", [node]) if o.get("type") != "null"]
+    if isinstance(value, dict):
+        props = next(o["properties"] for o in options if "properties" in o)
+        for key, item in value.items():
+            yield from _free_text_values(item, props[key])
+    elif isinstance(value, list):
+        items = next(o["items"] for o in options if o.get("type") == "array")
+        for item in value:
+            yield from _free_text_values(item, items)
+    elif isinstance(value, str) and any(is_free_text(o) for o in options):
+        yield value
