@@ -6,7 +6,12 @@ records; one table with compliance, micro/macro accuracy, the share of filled va
 equal to the schema's worked example (a small base model copies it), prompt tokens per
 document and documents per second after the model loaded.
 
-    python bench/accuracy.py --count 16 [--schemas invoice,medical_record] [--models bundled-base,bundled-finetuned] [--work DIR]
+    python bench/accuracy.py --count 16 [--schemas invoice,medical_record] [--models bundled-base,bundled-finetuned]
+        [--grounding off,strict] [--work DIR]
+
+Calibration columns (from `fieldmill eval`): the share of wrong values and of right values
+that a review at confidence 0.9 or ungrounded would flag, and the largest share of values
+that can be accepted unseen while those accepted stay at least 99% right.
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--schemas", default="invoice,medical_record,legal_contract")
     parser.add_argument("--models", default="bundled-base,bundled-finetuned", help="comma-separated model specs to compare")
+    parser.add_argument("--grounding", default="off", help="comma-separated grounding modes to run each model with (off, strict)")
     parser.add_argument("--work", default="out/bench-accuracy")
     args = parser.parse_args()
 
@@ -71,11 +77,11 @@ def main() -> None:
     for name in args.schemas.split(","):
         corpus = Path(args.work) / name / "corpus"
         fieldmill("synth", "--schema", name, "--count", str(args.count), "--seed", str(args.seed), "--output", str(corpus))
-        for model in args.models.split(","):
-            work = Path(args.work) / name / model.replace("/", "_")
+        for model, grounding in [(m, g) for m in args.models.split(",") for g in args.grounding.split(",")]:
+            work = Path(args.work) / name / (model.replace("/", "_") + ("" if grounding == "off" else f"-{grounding}"))
             out = work / "out"
             started = time.time()
-            ran = fieldmill("run", str(corpus / "docs"), "--schema", name, "--output", str(out), "--model", model)
+            ran = fieldmill("run", str(corpus / "docs"), "--schema", name, "--output", str(out), "--model", model, "--grounding", grounding)
             wall = time.time() - started
             scored = fieldmill("eval", "--results", str(out), "--gold", str(corpus / "gold.jsonl"),
                                "--report", str(work / "report.md"), "--plot", str(work / "fields.png"))
@@ -84,16 +90,35 @@ def main() -> None:
             load_s = float(load.group(1)) if load else float("nan")
             tokens = [row["prompt_tokens"] / max(1, row["attempts"]) for n in part_names(ev.results)
                       for row in read_part(ev.results, n, ["prompt_tokens", "attempts"]).to_pylist() if row["attempts"]]
-            rows.append((name, model, ev.documents, ev.compliance_rate or 0.0, ev.micro_accuracy, ev.macro_accuracy,
-                         *example_share(ev.results, name, str(corpus / "gold.jsonl")), sum(tokens) / len(tokens) if tokens else 0.0, ev.documents / max(1e-9, wall - load_s), wall))
+            rows.append((name, model if grounding == "off" else f"{model} (grounding {grounding})", ev.documents, ev.compliance_rate or 0.0, ev.micro_accuracy,
+                         ev.macro_accuracy, *example_share(ev.results, name, str(corpus / "gold.jsonl")), sum(tokens) / len(tokens) if tokens else 0.0,
+                         ev.documents / max(1e-9, wall - load_s), wall, *calibration_columns(ev)))
             print(f"{name} / {model}: " + scored.stdout.split("\n\n")[0], flush=True)
             print(f"  report: {work / 'report.md'}\n", flush=True)
 
     print("| schema | model | documents | compliance | micro accuracy | macro accuracy | filled values equal to the example"
-          " | ... and wrong (copied) | prompt tokens/doc | docs/s after load | run wall s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, model, docs, compliance, micro, macro, same, copied, tokens, rate, wall in rows:
-        print(f"| {name} | {model} | {docs} | {compliance:.1%} | {micro:.1%} | {macro:.1%} | {same:.1%} | {copied:.1%} | {tokens:.0f} | {rate:.3f} | {wall:.0f} |")
+          " | ... and wrong (copied) | prompt tokens/doc | docs/s after load | run wall s | wrong values flagged | right values flagged"
+          " | coverage at >= 99% right | grounded share |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, model, docs, compliance, micro, macro, same, copied, tokens, rate, wall, wrong, right, coverage, grounded in rows:
+        print(f"| {name} | {model} | {docs} | {compliance:.1%} | {micro:.1%} | {macro:.1%} | {same:.1%} | {copied:.1%} | {tokens:.0f} | {rate:.3f}"
+              f" | {wall:.0f} | {_pct(wrong)} | {_pct(right)} | {_pct(coverage)} | {_pct(grounded)} |")
+
+
+def calibration_columns(ev) -> tuple:
+    """Share of wrong and of right values a review flags; the largest coverage whose accepted values are >= 99% right; grounded share."""
+    cal = ev.calibration
+    if cal is None:
+        return None, None, None, None
+    wrong, right = cal.flagged()
+    coverage = max((c for _, c, a in cal.curve() if a is not None and a >= 0.99), default=0.0)
+    groups = cal.by_grounding()
+    checkable = groups["grounded"][0] + groups["ungrounded"][0]
+    return wrong, right, coverage, groups["grounded"][0] / checkable if checkable else None
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
 
 
 if __name__ == "__main__":

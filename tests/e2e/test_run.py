@@ -47,8 +47,25 @@ def assert_model_rows(rows: list[dict], regex: str) -> None:
         assert row["latency_s"] > 0
         if row["status"] == "compliant":
             assert isinstance(row["record"]["issue_date"], dt.date) and row["errors"] == []
-        else:
-            assert row["record"] is None and row["errors"] and row["error"]
+        else:  # a broken rule keeps the values that are valid on their own
+            assert row["errors"] and row["error"] and row["record"] is not None
+        # Every value says how sure the model was, and where the document states it.
+        confidence = dict(row["confidence"])
+        assert "invoice_number" in confidence and all(0 <= c <= 1 for c in confidence.values())
+        assert row["confidence_min"] == min(confidence.values())
+        assert re.fullmatch("[0-9a-f]{64}", row["doc_text_sha256"])
+        assert isinstance(row["ungrounded_fields"], list) and row["evidence"]
+
+
+def assert_evidence_points_into_the_document(row: dict, path: Path) -> None:
+    """Offsets are into the decoded text the model read: a reader can check every quote."""
+    from fieldmill.documents import decode_document
+    from fieldmill.evidence import text_digest
+
+    text = decode_document(path.name, path.read_bytes()).text
+    assert text_digest(text) == row["doc_text_sha256"]
+    for evidence in row["evidence"]:
+        assert text[evidence["start"]:evidence["end"]] == evidence["quote"], evidence
 
 
 def test_local_folder_then_rerun_adds_nothing(tmp_path):
@@ -66,6 +83,9 @@ def test_local_folder_then_rerun_adds_nothing(tmp_path):
     schema = load_schema("invoice")
     assert_model_rows([r for k, r in by_key.items() if k.startswith("invoice-")], schema.constraint.regex)
     assert {r["schema_hash"] for r in rows} == {schema.hash} and len({r["run_id"] for r in rows}) == 1
+    for key in ("invoice-0001.html", "invoice-0002.pdf"):
+        assert_evidence_points_into_the_document(by_key[key], tmp_path / "corpus" / "docs" / key)
+    assert by_key["invoice-0002.pdf"]["evidence"][0]["page"] == 1
 
     table = pads.dataset(out, format="parquet").to_table()
     record_type = table.schema.field("record").type
