@@ -26,10 +26,11 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 demo: $(INSTALLED)
-	rm -rf out/demo samples/demo
+	rm -rf out/demo out/demo-report samples/demo
 	$(BIN)/fieldmill synth --schema invoice --count $(DEMO_COUNT) --seed 1 --output samples/demo
 	$(BIN)/fieldmill run samples/demo/docs --schema invoice --output out/demo
-	$(BIN)/fieldmill eval --results out/demo --gold samples/demo/gold.jsonl --report out/demo/report.md --plot out/demo/fields.png
+	$(BIN)/fieldmill eval --results out/demo --gold samples/demo/gold.jsonl --report out/demo-report/report.md \
+	  --plot out/demo-report/fields.png --curve out/demo-report/curve.png
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest

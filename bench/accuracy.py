@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from fieldmill.evaluate import SuffixIndex, evaluate, leaves, normalise, read_gold, values_at
-from fieldmill.output import part_names, read_part
+from fieldmill.store import results_runs
 from fieldmill.prompts import example_record
 from fieldmill.schemas import load_schema
 
@@ -42,7 +42,8 @@ def example_share(run_folder: str, schema_name: str, gold_path: str) -> tuple[fl
     schema = load_schema(schema_name)
     example = example_record(schema.hardened)
     gold = {item["name"]: item["record"] for item in read_gold(gold_path)}
-    tables = [read_part(run_folder, name, ["doc_uri", "status", "record"]) for name in part_names(run_folder)]
+    _, (run,) = results_runs(run_folder)
+    tables = [run.read_part(name, ["doc_uri", "status", "record"]) for name in run.part_names()]
     rows = [row for table in tables for row in table.to_pylist()]
     index = SuffixIndex(row["doc_uri"] for row in rows)
     gold_by_uri = {index.find(name): record for name, record in gold.items()}
@@ -88,8 +89,8 @@ def main() -> None:
             ev = evaluate(str(out), str(corpus / "gold.jsonl"))
             load = re.search(r"model load ([\d.]+) s", ran.stdout)
             load_s = float(load.group(1)) if load else float("nan")
-            tokens = [row["prompt_tokens"] / max(1, row["attempts"]) for n in part_names(ev.results)
-                      for row in read_part(ev.results, n, ["prompt_tokens", "attempts"]).to_pylist() if row["attempts"]]
+            tokens = [row["prompt_tokens"] / max(1, row["attempts"]) for row in results_runs(ev.results)[1][0].rows(["prompt_tokens", "attempts"])
+                      if row["attempts"]]
             rows.append((name, model if grounding == "off" else f"{model} (grounding {grounding})", ev.documents, ev.compliance_rate or 0.0, ev.micro_accuracy,
                          ev.macro_accuracy, *example_share(ev.results, name, str(corpus / "gold.jsonl")), sum(tokens) / len(tokens) if tokens else 0.0,
                          ev.documents / max(1e-9, wall - load_s), wall, *calibration_columns(ev)))

@@ -18,6 +18,7 @@ EXIT_CREDENTIALS = 4
 EXIT_MODEL = 5
 EXIT_STORAGE = 6
 EXIT_METRICS = 7
+EXIT_BUSY = 8  # another driver holds the run's lease
 
 BACKENDS = ("guidance", "xgrammar", "outlines")
 
@@ -63,7 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=1, help="extraction actors, one engine each (default: 1)")
     run.add_argument("--batch-size", type=int, default=16, help="documents per batch to an actor (default: 16)")
     run.add_argument("--run-id", default=None, help="run folder name (default: derived from input, schema version and model)")
-    run.add_argument("--limit", type=int, default=None, help="process at most N pending documents")
+    run.add_argument("--limit", type=int, default=None,
+                     help="process at most N pending documents; the run stays partial (no _SUCCESS, not in the current view) until the same command finishes it")
+    run.add_argument("--max-tries", type=int, default=3,
+                     help="a document that failed for a passing reason (read error, engine error, replaced while read) is tried again by the same command "
+                          "until it was tried this many times (default: 3)")
     run.add_argument("--max-doc-tokens", type=int, default=None, help="largest document in tokens (default: what the model's context allows)")
     run.add_argument("--max-model-len", type=int, default=None, help="engine context length (default: the model's)")
     run.add_argument("--retries", type=int, default=int(os.environ.get("FIELDMILL_RETRIES", 2)),
@@ -220,11 +225,11 @@ def cmd_synth(args) -> int:
 
 
 def cmd_results(args) -> int:
-    from fieldmill.results_view import current_view
     from fieldmill.storage import MissingInput, StorageError
+    from fieldmill.store import RunStore
 
     try:
-        view = current_view(args.output, args.to)
+        view = RunStore(args.output).write_view(args.to)
     except MissingInput as exc:
         raise Fatal(EXIT_MISSING_INPUT, str(exc)) from None
     except StorageError as exc:
@@ -237,12 +242,11 @@ def cmd_results(args) -> int:
     if view.skipped_runs:
         print("unfinished   " + ", ".join(view.skipped_runs) + " (not in the view until they complete)")
     if args.to:
-        print(f"written      {len(view.parts)} parts under {args.to}")
+        print(f"written      {len(view.parts)} parts under {view.location} (readers of {args.to} see the new view from now on)")
     return 0
 
 
 def cmd_review(args) -> int:
-    from fieldmill.evaluate import EvalError
     from fieldmill.review import ReviewSummary, review_lines, write_review
     from fieldmill.storage import MissingInput, StorageError
 
@@ -250,7 +254,7 @@ def cmd_review(args) -> int:
     try:
         lines = list(review_lines(args.output, args.below, args.ungrounded, summary))
         write_review(lines, args.to)
-    except (EvalError, MissingInput) as exc:
+    except MissingInput as exc:
         raise Fatal(EXIT_MISSING_INPUT, str(exc)) from None
     except StorageError as exc:
         raise Fatal(EXIT_STORAGE, str(exc)) from None
@@ -371,6 +375,7 @@ def cmd_run(args) -> int:
     from fieldmill.engines.base import EngineConfig
     from fieldmill.models import ModelError
     from fieldmill.storage import MissingInput, NoCredentials, StorageError
+    from fieldmill.store import LeaseHeld
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s fieldmill %(message)s", stream=sys.stderr)
     _load_schema(args.schema)  # one-line error before anything starts
@@ -391,6 +396,7 @@ def cmd_run(args) -> int:
             batch_size=args.batch_size,
             part_rows=args.part_rows,
             retries=args.retries,
+            max_tries=args.max_tries,
             grounding=args.grounding,
             reprocess=args.reprocess,
             run_id=args.run_id,
@@ -423,6 +429,8 @@ def cmd_run(args) -> int:
         raise Fatal(EXIT_CREDENTIALS, str(exc)) from None
     except ModelError as exc:
         raise Fatal(EXIT_MODEL, str(exc)) from None
+    except LeaseHeld as exc:
+        raise Fatal(EXIT_BUSY, str(exc)) from None
     except StorageError as exc:
         raise Fatal(EXIT_STORAGE, f"{exc}; the parts written so far are kept: run the same command again to resume") from None
     except Exception as exc:

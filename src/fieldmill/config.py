@@ -27,6 +27,8 @@ class RunConfig(BaseModel):
     max_doc_bytes: int = Field(64 << 20, ge=1, description="Larger objects are not read: they fail as too_long.")
     retries: int = Field(2, ge=0, le=10, description="Extra attempts, sampled at `retry_temperature`, for a record that fails validation (the first is greedy).")
     retry_temperature: float = Field(0.7, gt=0, le=2, description="Sampling temperature of the retries.")
+    max_tries: int = Field(3, ge=1, le=20, description="A document that failed for a passing reason (read error, engine error, changed while read) "
+                           "is tried again by the same command until it was tried this many times; then its failed row stays.")
     grounding: str = Field("off", pattern="^(off|strict)$", description="strict: free-text fields are null or a verbatim span of the document, by construction (a per-document grammar).")
     reprocess: bool = Field(False, description="Start a new run over INPUT even if its documents were done (resuming an unfinished reprocess run).")
     ray_address: str | None = Field(None, description="Existing Ray cluster to join (e.g. 'auto'); default starts a local one.")

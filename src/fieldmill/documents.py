@@ -9,9 +9,11 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
+from typing import Any
 
 from fieldmill import storage
 
@@ -26,6 +28,9 @@ EMPTY = "empty"
 DECODE_ERROR = "decode_error"
 TOO_LONG = "too_long"
 ENGINE_ERROR = "engine_error"
+CHANGED = "changed"  # replaced between listing and reading: the next run reads the new version
+# Reasons that may pass: the same command tries such a document again (a bounded number of times).
+TRANSIENT = (READ_ERROR, ENGINE_ERROR, CHANGED)
 
 # Share of control characters above which "text" is really binary.
 _MAX_CONTROL_SHARE = 0.05
@@ -39,14 +44,20 @@ class Decoded:
     pages: tuple[tuple[int, int], ...] = ()  # PDF: (offset in `text` where a page starts, page number from 1)
 
 
-def read_document(uri: str, key: str, size: int, max_doc_bytes: int) -> Decoded:
-    """Read and decode one listed document, as `run` does; failures are reasons, never exceptions."""
+def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str | None = None) -> Decoded:
+    """Read and decode one listed document, as `run` does; failures are reasons, never exceptions.
+
+    With `etag`, the read is pinned to the listed version: a document replaced since it
+    was listed is a `changed` row (the next run reads the new version under its new ETag).
+    """
     if not is_supported(key):
         return decode_document(key, b"")
     if size > max_doc_bytes:
         return Decoded(None, TOO_LONG, f"object of {size} bytes exceeds the {max_doc_bytes}-byte limit")
     try:
-        data = storage.read_bytes(uri, max_bytes=max_doc_bytes)
+        data = storage.read_bytes(uri, max_bytes=max_doc_bytes, etag=etag)
+    except storage.Changed as exc:
+        return Decoded(None, CHANGED, f"{exc}; the next run reads the new version")
     except (OSError, storage.StorageError) as exc:
         return Decoded(None, READ_ERROR, str(exc)[:1000])
     if len(data) > max_doc_bytes:
@@ -55,6 +66,21 @@ def read_document(uri: str, key: str, size: int, max_doc_bytes: int) -> Decoded:
         return decode_document(key, data)
     except Exception as exc:  # a decoder library's own bug must not lose the document
         return Decoded(None, DECODE_ERROR, f"{type(exc).__name__}: {exc}"[:1000])
+
+
+def decode_batch(batch: dict[str, Any], max_doc_bytes: int) -> dict[str, list]:
+    """Read and decode a batch of listed documents (a Ray Data task); failures become reasons, never exceptions."""
+    out: dict[str, list] = {key: list(values) for key, values in batch.items()}
+    out["text"], out["pages_json"], out["read_reason"], out["read_message"], out["read_s"] = [], [], [], [], []
+    for uri, key, size, etag in zip(batch["doc_uri"], batch["doc_key"], batch["doc_bytes"], batch["doc_etag"]):
+        started = time.perf_counter()
+        decoded = read_document(str(uri), str(key), int(size), max_doc_bytes, etag=str(etag))
+        out["read_s"].append(time.perf_counter() - started)
+        out["text"].append(decoded.text or "")
+        out["pages_json"].append(json.dumps(decoded.pages) if decoded.pages else "")
+        out["read_reason"].append(decoded.reason or "")
+        out["read_message"].append(decoded.message or "")
+    return out
 
 
 def doc_type(name: str) -> str:

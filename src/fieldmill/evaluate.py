@@ -33,8 +33,7 @@ from typing import Any, Iterable
 import pyarrow as pa
 
 from fieldmill import storage
-from fieldmill.output import SUCCESS, part_names, run_folder
-from fieldmill.results_view import completed_runs, current_rows
+from fieldmill.store import NoResults, results_runs
 from fieldmill.records import COMPLIANT, NONCOMPLIANT
 from fieldmill.summary import compliance_rate
 
@@ -246,32 +245,20 @@ def read_gold(uri: str) -> list[dict[str, Any]]:
 _COLUMNS = ["doc_uri", "run_id", "schema_name", "status", "reason", "record", "confidence", "evidence", "ungrounded_fields"]
 
 
-def scored_folders(results: str) -> list[str]:
-    """The run folder RESULTS names, or the completed runs under an OUTPUT folder, newest first."""
-    root = storage.normalise_root(results)
-    if part_names(root):
-        return [root]
-    runs, unfinished = completed_runs(root)
-    if not runs and len(unfinished) == 1:
-        runs = unfinished
-    if not runs:
-        if not unfinished:
-            raise EvalError(f"no run folders (run_id=...) and no result parts under {results}")
-        raise EvalError(f"{len(unfinished)} runs under {results} and none completed ({SUCCESS} missing); name one: {results.rstrip('/')}/run_id=ID")
-    return [run_folder(root, run_id) for run_id in runs]
-
-
 def read_rows(results: str) -> tuple[str, pa.DataType, dict[str, dict[str, Any]]]:
     """Where the rows come from, the record type, and the current row of every document URI."""
-    folders = scored_folders(results)
+    try:
+        store, runs = results_runs(results)
+    except NoResults as exc:
+        raise EvalError(str(exc)) from None
     by_uri: dict[str, dict[str, Any]] = {}
     record_type = None
-    for _, table in current_rows(folders, _COLUMNS):
+    for _, table in store.current(_COLUMNS, runs):
         record_type = record_type or table.schema.field("record").type
         by_uri.update((row["doc_uri"], row) for row in table.to_pylist())
     if record_type is None:
         raise EvalError(f"no result rows under {results}")
-    return folders[0] if len(folders) == 1 else storage.normalise_root(results), record_type, by_uri
+    return runs[0].folder if len(runs) == 1 else storage.normalise_root(results), record_type, by_uri
 
 
 def evaluate(results: str, gold_uri: str, rel_tol: float = DEFAULT_REL_TOL) -> Evaluation:

@@ -42,14 +42,14 @@ class ContextTooSmall(RuntimeError):
 
 class Extractor:
     def __init__(self, schema_spec: str, engine_config: dict[str, Any], max_doc_tokens: int | None = None, engine: Engine | None = None,
-                 retries: int = 0, retry_temperature: float = 0.7, grounding: str = GROUNDING_OFF):
+                 retries: int = 0, retry_temperature: float = 0.7, grounding: str = GROUNDING_OFF, schema_source: str | None = None):
         started = time.perf_counter()
         if grounding not in GROUNDING_MODES:
             raise ValueError(f"grounding {grounding!r}: choose one of {', '.join(GROUNDING_MODES)}")
         self.grounding = grounding
         self.retries = retries
         self.retry_temperature = retry_temperature
-        self.schema = load_schema(schema_spec)
+        self.schema = load_schema(schema_spec, source=schema_source)
         self.engine = engine or create_engine(EngineConfig(**engine_config))
         self.constraint = self.schema.constraint
         self.strict_applies = has_free_text(self.schema.hardened)

@@ -43,11 +43,11 @@ class ReviewSummary:
 
 def review_lines(output: str, below: float = DEFAULT_BELOW, ungrounded: bool = False, summary: ReviewSummary | None = None) -> Iterator[dict[str, Any]]:
     """The review line of every current document that needs a look."""
-    from fieldmill.evaluate import scored_folders
-    from fieldmill.results_view import current_rows
+    from fieldmill.store import results_runs
 
     summary = summary if summary is not None else ReviewSummary()
-    for _, table in current_rows(scored_folders(output), _COLUMNS):
+    store, runs = results_runs(output)
+    for _, table in store.current(_COLUMNS, runs):
         for row in table.to_pylist():
             if row["record"] is None:
                 continue

@@ -95,10 +95,15 @@ class LoadedSchema:
         return digest.hexdigest()[:16]
 
 
-def load_schema(spec: str, policy: HardeningPolicy | None = None) -> LoadedSchema:
-    """Resolve `spec` to a schema; raise SchemaError with a one-line reason otherwise."""
+def load_schema(spec: str, policy: HardeningPolicy | None = None, source: str | None = None) -> LoadedSchema:
+    """Resolve `spec` to a schema; raise SchemaError with a one-line reason otherwise.
+
+    `source` is the text of a schema file (`file.json`, `file.py:Class`) read elsewhere, as
+    `shipped_source` reads it on the driver: workers on other nodes load the same schema
+    without the file existing there.
+    """
     try:
-        model, name, source = _resolve(spec)
+        model, name, source = _resolve(spec, source)
     except SchemaError:
         raise
     except Exception as exc:  # an import error inside a user's module, a bad JSON file...
@@ -143,18 +148,28 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
 
 
-def _resolve(spec: str) -> tuple[Any, str, str]:
+def shipped_source(spec: str) -> str | None:
+    """The text of the file a spec names (`file.json`, `file.py:Class`), to send along with the spec; None otherwise."""
+    target = spec.rpartition(":")[0] if ":" in spec else spec
+    if target.endswith((".json", ".py")) and Path(target).is_file():
+        return Path(target).read_text(encoding="utf-8")
+    return None
+
+
+def _resolve(spec: str, shipped: str | None = None) -> tuple[Any, str, str]:
     if spec.endswith(".json") and ":" not in spec:
         path = Path(spec)
-        if not path.is_file():
+        if shipped is None and not path.is_file():
             raise SchemaError(f"schema file {spec} does not exist")
-        text = path.read_text(encoding="utf-8")
+        text = shipped if shipped is not None else path.read_text(encoding="utf-8")
         document = json.loads(text)
         name = document.get("title") or path.stem
         return model_from_json_schema(document, name), path.stem, text
     if ":" in spec:
         target, _, attr = spec.rpartition(":")
-        if target.endswith(".py"):
+        if target.endswith(".py") and shipped is not None:
+            module = _module_from_source(Path(target), shipped)
+        elif target.endswith(".py"):
             module = _import_file(Path(target))
         else:
             module = importlib.import_module(target)
@@ -187,7 +202,24 @@ def _import_file(path: Path):
     return module
 
 
+def _module_from_source(path: Path, source: str):
+    """A user's schema module from its text (the file may not exist on this node)."""
+    import types
+
+    name = "fieldmill_user_schema_" + hashlib.sha256(source.encode()).hexdigest()[:12]
+    if name in sys.modules:
+        return sys.modules[name]
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    module.__fieldmill_source__ = source
+    sys.modules[name] = module
+    exec(compile(source, str(path), "exec"), module.__dict__)
+    return module
+
+
 def _source(module) -> str:
+    if getattr(module, "__fieldmill_source__", None) is not None:
+        return module.__fieldmill_source__
     try:
         return inspect.getsource(module)
     except (OSError, TypeError):

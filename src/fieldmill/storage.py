@@ -37,6 +37,10 @@ class MissingInput(StorageError):
     pass
 
 
+class Changed(StorageError):
+    """The object is not the version that was listed (its ETag changed), or a conditional write lost its race."""
+
+
 class NoCredentials(StorageError):
     pass
 
@@ -109,7 +113,14 @@ def _s3_request(action: str, uri: str):
         yield
     except credential_errors as exc:
         raise NoCredentials(f"no AWS credentials for {uri}: {exc}") from None
-    except (client_error, botocore_error) as exc:
+    except client_error as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+            raise Changed(f"cannot {action} {uri}: the object is not the expected version ({code})") from None
+        if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
+            raise NoCredentials(f"cannot {action} {uri}: access refused ({code})") from None
+        raise StorageError(f"cannot {action} {uri}: {exc}") from None
+    except botocore_error as exc:
         raise StorageError(f"cannot {action} {uri}: {exc}") from None
 
 
@@ -127,7 +138,7 @@ def _list_local(root: str) -> Iterator[ObjectInfo]:
         raise MissingInput(f"input {root} does not exist")
     if base.is_file():
         stat = base.stat()
-        yield ObjectInfo(str(base), base.name, stat.st_size, f"{stat.st_mtime_ns:x}-{stat.st_size:x}")
+        yield ObjectInfo(str(base), base.name, stat.st_size, local_etag(base))
         return
     for directory, subdirs, files in os.walk(base):
         subdirs.sort()
@@ -139,7 +150,7 @@ def _list_local(root: str) -> Iterator[ObjectInfo]:
                 continue  # vanished or a dangling link: it is not a document
             if not path.is_file():
                 continue
-            yield ObjectInfo(str(path), path.relative_to(base).as_posix(), stat.st_size, f"{stat.st_mtime_ns:x}-{stat.st_size:x}")
+            yield ObjectInfo(str(path), path.relative_to(base).as_posix(), stat.st_size, f"{stat.st_mtime_ns:x}-{stat.st_size:x}")  # = local_etag
 
 
 def _list_s3(root: str) -> Iterator[ObjectInfo]:
@@ -168,12 +179,27 @@ def _list_s3(root: str) -> Iterator[ObjectInfo]:
         raise StorageError(f"cannot list {root}: {exc}") from None
 
 
-def read_bytes(uri: str, max_bytes: int | None = None) -> bytes:
-    """The object's bytes (at most `max_bytes` + 1, so a caller can tell it was longer)."""
+def read_bytes(uri: str, max_bytes: int | None = None, etag: str | None = None) -> bytes:
+    """The object's bytes (at most `max_bytes` + 1, so a caller can tell it was longer).
+
+    With `etag`, only the version that was listed: S3 answers `If-Match`, a local file's
+    ETag (modification time and size) is checked before and after reading; a different
+    version raises `Changed`.
+    """
     if is_s3(uri):
-        return _read_s3(uri, None if max_bytes is None else max_bytes + 1)
+        return _read_s3(uri, None if max_bytes is None else max_bytes + 1, etag)
+    if etag is not None and local_etag(Path(uri)) != etag:
+        raise Changed(f"{uri} changed after it was listed")
     with open(uri, "rb") as handle:
-        return handle.read(max_bytes + 1 if max_bytes is not None else -1)
+        data = handle.read(max_bytes + 1 if max_bytes is not None else -1)
+    if etag is not None and local_etag(Path(uri)) != etag:
+        raise Changed(f"{uri} changed while it was read")
+    return data
+
+
+def local_etag(path: Path) -> str:
+    stat = path.stat()
+    return f"{stat.st_mtime_ns:x}-{stat.st_size:x}"
 
 
 def _stream_errors() -> tuple[type[BaseException], ...]:
@@ -183,13 +209,13 @@ def _stream_errors() -> tuple[type[BaseException], ...]:
     return ConnectionClosedError, IncompleteReadError, ReadTimeoutError, ResponseStreamingError, HTTPError, ConnectionError
 
 
-def _read_s3(uri: str, amount: int | None) -> bytes:
+def _read_s3(uri: str, amount: int | None, etag: str | None = None) -> bytes:
     bucket, key = split_s3(uri)
     broken = _stream_errors()
     attempts = s3_attempts()
     for attempt in range(1, attempts + 1):
         with _s3_request("read", uri):
-            body = s3_client().get_object(Bucket=bucket, Key=key)["Body"]
+            body = s3_client().get_object(Bucket=bucket, Key=key, **({"IfMatch": f'"{etag}"'} if etag else {}))["Body"]
             try:
                 return body.read(amount)
             except broken as exc:
@@ -229,6 +255,74 @@ def write_bytes(uri: str, data: bytes) -> None:
         raise
 
 
+def read_versioned(uri: str) -> tuple[bytes, str] | None:
+    """The object's bytes and a version tag for `write_if`, or None when it does not exist."""
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        _, client_error, _ = _s3_errors()
+        try:
+            with _s3_request("read", uri):
+                answer = s3_client().get_object(Bucket=bucket, Key=key)
+                return answer["Body"].read(), answer["ETag"].strip('"')
+        except StorageError as exc:
+            if "NoSuchKey" in str(exc) or "404" in str(exc):
+                return None
+            raise
+    path = Path(uri)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StorageError(f"cannot read {uri}: {exc}") from None
+    return data, _local_version(data)
+
+
+def _local_version(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_if(uri: str, data: bytes, version: str | None) -> None:
+    """Write only if the object is still at `version` (None: only if it does not exist); else `Changed`.
+
+    S3 makes the check itself (`If-None-Match: *`, `If-Match`); locally a lock file serialises writers.
+    """
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        condition = {"IfNoneMatch": "*"} if version is None else {"IfMatch": f'"{version}"'}
+        with _s3_request("write", uri):
+            s3_client().put_object(Bucket=bucket, Key=key, Body=data, **condition)
+        return
+    import fcntl
+
+    path = Path(uri)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_name(f".{path.name}.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            current = read_versioned(uri)
+            if (current is None) != (version is None) or (current is not None and current[1] != version):
+                raise Changed(f"cannot write {uri}: it is not the expected version")
+            write_bytes(uri, data)
+    except OSError as exc:
+        raise StorageError(f"cannot write {uri}: {exc}") from None
+
+
+def delete(uri: str) -> None:
+    """Remove an object (absent is fine)."""
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        with _s3_request("delete", uri):
+            s3_client().delete_object(Bucket=bucket, Key=key)
+        return
+    try:
+        Path(uri).unlink(missing_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot delete {uri}: {exc}") from None
+
+
 def exists(uri: str) -> bool:
     if is_s3(uri):
         bucket, key = split_s3(uri)
@@ -259,11 +353,12 @@ def list_folders(prefix_uri: str) -> list[str]:
         bucket, prefix = split_s3(prefix_uri)
         prefix = prefix.rstrip("/") + "/" if prefix else ""
         names = []
-        for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-            names += [p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", ())]
+        with _s3_request("list", prefix_uri):
+            for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+                names += [p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", ())]
         return sorted(names)
     path = Path(prefix_uri)
     return sorted(p.name for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
 
 
-__all__ = ["ObjectInfo", "list_objects", "read_bytes", "write_bytes", "exists", "join", "is_s3"]
+__all__ = ["ObjectInfo", "list_objects", "read_bytes", "write_bytes", "write_if", "read_versioned", "delete", "exists", "join", "is_s3", "Changed"]

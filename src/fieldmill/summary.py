@@ -27,6 +27,8 @@ def print_summary(result) -> None:
         f"  throughput   {result.docs_per_second:.2f} documents/s over {result.wall_s:.1f} s (model load included)",
         f"  output       {result.folder}",
     ]
+    if getattr(result, "left", 0):
+        lines.insert(2, f"  partial      {result.left} documents left by --limit: not complete, not in the current view; the same command continues")
     t = result.timings
     if t.get("extract_wall_s"):
         lines.insert(-1, f"  time         listing {t['list_s']:.1f} s, reading+decoding {t['read_s']:.1f} s (in tasks), model load {t['engine_load_s']:.1f} s,"

@@ -8,7 +8,8 @@ import pytest
 
 from fieldmill.cli import main
 from fieldmill.evaluate import evaluate
-from fieldmill.output import PartWriter, RunConstants, row_schema, write_success
+from fieldmill.output import row_schema
+from fieldmill.store import Run, RunConstants
 from fieldmill.schemas import load_schema
 
 SCHEMA = """
@@ -35,13 +36,13 @@ def output(tmp_path):
     (tmp_path / "rec.py").write_text(textwrap.dedent(SCHEMA))
     schema = load_schema(f"{tmp_path / 'rec.py'}:Rec")
     folder = str(tmp_path / "out" / "run_id=r")
-    writer = PartWriter(folder, row_schema(schema.hardened), RunConstants("r", "Rec", schema.hash, "m"))
+    writer = Run(folder, 'r').writer(row_schema(schema.hardened), RunConstants("r", "Rec", schema.hash, "m"))
     for name, (_, predicted, confidence, ungrounded) in DOCS.items():
         evidence = [{"field": p, "start": 0, "end": 1, "quote": "q", "match": "exact", "page": None} for p in confidence if p not in ungrounded]
         writer.add({"doc_uri": f"/d/{name}", "doc_key": name, "doc_etag": "e", "doc_bytes": 1, "status": "compliant", "record_pickle": pickle.dumps(predicted),
                     "confidence_json": json.dumps(confidence), "ungrounded_json": json.dumps(ungrounded), "evidence_json": json.dumps(evidence)})
     writer.flush()
-    write_success(folder, {"ended_at": "2026-01-01T00:00:00Z"})
+    Run(folder, 'r').complete({"ended_at": "2026-01-01T00:00:00Z"})
     gold = tmp_path / "gold.jsonl"
     gold.write_text("".join(json.dumps({"name": f"docs/{n}", "record": g}) + "\n" for n, (g, *_rest) in DOCS.items()))
     return tmp_path / "out", gold

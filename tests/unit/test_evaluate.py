@@ -12,7 +12,8 @@ import pytest
 from fieldmill import storage
 from fieldmill.cli import main
 from fieldmill.evaluate import evaluate, leaves
-from fieldmill.output import PartWriter, RunConstants, row_schema, write_success
+from fieldmill.output import row_schema
+from fieldmill.store import Run, RunConstants
 from fieldmill.schemas import load_schema
 from fieldmill.synth import write_corpus
 from s3server import client
@@ -65,12 +66,12 @@ def run(tmp_path):
     schema = load_schema(f"{path}:Doc")
     output = tmp_path / "out"
     folder = str(output / "run_id=r1")
-    writer = PartWriter(folder, row_schema(schema.hardened), RunConstants("r1", "Doc", schema.hash, "m"))
+    writer = Run(folder, 'r').writer(row_schema(schema.hardened), RunConstants("r1", "Doc", schema.hash, "m"))
     for name, (status, record) in PREDICTED.items():
         writer.add({"doc_uri": f"/data/corpus/docs/{name}", "doc_key": name, "doc_etag": "e", "doc_bytes": 1, "status": status,
                     "record_pickle": pickle.dumps(record) if record else b""})
     writer.flush()
-    write_success(folder, {"ended_at": "2026-01-01T00:00:00Z"})
+    Run(folder, 'r').complete({"ended_at": "2026-01-01T00:00:00Z"})
     gold = tmp_path / "gold.jsonl"
     gold.write_text("".join(json.dumps(line) + "\n" for line in GOLD))
     return output, gold
@@ -115,13 +116,13 @@ def test_noncompliant_rows_are_scored_field_by_field(run):
     schema_path = output.parent / "doc_schema.py"
     schema = load_schema(f"{schema_path}:Doc")
     folder = str(output / "run_id=r2")
-    writer = PartWriter(folder, row_schema(schema.hardened), RunConstants("r2", "Doc", schema.hash, "m"))
+    writer = Run(folder, 'r').writer(row_schema(schema.hardened), RunConstants("r2", "Doc", schema.hash, "m"))
     kept = {"title": "T3", "when": dt.date(2025, 3, 4), "count": None, "weight": 1.0, "kind": "a", "ok": True, "tags": ["q"],
             "items": [{"name": "D", "price": Decimal("4")}], "note": None}
     writer.add({"doc_uri": "/data/corpus/docs/d3.txt", "doc_key": "d3.txt", "doc_etag": "e2", "doc_bytes": 1, "status": "noncompliant",
                 "record_pickle": pickle.dumps(kept)})
     writer.flush()
-    write_success(folder, {"ended_at": "2026-02-01T00:00:00Z"})
+    Run(folder, 'r').complete({"ended_at": "2026-02-01T00:00:00Z"})
     f = {s.path: s for s in evaluate(str(output), str(gold)).fields}
     assert f["title"].accuracy == pytest.approx(2 / 3)  # d1 right, d2 wrong, d3 right from the noncompliant row
     assert f["count"].missed == 1  # d3's count failed its own check: null, missed
@@ -166,13 +167,13 @@ def _perfect_run(schema_name, corpus, output):
     schema = load_schema(schema_name)
     lines = write_corpus(schema_name, 6, corpus, seed=9)
     folder = storage.join(output, "run_id=perfect")
-    writer = PartWriter(folder, row_schema(schema.hardened), RunConstants("perfect", schema_name, schema.hash, "m"))
+    writer = Run(folder, 'r').writer(row_schema(schema.hardened), RunConstants("perfect", schema_name, schema.hash, "m"))
     for line in lines:
         record = schema.model.model_validate(line["record"]).model_dump(mode="python")
         writer.add({"doc_uri": storage.join(corpus, line["name"]), "doc_key": line["name"], "doc_etag": "e", "doc_bytes": 1,
                     "status": "compliant", "record_pickle": pickle.dumps(record)})
     writer.flush()
-    write_success(folder, {"ended_at": "2026-01-01T00:00:00Z"})
+    Run(folder, 'r').complete({"ended_at": "2026-01-01T00:00:00Z"})
 
 
 @pytest.mark.parametrize("schema_name", ["invoice", "legal_contract", "medical_record"])
@@ -197,12 +198,12 @@ def test_an_output_is_scored_through_its_current_view(run, tmp_path):
     output, gold = run
     schema = load_schema(f"{tmp_path / 'doc_schema.py'}:Doc")
     folder = str(output / "run_id=r1-r20260201T000000")
-    writer = PartWriter(folder, row_schema(schema.hardened), RunConstants("r1-r20260201T000000", "Doc", schema.hash, "m2"))
+    writer = Run(folder, 'r').writer(row_schema(schema.hardened), RunConstants("r1-r20260201T000000", "Doc", schema.hash, "m2"))
     record = schema.model.model_validate(GOLD[2]["record"]).model_dump(mode="python")
     writer.add({"doc_uri": "/data/corpus/docs/d3.txt", "doc_key": "d3.txt", "doc_etag": "e", "doc_bytes": 1, "status": "compliant",
                 "record_pickle": pickle.dumps(record)})
     writer.flush()
-    write_success(folder, {"ended_at": "2026-02-01T00:00:00Z"})
+    Run(folder, 'r').complete({"ended_at": "2026-02-01T00:00:00Z"})
     ev = evaluate(str(output), str(gold))
     assert ev.statuses == {"compliant": 3} and ev.run_ids == ["r1", "r1-r20260201T000000"]
     assert {s.path: s for s in ev.fields}["count"].accuracy == 1

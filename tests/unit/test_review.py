@@ -8,7 +8,8 @@ import textwrap
 
 from fieldmill.cli import main
 from fieldmill.finetune import examples as ex
-from fieldmill.output import PartWriter, RunConstants, row_schema, write_success
+from fieldmill.output import row_schema
+from fieldmill.store import Run, RunConstants
 from fieldmill.review import value_at
 from fieldmill.schemas import load_schema
 
@@ -36,14 +37,14 @@ def _run(tmp_path):
         "broken.txt": ("noncompliant", {"number": "T-3", "issued": None, "city": None}, {"number": 0.99}, [],
                        [{"field": "issued", "message": "invalid date"}]),
     }
-    writer = PartWriter(str(tmp_path / "out" / "run_id=r1"), row_schema(schema.hardened), RunConstants("r1", "Ticket", schema.hash, "m"))
+    writer = Run(str(tmp_path / "out" / "run_id=r1"), 'r').writer(row_schema(schema.hardened), RunConstants("r1", "Ticket", schema.hash, "m"))
     for name, (status, record, confidence, ungrounded, errors) in rows.items():
         (docs / name).write_text(f"Ticket {record['number']} issued 2 January 2025 in Leeds\n")
         writer.add({"doc_uri": str(docs / name), "doc_key": name, "doc_etag": "e", "doc_bytes": 1, "status": status, "record_pickle": pickle.dumps(record),
                     "confidence_json": json.dumps(confidence), "ungrounded_json": json.dumps(ungrounded), "errors_json": json.dumps(errors),
                     "evidence_json": json.dumps([{"field": "number", "start": 7, "end": 10, "quote": record["number"], "match": "exact", "page": None}])})
     writer.flush()
-    write_success(str(tmp_path / "out" / "run_id=r1"), {"ended_at": "2026-01-01T00:00:00Z"})
+    Run(str(tmp_path / "out" / "run_id=r1"), 'r').complete({"ended_at": "2026-01-01T00:00:00Z"})
     return spec, tmp_path / "out"
 
 

@@ -1,0 +1,553 @@
+"""OUTPUT, owned in one place: runs and their parts, indexes, completion, leases, the done-set, the current view.
+
+    OUTPUT/run_id=<id>/
+      _manifest/<attempt>/chunk-<n>.jsonl   what one attempt's listing found
+      part-<attempt>-<n>.parquet            result rows, each file written whole
+      _index/part-<attempt>-<n>.parquet     beside each part: doc_uri, doc_etag, schema_hash, model_id,
+                                            status, reason, tries, attempts, processed_at (a few dozen bytes a row)
+      _index.parquet                        the run's index rows in one file, written when it completes
+      _lease                                the driver working on the run, and until when
+      _SUCCESS                              completion, written once, when every listed document has its row
+
+Names starting with `_` or `.` are skipped by `pyarrow.dataset`, so a run folder (and
+OUTPUT) reads as just its rows.
+
+* A part is written before its index. A crash between the two leaves a part without an
+  index; the next start rebuilds that index from the part, so a resumed run never
+  processes a written document again.
+* Start-up reads indexes only: the done-set of a new attempt is the (URI, ETag) of every
+  row of this schema version and model in any run, except failures for a passing reason
+  (`documents.TRANSIENT`: a read error, an engine error, a document replaced while it was
+  read), which the same command tries again until they have been tried `max_tries` times.
+* The current view holds, for every document URI, the row produced last (`processed_at`)
+  among completed runs. Completion is written once, so running a finished command again
+  changes nothing that readers see.
+* A lease (`_lease`, renewed while the driver works, expiring after `lease_seconds`) keeps
+  two drivers off one run; a crashed driver's lease simply expires.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import os
+import pickle
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fieldmill import storage
+from fieldmill.documents import TRANSIENT
+from fieldmill.output import build_row
+
+log = logging.getLogger("fieldmill")
+
+SUCCESS = "_SUCCESS"
+RUN_PREFIX = "run_id="
+INDEX_DIR = "_index"
+RUN_INDEX = "_index.parquet"
+LEASE = "_lease"
+PART_ROWS = 256
+PART_SECONDS = 30.0
+MAX_TRIES = 3  # a document failing for a passing reason is tried this many times in all
+LEASE_SECONDS = float(os.environ.get("FIELDMILL_LEASE_SECONDS", 300))
+
+INDEX_SCHEMA = pa.schema([
+    pa.field("doc_uri", pa.string()),
+    pa.field("doc_etag", pa.string()),
+    pa.field("schema_hash", pa.string()),
+    pa.field("model_id", pa.string()),
+    pa.field("status", pa.string()),
+    pa.field("reason", pa.string()),
+    pa.field("tries", pa.int32()),
+    pa.field("attempts", pa.int32()),
+    pa.field("processed_at", pa.timestamp("us", tz="UTC")),
+])
+
+
+class LeaseHeld(storage.StorageError):
+    """Another driver works on this run."""
+
+
+def doc_digest(uri: str, etag: str) -> bytes:
+    return hashlib.blake2b(f"{uri}\0{etag}".encode(), digest_size=16).digest()
+
+
+# --- one run folder -------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    folder: str
+    run_id: str
+
+    def part_names(self) -> list[str]:
+        return [n for n in storage.list_names(self.folder) if n.startswith("part-") and n.endswith(".parquet")]
+
+    def read_part(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """A part's rows; of `columns`, those the part has (parts of an older fieldmill lack newer columns)."""
+        return _read_parquet(storage.join(self.folder, name), columns)
+
+    def rows(self, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
+        """The run's rows, one part in memory at a time."""
+        for name in self.part_names():
+            yield from self.read_part(name, columns).to_pylist()
+
+    # completion
+
+    def completion(self) -> dict[str, Any] | None:
+        uri = storage.join(self.folder, SUCCESS)
+        if not storage.exists(uri):
+            return None
+        return json.loads(storage.read_bytes(uri))
+
+    @property
+    def completed(self) -> bool:
+        return storage.exists(storage.join(self.folder, SUCCESS))
+
+    def complete(self, manifest: dict[str, Any]) -> bool:
+        """Write completion once (False when it was already written) and the run's one-file index."""
+        self.write_run_index()
+        if self.completed:
+            return False
+        storage.write_bytes(storage.join(self.folder, SUCCESS), json.dumps(manifest, indent=2, sort_keys=True).encode())
+        return True
+
+    # indexes
+
+    def index_tables(self) -> Iterator[pa.Table]:
+        """The run's index rows, a table at a time."""
+        for _, table in self.part_indexes():
+            yield table
+
+    def part_indexes(self) -> Iterator[tuple[str, pa.Table]]:
+        """(part name, its index rows in the part's row order): from the one-file index when it covers
+        every part, else from the parts' own indexes, rebuilt from a part whose index is missing."""
+        parts = self.part_names()
+        whole = storage.join(self.folder, RUN_INDEX)
+        if parts and storage.exists(whole):
+            table = _read_parquet(whole, None)
+            counts = Counter(table.column("part").to_pylist())
+            if set(counts) == set(parts):
+                start = 0
+                for name in parts:
+                    count = counts[name]
+                    yield name, table.slice(start, count).drop_columns(["part"])
+                    start += count
+                return
+        indexed = set(storage.list_names(storage.join(self.folder, INDEX_DIR)))
+        for name in parts:
+            if name in indexed:
+                yield name, _read_parquet(storage.join(self.folder, INDEX_DIR, name), None)
+            else:  # the driver died between a part and its index
+                table = index_of(self.read_part(name, INDEX_SCHEMA.names))
+                storage.write_bytes(storage.join(self.folder, INDEX_DIR, name), _parquet_bytes(table))
+                yield name, table
+
+    def write_run_index(self) -> None:
+        """All part indexes in one file (with a `part` column), so a completed run costs one read."""
+        tables = [table.append_column("part", pa.array([name] * table.num_rows, pa.string())) for name, table in self.part_indexes()]
+        table = pa.concat_tables(tables) if tables else INDEX_SCHEMA.append(pa.field("part", pa.string())).empty_table()
+        storage.write_bytes(storage.join(self.folder, RUN_INDEX), _parquet_bytes(table))
+
+    def summary(self) -> dict[str, Any]:
+        """Counts over the run's rows, from its indexes."""
+        counts: Counter = Counter()
+        reasons: Counter = Counter()
+        rows = retried = recovered = 0
+        files = []
+        for name, table in self.part_indexes():
+            files.append({"name": name, "rows": table.num_rows})
+            rows += table.num_rows
+            statuses = table.column("status").to_pylist()
+            counts.update(statuses)
+            reasons.update(r for r in table.column("reason").to_pylist() if r)
+            for status, attempts in zip(statuses, table.column("attempts").to_pylist()):
+                if (attempts or 0) > 1:
+                    retried += 1
+                    recovered += status == "compliant"
+        return {"files": files, "rows": rows, "counts": dict(counts), "failure_reasons": dict(reasons),
+                "retried": retried, "recovered_by_retry": recovered}
+
+    # writing
+
+    def writer(self, schema: pa.Schema, constants: "RunConstants", part_rows: int = PART_ROWS, part_seconds: float = PART_SECONDS) -> "PartWriter":
+        return PartWriter(self, schema, constants, part_rows=part_rows, part_seconds=part_seconds)
+
+    def write_manifest_chunks(self, attempt: str, entries: Iterable[dict[str, Any]], chunk_size: int,
+                              pending_size: int | None = None) -> list[tuple[str, int]]:
+        """Write the listing as JSONL chunks of at most `chunk_size` entries and `pending_size` pending ones;
+        returns (chunk uri, pending count) per chunk with pending work."""
+        chunks: list[tuple[str, int]] = []
+        buffer: list[str] = []
+        pending = 0
+        index = 0
+
+        def flush():
+            nonlocal buffer, pending, index
+            if buffer:
+                uri = storage.join(self.folder, "_manifest", attempt, f"chunk-{index:05d}.jsonl")
+                storage.write_bytes(uri, ("\n".join(buffer) + "\n").encode())
+                if pending:
+                    chunks.append((uri, pending))
+                index += 1
+            buffer, pending = [], 0
+
+        for entry in entries:
+            buffer.append(json.dumps(entry, ensure_ascii=False))
+            pending += not entry["done"]
+            if len(buffer) >= chunk_size or (pending_size is not None and pending >= pending_size):
+                flush()
+        flush()
+        return chunks
+
+    # leases
+
+    def lease(self, seconds: float = LEASE_SECONDS) -> "Lease":
+        return Lease(storage.join(self.folder, LEASE), seconds)
+
+
+def index_of(rows: pa.Table) -> pa.Table:
+    """The index rows of a part's rows."""
+    columns = []
+    for f in INDEX_SCHEMA:
+        if f.name in rows.column_names:
+            columns.append(rows.column(f.name).cast(f.type))
+        else:
+            columns.append(pa.nulls(rows.num_rows, f.type))
+    return pa.Table.from_arrays(columns, schema=INDEX_SCHEMA)
+
+
+@dataclass
+class RunConstants:
+    run_id: str
+    schema_name: str
+    schema_hash: str
+    model_id: str
+
+
+@dataclass
+class PartWriter:
+    """Buffers result rows and writes them as whole Parquet parts, each followed by its index."""
+
+    run: Run
+    schema: pa.Schema
+    constants: RunConstants
+    part_rows: int = PART_ROWS
+    part_seconds: float = PART_SECONDS
+    attempt: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6])
+    rows_written: int = 0
+    write_s: float = 0.0
+    lease: "Lease | None" = None
+
+    def __post_init__(self):
+        self._rows: list[dict[str, Any]] = []
+        self._parts = 0
+        self._last_flush = time.monotonic()
+        self._record_type = self.schema.field("record").type
+
+    def add(self, result: dict[str, Any]) -> dict[str, Any]:
+        """Add one extractor result; returns the row as written (with `record_value`, for metrics)."""
+        record = pickle.loads(result["record_pickle"]) if result.get("record_pickle") else None
+        row = build_row(result, record, self._record_type, self.constants)
+        self._rows.append(row)
+        if len(self._rows) >= self.part_rows or time.monotonic() - self._last_flush >= self.part_seconds:
+            self.flush()
+        return {**row, "record_value": record}
+
+    def flush(self) -> None:
+        self._last_flush = started = time.monotonic()
+        if not self._rows:
+            return
+        if self.lease is not None:
+            self.lease.check()
+        table = pa.Table.from_pylist(self._rows, schema=self.schema)
+        name = f"part-{self.attempt}-{self._parts:05d}.parquet"
+        storage.write_bytes(storage.join(self.run.folder, name), _parquet_bytes(table))
+        storage.write_bytes(storage.join(self.run.folder, INDEX_DIR, name), _parquet_bytes(index_of(table)))
+        self._parts += 1
+        self.rows_written += len(self._rows)
+        self._rows = []
+        self.write_s += time.monotonic() - started
+
+
+# --- leases -----------------------------------------------------------------------------------
+
+
+class Lease:
+    """`_lease` in a run folder: {owner, expires}. Taken with a conditional write, renewed by a thread."""
+
+    def __init__(self, uri: str, seconds: float):
+        self.uri = uri
+        self.seconds = seconds
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._version: str | None = None
+        self._lost: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _body(self) -> bytes:
+        return json.dumps({"owner": self.owner, "expires": time.time() + self.seconds}).encode()
+
+    def acquire(self) -> "Lease":
+        current = storage.read_versioned(self.uri)
+        if current is not None:
+            held = json.loads(current[0] or b"{}")
+            if held.get("owner") != self.owner and float(held.get("expires", 0)) > time.time():
+                until = dt.datetime.fromtimestamp(float(held["expires"]), dt.timezone.utc).isoformat(timespec="seconds")
+                raise LeaseHeld(f"another driver ({held.get('owner')}) is working on this run until {until} (it renews while alive); "
+                                f"this one stops without writing. If that driver is gone, run again after {until}")
+        body = self._body()
+        try:
+            storage.write_if(self.uri, body, None if current is None else current[1])
+        except storage.Changed:
+            raise LeaseHeld("another driver took this run at the same moment; this one stops without writing") from None
+        self._version = storage.read_versioned(self.uri)[1]
+        self._thread = threading.Thread(target=self._renew_loop, name="fieldmill-lease", daemon=True)
+        self._thread.start()
+        return self
+
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(self.seconds / 3):
+            try:
+                body = self._body()
+                storage.write_if(self.uri, body, self._version)
+                self._version = storage.read_versioned(self.uri)[1]
+            except storage.Changed:
+                self._lost = "another driver took over this run's lease (this driver stalled past its expiry)"
+                return
+            except storage.StorageError as exc:
+                log.warning("cannot renew the run's lease (will retry): %s", exc)
+
+    def check(self) -> None:
+        """Raise before writing when the lease was lost."""
+        if self._lost:
+            raise LeaseHeld(self._lost + "; this driver stops, the other one finishes the run")
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._lost is None and self._version is not None:
+            try:
+                current = storage.read_versioned(self.uri)
+                if current is not None and current[1] == self._version:
+                    storage.delete(self.uri)
+            except storage.StorageError as exc:
+                log.warning("cannot release the run's lease (it expires by itself): %s", exc)
+
+    def __enter__(self) -> "Lease":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+# --- OUTPUT: runs, done-set, current view -----------------------------------------------------
+
+
+@dataclass
+class History:
+    """What earlier rows settle for a new attempt: documents done, and tries so far of those to try again."""
+
+    done: set[bytes] = field(default_factory=set)
+    tries: dict[bytes, int] = field(default_factory=dict)
+
+    def add(self, table: pa.Table, schema_hash: str | None, model_id: str | None, max_tries: int) -> None:
+        columns = [table.column(c).to_pylist() for c in ("doc_uri", "doc_etag", "schema_hash", "model_id", "status", "reason", "tries")]
+        for uri, etag, schema, model, status, reason, tries in zip(*columns):
+            if schema_hash not in (None, schema) or model_id not in (None, model):
+                continue
+            digest = doc_digest(uri, etag)
+            if status == "failed" and reason in TRANSIENT:
+                tries = max(self.tries.get(digest, 0), tries or 1)
+                self.tries[digest] = tries
+                if tries >= max_tries:
+                    self.done.add(digest)
+            else:
+                self.done.add(digest)
+
+
+@dataclass
+class View:
+    runs: list[tuple[str, int]] = field(default_factory=list)  # (run id, rows it contributes)
+    skipped_runs: list[str] = field(default_factory=list)  # unfinished
+    counts: Counter = field(default_factory=Counter)
+    rows: int = 0
+    parts: list[str] = field(default_factory=list)
+    location: str | None = None  # where the view was written (the version a reader should read)
+
+
+class RunStore:
+    """One OUTPUT folder (local or s3://)."""
+
+    def __init__(self, output: str):
+        self.output = storage.normalise_root(output)
+
+    def run(self, run_id: str) -> Run:
+        return Run(storage.join(self.output, f"{RUN_PREFIX}{run_id}"), run_id)
+
+    def run_ids(self) -> list[str]:
+        return [name[len(RUN_PREFIX):] for name in storage.list_folders(self.output) if name.startswith(RUN_PREFIX)]
+
+    def runs(self) -> list[Run]:
+        return [self.run(run_id) for run_id in self.run_ids()]
+
+    def completed(self) -> tuple[list[Run], list[Run]]:
+        done, unfinished = [], []
+        for run in self.runs():
+            (done if run.completed else unfinished).append(run)
+        return done, unfinished
+
+    def history(self, schema_hash: str, model_id: str, runs: list[Run] | None = None, max_tries: int = MAX_TRIES) -> History:
+        """The done-set over `runs` (default: every run in OUTPUT), from indexes only."""
+        history = History()
+        for run in self.runs() if runs is None else runs:
+            for table in run.index_tables():
+                history.add(table, schema_hash, model_id, max_tries)
+        return history
+
+    def current(self, columns: list[str] | None = None, runs: list[Run] | None = None) -> Iterator[tuple[Run, pa.Table]]:
+        """(run, rows of one of its parts that are current): for every document URI, its row produced last
+        among `runs` (default: the completed runs), chosen from the indexes, then read from the parts."""
+        runs = self.completed()[0] if runs is None else runs
+        chosen: dict[bytes, tuple] = {}
+        oldest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+        for order, run in enumerate(runs):
+            for name, index in run.part_indexes():
+                for position, (uri, stamp) in enumerate(zip(index.column("doc_uri").to_pylist(), index.column("processed_at").to_pylist())):
+                    key = (stamp or oldest, order, name, position)
+                    digest = doc_digest(uri, "")
+                    if digest not in chosen or key > chosen[digest]:
+                        chosen[digest] = key
+        wanted: dict[tuple[int, str], list[int]] = {}
+        for _, order, name, position in chosen.values():
+            wanted.setdefault((order, name), []).append(position)
+        needed = None if columns is None else sorted({"doc_uri", *columns})
+        for (order, name), positions in sorted(wanted.items()):
+            run = runs[order]
+            table = run.read_part(name, needed).take(pa.array(sorted(positions), pa.int64()))
+            yield run, table
+
+    def write_view(self, to: str | None = None) -> View:
+        """The current view; written under `to` when given, replacing the previous view in one switch."""
+        runs, unfinished = self.completed()
+        view = View(skipped_runs=[r.run_id for r in unfinished])
+        contributed: Counter = Counter()
+        target = ViewTarget(to) if to else None
+        for run, table in self.current(runs=runs):
+            contributed[run.run_id] += table.num_rows
+            view.rows += table.num_rows
+            view.counts.update(table.column("status").to_pylist())
+            if target is not None:
+                view.parts.append(target.write_part(table))
+        if target is not None:
+            view.location = target.publish()
+        view.runs = [(r.run_id, contributed[r.run_id]) for r in runs if contributed[r.run_id]]
+        return view
+
+
+class ViewTarget:
+    """Where `fieldmill results --to DEST` writes: a new version beside the old, then one switch.
+
+    Each view is written into its own hidden folder `DEST/_view-<time>/`. Locally, `DEST/current`
+    is a symbolic link to the newest, replaced atomically (`pyarrow.dataset("DEST")` reads only
+    `current`: names starting with `_` are skipped). On S3, `DEST/_CURRENT` names the newest
+    folder, written in one PUT after every part. The previous version is kept (a reader in the
+    middle of a scan keeps its files); older ones are removed.
+    """
+
+    def __init__(self, to: str):
+        self.root = storage.normalise_root(to)
+        self.version = "_view-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        self.folder = storage.join(self.root, self.version)
+        self._count = 0
+
+    def write_part(self, table: pa.Table) -> str:
+        uri = storage.join(self.folder, f"part-{self._count:05d}.parquet")
+        storage.write_bytes(uri, _parquet_bytes(table))
+        self._count += 1
+        return uri
+
+    def publish(self) -> str:
+        if self._count == 0:
+            storage.write_bytes(storage.join(self.folder, ".empty"), b"")
+        if storage.is_s3(self.root):
+            storage.write_bytes(storage.join(self.root, "_CURRENT"), self.version.encode())
+            self._prune(storage.list_folders(self.root))
+            return self.folder
+        from pathlib import Path
+
+        link = Path(self.root) / "current"
+        temp = Path(self.root) / f".current-{uuid.uuid4().hex[:8]}"
+        os.symlink(self.version, temp)
+        if link.exists() and not link.is_symlink():  # a view written by an older fieldmill: moved aside once
+            os.replace(link, Path(self.root) / f"_legacy-{self.version}")
+        os.replace(temp, link)
+        storage.write_bytes(storage.join(self.root, "_CURRENT"), self.version.encode())
+        self._prune(storage.list_folders(self.root))
+        return str(link)
+
+    def _prune(self, folders: list[str]) -> None:
+        versions = sorted(f for f in folders if f.startswith("_view-"))
+        for old in versions[:-2]:
+            for info in list(storage.list_objects(storage.join(self.root, old))):
+                storage.delete(info.uri)
+            if not storage.is_s3(self.root):
+                import shutil
+
+                shutil.rmtree(storage.join(self.root, old), ignore_errors=True)
+
+
+class NoResults(storage.MissingInput):
+    """RESULTS names no run folder and no OUTPUT with a completed run."""
+
+
+def results_runs(results: str) -> tuple[RunStore, list[Run]]:
+    """The runs a reader of RESULTS means: the run folder it names, or the completed runs of an OUTPUT
+    (its one unfinished run when nothing completed yet)."""
+    root = storage.normalise_root(results)
+    name = root.rstrip("/").rsplit("/", 1)[-1]
+    if name.startswith(RUN_PREFIX):
+        run = Run(root, name[len(RUN_PREFIX):])
+        if not run.part_names():
+            raise NoResults(f"no result parts under {results}")
+        return RunStore(root.rstrip("/").rsplit("/", 1)[0] or "/"), [run]
+    store = RunStore(root)
+    runs, unfinished = store.completed()
+    if not runs and len(unfinished) == 1:
+        runs = unfinished
+    if not runs:
+        if not unfinished:
+            raise NoResults(f"no run folders (run_id=...) with results under {results}")
+        raise NoResults(f"{len(unfinished)} runs under {results} and none completed ({SUCCESS} missing); name one: {results.rstrip('/')}/run_id=ID")
+    return store, runs
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def _read_parquet(uri: str, columns: list[str] | None) -> pa.Table:
+    data = io.BytesIO(storage.read_bytes(uri))
+    if columns is not None:
+        present = set(pq.read_schema(data).names)
+        columns = [c for c in columns if c in present]
+        data.seek(0)
+    return pq.read_table(data, columns=columns)
+
+
+__all__ = ["RunStore", "Run", "results_runs", "NoResults", "PartWriter", "RunConstants", "Lease", "LeaseHeld", "History", "View", "doc_digest", "index_of",
+           "SUCCESS", "MAX_TRIES"]
