@@ -19,8 +19,9 @@ EXIT_MODEL = 5
 EXIT_STORAGE = 6
 EXIT_METRICS = 7
 EXIT_BUSY = 8  # another driver holds the run's lease
+EXIT_WORKER = 9  # an extraction worker died after the run had started producing rows
 
-BACKENDS = ("guidance", "xgrammar", "outlines")
+from fieldmill.backends import BACKENDS, DEFAULT_BACKEND  # noqa: E402  (a constant, no imports)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,11 +30,22 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    from fieldmill import storage
+
     try:
         return args.handler(args)
     except Fatal as exc:
         print(f"fieldmill: error: {exc.message}", file=sys.stderr)
         return exc.code
+    except storage.NoCredentials as exc:  # any command on S3 without credentials: one line, not a traceback
+        print(f"fieldmill: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_CREDENTIALS
+    except storage.MissingInput as exc:
+        print(f"fieldmill: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_MISSING_INPUT
+    except storage.StorageError as exc:
+        print(f"fieldmill: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_STORAGE
     except KeyboardInterrupt:
         print("fieldmill: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
@@ -57,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", required=True, help="local folder or s3://bucket/prefix/ for run folders")
     run.add_argument("--model", default="bundled", help="'bundled' (pretrained Gemma 3 270M), 'bundled-finetuned' (with the shipped fieldmill adapter), a model folder, an HF folder, a .gguf file, or s3:// (default: bundled)")
     run.add_argument("--lora", default=None, help="LoRA adapter folder (local or s3://) applied on top of --model")
-    run.add_argument("--backend", choices=BACKENDS, default=os.environ.get("FIELDMILL_BACKEND", "guidance"), help="structured-output backend (default: guidance, i.e. llguidance)")
+    run.add_argument("--backend", choices=BACKENDS, default=os.environ.get("FIELDMILL_BACKEND", DEFAULT_BACKEND), help="structured-output backend (default: guidance, i.e. llguidance)")
     run.add_argument("--engine", default=os.environ.get("FIELDMILL_ENGINE", "vllm"),
                      help="model runtime: 'vllm' (default) or package.module:Class implementing fieldmill.engines.Engine")
     run.add_argument("--part-rows", type=int, default=256, help="rows per Parquet part; a crash loses at most the unwritten part (default: 256)")
@@ -433,6 +445,9 @@ def cmd_run(args) -> int:
         raise Fatal(EXIT_BUSY, str(exc)) from None
     except StorageError as exc:
         raise Fatal(EXIT_STORAGE, f"{exc}; the parts written so far are kept: run the same command again to resume") from None
+    except pipeline.WorkerDied as exc:
+        raise Fatal(EXIT_WORKER, f"an extraction worker died during the run ({exc}); the rows written so far are kept: "
+                                 "run the same command again to resume (if it keeps dying, look for memory limits or engine errors in the worker's log)") from None
     except Exception as exc:
         if _is_model_failure(exc):
             raise Fatal(EXIT_MODEL, f"the model cannot load: {_root_cause(exc)}") from None

@@ -42,8 +42,10 @@ class ContextTooSmall(RuntimeError):
 
 class Extractor:
     def __init__(self, schema_spec: str, engine_config: dict[str, Any], max_doc_tokens: int | None = None, engine: Engine | None = None,
-                 retries: int = 0, retry_temperature: float = 0.7, grounding: str = GROUNDING_OFF, schema_source: str | None = None):
+                 retries: int = 0, retry_temperature: float = 0.7, grounding: str = GROUNDING_OFF, schema_source: str | None = None,
+                 engines=None):
         started = time.perf_counter()
+        self.engines = engines  # the driver's count of open engines (pipeline.EngineCount), or None
         if grounding not in GROUNDING_MODES:
             raise ValueError(f"grounding {grounding!r}: choose one of {', '.join(GROUNDING_MODES)}")
         self.grounding = grounding
@@ -66,10 +68,13 @@ class Extractor:
             )
         self.max_prompt_tokens = overhead + min(room, max_doc_tokens or room)
         self.load_s = time.perf_counter() - started
+        if self.engines is not None:
+            self.engines.opened.remote()
 
     def __del__(self):
         # Ray Data deletes the UDF at graceful shutdown: stop the engine before the
-        # process goes, so vLLM's engine core does not die under a live client.
+        # process goes, so vLLM's engine core does not die under a live client, then
+        # tell the driver, which waits for it before shutting Ray down.
         engine = getattr(self, "engine", None)
         if engine is not None:
             self.engine = None
@@ -77,6 +82,14 @@ class Extractor:
                 engine.close()
             except Exception:
                 pass
+            engines = getattr(self, "engines", None)
+            if engines is not None:
+                try:
+                    import ray
+
+                    ray.get(engines.closed.remote(), timeout=10)
+                except Exception:
+                    pass
 
     async def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         rows = [dict(zip(batch, values)) for values in zip(*batch.values())]

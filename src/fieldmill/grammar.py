@@ -58,8 +58,6 @@ class Node:
     def max_bytes(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def min_bytes(self) -> int:  # pragma: no cover - abstract
-        raise NotImplementedError
 
     def atom(self) -> str:
         """The regex wrapped in a group when a quantifier or a neighbour could split it."""
@@ -79,8 +77,6 @@ class Literal(Node):
     def max_bytes(self) -> int:
         return len(self.text.encode("utf-8"))
 
-    def min_bytes(self) -> int:
-        return self.max_bytes()
 
 
 @dataclass(frozen=True)
@@ -99,8 +95,6 @@ class CharClass(Node):
     def max_bytes(self) -> int:
         return self.widest_char_bytes
 
-    def min_bytes(self) -> int:
-        return 1
 
 
 @dataclass(frozen=True)
@@ -113,8 +107,6 @@ class Seq(Node):
     def max_bytes(self) -> int:
         return sum(p.max_bytes() for p in self.parts)
 
-    def min_bytes(self) -> int:
-        return sum(p.min_bytes() for p in self.parts)
 
 
 @dataclass(frozen=True)
@@ -127,8 +119,6 @@ class Alt(Node):
     def max_bytes(self) -> int:
         return max(o.max_bytes() for o in self.options)
 
-    def min_bytes(self) -> int:
-        return min(o.min_bytes() for o in self.options)
 
 
 @dataclass(frozen=True)
@@ -156,8 +146,6 @@ class Repeat(Node):
     def max_bytes(self) -> int:
         return self.high * self.node.max_bytes()
 
-    def min_bytes(self) -> int:
-        return self.low * self.node.min_bytes()
 
 
 def seq(*parts: Node) -> Node:

@@ -43,6 +43,15 @@ _FORWARDED_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_
 _WORKER_ENV = {"VLLM_LOGGING_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_REGEX_COMPILATION_TIMEOUT_S": "1800", "TOKENIZERS_PARALLELISM": "false"}
 
 
+class WorkerDied(RuntimeError):
+    """An extraction actor died after the run had produced rows (not a model that cannot load)."""
+
+
+def _is_actor_death(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}"
+    return any(marker in text for marker in ("ActorDiedError", "RayActorError", "ActorUnavailableError", "WorkerCrashedError"))
+
+
 @dataclass
 class RunResult:
     run_id: str
@@ -150,7 +159,7 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
         extract_started = time.time()
         progress = Progress(counters["pending"])
         try:
-            for row in _results(config, schema, chunks):
+            for row in _guarded(_results(config, schema, chunks), progress):
                 timings["read_s"] += row.pop("read_s", 0.0)
                 timings["engine_load_s"] = max(timings["engine_load_s"], row.pop("engine_load_s", 0.0))
                 written = writer.add(row)
@@ -191,6 +200,17 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
                      timings, left=counters["left"])
 
 
+def _guarded(rows, progress: Progress):
+    """The rows; an actor that dies once rows have arrived is a dead worker, not a model that cannot load."""
+    try:
+        yield from rows
+    except Exception as exc:
+        if progress.done and _is_actor_death(exc):
+            cause = str(exc).strip().splitlines()
+            raise WorkerDied(f"{type(exc).__name__}: {cause[-1] if cause else ''}"[:500]) from exc
+        raise
+
+
 def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, int]]):
     import ray
 
@@ -198,6 +218,7 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
     resources = ray.cluster_resources()
     gpus = config.gpus_per_worker if config.gpus_per_worker is not None else (1 if resources.get("GPU", 0) >= 1 else 0)
     log.info("ray cluster: %g CPUs, %g GPUs; %d extraction worker(s) with %g GPU each", resources.get("CPU", 0), resources.get("GPU", 0), config.workers, gpus)
+    engines = ray.remote(num_cpus=0)(EngineCount).remote()
     ds = ray.data.from_items([{"chunk": uri} for uri, _ in chunks], override_num_blocks=len(chunks))
     ds = ds.flat_map(expand_chunk)
     ds = ds.map_batches(decode_batch, fn_kwargs={"max_doc_bytes": config.max_doc_bytes}, batch_size=8, batch_format="default")
@@ -211,6 +232,7 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
             "retries": config.retries,
             "retry_temperature": config.retry_temperature,
             "grounding": config.grounding,
+            "engines": engines,
         },
         batch_size=config.batch_size,
         batch_format="default",
@@ -220,6 +242,31 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
         num_gpus=gpus,
     )
     yield from ds.iter_rows()
+    # The dataset is done and Ray Data lets its actors go; each stops its engine on the way out.
+    # Wait for that before the driver (and with it the local Ray cluster) exits, or the engines'
+    # processes are killed under their clients, which log an engine failure.
+    deadline = time.monotonic() + ENGINE_CLOSE_S
+    while ray.get(engines.open.remote()) > 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+class EngineCount:
+    """How many extraction engines are open: a tiny actor the extractors report to."""
+
+    def __init__(self):
+        self.count = 0
+
+    def opened(self) -> None:
+        self.count += 1
+
+    def closed(self) -> None:
+        self.count -= 1
+
+    def open(self) -> int:
+        return self.count
+
+
+ENGINE_CLOSE_S = 60.0
 
 
 def reset_peak_rss() -> None:

@@ -35,8 +35,6 @@ ANSWER_LEAD = "JSON record for the document above:\n"
 _DESCRIPTION_CHARS = 240
 
 
-EXAMPLE_DOCUMENT_KEY = "x-example-document"
-
 WORKED_EXAMPLE = "worked-example-v1"
 FIELDS_ONLY = "fields-v1"
 FIELDS_COMPACT = "fields-v2"

@@ -35,9 +35,10 @@ from pydantic.json_schema import GenerateJsonSchema
 
 from fieldmill.constraint import Constraint, build_constraint
 from fieldmill.hardening import HardeningPolicy, SchemaError, harden
-from fieldmill.prompts import EXAMPLE_DOCUMENT_KEY
 
 BUILTIN_PACKAGE = "fieldmill_schemas"
+# A schema may carry a document matching its first example record, for worked-example prompts.
+EXAMPLE_DOCUMENT_KEY = "x-example-document"
 
 
 class FieldmillJsonSchema(GenerateJsonSchema):

@@ -14,6 +14,7 @@ Environment: `AWS_MAX_ATTEMPTS` (default 10, every AWS SDK reads it),
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import tempfile
@@ -226,6 +227,69 @@ def _read_s3(uri: str, amount: int | None, etag: str | None = None) -> bytes:
         # Full jitter, as botocore's standard mode does between attempts.
         time.sleep(random.uniform(0, min(_MAX_BACKOFF_S, 0.5 * 2**attempt)))
     raise AssertionError("unreachable")
+
+
+class RangedObject(io.RawIOBase):
+    """An S3 object as a seekable file whose reads are ranged GETs: a Parquet reader fetches the
+    footer and the column chunks it needs, not the whole object."""
+
+    def __init__(self, uri: str):
+        super().__init__()
+        self.uri = uri
+        self.bucket, self.key = split_s3(uri)
+        with _s3_request("read", uri):
+            self.size = s3_client().head_object(Bucket=self.bucket, Key=self.key)["ContentLength"]
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def readinto(self, buffer) -> int:
+        end = min(self.size, self.position + len(buffer))
+        if end <= self.position:
+            return 0
+        data = _read_s3_range(self.uri, self.bucket, self.key, self.position, end - 1)
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+
+def _read_s3_range(uri: str, bucket: str, key: str, first: int, last: int) -> bytes:
+    broken = _stream_errors()
+    attempts = s3_attempts()
+    for attempt in range(1, attempts + 1):
+        with _s3_request("read", uri):
+            body = s3_client().get_object(Bucket=bucket, Key=key, Range=f"bytes={first}-{last}")["Body"]
+            try:
+                return body.read()
+            except broken as exc:
+                if attempt == attempts:
+                    raise StorageError(f"cannot read {uri}: the download broke off {attempts} times: {exc}") from None
+            finally:
+                body.close()
+        time.sleep(random.uniform(0, min(_MAX_BACKOFF_S, 0.5 * 2**attempt)))
+    raise AssertionError("unreachable")
+
+
+def open_object(uri: str):
+    """A seekable binary file for reading `uri` (ranged GETs on S3)."""
+    if is_s3(uri):
+        return RangedObject(uri)  # unbuffered: the Parquet reader asks for exactly the byte ranges it needs
+    try:
+        return open(uri, "rb")
+    except OSError as exc:
+        raise StorageError(f"cannot read {uri}: {exc}") from None
 
 
 def write_bytes(uri: str, data: bytes) -> None:

@@ -541,12 +541,14 @@ def _parquet_bytes(table: pa.Table) -> bytes:
 
 
 def _read_parquet(uri: str, columns: list[str] | None) -> pa.Table:
-    data = io.BytesIO(storage.read_bytes(uri))
-    if columns is not None:
-        present = set(pq.read_schema(data).names)
-        columns = [c for c in columns if c in present]
-        data.seek(0)
-    return pq.read_table(data, columns=columns)
+    """Only `columns` travel: the footer and those column chunks, by ranged reads on S3. Of `columns`,
+    those the file has (parts written by an older fieldmill lack newer columns)."""
+    with storage.open_object(uri) as handle:
+        parquet = pq.ParquetFile(handle)
+        if columns is not None:
+            present = set(parquet.schema_arrow.names)
+            columns = [c for c in columns if c in present]
+        return parquet.read(columns=columns)
 
 
 __all__ = ["RunStore", "Run", "results_runs", "NoResults", "PartWriter", "RunConstants", "Lease", "LeaseHeld", "History", "View", "doc_digest", "index_of",

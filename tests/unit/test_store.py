@@ -67,8 +67,8 @@ def test_a_part_without_its_index_gets_one_back(tmp_path):
 def test_startup_reads_indexes_not_parts(tmp_path, monkeypatch):
     run = write_run(tmp_path, "r1", [result("/d/a.txt"), result("/d/b.txt")])
     read = []
-    real = storage.read_bytes
-    monkeypatch.setattr(storage, "read_bytes", lambda uri, *a, **k: read.append(uri) or real(uri, *a, **k))
+    real = storage.open_object
+    monkeypatch.setattr(storage, "open_object", lambda uri: read.append(uri) or real(uri))
     RunStore(str(tmp_path)).history(SCHEMA.hash, "m1")
     assert read and not [u for u in read if Path(u).name.startswith("part-")]  # the completed run's one-file index only
     assert [Path(u).name for u in read] == ["_index.parquet"]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from fieldmill.constraint import Constraint
 from fieldmill.prompts import WORKED_EXAMPLE
 
-BACKENDS = ("guidance", "xgrammar", "outlines")
+from fieldmill.backends import BACKENDS  # noqa: E402,F401  (re-exported for engines)
 
 
 class EngineConfig(BaseModel):
