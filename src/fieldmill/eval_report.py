@@ -115,10 +115,7 @@ def plot_png(ev: Evaluation) -> bytes:
         ax.set_title(f"{', '.join(ev.schema_names)}: {ev.documents} documents, compliance {_pct(ev.compliance_rate)}, "
                      f"micro {ev.micro_accuracy:.0%}, macro {ev.macro_accuracy:.0%}", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
-        fig.tight_layout()
-        sink = io.BytesIO()
-        fig.savefig(sink, format="png", dpi=110)
-        return sink.getvalue()
+        return _png(fig)
     finally:
         plt.close(fig)
 
@@ -148,9 +145,13 @@ def curve_png(ev: Evaluation) -> bytes | None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         ax.set_title(f"{', '.join(ev.schema_names)}: {len(ev.calibration.scored)} values", fontsize=9)
-        fig.tight_layout()
-        sink = io.BytesIO()
-        fig.savefig(sink, format="png", dpi=110)
-        return sink.getvalue()
+        return _png(fig)
     finally:
         plt.close(fig)
+
+
+def _png(fig) -> bytes:
+    fig.tight_layout()
+    sink = io.BytesIO()
+    fig.savefig(sink, format="png", dpi=110)
+    return sink.getvalue()

@@ -212,11 +212,16 @@ def _stream_errors() -> tuple[type[BaseException], ...]:
 
 def _read_s3(uri: str, amount: int | None, etag: str | None = None) -> bytes:
     bucket, key = split_s3(uri)
+    return _get_s3(uri, bucket, key, amount, IfMatch=f'"{etag}"') if etag else _get_s3(uri, bucket, key, amount)
+
+
+def _get_s3(uri: str, bucket: str, key: str, amount: int | None, **request) -> bytes:
+    """GET an object (or a range of it) and read its body; a body that breaks off is fetched again."""
     broken = _stream_errors()
     attempts = s3_attempts()
     for attempt in range(1, attempts + 1):
         with _s3_request("read", uri):
-            body = s3_client().get_object(Bucket=bucket, Key=key, **({"IfMatch": f'"{etag}"'} if etag else {}))["Body"]
+            body = s3_client().get_object(Bucket=bucket, Key=key, **request)["Body"]
             try:
                 return body.read(amount)
             except broken as exc:
@@ -266,20 +271,7 @@ class RangedObject(io.RawIOBase):
 
 
 def _read_s3_range(uri: str, bucket: str, key: str, first: int, last: int) -> bytes:
-    broken = _stream_errors()
-    attempts = s3_attempts()
-    for attempt in range(1, attempts + 1):
-        with _s3_request("read", uri):
-            body = s3_client().get_object(Bucket=bucket, Key=key, Range=f"bytes={first}-{last}")["Body"]
-            try:
-                return body.read()
-            except broken as exc:
-                if attempt == attempts:
-                    raise StorageError(f"cannot read {uri}: the download broke off {attempts} times: {exc}") from None
-            finally:
-                body.close()
-        time.sleep(random.uniform(0, min(_MAX_BACKOFF_S, 0.5 * 2**attempt)))
-    raise AssertionError("unreachable")
+    return _get_s3(uri, bucket, key, None, Range=f"bytes={first}-{last}")
 
 
 def open_object(uri: str):
