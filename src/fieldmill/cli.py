@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lora", default=None, help="LoRA adapter folder (local or s3://) applied on top of --model")
     run.add_argument("--backend", choices=BACKENDS, default=os.environ.get("FIELDMILL_BACKEND", DEFAULT_BACKEND), help="structured-output backend (default: guidance, i.e. llguidance)")
     run.add_argument("--engine", default=os.environ.get("FIELDMILL_ENGINE", "vllm"),
-                     help="model runtime: 'vllm' (default) or package.module:Class implementing fieldmill.engines.Engine")
+                     help="model runtime: 'vllm' (default), 'transformers' (the model in-process, no vLLM: macOS, ARM) or package.module:Class implementing fieldmill.engines.Engine")
     run.add_argument("--part-rows", type=int, default=256, help="rows per Parquet part; a crash loses at most the unwritten part (default: 256)")
     run.add_argument("--workers", type=int, default=1, help="extraction actors, one engine each (default: 1)")
     run.add_argument("--batch-size", type=int, default=16, help="documents per batch to an actor (default: 16)")

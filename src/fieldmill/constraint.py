@@ -69,6 +69,13 @@ class Constraint:
     max_output_bytes: int
     grammar: str | None = None
 
+    def output_type(self):
+        """The constraint as an outlines output type, the form every engine consumes:
+        `outlines.types.CFG` for a grammar, else `outlines.types.Regex`."""
+        from outlines.types import CFG, Regex
+
+        return CFG(self.grammar) if self.grammar else Regex(self.regex)
+
     @property
     def max_output_tokens(self) -> int:
         # Every token covers at least one byte; one more for the end-of-sequence token.

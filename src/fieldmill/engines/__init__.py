@@ -1,6 +1,7 @@
 """Engines turn a prompt and a decoding constraint into text.
 
-`base.Engine` is the interface; `vllm.VllmEngine` the production implementation.
+`base.Engine` is the interface; `vllm.VllmEngine` the production implementation;
+`transformers.TransformersEngine` runs the model in-process where vLLM does not install.
 Another runtime (llama.cpp, a remote server) plugs in as `--engine package.module:Class`.
 Importing this package imports no engine library: each implementation imports its
 own on construction.
@@ -17,9 +18,13 @@ def create_engine(config: EngineConfig) -> Engine:
         from fieldmill.engines.vllm import VllmEngine
 
         return VllmEngine(config)
+    if config.kind == "transformers":
+        from fieldmill.engines.transformers import TransformersEngine
+
+        return TransformersEngine(config)
     module_name, _, class_name = config.kind.partition(":")
     if not module_name or not class_name:
-        raise ValueError(f"unknown engine {config.kind!r}: use 'vllm' or 'package.module:Class'")
+        raise ValueError(f"unknown engine {config.kind!r}: use 'vllm', 'transformers' or 'package.module:Class'")
     import importlib
 
     engine_class = getattr(importlib.import_module(module_name), class_name, None)

@@ -16,7 +16,7 @@ from fieldmill.backends import BACKENDS  # noqa: E402,F401  (re-exported for eng
 class EngineConfig(BaseModel):
     """How a worker builds its engine. Travels from the driver to every actor."""
 
-    kind: str = Field("vllm", description="Engine implementation: 'vllm' or 'package.module:Class' (an Engine subclass).")
+    kind: str = Field("vllm", description="Engine implementation: 'vllm', 'transformers' (in-process, no vLLM: macOS, ARM) or 'package.module:Class' (an Engine subclass).")
     model: str = Field("bundled", description="Model spec: 'bundled', an HF folder, a .gguf file, or s3://.")
     lora: str | None = Field(None, description="Optional LoRA adapter folder (local or s3://) on top of the model.")
     backend: str = Field("guidance", description="Structured-output backend enforcing the constraint (guidance = llguidance; see bench/backends.py).")
@@ -26,6 +26,7 @@ class EngineConfig(BaseModel):
     repetition_penalty: float = Field(1.0, description="vLLM repetition penalty (1.0 = off).")
     frequency_penalty: float = Field(0.0, description="vLLM frequency penalty (0.0 = off).")
     seed: int = Field(0, description="Sampling seed (decoding is greedy; kept for reproducibility).")
+    dtype: str | None = Field(None, description="Weights' dtype for the transformers engine (default bfloat16; float32 where bf16 is slow).")
 
 
 @dataclass(frozen=True)

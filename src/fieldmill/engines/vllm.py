@@ -90,6 +90,9 @@ class VllmEngine(Engine):
             self.lora_request = LoRARequest("adapter", 1, str(adapter))
             self.prompt_format = models.prompt_format(adapter, default=self.prompt_format)
         self._ids = itertools.count()
+        from outlines.models.vllm_offline import VLLMOfflineTypeAdapter
+
+        self.type_adapter = VLLMOfflineTypeAdapter()
 
     def count_tokens(self, prompt: str) -> list[int]:
         return self.tokenizer(prompt, add_special_tokens=True)["input_ids"]
@@ -105,7 +108,8 @@ class VllmEngine(Engine):
             max_tokens=max_tokens,
             repetition_penalty=self.config.repetition_penalty,
             frequency_penalty=self.config.frequency_penalty,
-            structured_outputs=StructuredOutputsParams(grammar=constraint.grammar) if constraint.grammar else StructuredOutputsParams(regex=constraint.regex),
+            # outlines turns the constraint's output type into vLLM's structured-output arguments ({"regex": ...} or {"grammar": ...}).
+            structured_outputs=StructuredOutputsParams(**self.type_adapter.format_output_type(constraint.output_type())),
             output_kind=RequestOutputKind.FINAL_ONLY,
             logprobs=0,  # the chosen token's log-probability (after the grammar's mask): per-field confidence
         )
