@@ -15,6 +15,7 @@ from typing import Any
 
 from fieldmill.grammar import (
     DIGIT,
+    NONZERO_DIGIT,
     CharClass,
     Literal,
     Node,
@@ -28,7 +29,7 @@ from fieldmill.grammar import (
     seq,
 )
 from fieldmill.hardening import SchemaError
-from fieldmill.patterns import bounded_pattern
+from fieldmill.patterns import bounded_pattern, pattern_widths
 
 # Formats with a fixed, bounded shape. Their values are what pydantic parses.
 _TWO = Repeat(DIGIT, 2, 2)
@@ -54,6 +55,20 @@ def _uuid() -> Node:
 
 
 _FORMATS["uuid"] = _uuid()
+# Bounded shapes of the common text formats (the lengths of RFC 5321's parts, URIs up to 2,000 characters).
+_ALNUM = CharClass("[A-Za-z0-9]", 1)
+_LABEL = seq(_ALNUM, Repeat(CharClass("[A-Za-z0-9-]", 1), 0, 62))
+_FORMATS["email"] = seq(Repeat(CharClass("[A-Za-z0-9._%+-]", 1), 1, 64), Literal("@"), _LABEL, Repeat(seq(Literal("."), _LABEL), 1, 4))
+_FORMATS["uri"] = seq(CharClass("[A-Za-z]", 1), Repeat(CharClass("[A-Za-z0-9+.-]", 1), 0, 15), Literal(":"),
+                      Repeat(CharClass("[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]", 1), 1, 2000))
+_OCTET = alt(seq(Literal("25"), CharClass("[0-5]", 1)), seq(Literal("2"), CharClass("[0-4]", 1), DIGIT), seq(Literal("1"), DIGIT, DIGIT),
+             seq(CharClass("[1-9]", 1), DIGIT), DIGIT)
+_FORMATS["ipv4"] = seq(_OCTET, Repeat(seq(Literal("."), _OCTET), 3, 3))
+
+
+def format_regex(fmt: str) -> str:
+    """The bounded shape of a string format's value (without the JSON quotes)."""
+    return _FORMATS[fmt].regex()
 
 
 @dataclass(frozen=True)
@@ -83,8 +98,25 @@ class Constraint:
 
 
 def build_constraint(hardened: dict[str, Any]) -> Constraint:
+    """The record's regex and its budget; and, when the schema says more than a regex can (a pattern
+    together with a length), the exact Lark grammar as well (`lark_grammar.py`)."""
+    from fieldmill.lark_grammar import needs_grammar, record_grammar
+
     node = value_node(hardened, "$")
-    return Constraint(regex=node.regex(), max_output_bytes=node.max_bytes())
+    return Constraint(regex=node.regex(), max_output_bytes=node.max_bytes(), grammar=record_grammar(hardened) if needs_grammar(hardened) else None)
+
+
+def exact_pattern(schema: dict[str, Any]) -> Node | None:
+    """A string's pattern as a bounded node, when that node alone is exactly the schema's strings:
+    the pattern is bounded and every match's length lies within `minLength`..`maxLength`."""
+    pattern = schema.get("pattern")
+    node = bounded_pattern(pattern) if pattern is not None else None
+    if node is None:
+        return None
+    shortest, longest = pattern_widths(pattern)
+    if shortest < schema.get("minLength", 0) or longest > schema["maxLength"]:
+        return None
+    return node
 
 
 def _literal(value: Any) -> Node:
@@ -108,6 +140,8 @@ def value_node(schema: dict[str, Any], path: str) -> Node:
         return _string(schema)
     if kind == "integer":
         low, high = schema["minimum"], schema["maximum"]
+        if low >= 1:  # a positive count never starts with 0 or a minus sign
+            return seq(NONZERO_DIGIT, Repeat(DIGIT, 0, _digits(high) - 1))
         return json_integer(_digits(max(abs(low), abs(high))), negative=low < 0)
     if kind == "number":
         low, high = schema["minimum"], schema["maximum"]
@@ -144,11 +178,11 @@ def _string(schema: dict[str, Any]) -> Node:
     fmt = schema.get("format")
     if fmt in _FORMATS:
         return seq(Literal('"'), _FORMATS[fmt], Literal('"'))
-    pattern = schema.get("pattern")
-    if pattern is not None:
-        node = bounded_pattern(pattern)
-        if node is not None:
-            return seq(Literal('"'), node, Literal('"'))
+    node = exact_pattern(schema)
+    if node is not None:
+        return seq(Literal('"'), node, Literal('"'))
+    # A pattern with a length (or an unbounded one) is their intersection, which the record's Lark
+    # grammar says exactly; this regex is the length alone, a superset (validation still checks).
     return json_string(schema.get("minLength", 0), schema["maxLength"])
 
 

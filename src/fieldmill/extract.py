@@ -20,7 +20,7 @@ from fieldmill import documents
 from fieldmill.confidence import field_confidence
 from fieldmill.engines import Engine, EngineConfig, create_engine
 from fieldmill.evidence import DocumentIndex, ground, text_digest
-from fieldmill.grounded import grounded_grammar, has_free_text
+from fieldmill.lark_grammar import grounded_grammar, has_free_text
 from fieldmill.prompts import build_prompt, schema_prefix, schema_title
 from fieldmill.records import FAILED, NONCOMPLIANT, check_output
 from fieldmill.schemas import load_schema
@@ -149,7 +149,7 @@ class Extractor:
         base = {"raw_output": generation.text}
         if not generation.text.strip():
             return {**_failed(documents.EMPTY, f"the engine returned no text (finish reason {generation.finish_reason})", started), **base}
-        checked = check_output(generation.text, self.schema.model, self.schema.hardened)
+        checked = check_output(generation.text, self.schema.model, self.schema.hardened, self.schema.validator)
         if generation.finish_reason == "length" and checked.status == NONCOMPLIANT:
             checked.error = f"output cut off at {generation.completion_tokens} tokens; " + (checked.error or "")
         return {

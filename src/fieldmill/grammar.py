@@ -78,7 +78,6 @@ class Literal(Node):
         return len(self.text.encode("utf-8"))
 
 
-
 @dataclass(frozen=True)
 class CharClass(Node):
     """One character out of a bracket class, written in the plain dialect."""
@@ -96,7 +95,6 @@ class CharClass(Node):
         return self.widest_char_bytes
 
 
-
 @dataclass(frozen=True)
 class Seq(Node):
     parts: tuple[Node, ...]
@@ -108,7 +106,6 @@ class Seq(Node):
         return sum(p.max_bytes() for p in self.parts)
 
 
-
 @dataclass(frozen=True)
 class Alt(Node):
     options: tuple[Node, ...]
@@ -118,7 +115,6 @@ class Alt(Node):
 
     def max_bytes(self) -> int:
         return max(o.max_bytes() for o in self.options)
-
 
 
 @dataclass(frozen=True)
@@ -145,7 +141,6 @@ class Repeat(Node):
 
     def max_bytes(self) -> int:
         return self.high * self.node.max_bytes()
-
 
 
 def seq(*parts: Node) -> Node:

@@ -13,18 +13,34 @@ The output is a *normalised* schema that a decoder can follow without running aw
   `null` (meaning "not in the document") and keeps its place in `required` only if
   the original required it.
 
-Descriptions, titles, enums, formats and bounded patterns are kept: prompts and
-Arrow types are derived from the same normalised schema.
+Descriptions, titles, enums, formats and patterns are kept: prompts and Arrow types
+are derived from the same normalised schema, and what a regular constraint cannot say
+is still validated after decoding.
+
+Real-world schemas, served rather than refused:
+
+* a root that is not an object with properties (an array of records, a map, a scalar)
+  is wrapped as `{"items": <root>}` (arrays) or `{"value": <root>}` (the rest);
+  `WRAPPED_KEY` in the hardened root says which, so a record can be unwrapped again;
+* a property without a type (`{}`, `true`, or only a description) is a scalar JSON value
+  (string, number, boolean or null): extraction values are scalars, and a free nested
+  value could not be bounded;
+* a recursive definition (a tree of sections) is unrolled `max_recursion` levels deep;
+  below that the recursive property can only be null (an empty list for a list of them);
+* exclusive bounds stay exclusive; an integer's become the inclusive neighbours.
+
+A keyword the product cannot honour (`not`, `if`/`then`/`else`, dependent schemas,
+tuple arrays, remote `$ref`s) is refused with one line naming the keyword and the path.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from fieldmill.patterns import bounded_pattern
 
 
 class SchemaError(ValueError):
@@ -43,23 +59,40 @@ class HardeningPolicy:
     number_max_int_digits: int = 12
     number_max_frac_digits: int = 6
     max_depth: int = 32
+    max_recursion: int = 3  # levels of a recursive definition kept (`fieldmill schema` says so)
 
 
 # Formats whose values have a fixed, bounded shape (see constraint.py).
-FIXED_FORMATS = ("date", "time", "date-time", "uuid")
+FIXED_FORMATS = ("date", "time", "date-time", "uuid", "email", "uri", "ipv4")
 _KEEP = ("title", "description", "examples", "format", "default")
 _SCALAR_TYPES = ("string", "integer", "number", "boolean", "null")
+# Keywords whose meaning a constraint cannot honour and validation alone would only report.
+_REFUSED = {"not": "negation", "if": "conditional schemas", "then": "conditional schemas", "else": "conditional schemas",
+            "dependentSchemas": "dependent schemas", "prefixItems": "tuple arrays", "unevaluatedProperties": "unevaluated properties"}
+WRAPPED_KEY = "x-fieldmill-wrapped"  # on a hardened root that wraps a non-object root: the key that holds it
+_ANY = {"type": ["string", "number", "boolean", "null"]}
 
 
 def harden(schema: dict[str, Any], policy: HardeningPolicy | None = None) -> dict[str, Any]:
     """Return the normalised, bounded form of `schema` (which is left untouched)."""
     policy = policy or HardeningPolicy()
+    if schema is True or not isinstance(schema, dict):
+        raise SchemaError(f"$: the schema is not a JSON object ({str(schema)[:60]!r})")
     root = copy.deepcopy(schema)
     defs = {**root.pop("definitions", {}), **root.pop("$defs", {})}
     hardened = _Hardener(defs, policy).node(root, path="$", depth=0, stack=())
-    if hardened.get("type") != "object" or "properties" not in hardened:
-        raise SchemaError("the schema's root must be an object with properties")
-    return hardened
+    if hardened.get("type") == "object" and "properties" in hardened:
+        return hardened
+    # Not a record: an array of records, a map, a scalar. Serve it as the one field of a record.
+    key = "items" if hardened.get("type") == "array" else "value"
+    meta = {k: hardened[k] for k in ("title", "description") if k in hardened}
+    return {**meta, "type": "object", "properties": {key: hardened}, "required": [key], "additionalProperties": False, WRAPPED_KEY: key}
+
+
+def unwrap(record: Any, hardened: dict[str, Any]) -> Any:
+    """A record as the user's schema has it: the wrapped root's value, else the record."""
+    key = hardened.get(WRAPPED_KEY)
+    return record.get(key) if key and isinstance(record, dict) else record
 
 
 def accepts_null(node: dict[str, Any]) -> bool:
@@ -86,27 +119,32 @@ class _Hardener:
         self.policy = policy
 
     def resolve(self, ref: str, path: str) -> tuple[str, dict[str, Any]]:
+        if ref == "#":
+            raise SchemaError(f"{path}: $ref '#' (the whole schema inside itself) is not supported")
         for prefix in ("#/$defs/", "#/definitions/"):
             if ref.startswith(prefix):
                 name = ref[len(prefix) :]
                 if name in self.defs:
                     return name, self.defs[name]
-        raise SchemaError(f"{path}: unsupported or unknown $ref {ref!r}")
+        raise SchemaError(f"{path}: $ref {ref!r} is not a local definition (#/$defs/... or #/definitions/...)")
 
     def node(self, raw: Any, path: str, depth: int, stack: tuple[str, ...]) -> dict[str, Any]:
         if depth > self.policy.max_depth:
             raise SchemaError(f"{path}: nested deeper than {self.policy.max_depth} levels")
-        if raw is True or raw == {}:
-            raw = {"type": ["string", "number", "boolean", "null"]}
+        if raw is True or (isinstance(raw, dict) and _untyped(raw)):
+            raw = {**(raw if isinstance(raw, dict) else {}), **_ANY}
         if not isinstance(raw, dict):
-            raise SchemaError(f"{path}: expected a schema object, got {raw!r}")
+            raise SchemaError(f"{path}: expected a schema object, got {str(raw)[:60]!r}")
         raw = dict(raw)
+        for keyword, what in _REFUSED.items():
+            if keyword in raw:
+                raise SchemaError(f"{path}: {keyword!r} ({what}) is not supported: a constraint cannot honour it")
         meta = {k: raw[k] for k in _KEEP if k in raw}
 
         if "$ref" in raw:
             name, target = self.resolve(raw.pop("$ref"), path)
-            if name in stack:
-                raise SchemaError(f"{path}: recursive schema through {name!r} cannot be bounded")
+            if stack.count(name) >= self.policy.max_recursion:
+                return {**meta, "type": "null", "x-recursion-cut": name}  # unrolled deep enough: no deeper level
             merged = {**target, **{k: v for k, v in raw.items() if k not in ("$ref",)}}
             return self.node(merged, path, depth + 1, stack + (name,))
 
@@ -116,8 +154,8 @@ class _Hardener:
             for part in parts:
                 if "$ref" in part:
                     name, target = self.resolve(part["$ref"], path)
-                    if name in stack:
-                        raise SchemaError(f"{path}: recursive schema through {name!r} cannot be bounded")
+                    if stack.count(name) >= self.policy.max_recursion:
+                        continue
                     stack = stack + (name,)
                     part = {**target, **{k: v for k, v in part.items() if k != "$ref"}}
                 for key, value in part.items():
@@ -149,6 +187,8 @@ class _Hardener:
 
         kind = raw.get("type")
         if isinstance(kind, list):
+            if not kind:
+                raise SchemaError(f"{path}: 'type' is an empty list")
             branches = [self.node({**raw, "type": k}, path, depth + 1, stack) for k in kind]
             return {**meta, **_union(branches)}
         if kind is None:
@@ -161,9 +201,9 @@ class _Hardener:
         if kind == "string":
             return {**meta, **self.string(raw, path)}
         if kind == "integer":
-            return {**meta, **self.integer(raw)}
+            return {**meta, **self.integer(raw, path)}
         if kind == "number":
-            return {**meta, **self.number(raw)}
+            return {**meta, **self.number(raw, path)}
         if kind in ("boolean", "null"):
             return {**meta, "type": kind}
         raise SchemaError(f"{path}: unsupported type {kind!r}")
@@ -183,6 +223,9 @@ class _Hardener:
                 "additionalProperties": False,
             }
         extra = raw.get("additionalProperties", True)
+        patterns = raw.get("patternProperties")
+        if isinstance(patterns, dict) and patterns and not isinstance(extra, dict):
+            extra = next(iter(patterns.values()))  # a map whose keys follow a pattern: its values' schema
         if extra is False:
             return {"type": "object", "properties": {}, "required": [], "additionalProperties": False}
         value = self.node(extra if isinstance(extra, dict) else {}, f"{path}.*", depth + 1, stack)
@@ -199,11 +242,15 @@ class _Hardener:
         }
 
     def array(self, raw: dict, path: str, depth: int, stack: tuple[str, ...]) -> dict[str, Any]:
-        if "prefixItems" in raw:
-            raise SchemaError(f"{path}: tuple arrays (prefixItems) are not supported")
+        if isinstance(raw.get("items"), list):
+            raise SchemaError(f"{path}: 'items' as a list (tuple arrays) is not supported")
         items = self.node(raw.get("items", {}), f"{path}[]", depth + 1, stack)
         low = int(raw.get("minItems", 0))
         high = int(raw.get("maxItems", max(self.policy.array_max_items, low)))
+        if items.get("x-recursion-cut"):
+            if low:
+                raise SchemaError(f"{path}: a recursive list with minItems {low} never ends")
+            high = 0  # the recursion's last level: no deeper items
         if high < low:
             raise SchemaError(f"{path}: maxItems {high} is below minItems {low}")
         return {"type": "array", "items": items, "minItems": low, "maxItems": high}
@@ -217,22 +264,46 @@ class _Hardener:
             raise SchemaError(f"{path}: maxLength {high} is below minLength {low}")
         out: dict[str, Any] = {"type": "string", "minLength": low, "maxLength": high}
         pattern = raw.get("pattern")
-        if pattern is not None and bounded_pattern(pattern) is not None:
-            out["pattern"] = pattern
+        if isinstance(pattern, str):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise SchemaError(f"{path}: 'pattern' {pattern!r} is not a regular expression: {exc}") from None
+            out["pattern"] = pattern  # kept for validation; the constraint says what of it a grammar can
+        if raw.get("format"):
+            out["format"] = raw["format"]  # validated after decoding (e.g. hostname, ipv6)
         return out
 
-    def integer(self, raw: dict) -> dict[str, Any]:
+    def integer(self, raw: dict, path: str) -> dict[str, Any]:
         limit = 10**self.policy.integer_max_digits - 1
         low, high = _bounds(raw, -limit, limit)
-        return {"type": "integer", "minimum": math.ceil(low), "maximum": math.floor(high)}
+        if isinstance(raw.get("exclusiveMinimum"), (int, float)) and not isinstance(raw.get("exclusiveMinimum"), bool) and "minimum" not in raw:
+            low = math.floor(raw["exclusiveMinimum"]) + 1 if raw["exclusiveMinimum"] >= -limit else low
+        if isinstance(raw.get("exclusiveMaximum"), (int, float)) and not isinstance(raw.get("exclusiveMaximum"), bool) and "maximum" not in raw:
+            high = math.ceil(raw["exclusiveMaximum"]) - 1 if raw["exclusiveMaximum"] <= limit else high
+        if low > high:
+            raise SchemaError(f"{path}: no integer lies between its bounds")
+        out = {"type": "integer", "minimum": math.ceil(low), "maximum": math.floor(high)}
+        if isinstance(raw.get("multipleOf"), (int, float)) and raw["multipleOf"] > 0:
+            out["multipleOf"] = raw["multipleOf"]
+        return out
 
-    def number(self, raw: dict) -> dict[str, Any]:
+    def number(self, raw: dict, path: str) -> dict[str, Any]:
         limit = 10**self.policy.number_max_int_digits - 1
         low, high = _bounds(raw, -limit, limit)
         step = raw.get("multipleOf")
+        if step is not None and (not isinstance(step, (int, float)) or step <= 0):
+            raise SchemaError(f"{path}: 'multipleOf' must be a positive number, not {step!r}")
         frac = _fraction_digits(step) if step else self.policy.number_max_frac_digits
         frac = min(frac, self.policy.number_max_frac_digits)
-        return {"type": "number", "minimum": low, "maximum": high, "multipleOf": 10.0**-frac if frac else 1}
+        out = {"type": "number", "minimum": low, "maximum": high, "multipleOf": step if step and _fraction_digits(step) <= frac else (10.0**-frac if frac else 1)}
+        for key in ("exclusiveMinimum", "exclusiveMaximum"):
+            value = raw.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out[key] = value  # validated after decoding: the constraint bounds digits, not values
+        if raw.get("format") == "decimal":
+            out["format"] = "decimal"
+        return out
 
 
 def _bounds(raw: dict, default_low: float, default_high: float) -> tuple[float, float]:
@@ -264,14 +335,22 @@ def _fraction_digits(step: float) -> int:
     return 0
 
 
+def _untyped(raw: dict) -> bool:
+    """No type and nothing that implies one (`{}`, or only a description): any scalar JSON value."""
+    structural = {"type", "properties", "additionalProperties", "patternProperties", "items", "maxLength", "minLength", "pattern", "format",
+                  "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "enum", "const", "$ref", "allOf", "anyOf", "oneOf",
+                  "maxItems", "minItems", "required", *_REFUSED}
+    return not (structural & set(raw))
+
+
 def _infer_type(raw: dict, path: str) -> str:
-    if "properties" in raw or "additionalProperties" in raw:
+    if "properties" in raw or "additionalProperties" in raw or "patternProperties" in raw or "required" in raw:
         return "object"
-    if "items" in raw:
+    if "items" in raw or "maxItems" in raw or "minItems" in raw:
         return "array"
     if any(k in raw for k in ("maxLength", "minLength", "pattern", "format")):
         return "string"
-    if any(k in raw for k in ("minimum", "maximum", "multipleOf")):
+    if any(k in raw for k in ("minimum", "maximum", "multipleOf", "exclusiveMinimum", "exclusiveMaximum")):
         return "number"
     raise SchemaError(f"{path}: schema without a type")
 

@@ -21,7 +21,11 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_constants  # type: ignore[no-redef]
     import sre_parse  # type: ignore[no-redef]
 
+from dataclasses import dataclass
+
 from fieldmill.grammar import CharClass, Literal, Node, Repeat, alt, escape_class_char, seq
+
+_JSON_CHAR = r'[^"\\\x00-\x1f]'  # one character of a JSON string body that needs no escape
 
 MAX_PATTERN_BYTES = 4096
 _JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\b": "\\b", "\f": "\\f"}
@@ -53,12 +57,56 @@ def bounded_pattern(pattern: str) -> Node | None:
     return node
 
 
-def _sequence(items) -> Node:
-    parts = [_item(op, av) for op, av in items]
+@dataclass(frozen=True)
+class _Open(Node):
+    """`node{low,}`: no longest match. Only inside a grammar terminal that a length bound intersects."""
+
+    node: Node
+    low: int
+
+    def regex(self) -> str:
+        return f"{self.node.atom()}{{{self.low},}}"
+
+    def atom(self) -> str:
+        return f"({self.regex()})"
+
+    def max_bytes(self) -> int:
+        raise _Unsupported
+
+
+@functools.lru_cache(maxsize=256)
+def pattern_widths(pattern: str) -> tuple[int, int]:
+    """The fewest and most characters a match of the (anchored) pattern has."""
+    low, high = sre_parse.parse(pattern).getwidth()
+    return low, high
+
+
+@functools.lru_cache(maxsize=256)
+def pattern_body_regex(pattern: str) -> str | None:
+    """The pattern as a regex over a JSON string's body, unbounded repeats allowed and an unanchored
+    side open (JSON Schema patterns match anywhere), for a terminal a length bound intersects; None
+    when the pattern uses what the plain dialect cannot say (lookarounds, back-references...)."""
+    try:
+        items = list(sre_parse.parse(pattern))
+    except Exception:
+        return None
+    start = bool(items) and items[0] == (sre_constants.AT, sre_constants.AT_BEGINNING)
+    end = bool(items) and items[-1] in ((sre_constants.AT, sre_constants.AT_END), (sre_constants.AT, sre_constants.AT_END_STRING))
+    body = items[int(start): len(items) - int(end)]
+    try:
+        node = _sequence(body, open_repeats=True)
+    except _Unsupported:
+        return None
+    anywhere = f"{_JSON_CHAR}*"
+    return ("" if start else anywhere) + (node.regex() if not isinstance(node, Literal) or node.text else "") + ("" if end else anywhere)
+
+
+def _sequence(items, open_repeats: bool = False) -> Node:
+    parts = [_item(op, av, open_repeats) for op, av in items]
     return seq(*parts) if parts else Literal("")
 
 
-def _item(op, av) -> Node:
+def _item(op, av, open_repeats: bool = False) -> Node:
     if op is sre_constants.LITERAL:
         ch = chr(av)
         return Literal(_JSON_ESCAPES.get(ch, ch)) if ord(ch) >= 0x20 or ch in _JSON_ESCAPES else _raise()
@@ -69,13 +117,15 @@ def _item(op, av) -> Node:
     if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
         low, high, sub = av
         if high is sre_constants.MAXREPEAT or high >= 10_000:
-            raise _Unsupported
-        return Repeat(_sequence(list(sub)), low, high)
+            if not open_repeats:
+                raise _Unsupported
+            return _Open(_sequence(list(sub), open_repeats), low)
+        return Repeat(_sequence(list(sub), open_repeats), low, high)
     if op is sre_constants.SUBPATTERN:
         sub = av[-1]
-        return _sequence(list(sub))
+        return _sequence(list(sub), open_repeats)
     if op is sre_constants.BRANCH:
-        return alt(*(_sequence(list(b)) for b in av[1]))
+        return alt(*(_sequence(list(b), open_repeats) for b in av[1]))
     raise _Unsupported
 
 

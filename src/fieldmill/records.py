@@ -32,26 +32,59 @@ class Checked:
     error: str | None = None
 
 
-def check_output(text: str, model: type[BaseModel], hardened: dict[str, Any]) -> Checked:
-    """Parse and validate one output; never raises for bad output."""
+def check_output(text: str, model: type[BaseModel], hardened: dict[str, Any], original=None) -> Checked:
+    """Parse and validate one output; never raises for bad output.
+
+    `original`: a validator of the user's own JSON Schema (`validation.py`); a record is
+    compliant only when the pydantic model and the original both accept it.
+    """
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         message = f"output is not JSON: {exc.msg} at character {exc.pos}"
         return Checked(NONCOMPLIANT, errors=[{"field": "$", "message": message}], error=message)
     stated = drop_unstated(value, hardened)
+    raw: list[dict[str, Any]] = []
+    instance = None
     try:
         instance = model.model_validate(stated)
     except ValidationError as exc:
         raw = exc.errors(include_url=False)
-        errors = [{"field": _location(e["loc"]), "message": e["msg"]} for e in raw]
-        failed = {path for path in (_field_path(e["loc"], hardened) for e in raw) if path is not None}
-        return Checked(NONCOMPLIANT, record=partial_record(value, hardened, failed), errors=errors,
-                       error=f"{len(errors)} field error(s): " + "; ".join(f"{e['field']}: {e['message']}" for e in errors[:3]))
     except Exception as exc:  # a validator with a bug of its own must not kill the run
         message = f"validator raised {type(exc).__name__}: {exc}"
         return Checked(NONCOMPLIANT, errors=[{"field": "$", "message": message}], error=message)
+    errors = [{"field": _location(e["loc"]), "message": e["msg"]} for e in raw]
+    failed = {path for path in (_field_path(e["loc"], hardened) for e in raw) if path is not None}
+    if original is not None:
+        from fieldmill.hardening import unwrap
+        from fieldmill.validation import original_errors
+
+        key = hardened.get("x-fieldmill-wrapped")
+        for error in original_errors(original, unwrap(json.loads(json.dumps(stated), parse_float=Decimal), hardened)):
+            field = (f"{key}{'' if error['field'] == '$' or error['field'].startswith('[') else '.'}{error['field']}" if error["field"] != "$" else key) if key else error["field"]
+            if not any(e["field"] == field for e in errors):
+                errors.append({**error, "field": field})
+                if not _is_object_path(field, hardened):
+                    failed.add(_path_tuple(field))
+    if errors:
+        return Checked(NONCOMPLIANT, record=partial_record(value, hardened, failed), errors=errors,
+                       error=f"{len(errors)} field error(s): " + "; ".join(f"{e['field']}: {e['message']}" for e in errors[:3]))
     return Checked(COMPLIANT, record=instance.model_dump(mode="python", by_alias=True))
+
+
+def _path_tuple(field: str) -> tuple:
+    """`a.b[2].c` -> ("a", "b", 2, "c")."""
+    out: list = []
+    for part in field.replace("[", ".[").split("."):
+        if part.startswith("[") and part.endswith("]") and part[1:-1].isdigit():
+            out.append(int(part[1:-1]))
+        elif part and part != "$":
+            out.append(part)
+    return tuple(out)
+
+
+def _is_object_path(field: str, hardened: dict[str, Any]) -> bool:
+    return _field_path(_path_tuple(field), hardened) is None
 
 
 def partial_record(value: Any, hardened: dict[str, Any], failed: set[tuple]) -> dict[str, Any] | None:

@@ -30,7 +30,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
 from pydantic.json_schema import GenerateJsonSchema
 
 from fieldmill.constraint import Constraint, build_constraint
@@ -72,10 +72,22 @@ class LoadedSchema:
     json_schema: dict[str, Any]
     source_digest: str
     policy: HardeningPolicy = field(default_factory=HardeningPolicy)
+    original: dict[str, Any] | None = None  # the user's own JSON Schema document, when the schema is one
 
     @cached_property
     def hardened(self) -> dict[str, Any]:
-        return harden(self.json_schema, self.policy)
+        # A JSON Schema file is hardened as written; its pydantic model's own JSON Schema would lose
+        # what Python validators check (formats, multipleOf) on the way back.
+        return harden(self.original if self.original is not None else self.json_schema, self.policy)
+
+    @cached_property
+    def validator(self):
+        """A JSON Schema validator of the user's original document (None for a pydantic schema, which its model states)."""
+        if self.original is None:
+            return None
+        from fieldmill.validation import original_validator
+
+        return original_validator(self.original)
 
     @property
     def example_document(self) -> str | None:
@@ -104,12 +116,12 @@ def load_schema(spec: str, policy: HardeningPolicy | None = None, source: str | 
     without the file existing there.
     """
     try:
-        model, name, source = _resolve(spec, source)
+        model, name, source, original = _resolve(spec, source)
     except SchemaError:
         raise
     except Exception as exc:  # an import error inside a user's module, a bad JSON file...
-        raise SchemaError(f"cannot load schema {spec!r}: {type(exc).__name__}: {exc}") from exc
-    return _loaded(model, name, spec, source, policy)
+        raise SchemaError(f"cannot load schema {spec!r}: {type(exc).__name__}: {' '.join(str(exc).split())}") from exc
+    return _loaded(model, name, spec, source, policy, original=original)
 
 
 def schema_from_document(document: dict[str, Any], spec: str, policy: HardeningPolicy | None = None) -> LoadedSchema:
@@ -117,14 +129,14 @@ def schema_from_document(document: dict[str, Any], spec: str, policy: HardeningP
     try:
         text = json.dumps(document, sort_keys=True, ensure_ascii=False)
         name = str(document.get("title") or "record")
-        return _loaded(model_from_json_schema(document, name), name, spec, text, policy)
+        return _loaded(model_from_json_schema(document, name), name, spec, text, policy, original=document)
     except SchemaError:
         raise
     except Exception as exc:
         raise SchemaError(f"cannot load schema {spec!r}: {type(exc).__name__}: {exc}") from exc
 
 
-def _loaded(model: Any, name: str, spec: str, source: str, policy: HardeningPolicy | None) -> LoadedSchema:
+def _loaded(model: Any, name: str, spec: str, source: str, policy: HardeningPolicy | None, original: dict[str, Any] | None = None) -> LoadedSchema:
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise SchemaError(f"{spec!r} is not a pydantic model")
     try:
@@ -138,6 +150,7 @@ def _loaded(model: Any, name: str, spec: str, source: str, policy: HardeningPoli
         json_schema=json_schema,
         source_digest=hashlib.sha256(source.encode()).hexdigest(),
         policy=policy or HardeningPolicy(),
+        original=original,
     )
     loaded.constraint  # fail here, on the driver, rather than in every worker
     return loaded
@@ -157,15 +170,15 @@ def shipped_source(spec: str) -> str | None:
     return None
 
 
-def _resolve(spec: str, shipped: str | None = None) -> tuple[Any, str, str]:
+def _resolve(spec: str, shipped: str | None = None) -> tuple[Any, str, str, dict[str, Any] | None]:
     if spec.endswith(".json") and ":" not in spec:
         path = Path(spec)
         if shipped is None and not path.is_file():
             raise SchemaError(f"schema file {spec} does not exist")
         text = shipped if shipped is not None else path.read_text(encoding="utf-8")
         document = json.loads(text)
-        name = document.get("title") or path.stem
-        return model_from_json_schema(document, name), path.stem, text
+        name = (document.get("title") if isinstance(document, dict) else None) or path.stem
+        return model_from_json_schema(document, str(name)), path.stem, text, document
     if ":" in spec:
         target, _, attr = spec.rpartition(":")
         if target.endswith(".py") and shipped is not None:
@@ -176,7 +189,7 @@ def _resolve(spec: str, shipped: str | None = None) -> tuple[Any, str, str]:
             module = importlib.import_module(target)
         if not hasattr(module, attr):
             raise SchemaError(f"{target} has no attribute {attr!r}")
-        return getattr(module, attr), attr, _source(module)
+        return getattr(module, attr), attr, _source(module), None
     if spec.isidentifier():
         try:
             module = importlib.import_module(f"{BUILTIN_PACKAGE}.{spec}")
@@ -186,7 +199,7 @@ def _resolve(spec: str, shipped: str | None = None) -> tuple[Any, str, str]:
             raise SchemaError(f"unknown schema {spec!r}; built-in: {', '.join(builtin_names())}") from None
         if not hasattr(module, "SCHEMA"):
             raise SchemaError(f"built-in schema module {spec!r} has no SCHEMA")
-        return module.SCHEMA, spec, _source(module)
+        return module.SCHEMA, spec, _source(module), None
     raise SchemaError(f"cannot read schema spec {spec!r}: use a name, file.py:Class, package.module:Class or file.json")
 
 
@@ -230,6 +243,7 @@ def _source(module) -> str:
 # --- JSON Schema files -> pydantic models -------------------------------------------
 
 _FORMAT_TYPES = {"date": dt.date, "date-time": dt.datetime, "time": dt.time, "uuid": uuid.UUID}
+TEXT_FORMATS = ("email", "uri", "ipv4")
 
 
 def model_from_json_schema(document: dict[str, Any], name: str) -> type[BaseModel]:
@@ -247,6 +261,37 @@ def _safe_name(name: str) -> str:
     return cleaned if cleaned[0].isalpha() else "R" + cleaned
 
 
+def _multiple_of(node: dict[str, Any]) -> tuple:
+    """`multipleOf`, checked in decimal (0.3 is a multiple of 0.1, which float division denies)."""
+    step = node.get("multipleOf")
+    if not step or step == 1 and node.get("type") == "integer":
+        return ()
+    unit = Decimal(str(step))
+
+    def check(value):
+        if Decimal(str(value)) % unit != 0:
+            raise ValueError(f"{value} is not a multiple of {step}")
+        return value
+
+    return (AfterValidator(check),)
+
+
+def _format_check(fmt: str):
+    """The text formats the constraint bounds (email, uri, ipv4), checked with the constraint's own shape."""
+    import re
+
+    from fieldmill.constraint import format_regex
+
+    shape = re.compile(format_regex(fmt))
+
+    def check(value: str) -> str:
+        if not shape.fullmatch(value):
+            raise ValueError(f"{value!r} is not a valid {fmt}")
+        return value
+
+    return check
+
+
 def _model(node: dict[str, Any], name: str) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     required = set(node.get("required", []))
@@ -256,7 +301,8 @@ def _model(node: dict[str, Any], name: str) -> type[BaseModel]:
         default = ... if prop in required else None
         attr = prop if prop.isidentifier() and not prop.startswith("_") else f"field_{index}"
         fields[attr] = (annotation, Field(default, alias=prop if attr != prop else None, description=description))
-    return create_model(name, __config__=ConfigDict(extra="forbid", populate_by_name=True), **fields)
+    # python-re: a JSON Schema pattern may use what Rust's regex engine lacks (lookarounds); both search, as JSON Schema does.
+    return create_model(name, __config__=ConfigDict(extra="forbid", populate_by_name=True, regex_engine="python-re"), **fields)
 
 
 def _annotation(node: dict[str, Any], name: str) -> Any:
@@ -273,12 +319,15 @@ def _annotation(node: dict[str, Any], name: str) -> Any:
     if kind == "boolean":
         return bool
     if kind == "integer":
-        return Annotated[int, Field(ge=node["minimum"], le=node["maximum"])]
+        return Annotated[int, Field(ge=node["minimum"], le=node["maximum"]), *_multiple_of(node)]
     if kind == "number":
-        return Annotated[float, Field(ge=node["minimum"], le=node["maximum"])]
+        bounds = {"ge": node["minimum"], "le": node["maximum"], "gt": node.get("exclusiveMinimum"), "lt": node.get("exclusiveMaximum")}
+        return Annotated[float, Field(**{k: v for k, v in bounds.items() if v is not None}), *_multiple_of(node)]
     if kind == "string":
         if node.get("format") in _FORMAT_TYPES:
             return _FORMAT_TYPES[node["format"]]
+        if node.get("format") in TEXT_FORMATS:
+            return Annotated[str, AfterValidator(_format_check(node["format"]))]
         return Annotated[str, StringConstraints(min_length=node["minLength"], max_length=node["maxLength"], pattern=node.get("pattern"))]
     if kind == "array":
         item = _annotation(node["items"], f"{name}_item")

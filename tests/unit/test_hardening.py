@@ -77,17 +77,62 @@ def test_dates_keep_their_format():
     assert harden(Outer.model_json_schema())["properties"]["when"] == {"title": "When", "type": "string", "format": "date"}
 
 
-def test_recursive_schemas_are_refused():
-    class Node(BaseModel):
-        child: Optional["Node"] = None
+def test_recursive_schemas_are_unrolled_to_a_bounded_depth():
+    class Section(BaseModel):
+        title: str
+        children: list["Section"] = []
+        parent: Optional["Section"] = None
 
-    with pytest.raises(SchemaError, match="recursive"):
-        harden(Node.model_json_schema())
+    def children(node):
+        prop = node["properties"]["children"]
+        return next(o for o in prop.get("anyOf", [prop]) if o.get("type") == "array")
+
+    out = harden(Section.model_json_schema(), HardeningPolicy(max_recursion=2))
+    level = out
+    for _ in range(1):  # two levels of Section: the root's children exist ...
+        assert children(level)["maxItems"] > 0
+        level = children(level)["items"]
+    assert children(level)["maxItems"] == 0  # ... the second level's do not
+    from fieldmill.constraint import build_constraint
+
+    assert build_constraint(out).max_output_bytes < 10**6  # bounded
 
 
-def test_root_must_be_an_object():
-    with pytest.raises(SchemaError):
-        harden({"type": "string"})
+def test_roots_that_are_not_records_are_wrapped():
+    from fieldmill.hardening import WRAPPED_KEY, unwrap
+
+    listed = harden({"type": "array", "items": {"type": "object", "properties": {"sku": {"type": "string"}}}})
+    assert listed[WRAPPED_KEY] == "items" and listed["properties"]["items"]["type"] == "array"
+    assert unwrap({"items": [{"sku": "A"}]}, listed) == [{"sku": "A"}]
+    mapped = harden({"type": "object", "additionalProperties": {"type": "number"}})
+    assert mapped[WRAPPED_KEY] == "value" and mapped["properties"]["value"]["additionalProperties"]["type"] == "number"
+    assert harden({"type": "string"})["properties"]["value"]["type"] == "string"
+
+
+def test_untyped_properties_are_scalar_values():
+    out = harden({"type": "object", "properties": {"a": {}, "b": {"description": "anything"}, "c": True}})
+    for name in "abc":
+        kinds = {o.get("type") for o in out["properties"][name]["anyOf"]}
+        assert kinds == {"string", "number", "boolean", "null"}, name
+
+
+@pytest.mark.parametrize("keyword, schema", [
+    ("not", {"type": "object", "properties": {"a": {"not": {"type": "string"}}}}),
+    ("if", {"type": "object", "properties": {"a": {"type": "string", "if": {"minLength": 1}, "then": {"maxLength": 3}}}}),
+    ("dependentSchemas", {"type": "object", "properties": {"a": {"type": "object", "dependentSchemas": {}}}}),
+    ("$ref", {"type": "object", "properties": {"a": {"$ref": "https://example.com/other.json"}}}),
+])
+def test_what_cannot_be_honoured_is_refused_in_one_line_naming_keyword_and_path(keyword, schema):
+    with pytest.raises(SchemaError) as refused:
+        harden(schema)
+    message = str(refused.value)
+    assert "\n" not in message and keyword in message and "$.a" in message
+
+
+def test_exclusive_bounds_stay_exclusive():
+    out = harden({"type": "object", "properties": {"qty": {"type": "integer", "exclusiveMinimum": 0}, "share": {"type": "number", "exclusiveMaximum": 1}}})
+    assert out["properties"]["qty"]["anyOf"][0]["minimum"] == 1
+    assert out["properties"]["share"]["anyOf"][0]["exclusiveMaximum"] == 1
 
 
 def test_input_is_not_modified():

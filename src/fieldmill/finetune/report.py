@@ -61,7 +61,7 @@ def score_outputs(examples, pairs, outputs: list[str]) -> dict[str, Any]:
             group = "per-document schemas" if is_inline(example.schema) else schema.name
             entry = per_schema[example.schema] = {"group": group, "leaves": all_leaves, "fields": [FieldScore(l.path, l.is_list) for l in all_leaves],
                                                   "statuses": Counter()}
-        checked = check_output(text, schema.model, schema.hardened)
+        checked = check_output(text, schema.model, schema.hardened, schema.validator)
         entry["statuses"][checked.status] += 1
         score_record(entry["fields"], entry["leaves"], example.record, checked.record)
     groups: dict[str, dict[str, Any]] = {}

@@ -13,7 +13,7 @@ import pytest
 
 from fieldmill import synth
 from fieldmill.constraint import answer_text
-from fieldmill.grounded import chunks, grounded_grammar
+from fieldmill.lark_grammar import chunks, grounded_grammar
 from fieldmill.models import BUNDLED_BASE, materialise
 from fieldmill.schemas import load_schema
 
@@ -102,7 +102,7 @@ def test_length_limits_hold_inside_spans(tokenizer):
 
 
 def _free_text_values(value, node):
-    from fieldmill.grounded import is_free_text
+    from fieldmill.lark_grammar import is_free_text
 
     options = [o for o in node.get("anyOf", [node]) if o.get("type") != "null"]
     if isinstance(value, dict):
