@@ -216,6 +216,15 @@ def cmd_schema(args) -> int:
         f"\nschema {schema.name} version {schema.hash}: longest record {schema.constraint.max_output_bytes} bytes"
         f" -> max_tokens {schema.constraint.max_output_tokens}; constraint regex {len(schema.constraint.regex)} characters",
     )
+    policy = schema.policy
+    print(f"policy: recursive definitions unrolled {policy.max_recursion} levels (lists inside them at most {policy.recursive_array_max_items} items"
+          f" unless the schema says); strings without maxLength at most {policy.string_max_length} characters, lists without maxItems"
+          f" at most {policy.array_max_items}; untyped properties are scalar JSON values")
+    if schema.constraint.grammar:
+        print("the schema pairs patterns with lengths: decoding follows a Lark grammar that intersects them (guidance backend);"
+              " the regex above carries the lengths only")
+    if schema.validator is not None:
+        print("records are also checked against the schema file as written (JSON Schema validator)")
     if args.regex:
         print(schema.constraint.regex)
     return 0

@@ -29,8 +29,11 @@ Real-world schemas, served rather than refused:
   below that the recursive property can only be null (an empty list for a list of them);
 * exclusive bounds stay exclusive; an integer's become the inclusive neighbours.
 
-A keyword the product cannot honour (`not`, `if`/`then`/`else`, dependent schemas,
-tuple arrays, remote `$ref`s) is refused with one line naming the keyword and the path.
+Conditional and dependent schemas (`if`/`then`/`else`, `dependentRequired`, ...) refine
+values without changing the record's shape: the constraint leaves them out and the
+user's JSON Schema validator checks them after decoding. A keyword the product cannot
+honour (`not`, tuple arrays, remote `$ref`s) is refused with one line naming the keyword
+and the path.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class HardeningPolicy:
     number_max_frac_digits: int = 6
     max_depth: int = 32
     max_recursion: int = 3  # levels of a recursive definition kept (`fieldmill schema` says so)
+    recursive_array_max_items: int = 5  # default list size inside a recursive definition
 
 
 # Formats whose values have a fixed, bounded shape (see constraint.py).
@@ -67,8 +71,11 @@ FIXED_FORMATS = ("date", "time", "date-time", "uuid", "email", "uri", "ipv4")
 _KEEP = ("title", "description", "examples", "format", "default")
 _SCALAR_TYPES = ("string", "integer", "number", "boolean", "null")
 # Keywords whose meaning a constraint cannot honour and validation alone would only report.
-_REFUSED = {"not": "negation", "if": "conditional schemas", "then": "conditional schemas", "else": "conditional schemas",
-            "dependentSchemas": "dependent schemas", "prefixItems": "tuple arrays", "unevaluatedProperties": "unevaluated properties"}
+_REFUSED = {"not": "negation", "prefixItems": "tuple arrays"}
+# Keywords that refine values without changing the record's shape: the constraint leaves them out and the
+# user's JSON Schema validator checks them after decoding (a record breaking them is noncompliant).
+VALIDATED_ONLY = ("if", "then", "else", "dependentSchemas", "dependentRequired", "dependencies", "contains", "uniqueItems",
+                  "unevaluatedProperties", "propertyNames")
 WRAPPED_KEY = "x-fieldmill-wrapped"  # on a hardened root that wraps a non-object root: the key that holds it
 _ANY = {"type": ["string", "number", "boolean", "null"]}
 
@@ -80,7 +87,9 @@ def harden(schema: dict[str, Any], policy: HardeningPolicy | None = None) -> dic
         raise SchemaError(f"$: the schema is not a JSON object ({str(schema)[:60]!r})")
     root = copy.deepcopy(schema)
     defs = {**root.pop("definitions", {}), **root.pop("$defs", {})}
-    hardened = _Hardener(defs, policy).node(root, path="$", depth=0, stack=())
+    hardener = _Hardener(defs, policy)
+    hardener.root = {k: v for k, v in root.items() if k not in ("$schema", "$id")}
+    hardened = hardener.node(root, path="$", depth=0, stack=("#",))
     if hardened.get("type") == "object" and "properties" in hardened:
         return hardened
     # Not a record: an array of records, a map, a scalar. Serve it as the one field of a record.
@@ -117,10 +126,11 @@ class _Hardener:
     def __init__(self, defs: dict[str, Any], policy: HardeningPolicy):
         self.defs = defs
         self.policy = policy
+        self.root: dict[str, Any] = {}
 
     def resolve(self, ref: str, path: str) -> tuple[str, dict[str, Any]]:
         if ref == "#":
-            raise SchemaError(f"{path}: $ref '#' (the whole schema inside itself) is not supported")
+            return "#", self.root  # the whole schema inside itself: recursion through the root
         for prefix in ("#/$defs/", "#/definitions/"):
             if ref.startswith(prefix):
                 name = ref[len(prefix) :]
@@ -159,9 +169,15 @@ class _Hardener:
                     stack = stack + (name,)
                     part = {**target, **{k: v for k, v in part.items() if k != "$ref"}}
                 for key, value in part.items():
-                    if key in merged and key not in _KEEP and merged[key] != value:
+                    if key == "properties" and isinstance(merged.get(key), dict) and isinstance(value, dict):
+                        merged[key] = {**merged[key], **{k: v if k not in merged[key] or merged[key][k] == v else {"allOf": [merged[key][k], v]}
+                                                        for k, v in value.items()}}
+                    elif key == "required" and isinstance(merged.get(key), list):
+                        merged[key] = merged[key] + [r for r in value if r not in merged[key]]
+                    elif key in merged and key not in _KEEP and merged[key] != value:
                         raise SchemaError(f"{path}: allOf with conflicting {key!r} is not supported")
-                    merged.setdefault(key, value)
+                    else:
+                        merged.setdefault(key, value)
             return self.node(merged, path, depth + 1, stack)
 
         for key in ("oneOf", "anyOf"):
@@ -246,7 +262,9 @@ class _Hardener:
             raise SchemaError(f"{path}: 'items' as a list (tuple arrays) is not supported")
         items = self.node(raw.get("items", {}), f"{path}[]", depth + 1, stack)
         low = int(raw.get("minItems", 0))
-        high = int(raw.get("maxItems", max(self.policy.array_max_items, low)))
+        recursive = len(set(stack)) < len(stack)  # inside a definition that contains itself: trees multiply their lists
+        default = self.policy.recursive_array_max_items if recursive else self.policy.array_max_items
+        high = int(raw.get("maxItems", max(default, low)))
         if items.get("x-recursion-cut"):
             if low:
                 raise SchemaError(f"{path}: a recursive list with minItems {low} never ends")

@@ -70,3 +70,14 @@ def test_the_constraint_says_what_a_regex_can_and_the_grammar_the_rest(schema):
 def test_a_pydantic_schema_is_checked_by_its_own_model():
     schema = load_schema("invoice")
     assert schema.validator is None and schema.constraint.grammar is None
+
+
+def test_conditional_schemas_are_served_and_checked_after_decoding(tmp_path):
+    path = tmp_path / "address.json"
+    path.write_text(json.dumps({"type": "object", "properties": {"country": {"type": "string"}, "postal_code": {"type": "string"}},
+                                "if": {"properties": {"country": {"const": "US"}}}, "then": {"properties": {"postal_code": {"pattern": "^[0-9]{5}$"}}}}))
+    schema = load_schema(str(path))
+    ok = check_output('{"country":"US","postal_code":"12345"}', schema.model, schema.hardened, schema.validator)
+    bad = check_output('{"country":"US","postal_code":"SW1A 1AA"}', schema.model, schema.hardened, schema.validator)
+    assert ok.status == COMPLIANT and bad.status == NONCOMPLIANT
+    assert bad.errors[0]["field"] == "postal_code" and bad.record["country"] == "US"
