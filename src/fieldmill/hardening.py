@@ -262,7 +262,8 @@ class _Hardener:
             raise SchemaError(f"{path}: 'items' as a list (tuple arrays) is not supported")
         items = self.node(raw.get("items", {}), f"{path}[]", depth + 1, stack)
         low = int(raw.get("minItems", 0))
-        recursive = len(set(stack)) < len(stack)  # inside a definition that contains itself: trees multiply their lists
+        ref = raw.get("items", {}).get("$ref") if isinstance(raw.get("items"), dict) else None
+        recursive = ref is not None and (ref == "#" or ref.rsplit("/", 1)[-1] in stack)  # a list of the definition it is in: trees multiply
         default = self.policy.recursive_array_max_items if recursive else self.policy.array_max_items
         high = int(raw.get("maxItems", max(default, low)))
         if items.get("x-recursion-cut"):
