@@ -81,7 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-tries", type=int, default=3,
                      help="a document that failed for a passing reason (read error, engine error, replaced while read) is tried again by the same command "
                           "until it was tried this many times (default: 3)")
-    run.add_argument("--max-doc-tokens", type=int, default=None, help="largest document in tokens (default: what the model's context allows)")
+    run.add_argument("--max-doc-tokens", type=int, default=None, help="largest window in tokens (default: what the model's context allows)")
+    run.add_argument("--chunk-tokens", type=int, default=1500,
+                     help="a longer document is read in overlapping windows of about this many tokens, merged field by field into one row (default: 1500)")
+    run.add_argument("--max-doc-pages", type=int, default=500,
+                     help="a longer document (PDF pages, else pages of 3,000 characters) is one failed row, reason too_long (default: 500)")
     run.add_argument("--max-model-len", type=int, default=None, help="engine context length (default: the model's)")
     run.add_argument("--retries", type=int, default=int(os.environ.get("FIELDMILL_RETRIES", 2)),
                      help="extra sampled attempts for a record that fails validation (default: 2; 0 = greedy only)")
@@ -423,6 +427,8 @@ def cmd_run(args) -> int:
             run_id=args.run_id,
             limit=args.limit,
             max_doc_tokens=args.max_doc_tokens,
+            chunk_tokens=args.chunk_tokens,
+            max_doc_pages=args.max_doc_pages,
             ray_address=args.ray_address,
             gpus_per_worker=args.gpus_per_worker,
         )

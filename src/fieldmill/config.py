@@ -25,6 +25,10 @@ class RunConfig(BaseModel):
     limit: int | None = Field(None, ge=1, description="Process at most this many pending documents.")
     max_doc_tokens: int | None = Field(None, ge=1, description="Largest document (in prompt tokens) sent to the model; default: what the context allows.")
     max_doc_bytes: int = Field(64 << 20, ge=1, description="Larger objects are not read: they fail as too_long.")
+    chunk_tokens: int = Field(1500, ge=200, description="A document longer than this (in tokens, estimated) is read in overlapping windows "
+                              "of this size whose records are merged into one (see windows.py, merge.py).")
+    overlap_tokens: int = Field(150, ge=0, description="How much consecutive windows share, in whole paragraphs of up to this many tokens.")
+    max_doc_pages: int = Field(500, ge=1, description="Longer documents (PDF pages, else pages of 3,000 characters) fail as too_long.")
     retries: int = Field(2, ge=0, le=10, description="Extra attempts, sampled at `retry_temperature`, for a record that fails validation (the first is greedy).")
     retry_temperature: float = Field(0.7, gt=0, le=2, description="Sampling temperature of the retries.")
     max_tries: int = Field(3, ge=1, le=20, description="A document that failed for a passing reason (read error, engine error, changed while read) "

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -71,13 +72,14 @@ def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str |
 def decode_batch(batch: dict[str, Any], max_doc_bytes: int) -> dict[str, list]:
     """Read and decode a batch of listed documents (a Ray Data task); failures become reasons, never exceptions."""
     out: dict[str, list] = {key: list(values) for key, values in batch.items()}
-    out["text"], out["pages_json"], out["read_reason"], out["read_message"], out["read_s"] = [], [], [], [], []
+    out["text"], out["pages_json"], out["text_sha256"], out["read_reason"], out["read_message"], out["read_s"] = [], [], [], [], [], []
     for uri, key, size, etag in zip(batch["doc_uri"], batch["doc_key"], batch["doc_bytes"], batch["doc_etag"]):
         started = time.perf_counter()
         decoded = read_document(str(uri), str(key), int(size), max_doc_bytes, etag=str(etag))
         out["read_s"].append(time.perf_counter() - started)
         out["text"].append(decoded.text or "")
         out["pages_json"].append(json.dumps(decoded.pages) if decoded.pages else "")
+        out["text_sha256"].append(hashlib.sha256(decoded.text.encode("utf-8")).hexdigest() if decoded.text else "")
         out["read_reason"].append(decoded.reason or "")
         out["read_message"].append(decoded.message or "")
     return out

@@ -96,7 +96,7 @@ class Extractor:
         results = await asyncio.gather(*(self.extract(row) for row in rows))
         out: dict[str, list] = {}
         for row, result in zip(rows, results):
-            for transient in ("text", "pages_json", "read_reason", "read_message"):
+            for transient in ("text", "pages_json", "read_reason", "read_message", "text_sha256"):
                 row.pop(transient, None)
             row.update(result)
             row["engine_load_s"] = self.load_s
@@ -124,7 +124,10 @@ class Extractor:
             constraint = replace(constraint, grammar=grounded_grammar(self.schema.hardened, text))
         first = None
         spent = {"prompt_tokens": 0, "completion_tokens": 0, "generation_s": 0.0}
-        for attempt in range(1 + self.retries):
+        # A window of a long document is not a whole record (its sums and rules may need other windows):
+        # its one greedy answer is kept and the merged record is validated.
+        retries = self.retries if int(row.get("window_count") or 1) == 1 else 0
+        for attempt in range(1 + retries):
             # Greedy first; a record that fails validation is drawn again with sampling,
             # seeded by the document and the attempt so a rerun repeats the same draws.
             sampling = {} if attempt == 0 else {"temperature": self.retry_temperature, "seed": _seed(row.get("doc_uri", ""), attempt)}
@@ -159,20 +162,28 @@ class Extractor:
             "error": checked.error or "",
             "errors_json": json.dumps(checked.errors, ensure_ascii=False) if checked.errors else "",
             "record_pickle": pickle.dumps(checked.record) if checked.record is not None else b"",
-            **provenance(checked.record, self.schema.hardened, row["text"], row.get("pages_json") or "", generation),
+            **provenance(checked.record, self.schema.hardened, row["text"], row.get("pages_json") or "", generation,
+                         int(row.get("window_start") or 0), row.get("text_sha256") or None),
         }
 
 
-def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: str, pages_json: str, generation) -> dict[str, Any]:
-    """Evidence (where each value is stated), ungrounded fields and per-field confidence of one answer."""
+def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: str, pages_json: str, generation, offset: int = 0,
+               digest: str | None = None) -> dict[str, Any]:
+    """Evidence (where each value is stated, in document offsets), ungrounded fields and per-field confidence of one answer.
+
+    `text` may be a window of the document starting at `offset`; the pages are the document's."""
     pages = [tuple(p) for p in json.loads(pages_json)] if pages_json else None
+    if pages and offset:  # the window's own view of the pages: the one it starts in, then the ones starting inside it
+        first = max((n for s, n in pages if s <= offset), default=pages[0][1])
+        pages = [(0, first)] + [(s - offset, n) for s, n in pages if offset < s < offset + len(text)]
     grounding = ground(record, hardened, DocumentIndex(text, pages))
     confidence = field_confidence(generation.text, list(generation.token_ends), list(generation.token_logprobs))
+    evidence = [{**e.as_row(), "start": e.start + offset, "end": e.end + offset} for e in grounding.evidence]
     return {
-        "evidence_json": json.dumps([e.as_row() for e in grounding.evidence], ensure_ascii=False),
+        "evidence_json": json.dumps(evidence, ensure_ascii=False),
         "ungrounded_json": json.dumps(grounding.ungrounded),
         "confidence_json": json.dumps(confidence) if confidence else "",
-        "text_sha256": text_digest(text),
+        "text_sha256": digest or text_digest(text),
         "cached_prompt_tokens": generation.cached_prompt_tokens,
     }
 

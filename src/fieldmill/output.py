@@ -49,6 +49,8 @@ def row_schema(hardened: dict[str, Any]) -> pa.Schema:
             pa.field("cached_prompt_tokens", pa.int64()),
             pa.field("attempts", pa.int32()),
             pa.field("tries", pa.int32()),
+            pa.field("chunks", pa.int32()),
+            pa.field("doc_pages", pa.int32()),
             pa.field("processed_at", pa.timestamp("us", tz="UTC")),
         ]
     )
@@ -84,6 +86,8 @@ def build_row(result: dict[str, Any], record: dict[str, Any] | None, record_type
         "cached_prompt_tokens": result.get("cached_prompt_tokens"),
         "attempts": int(result.get("attempts") or 0),
         "tries": int(result.get("doc_tries") or 0) + 1,
+        "chunks": int(result.get("chunks") or 1),
+        "doc_pages": int(result["doc_pages"]) if result.get("doc_pages") is not None else None,
         "processed_at": dt.datetime.now(dt.timezone.utc),
     }
 

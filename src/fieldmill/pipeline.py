@@ -27,12 +27,14 @@ from fieldmill import __version__, storage
 from fieldmill.config import RunConfig, default_run_id, reprocess_run_id
 from fieldmill.documents import decode_batch
 from fieldmill.extract import Extractor
+from fieldmill.merge import WindowAssembler
 from fieldmill.metrics import METRIC_COLUMNS, RunMetrics
 from fieldmill.models import ModelRef
 from fieldmill.output import row_schema
 from fieldmill.progress import Progress
 from fieldmill.schemas import LoadedSchema, load_schema, shipped_source
 from fieldmill.store import History, Run, RunConstants, RunStore, doc_digest
+from fieldmill.windows import window_rows
 
 log = logging.getLogger("fieldmill")
 
@@ -158,8 +160,12 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
     if chunks:
         extract_started = time.time()
         progress = Progress(counters["pending"])
+        assembler = WindowAssembler(schema)
         try:
-            for row in _guarded(_results(config, schema, chunks), progress):
+            for window in _guarded(_results(config, schema, chunks), progress):
+                row = assembler.add(window)  # a long document's windows wait for each other; one row leaves
+                if row is None:
+                    continue
                 timings["read_s"] += row.pop("read_s", 0.0)
                 timings["engine_load_s"] = max(timings["engine_load_s"], row.pop("engine_load_s", 0.0))
                 written = writer.add(row)
@@ -222,6 +228,9 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
     ds = ray.data.from_items([{"chunk": uri} for uri, _ in chunks], override_num_blocks=len(chunks))
     ds = ds.flat_map(expand_chunk)
     ds = ds.map_batches(decode_batch, fn_kwargs={"max_doc_bytes": config.max_doc_bytes}, batch_size=8, batch_format="default")
+    # A long document becomes windows here, so its windows spread over the actor pool like documents.
+    ds = ds.flat_map(window_rows, fn_kwargs={"chunk_tokens": config.chunk_tokens, "overlap_tokens": config.overlap_tokens,
+                                             "max_pages": config.max_doc_pages})
     ds = ds.map_batches(
         Extractor,
         fn_constructor_kwargs={

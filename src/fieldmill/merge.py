@@ -1,0 +1,228 @@
+"""Window records -> one record for the document, field by field.
+
+* **A scalar** takes the best-supported value among the windows that filled it: a value
+  the document states (it has evidence) before one it does not, then the one the model was
+  surest of (its confidence), then the first in document order. Grounding comes first
+  because an ungrounded value is the likeliest invention; confidence next because the
+  window that states a fact plainly is read with more certainty than one that merely
+  mentions it; document order last, because the parties, dates and amounts of a contract
+  or a discharge summary are stated first and referred to (or superseded in an appendix)
+  later.
+* **A list** is the union of the windows' lists in document order; an item equal to one
+  already taken (strings compared without case and spacing, objects field by field, a
+  null agreeing with anything) is the same item seen twice (overlapping windows, a table
+  repeated on the next page), and its fields complete the one already taken.
+* **An object** merges field by field; a field no window filled stays null.
+
+Each value of the merged record remembers the window and path it came from, so its
+evidence (already in document offsets) and confidence follow it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass
+class WindowResult:
+    """What one window's extraction gave: the record and, by the window's own paths, its evidence and confidence."""
+
+    record: dict[str, Any] | None
+    confidence: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, dict[str, Any]] = field(default_factory=dict)  # path -> evidence entry (document offsets)
+
+
+@dataclass
+class Merged:
+    record: dict[str, Any] | None
+    source: dict[str, tuple[int, str]]  # merged path -> (window, path in that window's record)
+
+    def confidence(self, windows: list[WindowResult]) -> dict[str, float]:
+        return {path: windows[w].confidence[p] for path, (w, p) in self.source.items() if p in windows[w].confidence}
+
+    def evidence(self, windows: list[WindowResult]) -> list[dict[str, Any]]:
+        return [{**windows[w].evidence[p], "field": path} for path, (w, p) in self.source.items() if p in windows[w].evidence]
+
+
+def merge_windows(windows: list[WindowResult], hardened: dict[str, Any]) -> Merged:
+    source: dict[str, tuple[int, str]] = {}
+    candidates = [(i, w.record, "") for i, w in enumerate(windows) if w.record is not None]
+    record = _merge(candidates, hardened, "", windows, source) if candidates else None
+    return Merged(record, source)
+
+
+def _options(node: dict[str, Any]) -> list[dict[str, Any]]:
+    return [o for o in node.get("anyOf", [node]) if o.get("type") != "null"]
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _merge(candidates: list[tuple[int, Any, str]], node: dict[str, Any], path: str, windows: list[WindowResult],
+           source: dict[str, tuple[int, str]]) -> Any:
+    present = [(w, v, p) for w, v, p in candidates if v is not None]
+    if not present:
+        # Null everywhere: as sure as the least sure window that the document does not state it.
+        unsure = min(candidates, key=lambda c: windows[c[0]].confidence.get(c[2], 1.0))
+        if unsure[2] in windows[unsure[0]].confidence:
+            source[path] = (unsure[0], unsure[2])
+        return None
+    options = _options(node)
+    objects = [o for o in options if o.get("type") == "object" and "properties" in o]
+    arrays = [o for o in options if o.get("type") == "array"]
+    if objects and all(isinstance(v, dict) for _, v, _ in present):
+        props = objects[0]["properties"]
+        return {key: _merge([(w, v.get(key), _join(p, key)) for w, v, p in present], sub, _join(path, key), windows, source)
+                for key, sub in props.items()}
+    if arrays and all(isinstance(v, list) for _, v, _ in present):
+        return _union(present, arrays[0]["items"], path, windows, source)
+    chosen = max(present, key=lambda c: _support(c, windows))
+    _record_sources(chosen[1], chosen[0], chosen[2], path, source)
+    return chosen[1]
+
+
+def _support(candidate: tuple[int, Any, str], windows: list[WindowResult]) -> tuple:
+    window, _, path = candidate
+    result = windows[window]
+    return (path in result.evidence, result.confidence.get(path, 0.0), -window)
+
+
+def _union(present: list[tuple[int, Any, str]], items_node: dict[str, Any], path: str, windows: list[WindowResult],
+           source: dict[str, tuple[int, str]]) -> list[Any]:
+    groups: list[list[tuple[int, Any, str]]] = []  # each merged item: the window items it came from, in document order
+    for window, values, list_path in present:
+        for index, item in enumerate(values):
+            if item is None:
+                continue
+            here = (window, item, f"{list_path}[{index}]")
+            same = next((g for g in groups if all(_compatible(item, other) for _, other, _ in g) and window not in {w for w, _, _ in g}), None)
+            if same is not None:
+                same.append(here)
+            else:
+                groups.append([here])
+    return [_merge(group, items_node, f"{path}[{i}]", windows, source) for i, group in enumerate(groups)]
+
+
+def _compatible(a: Any, b: Any) -> bool:
+    """The same item seen twice: equal after normalisation, or objects whose filled fields agree (at least one)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        shared = [k for k in a.keys() & b.keys() if a[k] is not None and b[k] is not None]
+        return bool(shared) and all(_compatible(a[k], b[k]) for k in shared)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_compatible(x, y) for x, y in zip(a, b))
+    return _norm(a) == _norm(b)
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, str):
+        return " ".join(value.casefold().split())
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return Decimal(str(value)).normalize()
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    return value
+
+
+def _record_sources(value: Any, window: int, window_path: str, path: str, source: dict[str, tuple[int, str]]) -> None:
+    """Remember where each leaf of a chosen value came from (a chosen scalar, or a map taken whole)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _record_sources(item, window, _join(window_path, key), _join(path, key), source)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _record_sources(item, window, f"{window_path}[{i}]", f"{path}[{i}]", source)
+    else:
+        source[path] = (window, window_path)
+
+
+
+
+class WindowAssembler:
+    """The driver's side of long documents: window rows wait here until all of their document's have
+    arrived, then become one result row, merged and validated as one record.
+
+    Only whole documents leave, so a crash loses at most the windows of unfinished documents, which
+    the next run reads again; memory is the windows in flight, never the corpus.
+    """
+
+    def __init__(self, schema):
+        self.schema = schema
+        self.pending: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
+
+    def add(self, row: dict[str, Any]) -> dict[str, Any] | None:
+        count = int(row.get("window_count") or 1)
+        if count <= 1:
+            return {**row, "chunks": 1}
+        key = (row["doc_uri"], row["doc_etag"])
+        bucket = self.pending.setdefault(key, {})
+        bucket[int(row["window_index"])] = row
+        if len(bucket) < count:
+            return None
+        del self.pending[key]
+        return self.assemble([bucket[i] for i in range(count)])
+
+    def assemble(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        import json
+        import pickle
+
+        from fieldmill.constraint import AnswerError, answer_text
+        from fieldmill.evidence import leaves
+        from fieldmill.records import check_output
+
+        first = rows[0]
+        totals = {"prompt_tokens": sum(int(r.get("prompt_tokens") or 0) for r in rows),
+                  "completion_tokens": sum(int(r.get("completion_tokens") or 0) for r in rows),
+                  "generation_s": sum(float(r.get("generation_s") or 0.0) for r in rows),
+                  "latency_s": max(float(r.get("latency_s") or 0.0) for r in rows),
+                  "attempts": max(int(r.get("attempts") or 0) for r in rows),
+                  "cached_prompt_tokens": sum(int(r.get("cached_prompt_tokens") or 0) for r in rows) or None,
+                  "chunks": len(rows)}
+        keep = {k: first[k] for k in first if k.startswith("doc_") or k in ("read_s", "engine_load_s", "text_sha256")}
+        windows = [WindowResult(pickle.loads(r["record_pickle"]) if r.get("record_pickle") else None,
+                                json.loads(r["confidence_json"]) if r.get("confidence_json") else {},
+                                {e["field"]: {k: v for k, v in e.items() if k != "field"} for e in json.loads(r.get("evidence_json") or "[]")})
+                   for r in rows]
+        if all(w.record is None for w in windows):  # every window failed: the document failed, for the first window's reason
+            failed = next((r for r in rows if r.get("status") == "failed"), first)
+            return {**keep, **totals, **{k: failed.get(k) for k in ("status", "reason", "error", "errors_json", "raw_output")},
+                    "record_pickle": b"", "evidence_json": "[]", "ungrounded_json": "[]", "confidence_json": ""}
+        merged = merge_windows(windows, self.schema.hardened)
+        try:
+            text = answer_text(_jsonable(merged.record), self.schema.hardened)
+        except AnswerError:  # a required field no window filled: plain JSON, and validation says which
+            text = json.dumps(_jsonable(merged.record), ensure_ascii=False, default=float)
+        checked = check_output(text, self.schema.model, self.schema.hardened, self.schema.validator)
+        error = checked.error or ""
+        evidence = merged.evidence(windows)
+        found = {e["field"] for e in evidence}
+        record = checked.record if checked.record is not None else merged.record
+        ungrounded = [path for path, value, node in leaves(record, self.schema.hardened)
+                      if path not in found and not isinstance(value, bool) and "enum" not in node and "const" not in node]
+        confidence = merged.confidence(windows)
+        return {**keep, **totals,
+                "status": checked.status, "reason": "", "error": error,
+                "errors_json": json.dumps(checked.errors, ensure_ascii=False) if checked.errors else "",
+                "record_pickle": pickle.dumps(record) if record is not None else b"", "raw_output": text,
+                "evidence_json": json.dumps(evidence, ensure_ascii=False), "ungrounded_json": json.dumps(ungrounded),
+                "confidence_json": json.dumps(confidence) if confidence else ""}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return value
+    if hasattr(value, "value") and not isinstance(value, (int, float, str, bool)):  # an Enum
+        return value.value
+    return value
+
+
+__all__ = ["WindowResult", "Merged", "merge_windows", "WindowAssembler"]

@@ -1,0 +1,113 @@
+"""A long document as overlapping windows cut at paragraph and page boundaries.
+
+A 270M model reads a few thousand tokens well (five of every six of its layers attend
+to 512 tokens only), so a document longer than one window is read window by window and
+the window records are merged (`merge.py`). Windows are cut where the text breaks
+anyway: at page starts (PDF), at blank lines (paragraphs; decoded HTML puts block
+elements on lines of their own), then at line ends, and only as a last resort inside a
+line. Consecutive windows overlap by up to `overlap` characters of whole blocks, so a
+fact on a boundary is whole in at least one window. Together the windows cover every
+character of the document.
+
+Sizes are in characters, from a token budget at `CHARS_PER_TOKEN` (English prose and
+forms run at 3.5-4.5 characters per token with Gemma's tokenizer); the extractor still
+measures each window's prompt in real tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from fieldmill.documents import TOO_LONG
+
+CHARS_PER_TOKEN = 3.5
+CHARS_PER_PAGE = 3000  # a page of a text document, for --max-doc-pages when it has no real pages
+_PARAGRAPH = re.compile(r"\n\s*\n")
+
+
+@dataclass(frozen=True)
+class Window:
+    index: int
+    start: int  # offset of the window's first character in the document
+    text: str
+
+
+def page_count(text: str, pages: list[tuple[int, int]] | None) -> int:
+    """Real pages (PDF), else the text's length in pages of `CHARS_PER_PAGE` characters."""
+    if pages:
+        return max(number for _, number in pages)
+    return max(1, -(-len(text) // CHARS_PER_PAGE))
+
+
+def blocks(text: str, pages: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+    """(start, end) of paragraphs, the text between two paragraphs included, cut at page starts; they tile the text."""
+    cuts = {0, len(text)}
+    cuts.update(m.end() for m in _PARAGRAPH.finditer(text))
+    cuts.update(start for start, _ in pages or [] if 0 < start < len(text))
+    ordered = sorted(cuts)
+    return [(a, b) for a, b in zip(ordered, ordered[1:]) if b > a]
+
+
+def _pieces(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
+    """A block longer than a window, cut at line ends, then at spaces, then anywhere."""
+    out = []
+    while end - start > size:
+        cut = text.rfind("\n", start + 1, start + size + 1)
+        if cut <= start:
+            cut = text.rfind(" ", start + 1, start + size + 1)
+        cut = cut + 1 if cut > start else start + size
+        out.append((start, cut))
+        start = cut
+    out.append((start, end))
+    return out
+
+
+def split(text: str, size: int, overlap: int, pages: list[tuple[int, int]] | None = None) -> list[Window]:
+    """Windows of at most `size` characters (a block longer than that is cut first), each starting with up to
+    `overlap` characters of whole blocks from the end of the one before."""
+    if len(text) <= size:
+        return [Window(0, 0, text)]
+    spans = [piece for a, b in blocks(text, pages) for piece in _pieces(text, a, b, size)]
+    windows: list[tuple[int, int]] = []
+    current: list[tuple[int, int]] = []
+    for span in spans:
+        if current and span[1] - current[0][0] > size:
+            windows.append((current[0][0], current[-1][1]))
+            carried: list[tuple[int, int]] = []
+            for previous in reversed(current):  # the last blocks of this window open the next one
+                if previous[1] - previous[0] + sum(b - a for a, b in carried) > overlap or span[1] - previous[0] > size:
+                    break
+                carried.insert(0, previous)
+            current = carried
+        current.append(span)
+    windows.append((current[0][0], current[-1][1]))
+    return [Window(i, a, text[a:b]) for i, (a, b) in enumerate(windows)]
+
+
+def window_rows(row: dict[str, Any], chunk_tokens: int, overlap_tokens: int, max_pages: int) -> list[dict[str, Any]]:
+    """A decoded document -> its windows as rows (Ray Data flat_map); a short one stays one row.
+
+    Each window row carries the document's identity and digest, the window's place
+    (`window_index`, `window_count`, `window_start`) and the document's pages, so the
+    extractor can put its evidence in document offsets and pages. A document longer than
+    `max_pages` pages is one `too_long` row, never hours of a worker's time.
+    """
+    text = row.get("text") or ""
+    pages = [tuple(p) for p in json.loads(row["pages_json"])] if row.get("pages_json") else None
+    base = {**row, "window_index": 0, "window_count": 1, "window_start": 0, "doc_pages": page_count(text, pages) if text else 0}
+    if row.get("read_reason") or not text:
+        return [base]
+    if base["doc_pages"] > max_pages:
+        unit = "pages" if pages else f"pages of {CHARS_PER_PAGE} characters"
+        return [{**base, "text": "", "read_reason": TOO_LONG,
+                 "read_message": f"document of {base['doc_pages']} {unit} exceeds --max-doc-pages {max_pages}"}]
+    windows = split(text, int(chunk_tokens * CHARS_PER_TOKEN), int(overlap_tokens * CHARS_PER_TOKEN), pages)
+    if len(windows) == 1:
+        return [base]
+    return [{**base, "text": w.text, "window_index": w.index, "window_count": len(windows), "window_start": w.start} for w in windows]
+
+
+__all__ = ["Window", "split", "blocks", "page_count", "window_rows", "CHARS_PER_TOKEN", "CHARS_PER_PAGE"]

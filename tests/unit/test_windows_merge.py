@@ -1,0 +1,126 @@
+"""Long documents: windows cut at boundaries with overlap and full coverage; window records merged field by field."""
+
+from decimal import Decimal
+
+from pydantic import BaseModel
+
+from fieldmill.hardening import harden
+from fieldmill.merge import WindowResult, merge_windows
+from fieldmill.windows import blocks, page_count, split
+
+
+def test_windows_cover_every_character_cut_at_paragraphs_and_overlap():
+    paragraphs = [f"Clause {i}. " + ("word " * (20 + i % 7)).strip() for i in range(40)]
+    text = "\n\n".join(paragraphs)
+    windows = split(text, size=600, overlap=150)
+    assert len(windows) > 3 and all(len(w.text) <= 600 for w in windows)
+    covered = set()
+    for w in windows:
+        assert text[w.start:w.start + len(w.text)] == w.text
+        covered.update(range(w.start, w.start + len(w.text)))
+        assert w.start == 0 or text[w.start - 2:w.start] == "\n\n"  # starts at a paragraph
+    assert covered == set(range(len(text)))
+    for before, after in zip(windows, windows[1:]):
+        assert after.start < before.start + len(before.text)  # they overlap ...
+        assert before.start + len(before.text) - after.start <= 150 + 1  # ... by at most the overlap
+
+
+def test_page_starts_are_boundaries_and_a_huge_block_is_cut_at_lines():
+    text = "A" * 50 + "B" * 50 + "\n".join("line %03d" % i for i in range(200))
+    pages = [(0, 1), (50, 2), (100, 3)]
+    assert (50, 100) in blocks(text, pages)
+    windows = split(text, size=300, overlap=0, pages=pages)
+    assert all(len(w.text) <= 300 for w in windows)
+    assert all(w.text.endswith("\n") or w.start + len(w.text) == len(text) or w.text.endswith(("A", "B")) for w in windows)
+    assert page_count(text, pages) == 3 and page_count("x" * 7000, None) == 3
+
+
+class Line(BaseModel):
+    item: str
+    qty: int | None = None
+
+
+class Rec(BaseModel):
+    party: str | None = None
+    amount: Decimal | None = None
+    lines: list[Line] = []
+    tags: list[str] = []
+    address: dict | None = None
+
+
+HARD = harden(Rec.model_json_schema())
+
+
+def test_scalar_conflict_prefers_grounded_then_confident_then_first():
+    windows = [
+        WindowResult({"party": "Draft Co", "amount": None}, {"party": 0.99}, {}),  # ungrounded
+        WindowResult({"party": "Acme Ltd", "amount": Decimal("10")}, {"party": 0.6, "amount": 0.7}, {"party": {"start": 900, "end": 908, "quote": "Acme Ltd"}}),
+        WindowResult({"party": "Acme Limited", "amount": Decimal("12")}, {"party": 0.9, "amount": 0.95},
+                     {"party": {"start": 5000, "end": 5012, "quote": "Acme Limited"}, "amount": {"start": 5100, "end": 5102, "quote": "12"}}),
+    ]
+    merged = merge_windows(windows, HARD)
+    assert merged.record["party"] == "Acme Limited"  # grounded, and surer than the other grounded one
+    assert merged.record["amount"] == Decimal("12")
+    assert merged.evidence(windows) == [{"start": 5000, "end": 5012, "quote": "Acme Limited", "field": "party"},
+                                        {"start": 5100, "end": 5102, "quote": "12", "field": "amount"}]
+    assert merged.confidence(windows)["amount"] == 0.95
+
+
+def test_lists_are_unions_without_near_duplicates_and_objects_complete_each_other():
+    windows = [
+        WindowResult({"lines": [{"item": "Bolts", "qty": None}, {"item": "Nuts", "qty": 4}], "tags": ["Urgent", "paid"]}),
+        WindowResult({"lines": [{"item": "bolts ", "qty": 12}, {"item": "Washers", "qty": 2}], "tags": ["urgent", "late"]}),
+    ]
+    merged = merge_windows(windows, HARD).record
+    assert merged["lines"] == [{"item": "Bolts", "qty": 12}, {"item": "Nuts", "qty": 4}, {"item": "Washers", "qty": 2}]
+    assert merged["tags"] == ["Urgent", "paid", "late"]
+
+
+def test_nested_objects_merge_and_all_null_stays_null():
+    windows = [WindowResult({"party": None, "address": {"city": "Leeds"}}), WindowResult(None), WindowResult({"party": None, "address": None})]
+    merged = merge_windows(windows, HARD).record
+    assert merged["party"] is None and merged["address"] == {"city": "Leeds"} and merged["lines"] is None
+    assert merge_windows([WindowResult(None)], HARD).record is None
+
+
+def test_window_rows_carry_offsets_and_a_document_over_the_page_limit_is_too_long():
+    import json as _json
+
+    from fieldmill.windows import window_rows
+
+    text = "\n\n".join(f"Paragraph {i}. " + "text " * 60 for i in range(30))
+    row = {"doc_uri": "/d/long.txt", "doc_etag": "e", "text": text, "pages_json": "", "read_reason": "", "read_message": ""}
+    windows = window_rows(row, chunk_tokens=300, overlap_tokens=50, max_pages=100)
+    assert len(windows) > 1 and {w["window_count"] for w in windows} == {len(windows)}
+    assert all(text[w["window_start"]:w["window_start"] + len(w["text"])] == w["text"] for w in windows)
+    short = window_rows({**row, "text": "short"}, 300, 50, 100)
+    assert len(short) == 1 and short[0]["window_count"] == 1
+    pdf = window_rows({**row, "pages_json": _json.dumps([[0, 1], [10, 2], [20, 7]])}, 300, 50, max_pages=5)
+    assert len(pdf) == 1 and pdf[0]["read_reason"] == "too_long" and "7 pages exceeds --max-doc-pages 5" in pdf[0]["read_message"]
+
+
+def test_the_assembler_writes_one_validated_row_per_document_with_document_offsets():
+    import json as _json
+    import pickle
+
+    from fieldmill.merge import WindowAssembler
+    from fieldmill.schemas import load_schema
+
+    schema = load_schema("legal_contract")
+    base = {"doc_uri": "/d/c.pdf", "doc_etag": "e", "doc_key": "c.pdf", "doc_bytes": 1, "doc_pages": 30, "window_count": 2, "text_sha256": "f" * 64}
+    first = {"contract_title": "Supply Agreement", "contract_type": "supply", "parties": [{"name": "Acme Ltd", "role": "supplier"}]}
+    second = {"contract_title": None, "contract_type": None, "parties": [{"name": "ACME LTD", "role": "supplier"}, {"name": "Bolt GmbH", "role": "customer"}]}
+    rows = [{**base, "window_index": i, "status": "noncompliant", "record_pickle": pickle.dumps(record), "prompt_tokens": 100, "completion_tokens": 50,
+             "confidence_json": _json.dumps({"contract_title": 0.9} if i == 0 else {}),
+             "evidence_json": _json.dumps([{"field": "parties[1].name", "start": 9000, "end": 9009, "quote": "Bolt GmbH", "match": "exact", "page": 27}] if i else [])}
+            for i, record in enumerate([first, second])]
+    assembler = WindowAssembler(schema)
+    assert assembler.add(rows[1]) is None  # waits for its sibling
+    row = assembler.add(rows[0])
+    assert row["chunks"] == 2 and row["prompt_tokens"] == 200 and not assembler.pending
+    record = pickle.loads(row["record_pickle"])
+    assert [p["name"] for p in record["parties"]] == ["Acme Ltd", "Bolt GmbH"] and record["contract_title"] == "Supply Agreement"
+    evidence = _json.loads(row["evidence_json"])
+    assert evidence == [{"start": 9000, "end": 9009, "quote": "Bolt GmbH", "match": "exact", "page": 27, "field": "parties[1].name"}]
+    assert "contract_title" in _json.loads(row["ungrounded_json"]) and _json.loads(row["confidence_json"]) == {"contract_title": 0.9}
+    assert row["status"] == "noncompliant" and "effective_date" in row["errors_json"]  # the merged record is validated as one
