@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--output", required=True, help="folder or s3:// prefix; documents go under docs/, answers in gold.jsonl")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--formats", default="txt,html,pdf", help="comma-separated, from txt,html,pdf (default: all)")
+    synth.add_argument("--pages", default=None, help="long documents of N or LOW-HIGH pages, the facts scattered through filler (legal_contract, medical_record)")
     synth.set_defaults(handler=cmd_synth)
 
     results = commands.add_parser("results", help="the current view: one row per document across runs, the newest completed run winning")
@@ -241,8 +242,15 @@ def cmd_synth(args) -> int:
     unknown = set(formats) - set(synth.FORMATS)
     if unknown or not formats:
         raise Fatal(2, f"unknown formats {sorted(unknown)}; choose from {', '.join(synth.FORMATS)}")
+    pages = None
+    if args.pages:
+        try:
+            low, _, high = args.pages.partition("-")
+            pages = (int(low), int(high or low))
+        except ValueError:
+            raise Fatal(2, f"--pages {args.pages!r}: give N or LOW-HIGH") from None
     try:
-        lines = synth.write_corpus(args.schema, args.count, args.output, seed=args.seed, formats=formats)
+        lines = synth.write_corpus(args.schema, args.count, args.output, seed=args.seed, formats=formats, pages=pages)
     except ValueError as exc:
         raise Fatal(EXIT_SCHEMA, str(exc)) from None
     print(f"wrote {len(lines)} documents under {args.output.rstrip('/')}/{synth.DOCS}/ and their answers in {args.output.rstrip('/')}/{synth.GOLD}")
@@ -403,7 +411,8 @@ def cmd_run(args) -> int:
     from fieldmill.store import LeaseHeld
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s fieldmill %(message)s", stream=sys.stderr)
-    _load_schema(args.schema)  # one-line error before anything starts
+    schema = _load_schema(args.schema)  # one-line error before anything starts
+    _check_backend(args.backend, schema)
     try:
         config = RunConfig(
             input=args.input,
@@ -473,6 +482,20 @@ def cmd_run(args) -> int:
     if not pushed:
         raise Fatal(EXIT_METRICS, f"the results are complete, but the metrics could not be pushed to {args.pushgateway}; run the same command again to push them")
     return 0
+
+
+# outlines-core builds a token index for the whole regex up front. Measured on a 2-core CPU with Gemma's
+# 262k-token vocabulary (bench/backends.py): a 4-field receipt schema (a 213-character regex) took 116 s;
+# the built-in 50-field schemas did not finish in 15 minutes. Past this size it is refused, not left to hang.
+OUTLINES_MAX_REGEX = int(os.environ.get("FIELDMILL_OUTLINES_MAX_REGEX", 256))
+
+
+def _check_backend(backend: str, schema) -> None:
+    size = len(schema.constraint.regex)
+    if backend == "outlines" and size > OUTLINES_MAX_REGEX:
+        raise Fatal(2, f"--backend outlines cannot serve schema {schema.name}: its constraint is a {size}-character regex, and outlines-core "
+                       f"needs minutes for a 213-character one (116 s measured) and more than 15 for the built-in schemas. Use --backend guidance "
+                       f"(the default) or xgrammar; FIELDMILL_OUTLINES_MAX_REGEX raises this limit ({OUTLINES_MAX_REGEX})")
 
 
 def _finish_metrics(metrics, succeeded: bool, gateway: str | None) -> bool:

@@ -25,3 +25,9 @@ def test_bad_schema_is_a_one_line_error_with_its_exit_code():
     out = subprocess.run([sys.executable, "-m", "fieldmill.cli", "run", "x", "--schema", "nope", "--output", "y"], capture_output=True, text=True)
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "unknown schema" in out.stderr
+
+
+def test_the_outlines_backend_is_refused_for_a_schema_it_cannot_compile_in_time():
+    out = subprocess.run([sys.executable, "-m", "fieldmill.cli", "run", "x", "--schema", "invoice", "--output", "y", "--backend", "outlines"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "--backend outlines cannot serve schema invoice" in out.stderr and out.stderr.count("\n") == 1

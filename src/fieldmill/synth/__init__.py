@@ -36,8 +36,17 @@ def generator_module(schema_name: str):
     return importlib.import_module(f"fieldmill.synth.{schema_name}")
 
 
-def write_corpus(schema_name: str, count: int, output: str, seed: int = 0, formats: tuple[str, ...] = FORMATS) -> list[dict[str, Any]]:
-    """Write `count` documents under OUTPUT/docs/ and OUTPUT/gold.jsonl; returns the gold lines."""
+LONG = ("legal_contract", "medical_record")  # generators that can write long documents (`pages`)
+
+
+def write_corpus(schema_name: str, count: int, output: str, seed: int = 0, formats: tuple[str, ...] = FORMATS,
+                 pages: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+    """Write `count` documents under OUTPUT/docs/ and OUTPUT/gold.jsonl; returns the gold lines.
+
+    `pages` (lowest, highest): long documents of that many pages, the facts scattered through
+    filler (`synth/longdoc.py`); contracts and medical records only."""
+    if pages is not None and schema_name not in LONG:
+        raise ValueError(f"long documents (--pages) are written for {', '.join(LONG)}, not {schema_name!r}")
     from fieldmill.schemas import load_schema
 
     if schema_name == GENERIC:
@@ -50,6 +59,10 @@ def write_corpus(schema_name: str, count: int, output: str, seed: int = 0, forma
     for index in range(count):
         gold, sections, title = generator.generate(rng)
         record = model.model_validate(gold).model_dump(mode="json")  # the gold must be schema-valid
+        if pages is not None:
+            from fieldmill.synth.longdoc import lengthen
+
+            sections = lengthen(rng, schema_name, gold, sections, rng.randint(*pages))
         fmt = formats[index % len(formats)]
         text = render(rng, title, sections, "html" if fmt == "html" else "text")
         name = f"{DOCS}/{schema_name}-{index:04d}.{fmt}"
