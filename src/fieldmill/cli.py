@@ -177,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--gold", required=True, help="gold.jsonl: one {\"name\": relative path, \"record\": {...}} per line")
     evaluate.add_argument("--report", default=None, help="also write a markdown report here (local path or s3://)")
     evaluate.add_argument("--plot", default=None, help="also write a PNG bar chart of per-field accuracy here (embedded in --report)")
+    evaluate.add_argument("--length-plot", default=None, help="also write micro accuracy against document length (pages) as a PNG here")
     evaluate.add_argument("--curve", default=None, help="also write the coverage/accuracy curve (values accepted above a confidence threshold) as a PNG here")
     evaluate.add_argument("--rel-tol", type=float, default=None, help="relative tolerance for float fields (default: 0.001)")
     evaluate.add_argument("--min-compliance", type=_fraction, default=None,
@@ -311,7 +312,7 @@ def cmd_eval(args) -> int:
     import posixpath
 
     from fieldmill import storage
-    from fieldmill.eval_report import curve_png, markdown_report, plot_png, text_report
+    from fieldmill.eval_report import curve_png, length_png, markdown_report, plot_png, text_report
     from fieldmill.evaluate import DEFAULT_REL_TOL, EvalError, evaluate
 
     try:
@@ -326,6 +327,10 @@ def cmd_eval(args) -> int:
     if curve is not None:
         storage.write_bytes(args.curve, curve)
         print(f"curve written to {args.curve}")
+    by_length = length_png(ev) if args.length_plot else None
+    if by_length is not None:
+        storage.write_bytes(args.length_plot, by_length)
+        print(f"accuracy against length written to {args.length_plot}")
     if args.report:
         def link(target: str | None) -> str | None:
             if not target:
@@ -334,7 +339,8 @@ def cmd_eval(args) -> int:
                 return target
             return posixpath.relpath(storage.normalise_root(target), posixpath.dirname(storage.normalise_root(args.report)))
 
-        storage.write_bytes(args.report, markdown_report(ev, link(args.plot), link(args.curve) if curve is not None else None).encode())
+        storage.write_bytes(args.report, markdown_report(ev, link(args.plot), link(args.curve) if curve is not None else None,
+                                                         link(args.length_plot) if by_length is not None else None).encode())
         print(f"report written to {args.report}")
     rate = ev.compliance_rate
     if args.min_compliance is not None and (rate is None or rate < args.min_compliance):

@@ -49,16 +49,18 @@ _CURVE = ("accept confidence >=", "coverage", "accuracy", "coverage (and grounde
 
 def calibration_tables(ev: Evaluation) -> list[tuple[str, tuple[str, ...], list[tuple[str, ...]]]]:
     """(title, header, rows) of the calibration tables; none when the run has no confidence."""
+    length = [(f"{pages} pages", str(docs), _pct1(acc)) for pages, docs, acc in ev.length_table()]
+    tables = [("Accuracy by document length", ("length", "documents", "micro accuracy"), length)] if len(length) > 1 else []
     cal = ev.calibration
     if cal is None:
-        return []
+        return tables
     buckets = [(f"{low:.2f}-{high:.2f}", str(n), _pct1(acc)) for low, high, n, acc in cal.buckets()]
     grounding = [(kind, str(n), _pct1(acc)) for kind, (n, acc) in cal.by_grounding().items()]
     plain, grounded = cal.curve(), cal.curve(require_grounded=True)
     curve = [(f"{t:g}", _pct1(c), _pct1(a), _pct1(gc), _pct1(ga)) for (t, c, a), (_, gc, ga) in zip(plain, grounded)]
     wrong, right = cal.flagged()
     flagged = [("wrong values flagged", _pct1(wrong)), ("right values flagged", _pct1(right))]
-    return [
+    return tables + [
         (f"Accuracy by confidence ({len(cal.scored)} values)", ("confidence", "values", "accuracy"), buckets),
         ("Accuracy by grounding (filled values)", ("evidence", "values", "accuracy"), grounding),
         ("Coverage and accuracy when values above a threshold are accepted unseen", _CURVE, curve),
@@ -78,7 +80,7 @@ def text_report(ev: Evaluation) -> str:
     return "\n".join(lines)
 
 
-def markdown_report(ev: Evaluation, plot_link: str | None = None, curve_link: str | None = None) -> str:
+def markdown_report(ev: Evaluation, plot_link: str | None = None, curve_link: str | None = None, length_link: str | None = None) -> str:
     out = ["# Extraction evaluation", ""]
     out += [f"- **{label}**: {value}" for label, value in headline(ev)]
     if plot_link:
@@ -88,6 +90,8 @@ def markdown_report(ev: Evaluation, plot_link: str | None = None, curve_link: st
         out += ["", f"## {title}", ""] + _markdown_table(header, rows)
     if curve_link:
         out += ["", f"![Coverage and accuracy]({curve_link})"]
+    if length_link:
+        out += ["", f"![Accuracy against document length]({length_link})"]
     out += ["", "Accuracy: right cells / cells (a scalar field is one cell per document; a list field one per value in the union of gold and"
             " prediction). *Wrong when filled*: the prediction had a value that was not right; *missed*: empty while the gold had a value."
             " A noncompliant record is scored with the values it kept; a failed document counts as an empty prediction.", ""]
@@ -155,3 +159,30 @@ def _png(fig) -> bytes:
     sink = io.BytesIO()
     fig.savefig(sink, format="png", dpi=110)
     return sink.getvalue()
+
+
+def length_png(ev: Evaluation) -> bytes | None:
+    """Micro accuracy against document length (pages), one point per length bucket."""
+    table = ev.length_table()
+    if not table:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    try:
+        labels = [pages for pages, _, _ in table]
+        ax.plot(labels, [acc for _, _, acc in table], marker="o")
+        for x, (_, docs, acc) in enumerate(table):
+            ax.annotate(f"{docs} docs", (x, acc), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+        ax.set_ylim(0, 1.02)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        ax.set_xlabel("pages")
+        ax.set_ylabel("micro accuracy")
+        ax.grid(alpha=0.3)
+        ax.set_title(f"{', '.join(ev.schema_names)}: accuracy against document length", fontsize=9)
+        return _png(fig)
+    finally:
+        plt.close(fig)

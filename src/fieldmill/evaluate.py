@@ -208,6 +208,11 @@ class Evaluation:
     unmatched_results: int = 0
     schema_names: list[str] = field(default_factory=list)
     calibration: Any = None  # fieldmill.calibration.Calibration: accuracy against confidence and grounding
+    by_length: list[tuple[str, int, int, int]] = field(default_factory=list)  # (pages, documents, right cells, cells) per length bucket
+
+    def length_table(self) -> list[tuple[str, int, float]]:
+        """(pages, documents, micro accuracy) per length bucket, shortest first."""
+        return [(label, docs, right / cells if cells else 0.0) for label, docs, right, cells in self.by_length]
 
     @property
     def compliance_rate(self) -> float | None:
@@ -242,7 +247,8 @@ def read_gold(uri: str) -> list[dict[str, Any]]:
     return gold
 
 
-_COLUMNS = ["doc_uri", "run_id", "schema_name", "status", "reason", "record", "confidence", "evidence", "ungrounded_fields"]
+_COLUMNS = ["doc_uri", "run_id", "schema_name", "status", "reason", "record", "confidence", "evidence", "ungrounded_fields", "doc_pages"]
+LENGTH_BUCKETS = ((1, 1, "1"), (2, 5, "2-5"), (6, 20, "6-20"), (21, 60, "21-60"), (61, 10**9, "61+"))
 
 
 def read_rows(results: str) -> tuple[str, pa.DataType, dict[str, dict[str, Any]]]:
@@ -273,6 +279,7 @@ def evaluate(results: str, gold_uri: str, rel_tol: float = DEFAULT_REL_TOL) -> E
     reasons: Counter = Counter()
     used: set[str] = set()
     index = SuffixIndex(by_uri)
+    lengths: dict[str, list[int]] = {}
     for item in gold:
         uri = index.find(item["name"])
         row = by_uri.get(uri) if uri else None
@@ -286,10 +293,19 @@ def evaluate(results: str, gold_uri: str, rel_tol: float = DEFAULT_REL_TOL) -> E
         score_record(fields, all_leaves, item["record"], predicted, rel_tol)
         if row:
             calibration.add_record(item["record"], predicted, row, all_leaves, rel_tol)
+        if row and row.get("doc_pages"):  # accuracy against document length
+            mine = [FieldScore(leaf.path, leaf.is_list) for leaf in all_leaves]
+            score_record(mine, all_leaves, item["record"], predicted, rel_tol)
+            label = next(label for low, high, label in LENGTH_BUCKETS if low <= row["doc_pages"] <= high)
+            bucket = lengths.setdefault(label, [0, 0, 0])
+            bucket[0] += 1
+            bucket[1] += sum(f.right for f in mine)
+            bucket[2] += sum(f.cells for f in mine)
     return Evaluation(
         results=source, gold=gold_uri, run_ids=sorted({r["run_id"] for r in by_uri.values()}), documents=len(gold), statuses=statuses,
         reasons=reasons, fields=fields, unmatched_results=len(by_uri) - len(used), schema_names=sorted({r["schema_name"] for r in by_uri.values()}),
         calibration=calibration if calibration.scored else None,
+        by_length=[(label, *lengths[label]) for _, _, label in LENGTH_BUCKETS if label in lengths],
     )
 
 

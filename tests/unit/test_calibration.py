@@ -70,3 +70,23 @@ def test_eval_prints_calibration_and_writes_the_curve(output, tmp_path, capsys):
     assert "Coverage and accuracy" in printed and "wrong values flagged" in printed
     assert (tmp_path / "curve.png").read_bytes().startswith(b"\x89PNG")
     assert "![Coverage and accuracy](curve.png)" in (tmp_path / "r.md").read_text()
+
+
+def test_accuracy_against_document_length(tmp_path, capsys):
+    (tmp_path / "rec.py").write_text(textwrap.dedent(SCHEMA))
+    schema = load_schema(f"{tmp_path / 'rec.py'}:Rec")
+    folder = str(tmp_path / "out" / "run_id=r")
+    writer = Run(folder, "r").writer(row_schema(schema.hardened), RunConstants("r", "Rec", schema.hash, "m"))
+    gold = []
+    for name, pages, city in [("short.txt", 1, "Leeds"), ("long.pdf", 30, "Paris"), ("longer.pdf", 45, None)]:
+        predicted = {"name": "Ann", "city": city, "tags": []}
+        writer.add({"doc_uri": f"/d/{name}", "doc_key": name, "doc_etag": "e", "doc_bytes": 1, "status": "compliant", "record_pickle": pickle.dumps(predicted),
+                    "doc_pages": pages})
+        gold.append({"name": f"docs/{name}", "record": {"name": "Ann", "city": "Leeds", "tags": []}})
+    writer.flush()
+    Run(folder, "r").complete({})
+    (tmp_path / "gold.jsonl").write_text("".join(json.dumps(g) + "\n" for g in gold))
+    ev = evaluate(str(tmp_path / "out"), str(tmp_path / "gold.jsonl"))
+    assert ev.length_table() == [("1", 1, 1.0), ("21-60", 2, pytest.approx(4 / 6))]
+    assert main(["eval", "--results", str(tmp_path / "out"), "--gold", str(tmp_path / "gold.jsonl"), "--length-plot", str(tmp_path / "len.png")]) == 0
+    assert "Accuracy by document length" in capsys.readouterr().out and (tmp_path / "len.png").read_bytes().startswith(b"\x89PNG")
