@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id", default=None, help="run folder name (default: derived from input, schema version and model)")
     run.add_argument("--limit", type=int, default=None,
                      help="process at most N pending documents; the run stays partial (no _SUCCESS, not in the current view) until the same command finishes it")
+    run.add_argument("--price-per-hour", type=float, default=_env("FIELDMILL_PRICE_PER_HOUR", float),
+                     help="price of one worker-hour (a GPU, or a CPU machine): the summary, _SUCCESS and metrics then give the cost per 1,000 documents")
     run.add_argument("--max-tries", type=int, default=3,
                      help="a document that failed for a passing reason (read error, engine error, replaced while read) is tried again by the same command "
                           "until it was tried this many times (default: 3)")
@@ -437,6 +439,7 @@ def cmd_run(args) -> int:
             part_rows=args.part_rows,
             retries=args.retries,
             max_tries=args.max_tries,
+            price_per_hour=args.price_per_hour,
             grounding=args.grounding,
             reprocess=args.reprocess,
             run_id=args.run_id,

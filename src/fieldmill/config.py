@@ -31,6 +31,8 @@ class RunConfig(BaseModel):
     max_doc_pages: int = Field(500, ge=1, description="Longer documents (PDF pages, else pages of 3,000 characters) fail as too_long.")
     retries: int = Field(2, ge=0, le=10, description="Extra attempts, sampled at `retry_temperature`, for a record that fails validation (the first is greedy).")
     retry_temperature: float = Field(0.7, gt=0, le=2, description="Sampling temperature of the retries.")
+    price_per_hour: float | None = Field(None, ge=0, description="Price of one worker-hour (a GPU, or a CPU machine), for the cost per 1,000 documents; "
+                                       "default $FIELDMILL_PRICE_PER_HOUR.")
     max_tries: int = Field(3, ge=1, le=20, description="A document that failed for a passing reason (read error, engine error, changed while read) "
                            "is tried again by the same command until it was tried this many times; then its failed row stays.")
     grounding: str = Field("off", pattern="^(off|strict)$", description="strict: free-text fields are null or a verbatim span of the document, by construction (a per-document grammar).")

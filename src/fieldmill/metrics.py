@@ -141,6 +141,15 @@ class RunMetrics:
         if values["fields"]:
             self.review.labels(schema, model).set(values["review"] / values["fields"])
 
+    def cost(self, cost: dict[str, Any]) -> None:
+        """The run's worker-seconds (and money, with a price) per 1,000 documents."""
+        if "worker_seconds_per_1k_docs" in cost:
+            Gauge(PREFIX + "worker_seconds_per_1k_docs", "Worker-seconds (GPU or CPU machine) per 1,000 documents in this run.", ["schema", "model"],
+                  registry=self.registry).labels(self.schema, self.model).set(cost["worker_seconds_per_1k_docs"])
+        if "cost_per_1k_docs" in cost:
+            Gauge(PREFIX + "cost_per_1k_docs", "Cost per 1,000 documents in this run, at the operator's price per worker-hour.", ["schema", "model"],
+                  registry=self.registry).labels(self.schema, self.model).set(cost["cost_per_1k_docs"])
+
     def finish(self, succeeded: bool) -> None:
         if not self.schema:
             return  # the run stopped before it knew its schema
@@ -181,4 +190,6 @@ METRIC_NAMES = (
     "fieldmill_field_confidence",
     "fieldmill_grounded_ratio",
     "fieldmill_review_ratio",
+    "fieldmill_worker_seconds_per_1k_docs",
+    "fieldmill_cost_per_1k_docs",
 )

@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from fieldmill import __version__, storage
 from fieldmill.config import RunConfig, default_run_id, reprocess_run_id
+from fieldmill.cost import price_per_hour, run_cost
 from fieldmill.documents import decode_batch
 from fieldmill.extract import Extractor
 from fieldmill.merge import WindowAssembler
@@ -196,8 +197,11 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
         "ended_at": previous.get("ended_at") or _iso(ended),
         "listed": counters["listed"],
         "driver_peak_rss_bytes": peak_rss_bytes(),
+        "cost": run_cost(timings["extract_wall_s"], config.workers * (config.gpus_per_worker or 1), writer.rows_written, price_per_hour(config.price_per_hour)),
         **run.summary(),
     }
+    if metrics is not None and writer.rows_written:
+        metrics.cost(manifest["cost"])
     if counters["left"]:
         log.info("run %s is partial: %d documents left by --limit; the same command without --limit (or again) continues it", run.run_id, counters["left"])
     else:

@@ -33,6 +33,10 @@ def print_summary(result) -> None:
     if t.get("extract_wall_s"):
         lines.insert(-1, f"  time         listing {t['list_s']:.1f} s, reading+decoding {t['read_s']:.1f} s (in tasks), model load {t['engine_load_s']:.1f} s,"
                          f" extraction {t['extract_wall_s']:.1f} s wall, writing {t['write_s']:.2f} s")
+    if manifest.get("cost") and result.processed:
+        from fieldmill.cost import describe
+
+        lines.insert(-1, f"  cost         {describe(manifest['cost'])}")
     if manifest.get("driver_peak_rss_bytes"):
         lines.insert(-1, f"  driver       peak memory {manifest['driver_peak_rss_bytes'] / 2**20:.0f} MiB")
     print("\n".join(lines), flush=True)

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from prometheus_client import generate_latest
 
@@ -88,6 +89,7 @@ def test_a_failed_run_has_no_last_success_and_every_series_starts_at_zero():
 def test_metric_names_follow_the_conventions_and_match_the_registry():
     m = RunMetrics()
     m.start("s", "m")
+    m.cost({"worker_seconds_per_1k_docs": 120.0, "cost_per_1k_docs": 0.1})
     m.finish(succeeded=True)
     names = {family.name + ("_total" if family.type == "counter" else "") for family in m.registry.collect()}
     assert names == set(METRIC_NAMES)
@@ -136,3 +138,12 @@ def test_alert_rules_use_defined_metrics_and_the_config_scrapes_the_gateway_with
     for generator in kustomization["configMapGenerator"]:
         for name in generator["files"]:
             assert (DEPLOY / "grafana" / name).is_file()
+
+
+def test_cost_per_thousand_documents():
+    from fieldmill.cost import describe, run_cost
+
+    cost = run_cost(wall_s=360.0, workers=2, documents=600, price=3.0)
+    assert cost["worker_seconds"] == 720 and cost["worker_seconds_per_1k_docs"] == 1200
+    assert cost["cost"] == pytest.approx(0.6) and cost["cost_per_1k_docs"] == pytest.approx(1.0)
+    assert "per 1,000 documents" in describe(cost) and "cost" not in run_cost(10, 1, 5, None)
