@@ -172,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--ray-address", default=None, help="train with Ray Train on this cluster ('auto', or a head address)")
     tune.add_argument("--workers", type=int, default=1, help="data-parallel Ray Train workers (more than 1 uses Ray Train)")
     tune.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs per Ray Train worker (default 0: CPU)")
+    tune.add_argument("--price-per-hour", type=float, default=_env("FIELDMILL_PRICE_PER_HOUR", float),
+                      help="price of one worker-hour (a GPU, or a CPU machine): the summary and the card then give the training's cost")
     tune.set_defaults(handler=cmd_finetune)
 
     evaluate = commands.add_parser("eval", help="compare a run's records with gold records: compliance and per-field accuracy")
@@ -395,7 +397,7 @@ def cmd_finetune(args) -> int:
                           grad_accum=args.grad_accum, seed=args.seed, checkpoint_every=args.checkpoint_every),
         max_seq_tokens=args.max_seq_tokens, eval_fraction=args.eval_fraction, variant_share=args.variant_share, resume=args.resume,
         prompt_format=args.prompt_format,
-        ray_address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker, name=args.name,
+        ray_address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker, name=args.name, price_per_hour=args.price_per_hour,
     )
     try:
         result = finetune(plan)

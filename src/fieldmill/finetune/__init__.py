@@ -36,6 +36,7 @@ from fieldmill.finetune.examples import (
     resolve_schema,
     split_held_out,
 )
+from fieldmill.cost import price_per_hour, run_cost
 from fieldmill.finetune.trainer import TrainConfig, TrainError
 from fieldmill.prompts import FIELDS_COMPACT
 
@@ -57,6 +58,7 @@ class FinetunePlan:
     workers: int = 1
     gpus_per_worker: float = 0.0
     name: str | None = None
+    price_per_hour: float | None = None  # of one worker (GPU or CPU machine), for the training's cost
 
 
 @dataclass
@@ -121,7 +123,8 @@ def finetune(plan: FinetunePlan) -> FinetuneResult:
         "training": {"steps": state.step, "examples_seen": state.examples_seen, "tokens_seen": state.tokens_seen,
                      "final_loss": round(state.final_loss, 5) if state.final_loss is not None else None,
                      "first_loss": round(state.losses[0], 5) if state.losses else None, "train_s": round(state.train_s, 1),
-                     "wall_s": round(time.time() - started, 1), "workers": plan.workers},
+                     "wall_s": round(time.time() - started, 1), "workers": plan.workers,
+                     "cost": run_cost(time.time() - started, plan.workers * (plan.gpus_per_worker or 1), 0, price_per_hour(plan.price_per_hour))},
     }
     cards.write_card(output, card)
     shutil.copy(output / cards.CARD, output / "adapter" / cards.CARD)  # the adapter alone serves with the same prompt format

@@ -92,6 +92,10 @@ def print_finetune_summary(result: FinetuneResult) -> None:
     for line in result.skipped.lines():
         print(f"             {line}")
     print(f"training     {training['steps']} steps in {training['train_s']:.0f} s, loss {training['first_loss']} -> {training['final_loss']}")
+    if training.get("cost"):
+        from fieldmill.cost import describe
+
+        print(f"cost         {describe(training['cost'])}")
     for name, score in card.get("held_out_scores", {}).items():
         print(f"held out     {name}: {score['documents']} documents, compliance {score['compliance']:.1%}, micro {score['micro']:.1%}, macro {score['macro']:.1%}")
     print(f"serve it     fieldmill run INPUT --schema SCHEMA --model {result.output} --output OUT")
