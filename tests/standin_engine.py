@@ -10,6 +10,9 @@ Environment:
                              holds a JSON list of strings, the answers, a document saying
                              `[answer N]` getting the N-th (else the first)
   FIELDMILL_STANDIN_DELAY_S  seconds each answer takes (default 0), to give a kill test time
+  FIELDMILL_STANDIN_FAIL_ONCE  a file path: a document saying `[fail once]` raises an engine error
+                             the first time (the file marks that it happened), then is answered
+  FIELDMILL_STANDIN_DIE_AFTER  the engine's process exits after answering this many documents
 
 Each character of an answer is reported as one token of log-probability -0.001, so a
 field's confidence is 0.999 to the power of its length and the confidence metrics have
@@ -46,7 +49,16 @@ class StandInEngine(Engine):
         started = time.perf_counter()
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
-        chosen = re.findall(rb"\[answer (\d+)\]", bytes(prompt_ids))
+        text = bytes(prompt_ids)
+        marker = os.environ.get("FIELDMILL_STANDIN_FAIL_ONCE")
+        if marker and b"[fail once]" in text and not Path(marker).exists():
+            Path(marker).write_text("failed")
+            raise RuntimeError("the engine dropped the request (stand-in, once)")
+        self.answered = getattr(self, "answered", 0) + 1
+        die_after = int(os.environ.get("FIELDMILL_STANDIN_DIE_AFTER", "0"))
+        if die_after and self.answered > die_after:
+            os._exit(1)  # the worker dies, as an engine that runs out of memory does
+        chosen = re.findall(rb"\[answer (\d+)\]", text)
         answer = self.answers[int(chosen[-1]) % len(self.answers)] if chosen else self.answers[0]
         return Generation(answer, len(prompt_ids), len(answer) // 4 + 1, "stop", time.perf_counter() - started,
                           token_logprobs=tuple(-0.001 for _ in answer), token_ends=tuple(range(1, len(answer) + 1)))

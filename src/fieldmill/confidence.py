@@ -26,12 +26,19 @@ class SpanError(ValueError):
 
 
 def value_spans(text: str) -> dict[str, tuple[int, int]]:
-    """Character spans of every scalar (and empty list or object) in a compact JSON text, by field path."""
+    """Character spans of every scalar (and empty list or object) in a JSON text, by field path
+    (compact, as the constraint makes it, or with whitespace between tokens)."""
     spans: dict[str, tuple[int, int]] = {}
-    end = _value(text, 0, "", spans)
+    end = _skip(text, _value(text, _skip(text, 0), "", spans))
     if end != len(text):
         raise SpanError(f"trailing text at {end}")
     return spans
+
+
+def _skip(text: str, at: int) -> int:
+    while at < len(text) and text[at] in " \t\r\n":
+        at += 1
+    return at
 
 
 def _value(text: str, at: int, path: str, spans: dict[str, tuple[int, int]]) -> int:
@@ -47,7 +54,7 @@ def _value(text: str, at: int, path: str, spans: dict[str, tuple[int, int]]) -> 
         spans[path] = (at, end)
         return end
     end = at
-    while end < len(text) and text[end] not in ",]}":
+    while end < len(text) and text[end] not in ",]} \t\r\n":
         end += 1
     if end == at:
         raise SpanError(f"no value at {at}")
@@ -68,20 +75,26 @@ def _string_end(text: str, at: int) -> int:
 
 
 def _object(text: str, at: int, path: str, spans: dict[str, tuple[int, int]]) -> int:
-    index = at + 1
+    index = _skip(text, at + 1)
     if text.startswith("}", index):
         spans[path] = (at, index + 1)
         return index + 1
     import json
 
     while True:
+        if not text.startswith('"', index):
+            raise SpanError(f"expected a key at {index}")
         key_end = _string_end(text, index)
-        key = json.loads(text[index:key_end])
-        if not text.startswith(":", key_end):
-            raise SpanError(f"expected ':' at {key_end}")
-        index = _value(text, key_end + 1, f"{path}.{key}" if path else key, spans)
+        try:
+            key = json.loads(text[index:key_end])
+        except ValueError:
+            raise SpanError(f"bad key at {index}") from None
+        colon = _skip(text, key_end)
+        if not text.startswith(":", colon):
+            raise SpanError(f"expected ':' at {colon}")
+        index = _skip(text, _value(text, _skip(text, colon + 1), f"{path}.{key}" if path else key, spans))
         if text.startswith(",", index):
-            index += 1
+            index = _skip(text, index + 1)
             continue
         if text.startswith("}", index):
             return index + 1
@@ -89,16 +102,16 @@ def _object(text: str, at: int, path: str, spans: dict[str, tuple[int, int]]) ->
 
 
 def _array(text: str, at: int, path: str, spans: dict[str, tuple[int, int]]) -> int:
-    index = at + 1
+    index = _skip(text, at + 1)
     if text.startswith("]", index):
         spans[path] = (at, index + 1)
         return index + 1
     position = 0
     while True:
-        index = _value(text, index, f"{path}[{position}]", spans)
+        index = _skip(text, _value(text, index, f"{path}[{position}]", spans))
         position += 1
         if text.startswith(",", index):
-            index += 1
+            index = _skip(text, index + 1)
             continue
         if text.startswith("]", index):
             return index + 1
@@ -111,7 +124,7 @@ def field_confidence(text: str, token_ends: list[int], token_logprobs: list[floa
         return {}
     try:
         spans = value_spans(text)
-    except SpanError:
+    except (SpanError, ValueError, IndexError):
         return {}
     starts = [0] + token_ends[:-1]
     out = {}

@@ -94,15 +94,15 @@ class Extractor:
     async def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         rows = [dict(zip(batch, values)) for values in zip(*batch.values())]
         results = await asyncio.gather(*(self.extract(row) for row in rows))
-        out: dict[str, list] = {}
+        done = []
         for row, result in zip(rows, results):
             for transient in ("text", "pages_json", "read_reason", "read_message", "text_sha256"):
                 row.pop(transient, None)
             row.update(result)
             row["engine_load_s"] = self.load_s
-            for key, value in row.items():
-                out.setdefault(key, []).append(value)
-        return out
+            done.append(row)
+        keys = list(dict.fromkeys(key for row in done for key in row))  # a failed row lacks what only answers have
+        return {key: [row.get(key) for row in done] for key in keys}
 
     async def extract(self, row: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()

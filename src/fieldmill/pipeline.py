@@ -163,7 +163,7 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
         progress = Progress(counters["pending"])
         assembler = WindowAssembler(schema)
         try:
-            for window in _guarded(_results(config, schema, chunks), progress):
+            for window in _results(config, schema, chunks):
                 row = assembler.add(window)  # a long document's windows wait for each other; one row leaves
                 if row is None:
                     continue
@@ -210,17 +210,6 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
                      timings, left=counters["left"])
 
 
-def _guarded(rows, progress: Progress):
-    """The rows; an actor that dies once rows have arrived is a dead worker, not a model that cannot load."""
-    try:
-        yield from rows
-    except Exception as exc:
-        if progress.done and _is_actor_death(exc):
-            cause = str(exc).strip().splitlines()
-            raise WorkerDied(f"{type(exc).__name__}: {cause[-1] if cause else ''}"[:500]) from exc
-        raise
-
-
 def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, int]]):
     import ray
 
@@ -253,8 +242,19 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
         max_concurrency=config.concurrent_batches,
         num_cpus=0 if gpus else 1,
         num_gpus=gpus,
+        # A dying actor is restarted (its documents are redone) a few times, then the run stops and says so: a
+        # worker that keeps dying (memory, a broken engine) must not loop forever.
+        max_restarts=WORKER_RESTARTS,
+        max_task_retries=WORKER_RESTARTS,
     )
-    yield from ds.iter_rows()
+    try:
+        yield from ds.iter_rows()
+    except Exception as exc:
+        # An actor that dies after its engine had loaded is a dead worker, not a model that cannot load.
+        if _is_actor_death(exc) and ray.get(engines.loaded.remote()) > 0:
+            cause = str(exc).strip().splitlines()
+            raise WorkerDied(f"{type(exc).__name__}: {cause[-1] if cause else ''}"[:500]) from exc
+        raise
     # The dataset is done and Ray Data lets its actors go; each stops its engine on the way out.
     # Wait for that before the driver (and with it the local Ray cluster) exits, or the engines'
     # processes are killed under their clients, which log an engine failure.
@@ -268,9 +268,15 @@ class EngineCount:
 
     def __init__(self):
         self.count = 0
+        self.total = 0
 
     def opened(self) -> None:
         self.count += 1
+        self.total += 1
+
+    def loaded(self) -> int:
+        """Engines that ever finished loading."""
+        return self.total
 
     def closed(self) -> None:
         self.count -= 1
@@ -280,6 +286,7 @@ class EngineCount:
 
 
 ENGINE_CLOSE_S = 60.0
+WORKER_RESTARTS = 2
 
 
 def reset_peak_rss() -> None:

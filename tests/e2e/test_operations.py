@@ -261,3 +261,77 @@ def test_driver_memory_does_not_grow_with_the_corpus(tmp_path, standin):
     print(f"\ndriver peak RSS: 1,000 documents {peaks[1000]:.0f} MiB, 10,000 documents {peaks[10000]:.0f} MiB")
     assert peaks[10000] - peaks[1000] < 64, peaks  # ten times the documents, (nearly) the same memory
     assert peaks[10000] < 1024
+
+
+def test_a_passing_failure_is_tried_again_by_the_same_command(tmp_path, standin):
+    """An engine error is not done: the same command tries the document again and the current view holds its answer."""
+    docs = tmp_path / "docs"
+    write_docs(docs, 3)
+    (docs / "flaky.txt").write_text("Invoice X [fail once]\n")
+    env = {**standin, "FIELDMILL_STANDIN_FAIL_ONCE": str(tmp_path / "failed-once")}
+    args = ("run", str(docs), "--schema", "invoice", "--output", str(tmp_path / "out"), "--retries", "0", *STANDIN)
+    first = fieldmill(*args, env=env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    flaky = [r for r in local_rows(str(tmp_path / "out")) if r["doc_key"] == "flaky.txt"]
+    assert [(r["status"], r["reason"], r["tries"]) for r in flaky] == [("failed", "engine_error", 1)]
+    second = fieldmill(*args, env=env)
+    assert second.returncode == 0 and "1 processed now" in second.stdout, second.stdout
+    flaky = sorted((r for r in local_rows(str(tmp_path / "out")) if r["doc_key"] == "flaky.txt"), key=lambda r: r["processed_at"])
+    assert [(r["status"], r["tries"]) for r in flaky] == [("failed", 1), ("compliant", 2)]
+    view = fieldmill("results", str(tmp_path / "out"), "--to", str(tmp_path / "view"))
+    assert view.returncode == 0
+    current = {r["doc_key"]: r for r in local_rows(str(tmp_path / "view"))}
+    assert current["flaky.txt"]["status"] == "compliant" and len(current) == 4
+
+
+def test_a_limited_run_stays_partial_until_the_same_command_finishes_it(tmp_path, standin):
+    docs = tmp_path / "docs"
+    write_docs(docs, 5)
+    out = tmp_path / "out"
+    limited = fieldmill("run", str(docs), "--schema", "invoice", "--output", str(out), "--limit", "2", *STANDIN, env=standin)
+    assert limited.returncode == 0 and "partial" in limited.stdout, limited.stdout
+    assert not (run_folder(out) / "_SUCCESS").exists()
+    assert fieldmill("results", str(out)).returncode == 3  # nothing completed: not in the current view
+    rest = fieldmill("run", str(docs), "--schema", "invoice", "--output", str(out), *STANDIN, env=standin)
+    assert rest.returncode == 0 and "3 processed now" in rest.stdout and (run_folder(out) / "_SUCCESS").exists()
+    assert len(local_rows(str(out))) == 5
+
+
+def test_a_second_driver_on_the_same_run_exits_without_writing(tmp_path, standin):
+    docs = tmp_path / "docs"
+    write_docs(docs, 40)
+    args = ["run", str(docs), "--schema", "invoice", "--output", str(tmp_path / "out"), *STANDIN]
+    env = {**standin, "FIELDMILL_STANDIN_DELAY_S": "0.5"}
+    first = start(args, env)
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "out").glob("run_id=*/_lease")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    second = fieldmill(*args, env=env)
+    assert second.returncode == 8 and "another driver" in second.stderr, second.stderr[-2000:]
+    first.communicate(timeout=600)
+    assert first.returncode == 0
+    rows = local_rows(str(tmp_path / "out"))
+    assert len(rows) == 40 and len({r["doc_uri"] for r in rows}) == 40  # one row per document: the second wrote nothing
+
+
+def test_a_worker_that_dies_mid_run_is_reported_as_such_and_the_run_resumes(tmp_path, standin):
+    docs = tmp_path / "docs"
+    write_docs(docs, 30)
+    args = ("run", str(docs), "--schema", "invoice", "--output", str(tmp_path / "out"), "--part-rows", "1", "--batch-size", "1", *STANDIN)
+    died = fieldmill(*args, env={**standin, "FIELDMILL_STANDIN_DIE_AFTER": "5"}, timeout=600)  # dies after 5 answers, every time it is restarted
+    assert died.returncode == 9, died.stderr[-2000:]
+    assert "an extraction worker died" in died.stderr and "model cannot load" not in died.stderr
+    resumed = fieldmill(*args, env=standin)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    rows = local_rows(str(tmp_path / "out"))
+    assert len({r["doc_uri"] for r in rows}) == 30 == len(rows)
+
+
+def test_a_successful_run_ends_without_tracebacks(tmp_path, standin):
+    docs = tmp_path / "docs"
+    write_docs(docs, 3)
+    done = fieldmill("run", str(docs), "--schema", "invoice", "--output", str(tmp_path / "out"), *STANDIN, env=standin)
+    assert done.returncode == 0
+    assert "Traceback" not in done.stderr and "EngineDeadError" not in done.stderr, done.stderr[-3000:]
+    assert "fieldmill progress: 3/3 documents" in done.stderr  # the progress line, not Ray's block counters
+    assert "Total Progress" not in done.stderr

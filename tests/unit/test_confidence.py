@@ -31,3 +31,9 @@ def test_confidence_is_the_probability_of_the_value_tokens_and_forced_tokens_cou
 def test_no_logprobs_no_confidence():
     assert field_confidence('{"a":1}', [], []) == {}
     assert field_confidence('{"a":', [5], [0.0]) == {}
+
+
+def test_json_with_whitespace_parses_and_broken_json_gives_no_confidence():
+    spans = value_spans('{"a": "x", "b": [1, 2],\n "c": {"d": null}}')
+    assert set(spans) == {"a", "b[0]", "b[1]", "c.d"}
+    assert field_confidence('{"a": "x\\', [3], [0.0]) == {}
