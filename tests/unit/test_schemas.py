@@ -67,3 +67,20 @@ def test_json_schema_file(tmp_path):
 def test_bad_specs_are_schema_errors(spec):
     with pytest.raises(SchemaError):
         load_schema(spec)
+
+
+def test_a_schema_file_reaches_workers_by_content_not_by_path(tmp_path):
+    """Workers on other nodes have no such file: the driver ships its text, and the worker loads the same schema version."""
+    from fieldmill.schemas import load_schema, shipped_source
+
+    py = tmp_path / "receipt_schema.py"
+    py.write_text("from pydantic import BaseModel, Field\n\nclass Receipt(BaseModel):\n    shop: str = Field(max_length=40)\n    total: float\n")
+    js = tmp_path / "receipt.json"
+    js.write_text('{"type": "object", "properties": {"shop": {"type": "string", "maxLength": 40}}}')
+    for spec in (f"{py}:Receipt", str(js)):
+        on_driver = load_schema(spec)
+        source = shipped_source(spec)
+        elsewhere = spec.replace(str(tmp_path), "/nonexistent/node/path")
+        on_worker = load_schema(elsewhere, source=source)
+        assert on_worker.hash == on_driver.hash and on_worker.constraint == on_driver.constraint
+    assert shipped_source("invoice") is None
