@@ -72,9 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", choices=BACKENDS, default=os.environ.get("FIELDMILL_BACKEND", DEFAULT_BACKEND), help="structured-output backend (default: guidance, i.e. llguidance)")
     run.add_argument("--engine", default=os.environ.get("FIELDMILL_ENGINE", "vllm"),
                      help="model runtime: 'vllm' (default), 'transformers' (the model in-process, no vLLM: macOS, ARM) or package.module:Class implementing fieldmill.engines.Engine")
-    run.add_argument("--part-rows", type=int, default=256, help="rows per Parquet part; a crash loses at most the unwritten part (default: 256)")
+    run.add_argument("--part-rows", type=int, default=256,
+                     help="rows per Parquet part (default: 256). A crash redoes the rows not yet in a part plus the documents in flight: an actor returns"
+                          " a block's rows together and holds --concurrent-batches blocks of --batch-size x --concurrent-batches documents"
+                          " (default 4 x 64 = 256 per worker)")
     run.add_argument("--workers", type=int, default=1, help="extraction actors, one engine each (default: 1)")
     run.add_argument("--batch-size", type=int, default=16, help="documents per batch to an actor (default: 16)")
+    run.add_argument("--concurrent-batches", type=int, default=4,
+                     help="batches (Ray Data blocks) an actor works on at once; its engine sees batch size x this many requests (default: 4)")
     run.add_argument("--run-id", default=None, help="run folder name (default: derived from input, schema version and model)")
     run.add_argument("--limit", type=int, default=None,
                      help="process at most N pending documents; the run stays partial (no _SUCCESS, not in the current view) until the same command finishes it")
@@ -438,6 +443,7 @@ def cmd_run(args) -> int:
             ),
             workers=args.workers,
             batch_size=args.batch_size,
+            concurrent_batches=args.concurrent_batches,
             part_rows=args.part_rows,
             retries=args.retries,
             max_tries=args.max_tries,

@@ -39,7 +39,8 @@ class RunConfig(BaseModel):
     reprocess: bool = Field(False, description="Start a new run over INPUT even if its documents were done (resuming an unfinished reprocess run).")
     ray_address: str | None = Field(None, description="Existing Ray cluster to join (e.g. 'auto'); default starts a local one.")
     gpus_per_worker: float | None = Field(None, ge=0, description="GPUs each extraction actor requests; default 1 when the cluster has GPUs now, else 0 (set it for autoscaling GPU workers).")
-    part_rows: int = Field(256, ge=1, description="Rows per Parquet part; a crash loses at most the rows not yet in a part.")
+    part_rows: int = Field(256, ge=1, description="Rows per Parquet part. A crash redoes the rows not yet in a part and the documents in flight "
+                           "(per worker, concurrent_batches blocks of block_docs documents).")
     part_seconds: float = Field(30.0, gt=0, description="A part is also written when this many seconds passed since the last one.")
     block_docs: int | None = Field(None, ge=1, description="Pending documents per manifest chunk, i.e. per Ray Data block; default batch_size x concurrent_batches. An actor returns a block's rows together.")
     manifest_chunk: int = Field(1000, ge=1, description="Most entries (done or pending) per manifest chunk.")

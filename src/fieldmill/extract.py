@@ -92,6 +92,7 @@ class Extractor:
                     pass
 
     async def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
+        await self._warm_prefix()
         rows = [dict(zip(batch, values)) for values in zip(*batch.values())]
         results = await asyncio.gather(*(self.extract(row) for row in rows))
         done = []
@@ -103,6 +104,19 @@ class Extractor:
             done.append(row)
         keys = list(dict.fromkeys(key for row in done for key in row))  # a failed row lacks what only answers have
         return {key: [row.get(key) for row in done] for key in keys}
+
+    async def _warm_prefix(self) -> None:
+        """Prefill the schema's part of the prompt once, alone, before the first batch: every prompt of the run
+        starts with it, and requests sent together would otherwise all miss the prefix cache."""
+        lock = self.__dict__.setdefault("_warm_lock", asyncio.Lock())
+        async with lock:
+            if self.__dict__.get("_warmed"):
+                return
+            self._warmed = True
+            try:
+                await self.engine.generate(self.engine.count_tokens(build_prompt(self.prefix, "")), self.constraint, 1)
+            except Exception:
+                pass  # only a cache warm-up: the documents themselves report any engine error
 
     async def extract(self, row: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
