@@ -268,15 +268,9 @@ def cmd_synth(args) -> int:
 
 
 def cmd_results(args) -> int:
-    from fieldmill.storage import MissingInput, StorageError
     from fieldmill.store import RunStore
 
-    try:
-        view = RunStore(args.output).write_view(args.to)
-    except MissingInput as exc:
-        raise Fatal(EXIT_MISSING_INPUT, str(exc)) from None
-    except StorageError as exc:
-        raise Fatal(EXIT_STORAGE, str(exc)) from None
+    view = RunStore(args.output).write_view(args.to)  # storage errors: one line and their exit code (main)
     if not view.runs:
         raise Fatal(EXIT_MISSING_INPUT, f"no completed runs under {args.output}")
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(view.counts.items()))
@@ -291,16 +285,10 @@ def cmd_results(args) -> int:
 
 def cmd_review(args) -> int:
     from fieldmill.review import ReviewSummary, review_lines, write_review
-    from fieldmill.storage import MissingInput, StorageError
 
     summary = ReviewSummary()
-    try:
-        lines = list(review_lines(args.output, args.below, args.ungrounded, summary))
-        write_review(lines, args.to)
-    except MissingInput as exc:
-        raise Fatal(EXIT_MISSING_INPUT, str(exc)) from None
-    except StorageError as exc:
-        raise Fatal(EXIT_STORAGE, str(exc)) from None
+    lines = list(review_lines(args.output, args.below, args.ungrounded, summary))  # storage errors: one line (main)
+    write_review(lines, args.to)
     share = summary.flagged / summary.documents if summary.documents else 0.0
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(summary.why.items())) or "none"
     print(f"review       {summary.flagged} of {summary.documents} documents ({share:.1%}) need a look: {summary.fields} values ({reasons})")

@@ -189,10 +189,13 @@ def read_bytes(uri: str, max_bytes: int | None = None, etag: str | None = None) 
     """
     if is_s3(uri):
         return _read_s3(uri, None if max_bytes is None else max_bytes + 1, etag)
-    if etag is not None and local_etag(Path(uri)) != etag:
-        raise Changed(f"{uri} changed after it was listed")
-    with open(uri, "rb") as handle:
-        data = handle.read(max_bytes + 1 if max_bytes is not None else -1)
+    try:
+        if etag is not None and local_etag(Path(uri)) != etag:
+            raise Changed(f"{uri} changed after it was listed")
+        with open(uri, "rb") as handle:
+            data = handle.read(max_bytes + 1 if max_bytes is not None else -1)
+    except FileNotFoundError:
+        raise MissingInput(f"{uri} does not exist") from None
     if etag is not None and local_etag(Path(uri)) != etag:
         raise Changed(f"{uri} changed while it was read")
     return data

@@ -207,3 +207,10 @@ def test_an_output_is_scored_through_its_current_view(run, tmp_path):
     ev = evaluate(str(output), str(gold))
     assert ev.statuses == {"compliant": 3} and ev.run_ids == ["r1", "r1-r20260201T000000"]
     assert {s.path: s for s in ev.fields}["count"].accuracy == 1
+
+
+def test_cli_says_in_one_line_when_the_gold_file_is_missing(run, tmp_path, capsys):
+    output, _ = run
+    assert main(["eval", "--results", str(output), "--gold", str(tmp_path / "no-such-gold.jsonl")]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("fieldmill: error: no gold file at") and err.count("\n") == 1

@@ -70,3 +70,19 @@ def test_parquet_columns_travel_alone(s3_endpoint, monkeypatch):
     read = _read_parquet("s3://cols/p.parquet", ["doc_uri", "status", "not_there"])
     assert read.column_names == ["doc_uri", "status"] and read.num_rows == 2000
     assert sum(map(len, fetched)) < len(sink.getvalue()) / 5
+
+
+def test_commands_on_s3_without_credentials_say_so_in_one_line(s3_endpoint, tmp_path):
+    """`results` lists run folders on S3: without credentials it is exit 4 and one line, never a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    s3 = client(s3_endpoint)
+    s3.create_bucket(Bucket="nocreds")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_ENDPOINT_URL"}
+    env.update({"AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_EC2_METADATA_DISABLED": "true",
+                "AWS_DEFAULT_REGION": "us-east-1"})
+    out = subprocess.run([sys.executable, "-m", "fieldmill.cli", "results", "s3://nocreds/out/"], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 4, out.stderr[-2000:]
+    assert "Traceback" not in out.stderr and out.stderr.count("\n") == 1 and "credentials" in out.stderr
