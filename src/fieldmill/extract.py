@@ -20,7 +20,9 @@ from fieldmill import documents
 from fieldmill.confidence import field_confidence
 from fieldmill.engines import Engine, EngineConfig, create_engine
 from fieldmill.evidence import DocumentIndex, ground, text_digest
+from fieldmill.constraint import build_constraint
 from fieldmill.lark_grammar import grounded_grammar, has_free_text
+from fieldmill.repair import bounded, list_cuts
 from fieldmill.prompts import build_prompt, schema_prefix, schema_title
 from fieldmill.records import FAILED, NONCOMPLIANT, check_output
 from fieldmill.schemas import load_schema
@@ -141,12 +143,16 @@ class Extractor:
         # A window of a long document is not a whole record (its sums and rules may need other windows):
         # its one greedy answer is kept and the merged record is validated.
         retries = self.retries if int(row.get("window_count") or 1) == 1 else 0
+        bound = None  # a constraint with a runaway list bounded where the rules say it ended (repair.py)
         for attempt in range(1 + retries):
-            # Greedy first; a record that fails validation is drawn again with sampling,
-            # seeded by the document and the attempt so a rerun repeats the same draws.
-            sampling = {} if attempt == 0 else {"temperature": self.retry_temperature, "seed": _seed(row.get("doc_uri", ""), attempt)}
+            # Greedy first; then, when the rules refused the tail of a list, greedy again with that list bounded;
+            # otherwise a record that fails validation is drawn again with sampling, seeded by the document and
+            # the attempt so a rerun repeats the same draws.
+            sampling = {} if attempt == 0 or bound is not None else {"temperature": self.retry_temperature, "seed": _seed(row.get("doc_uri", ""), attempt)}
+            use = bound or constraint
+            bound = None
             try:
-                generation = await self.engine.generate(prompt_ids, constraint, constraint.max_output_tokens, **sampling)
+                generation = await self.engine.generate(prompt_ids, use, use.max_output_tokens, **sampling)
             except Exception as exc:
                 if first is not None:
                     break
@@ -159,8 +165,21 @@ class Extractor:
                 first = result
             if result["status"] != NONCOMPLIANT:
                 break
+            if attempt == 0:
+                bound = self._bounded(result, text, constraint)
         chosen = result if result["status"] != NONCOMPLIANT else first  # still invalid: keep the greedy attempt's answer and errors
         return {**chosen, **spent, "attempts": attempt + 1, "latency_s": time.perf_counter() - started}
+
+    def _bounded(self, result: dict[str, Any], text: str, constraint):
+        """The constraint with each list the rules refused from item k on bounded to k items, or None."""
+        cuts = list_cuts(json.loads(result["errors_json"]) if result.get("errors_json") else [], self.schema.hardened)
+        if not cuts:
+            return None
+        schema = bounded(self.schema.hardened, cuts)
+        tighter = build_constraint(schema)
+        if constraint.grammar is not None and self.grounding == GROUNDING_STRICT:
+            tighter = replace(tighter, grammar=grounded_grammar(schema, text))
+        return tighter
 
     def _result(self, generation, started: float, row: dict[str, Any]) -> dict[str, Any]:
         base = {"raw_output": generation.text}

@@ -68,3 +68,30 @@ def test_still_invalid_keeps_the_greedy_answer_and_its_errors():
 def test_no_retries_means_greedy_only():
     result, calls = extract([INVALID, VALID], retries=0)
     assert result["status"] == "noncompliant" and result["attempts"] == 1 and len(calls) == 1
+
+
+def test_a_list_that_runs_on_is_decoded_again_bounded_where_the_rules_say_it_ended():
+    """Two good line items, then 'items' made of the totals (their amount is not quantity x price): the second,
+    greedy attempt runs under a constraint that allows exactly two items."""
+    import re
+
+    runaway = copy.deepcopy(VALID)
+    runaway["line_items"] = VALID["line_items"] + [{"description": "Totals", "quantity": 162, "unit": None, "unit_price": 162.0,
+                                                    "tax_rate_percent": None, "amount": 162.0}] * 3
+    engine = ScriptedEngine([runaway, VALID])
+    extractor = Extractor("invoice", {}, engine=engine, retries=2)
+    constraints = []
+    original = engine.generate
+
+    async def spy(prompt_ids, constraint, max_tokens, temperature=0.0, seed=None):
+        constraints.append(constraint)
+        return await original(prompt_ids, constraint, max_tokens, temperature, seed)
+
+    engine.generate = spy
+    result = asyncio.run(extractor.extract({"doc_uri": "/docs/a.txt", "text": "INVOICE ..."}))
+    assert result["status"] == "compliant" and result["attempts"] == 2
+    assert engine.calls[1] == (0.0, None)  # greedy again, not a sampled draw
+    second = re.compile(constraints[1].regex)
+    assert second.fullmatch(json.dumps(VALID, separators=(",", ":")))
+    assert not second.fullmatch(json.dumps(runaway, separators=(",", ":")))  # three items or more cannot be written
+    assert constraints[1].max_output_bytes < constraints[0].max_output_bytes
