@@ -164,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
     tune.add_argument("--lr", type=float, default=2e-4)
     tune.add_argument("--lora-rank", type=int, default=16)
+    tune.add_argument("--list-weight", type=float, default=4.0,
+                      help="weight of the answer tokens that decide a list's length (where an item ends and the next begins, or the list ends);"
+                           " 1 = every answer token alike (default: 4)")
+    tune.add_argument("--init-adapter", default=None,
+                      help="continue training this LoRA adapter (a folder, s3://, or 'bundled': the shipped default's) instead of a fresh one")
     tune.add_argument("--grad-accum", type=int, default=1, help="examples per optimizer step")
     tune.add_argument("--max-seq-tokens", type=int, default=4096, help="longer (prompt + answer) pairs are skipped and counted")
     tune.add_argument("--eval-fraction", type=float, default=0.1, help="share of the documents held out and scored at the end (default 0.1; 0 = none)")
@@ -387,10 +392,11 @@ def cmd_finetune(args) -> int:
     plan = FinetunePlan(
         sources=sources, output=args.output, base=args.base,
         train=TrainConfig(epochs=args.epochs, max_steps=args.max_steps, lr=args.lr, lora_rank=args.lora_rank, lora_alpha=2 * args.lora_rank,
-                          grad_accum=args.grad_accum, seed=args.seed, checkpoint_every=args.checkpoint_every),
+                          grad_accum=args.grad_accum, seed=args.seed, checkpoint_every=args.checkpoint_every, list_weight=args.list_weight),
         max_seq_tokens=args.max_seq_tokens, eval_fraction=args.eval_fraction, variant_share=args.variant_share, resume=args.resume,
         prompt_format=args.prompt_format,
         ray_address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker, name=args.name, price_per_hour=args.price_per_hour,
+        init_adapter=args.init_adapter,
     )
     try:
         result = finetune(plan)

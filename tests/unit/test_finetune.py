@@ -208,3 +208,40 @@ def _interrupt_at(step):
 def test_example_order_is_a_fresh_shuffle_per_epoch():
     order = trainer.example_order(5, 10, 1, seed=3)
     assert sorted(order[:5]) == sorted(order[5:]) == list(range(5)) and order[:5] != order[5:]
+
+
+def test_list_decisions_are_found_and_weighed():
+    from fieldmill.finetune.weights import decision_chars, token_weights
+
+    text = '{"a":[{"x":1},{"x":2}],"b":["p"],"c":[],"d":"s"}'
+    marked = decision_chars(text)
+    assert {text[i] for i in marked} == {"}", ",", "]", '"', "["}
+    assert text.index("},{") in marked and text.index("}]") in marked and text.index("[]") in marked
+    assert text.index('"s"') not in marked  # a string outside a list decides nothing about a length
+    offsets = [(0, 12), (12, 14), (14, 22), (22, len(text))]  # "},"... as a tokenizer might cut it
+    assert token_weights(offsets, text, 4.0)[:2] == [1.0, 4.0] and len(token_weights(offsets, text)) == 4
+
+
+def test_weighted_loss_is_the_plain_loss_with_unit_weights_and_leans_on_the_heavy_tokens():
+    model = tiny_model()
+    ids = torch.randint(4, 300, (1, 40))
+    plain = trainer.AnswerLoss(model)(ids, 25)
+    assert torch.allclose(trainer.AnswerLoss(model)(ids, 25, torch.ones(15)), plain, atol=1e-6)
+    heavy = torch.ones(15)
+    heavy[3] = 50.0
+    logits = model(input_ids=ids).logits[0, 24:-1].float()
+    single = torch.nn.functional.cross_entropy(logits[3:4], ids[0, 28:29])
+    weighted = trainer.AnswerLoss(model)(ids, 25, heavy)
+    assert abs(weighted - single) < abs(plain - single)
+
+
+def test_training_can_continue_from_an_adapter(tmp_path):
+    config = trainer.TrainConfig(epochs=1, lr=1e-2, lora_rank=4, lora_alpha=8, warmup_steps=1, dtype="float32")
+    first = trainer.with_lora(tiny_model(), config)
+    trainer.train_loop(first, _sequences(), tmp_path / "a", config, resume=False, fingerprint="f", show_progress=False)
+    first.save_pretrained(str(tmp_path / "adapter"))
+    continued = trainer.with_lora(tiny_model(), config, tmp_path / "adapter")
+    a, b = _adapter(first), _adapter(continued)
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k]) for k in a)
+    with pytest.raises(trainer.TrainError, match="rank-4"):
+        trainer.with_lora(tiny_model(), trainer.TrainConfig(lora_rank=8, lora_alpha=16, dtype="float32"), tmp_path / "adapter")

@@ -59,6 +59,7 @@ class FinetunePlan:
     gpus_per_worker: float = 0.0
     name: str | None = None
     price_per_hour: float | None = None  # of one worker (GPU or CPU machine), for the training's cost
+    init_adapter: str | None = None  # continue training this LoRA adapter (a folder, or "bundled": the shipped default's)
 
 
 @dataclass
@@ -91,15 +92,16 @@ def finetune(plan: FinetunePlan) -> FinetuneResult:
     pairs = fits(pairs, lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]), plan.max_seq_tokens - 2, skipped)
     if not pairs:
         raise DataError("no training pair fits --max-seq-tokens: " + "; ".join(skipped.lines()))
-    sequences = [trainer.tokenize(tokenizer, p.prompt, p.answer) for p in pairs]
+    sequences = [trainer.tokenize(tokenizer, p.prompt, p.answer, plan.train.list_weight) for p in pairs]
+    init_adapter = _init_adapter(plan.init_adapter)
     fingerprint = _fingerprint(base_id, pairs, plan)
     started = time.time()
     if plan.workers > 1 or plan.ray_address:
-        state = _train_with_ray(plan, base_path, sequences, output, fingerprint)
+        state = _train_with_ray(plan, base_path, sequences, output, fingerprint, init_adapter)
         peft_model = trainer.with_lora(model, plan.train)
         trainer.load_adapter(peft_model, output / trainer.CHECKPOINT, fingerprint)
     else:
-        peft_model = trainer.with_lora(model, plan.train)
+        peft_model = trainer.with_lora(model, plan.train, init_adapter)
         state = trainer.train_loop(peft_model, sequences, output, plan.train, plan.resume, fingerprint)
     trainer.save_model(peft_model, tokenizer, output)
     card = {
@@ -107,6 +109,7 @@ def finetune(plan: FinetunePlan) -> FinetuneResult:
         "format_version": 1,
         "prompt_format": plan.prompt_format,
         "base": {"spec": plan.base, "id": base_id},
+        "continued_from": ({"adapter": plan.init_adapter, "digest": models.content_digest(init_adapter)[:16]} if init_adapter else None),
         "schemas": _schema_entries(pairs, train_examples),
         "data": {
             "digest": data_digest(train_examples),
@@ -150,16 +153,27 @@ def _schema_entries(pairs: list[Pair], examples: list[Example]) -> list[dict[str
     return out
 
 
+def _init_adapter(spec: str | None) -> Path | None:
+    if spec is None:
+        return None
+    from fieldmill import models
+
+    folder = models.default_adapter() if spec == "bundled" else Path(models.materialise(spec))
+    if not (folder / "adapter_config.json").is_file():
+        raise DataError(f"--init-adapter {spec}: no LoRA adapter (adapter_config.json) in {folder}")
+    return folder
+
+
 def _fingerprint(base_id: str, pairs: list[Pair], plan: FinetunePlan) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([base_id, asdict(plan.train), plan.max_seq_tokens, plan.prompt_format, plan.workers], sort_keys=True).encode())
+    digest.update(json.dumps([base_id, asdict(plan.train), plan.max_seq_tokens, plan.prompt_format, plan.workers, plan.init_adapter], sort_keys=True).encode())
     for pair in pairs:
         digest.update(pair.prompt.encode())
         digest.update(pair.answer.encode())
     return digest.hexdigest()[:16]
 
 
-def _train_with_ray(plan: FinetunePlan, base_path: Path, sequences, output: Path, fingerprint: str):
+def _train_with_ray(plan: FinetunePlan, base_path: Path, sequences, output: Path, fingerprint: str, init_adapter: Path | None = None):
     """Data-parallel training through Ray Train: one `train_loop` per worker, gradients all-reduced."""
     import ray
 
@@ -168,19 +182,19 @@ def _train_with_ray(plan: FinetunePlan, base_path: Path, sequences, output: Path
         ray.init(address=plan.ray_address or "local", include_dashboard=False if not plan.ray_address else None,
                  runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}})
     try:
-        return _fit(plan, base_path, sequences, output, fingerprint)
+        return _fit(plan, base_path, sequences, output, fingerprint, init_adapter)
     finally:
         if started_ray:
             ray.shutdown()
 
 
-def _fit(plan: FinetunePlan, base_path: Path, sequences, output: Path, fingerprint: str):
+def _fit(plan: FinetunePlan, base_path: Path, sequences, output: Path, fingerprint: str, init_adapter: Path | None = None):
     from ray.train import ScalingConfig
     from ray.train.torch import TorchTrainer
 
     from fieldmill.finetune import trainer
 
-    seq_data = [(s.ids, s.answer_start) for s in sequences]
+    seq_data = [(s.ids, s.answer_start, s.weights) for s in sequences]
 
     def loop(config: dict[str, Any]) -> None:
         import ray.train
@@ -190,17 +204,17 @@ def _fit(plan: FinetunePlan, base_path: Path, sequences, output: Path, fingerpri
         context = ray.train.get_context()
         model, _ = worker_trainer.load_base(config["base_path"], config["train"]["dtype"])
         train_config = worker_trainer.TrainConfig(**config["train"])
-        peft_model = worker_trainer.with_lora(model, train_config)
+        peft_model = worker_trainer.with_lora(model, train_config, config["init_adapter"])
         if ray.train.torch.get_device().type != "cpu":
             peft_model.to(ray.train.torch.get_device())
-        seqs = [worker_trainer.Sequence(ids, start) for ids, start in config["sequences"]]
+        seqs = [worker_trainer.Sequence(ids, start, tuple(weights) if weights else None) for ids, start, weights in config["sequences"]]
         worker_trainer.train_loop(peft_model, seqs, Path(config["output"]), train_config, config["resume"], config["fingerprint"],
                                   rank=context.get_world_rank(), world=context.get_world_size())
 
     run = TorchTrainer(
         loop,
         train_loop_config={"base_path": str(base_path), "train": asdict(plan.train), "sequences": seq_data, "output": str(output),
-                           "resume": plan.resume, "fingerprint": fingerprint},
+                           "resume": plan.resume, "fingerprint": fingerprint, "init_adapter": str(init_adapter) if init_adapter else None},
         scaling_config=ScalingConfig(num_workers=plan.workers, use_gpu=plan.gpus_per_worker > 0,
                                      resources_per_worker={"GPU": plan.gpus_per_worker} if plan.gpus_per_worker > 0 else None),
     )

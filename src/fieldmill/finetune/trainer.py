@@ -56,6 +56,7 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 20
     dtype: str = "bfloat16"  # Gemma 3 is unstable in fp16: bf16 or fp32 only
+    list_weight: float = 1.0  # weight of the tokens that decide a list's length (finetune/weights.py); 1 = plain loss
 
     def total_steps(self, examples: int) -> int:
         by_epochs = math.ceil(examples * self.epochs / self.grad_accum)
@@ -66,6 +67,7 @@ class TrainConfig:
 class Sequence:
     ids: list[int]
     answer_start: int  # index of the first answer token in `ids`
+    weights: tuple[float, ...] | None = None  # per answer token (eos included); None: all 1
 
 
 @dataclass
@@ -83,10 +85,17 @@ class TrainState:
         return sum(tail) / len(tail) if tail else None
 
 
-def tokenize(tokenizer, prompt: str, answer: str) -> Sequence:
+def tokenize(tokenizer, prompt: str, answer: str, list_weight: float = 1.0) -> Sequence:
+    """prompt + answer + eos; with `list_weight` > 1, the answer tokens that decide a list's length weigh that much (weights.py)."""
     prompt_ids = tokenizer(prompt, add_special_tokens=True)["input_ids"]
-    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    return Sequence(prompt_ids + answer_ids, len(prompt_ids))
+    encoded = tokenizer(answer, add_special_tokens=False, return_offsets_mapping=list_weight != 1.0)
+    answer_ids = encoded["input_ids"] + [tokenizer.eos_token_id]
+    weights = None
+    if list_weight != 1.0:
+        from fieldmill.finetune.weights import token_weights
+
+        weights = tuple(token_weights(encoded["offset_mapping"], answer, list_weight)) + (1.0,)
+    return Sequence(prompt_ids + answer_ids, len(prompt_ids), weights)
 
 
 class AnswerLoss(nn.Module):
@@ -99,7 +108,7 @@ class AnswerLoss(nn.Module):
         super().__init__()
         self.causal_lm = causal_lm
 
-    def forward(self, input_ids: torch.Tensor, answer_start: int) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, answer_start: int, weights: torch.Tensor | None = None) -> torch.Tensor:
         lm = _causal_lm(self.causal_lm)
         hidden = lm.model(input_ids=input_ids).last_hidden_state  # [1, T, H]
         # Position t predicts token t+1: the answer's tokens are predicted from answer_start-1 on.
@@ -108,7 +117,10 @@ class AnswerLoss(nn.Module):
         if cap:
             logits = torch.tanh(logits / cap) * cap
         targets = input_ids[:, answer_start:]
-        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        if weights is None:
+            return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        losses = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none")
+        return (losses * weights).sum() / weights.sum()
 
 
 def _causal_lm(module: nn.Module) -> nn.Module:
@@ -132,12 +144,26 @@ def load_base(path: str | Path, dtype: str):
     return model, tokenizer
 
 
-def with_lora(model: nn.Module, config: TrainConfig):
+def with_lora(model: nn.Module, config: TrainConfig, init_adapter: str | Path | None = None):
+    """The model with LoRA on LORA_TARGETS; its LoRA weights taken from `init_adapter` (continued training) when given."""
     from peft import LoraConfig, get_peft_model
 
     lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules=list(LORA_TARGETS), bias="none", task_type="CAUSAL_LM")
-    return get_peft_model(model, lora)
+    peft_model = get_peft_model(model, lora)
+    if init_adapter is not None:
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        folder = Path(init_adapter)
+        settings = json.loads((folder / "adapter_config.json").read_text())
+        if int(settings["r"]) != config.lora_rank or int(settings.get("lora_alpha", config.lora_alpha)) != config.lora_alpha:
+            raise TrainError(f"{folder} is a rank-{settings['r']} adapter (alpha {settings.get('lora_alpha')}): train on with --lora-rank {settings['r']}")
+        state = {k: v.to(next(peft_model.parameters()).dtype) for k, v in load_file(str(folder / "adapter_model.safetensors")).items()}
+        result = set_peft_model_state_dict(peft_model, state)
+        if getattr(result, "unexpected_keys", None):
+            raise TrainError(f"{folder} does not fit this model: unexpected weights {result.unexpected_keys[:3]}")
+    return peft_model
 
 
 def schedule(step: int, total: int, warmup: int) -> float:
@@ -191,7 +217,8 @@ def train_loop(model, sequences: list[Sequence], workdir: Path, config: TrainCon
         for index in micro:
             seq = sequences[index]
             ids = torch.tensor([seq.ids], device=device)
-            loss = loss_module(ids, seq.answer_start) / len(micro)
+            weights = torch.tensor(seq.weights, device=device) if seq.weights is not None else None
+            loss = loss_module(ids, seq.answer_start, weights) / len(micro)
             loss.backward()
             step_loss += loss.item()
             step_tokens += len(seq.ids)
