@@ -138,7 +138,7 @@ class Extractor:
         constraint = self.constraint
         if self.grounding == GROUNDING_STRICT and self.strict_applies:
             constraint = replace(constraint, grammar=grounded_grammar(self.schema.hardened, text))
-        first = None
+        best = None
         spent = {"prompt_tokens": 0, "completion_tokens": 0, "generation_s": 0.0}
         # A window of a long document is not a whole record (its sums and rules may need other windows):
         # its one greedy answer is kept and the merged record is validated.
@@ -154,20 +154,20 @@ class Extractor:
             try:
                 generation = await self.engine.generate(prompt_ids, use, use.max_output_tokens, **sampling)
             except Exception as exc:
-                if first is not None:
+                if best is not None:
                     break
                 return _failed(documents.ENGINE_ERROR, f"{type(exc).__name__}: {exc}"[:2000], started, prompt_tokens=len(prompt_ids))
             spent["prompt_tokens"] += generation.prompt_tokens
             spent["completion_tokens"] += generation.completion_tokens
             spent["generation_s"] += generation.generation_s
             result = self._result(generation, started, row)
-            if first is None:
-                first = result
+            if best is None or _error_count(result) < _error_count(best):
+                best = result  # of the invalid answers, the one the rules refuse least (the greedy one on a tie)
             if result["status"] != NONCOMPLIANT:
                 break
             if attempt == 0:
                 bound = self._bounded(result, text, constraint)
-        chosen = result if result["status"] != NONCOMPLIANT else first  # still invalid: keep the greedy attempt's answer and errors
+        chosen = result if result["status"] != NONCOMPLIANT else best
         return {**chosen, **spent, "attempts": attempt + 1, "latency_s": time.perf_counter() - started}
 
     def _bounded(self, result: dict[str, Any], text: str, constraint):
@@ -219,6 +219,10 @@ def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: st
         "text_sha256": digest or text_digest(text),
         "cached_prompt_tokens": generation.cached_prompt_tokens,
     }
+
+
+def _error_count(result: dict[str, Any]) -> int:
+    return len(json.loads(result["errors_json"])) if result.get("errors_json") else (0 if result.get("status") != NONCOMPLIANT else 1)
 
 
 def _seed(uri: str, attempt: int) -> int:
