@@ -123,10 +123,13 @@ class FaultProxy:
                     return
                 status, reason, headers, answer = proxy.forward(self.command, self.path, self.headers, body)
                 self.send_response(status, reason)
+                length = str(len(answer))
                 for name, value in headers:
-                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    if name.lower() == "content-length" and self.command == "HEAD":
+                        length = value  # a HEAD answer has no body: its length is the object's, as the store said
+                    elif name.lower() not in ("transfer-encoding", "connection", "content-length"):
                         self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer)))
+                self.send_header("Content-Length", length)
                 self.end_headers()
                 if self.command == "HEAD":
                     return

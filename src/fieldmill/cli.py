@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("input", metavar="INPUT", help="local folder or s3://bucket/prefix/")
     run.add_argument("--schema", required=True, help="built-in name, file.py:Class, package.module:Class or schema.json")
     run.add_argument("--output", required=True, help="local folder or s3://bucket/prefix/ for run folders")
-    run.add_argument("--model", default="bundled", help="'bundled' (pretrained Gemma 3 270M), 'bundled-finetuned' (with the shipped fieldmill adapter), a model folder, an HF folder, a .gguf file, or s3:// (default: bundled)")
+    run.add_argument("--model", default="bundled", help="'bundled' (Gemma 3 270M with the shipped fieldmill adapter, also 'bundled-finetuned'), 'bundled-base' (the pretrained model), a model folder, an HF folder, a .gguf file, or s3:// (default: bundled)")
     run.add_argument("--lora", default=None, help="LoRA adapter folder (local or s3://) applied on top of --model")
     run.add_argument("--backend", choices=BACKENDS, default=os.environ.get("FIELDMILL_BACKEND", DEFAULT_BACKEND), help="structured-output backend (default: guidance, i.e. llguidance)")
     run.add_argument("--engine", default=os.environ.get("FIELDMILL_ENGINE", "vllm"),

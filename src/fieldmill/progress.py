@@ -20,7 +20,7 @@ class Progress:
         self.done = self.compliant = self.reached = self.failed = 0
         self.started = time.monotonic()
         self._first: float | None = None  # when the first row arrived: the rate leaves model loading out
-        self._shown = 0.0
+        self._shown: float | None = None  # the first row is always shown
 
     def update(self, status: str) -> None:
         now = time.monotonic()
@@ -30,7 +30,7 @@ class Progress:
         self.failed += status == "failed"
         self.reached += status != "failed"
         self.compliant += status == "compliant"
-        if now - self._shown >= self.interval or self.done == self.planned:
+        if self._shown is None or now - self._shown >= self.interval or self.done == self.planned:
             self._shown = now
             self._write(self.line(now))
 

@@ -346,7 +346,8 @@ def _local_version(data: bytes) -> str:
 def write_if(uri: str, data: bytes, version: str | None) -> None:
     """Write only if the object is still at `version` (None: only if it does not exist); else `Changed`.
 
-    S3 makes the check itself (`If-None-Match: *`, `If-Match`); locally a lock file serialises writers.
+    S3 makes the check itself (`If-None-Match: *`, `If-Match`); locally an exclusive lock on
+    the folder serialises writers (no lock file is left beside the object).
     """
     if is_s3(uri):
         bucket, key = split_s3(uri)
@@ -359,12 +360,15 @@ def write_if(uri: str, data: bytes, version: str | None) -> None:
     path = Path(uri)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path.with_name(f".{path.name}.lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(folder, fcntl.LOCK_EX)
             current = read_versioned(uri)
             if (current is None) != (version is None) or (current is not None and current[1] != version):
                 raise Changed(f"cannot write {uri}: it is not the expected version")
             write_bytes(uri, data)
+        finally:
+            os.close(folder)  # closing the descriptor releases the lock
     except OSError as exc:
         raise StorageError(f"cannot write {uri}: {exc}") from None
 

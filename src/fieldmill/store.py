@@ -284,6 +284,9 @@ class PartWriter:
 # --- leases -----------------------------------------------------------------------------------
 
 
+_HELD: set[str] = set()  # owners of the leases this process holds
+
+
 class Lease:
     """`_lease` in a run folder: {owner, expires}. Taken with a conditional write, renewed by a thread."""
 
@@ -303,7 +306,7 @@ class Lease:
         current = storage.read_versioned(self.uri)
         if current is not None:
             held = json.loads(current[0] or b"{}")
-            if held.get("owner") != self.owner and float(held.get("expires", 0)) > time.time():
+            if held.get("owner") != self.owner and float(held.get("expires", 0)) > time.time() and not _owner_gone(held.get("owner", "")):
                 until = dt.datetime.fromtimestamp(float(held["expires"]), dt.timezone.utc).isoformat(timespec="seconds")
                 raise LeaseHeld(f"another driver ({held.get('owner')}) is working on this run until {until} (it renews while alive); "
                                 f"this one stops without writing. If that driver is gone, run again after {until}")
@@ -313,6 +316,7 @@ class Lease:
         except storage.Changed:
             raise LeaseHeld("another driver took this run at the same moment; this one stops without writing") from None
         self._version = storage.read_versioned(self.uri)[1]
+        _HELD.add(self.owner)
         self._thread = threading.Thread(target=self._renew_loop, name="fieldmill-lease", daemon=True)
         self._thread.start()
         return self
@@ -335,6 +339,7 @@ class Lease:
             raise LeaseHeld(self._lost + "; this driver stops, the other one finishes the run")
 
     def release(self) -> None:
+        _HELD.discard(self.owner)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -351,6 +356,24 @@ class Lease:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _owner_gone(owner: str) -> bool:
+    """A lease owner on this machine whose process has ended (killed, crashed, or a restarted
+    container whose new driver got the same pid) holds nothing: the same command takes over at once."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's driver: only its expiry says it is gone
+    if int(pid) == os.getpid():
+        return owner not in _HELD  # not held in this process: an earlier incarnation's with the same pid
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 # --- OUTPUT: runs, done-set, current view -----------------------------------------------------

@@ -42,10 +42,12 @@ def local_rows(output: str) -> list[dict]:
 
 
 def s3_rows(s3, bucket: str, prefix: str) -> list[dict]:
+    """The result rows under a prefix, read as `pyarrow.dataset` reads them: parts, not what `_`/`.` names hide (indexes)."""
     rows = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", ()):
-            if item["Key"].rsplit("/", 1)[-1].startswith("part-"):
+            names = item["Key"][len(prefix):].split("/")
+            if names[-1].startswith("part-") and not any(n.startswith(("_", ".")) for n in names):
                 body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
                 rows += pq.read_table(io.BytesIO(body)).to_pylist()
     return rows

@@ -40,4 +40,4 @@ def test_every_hostile_file_is_one_row_and_document_text_cannot_change_the_schem
         answer = json.loads(row["raw_output"])
         assert list(answer) == list(schema.hardened["properties"])
         assert "password" not in answer and "ssn" not in answer
-    assert sorted(p.name for p in Path(out).glob("run_id=*/*")) == ["_SUCCESS", "_manifest", *sorted(p.name for p in Path(out).glob("run_id=*/part-*"))]
+    assert sorted(p.name for p in Path(out).glob("run_id=*/*")) == ["_SUCCESS", "_index", "_index.parquet", "_manifest", *sorted(p.name for p in Path(out).glob("run_id=*/part-*"))]

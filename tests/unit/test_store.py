@@ -5,6 +5,9 @@ import datetime as dt
 import json
 import os
 import pickle
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -144,6 +147,21 @@ def test_a_lease_keeps_a_second_driver_off_and_expires_after_a_crash(tmp_path):
     time.sleep(0.3)
     with run.lease(seconds=60):  # its lease expired: the next driver takes the run
         pass
+
+
+def test_a_lease_whose_driver_on_this_machine_has_died_is_taken_at_once(tmp_path):
+    run = RunStore(str(tmp_path)).run("r1")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lease = Path(run.folder, "_lease")
+    lease.parent.mkdir(parents=True)
+    for owner in (f"{socket.gethostname()}:{dead.pid}:0123abcd", f"{socket.gethostname()}:{os.getpid()}:0123abcd"):  # killed; an earlier incarnation's pid
+        lease.write_text(json.dumps({"owner": owner, "expires": time.time() + 600}))
+        with run.lease(seconds=60):
+            pass
+    lease.write_text(json.dumps({"owner": f"other-host:{dead.pid}:0123abcd", "expires": time.time() + 600}))
+    with pytest.raises(LeaseHeld):  # another machine's driver is gone only when its lease expires
+        run.lease(seconds=60).acquire()
 
 
 def test_manifest_chunks_keep_only_chunks_with_pending_work(tmp_path):

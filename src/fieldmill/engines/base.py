@@ -17,7 +17,7 @@ class EngineConfig(BaseModel):
     """How a worker builds its engine. Travels from the driver to every actor."""
 
     kind: str = Field("vllm", description="Engine implementation: 'vllm', 'transformers' (in-process, no vLLM: macOS, ARM) or 'package.module:Class' (an Engine subclass).")
-    model: str = Field("bundled", description="Model spec: 'bundled', an HF folder, a .gguf file, or s3://.")
+    model: str = Field("bundled", description="Model spec: 'bundled' (the fine-tuned default), 'bundled-base', an HF folder, a .gguf file, or s3://.")
     lora: str | None = Field(None, description="Optional LoRA adapter folder (local or s3://) on top of the model.")
     backend: str = Field("guidance", description="Structured-output backend enforcing the constraint (guidance = llguidance; see bench/backends.py).")
     max_model_len: int | None = Field(None, description="Context length; default from the model (32768 for the bundled one).")
