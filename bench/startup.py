@@ -67,7 +67,7 @@ BEFORE_BODY = """
 from fieldmill.schemas import load_schema
 import importlib.util, types
 source = {old!r}
-old = types.ModuleType("old_output"); exec(compile(source, "output.py@{rev}", "exec"), old.__dict__)
+old = types.ModuleType("old_output"); sys.modules["old_output"] = old; exec(compile(source, "output.py@{rev}", "exec"), old.__dict__)
 schema = load_schema("invoice")
 done_set = old.done_in_output({output!r}, schema.hash, "m")
 old.summarise_run(old.run_folder({output!r}, "invoice-month-000"))
@@ -87,7 +87,9 @@ done = len(history.done)
 
 def measure(body: str) -> dict:
     code = MEASURE.format(src=str(ROOT / "src"), body=body)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"the measurement failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
