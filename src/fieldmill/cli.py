@@ -117,12 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     synth = commands.add_parser("synth", help="write synthetic documents with their gold records (gold.jsonl)")
     synth.add_argument("--schema", required=True,
-                       help="built-in schema with a generator, or 'generic': documents of many kinds, each with its own JSON Schema in its gold line")
+                       help="built-in schema with a generator; 'generic': documents of many kinds, each with its own JSON Schema in its gold line;"
+                            " 'realistic': rendered PDFs (receipts, invoices, statements, letters, agreements, clinic notes, forms) with users' schemas")
     synth.add_argument("--count", type=int, required=True)
     synth.add_argument("--output", required=True, help="folder or s3:// prefix; documents go under docs/, answers in gold.jsonl")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--formats", default="txt,html,pdf", help="comma-separated, from txt,html,pdf (default: all)")
     synth.add_argument("--pages", default=None, help="long documents of N or LOW-HIGH pages, the facts scattered through filler (legal_contract, medical_record)")
+    synth.add_argument("--kind", default=None, help="realistic: only this kind of document (receipt, invoice, statement, letter, agreement, clinical_note, form)")
+    synth.add_argument("--one-schema", action="store_true", help="realistic: one user schema for the whole corpus, written to OUTPUT/schema.json (needs --kind)")
+    synth.add_argument("--held-out", action="store_true", help="realistic: only the layout templates that training corpora never use")
     synth.set_defaults(handler=cmd_synth)
 
     results = commands.add_parser("results", help="the current view: one row per document across runs, the newest completed run winning")
@@ -169,13 +173,16 @@ def build_parser() -> argparse.ArgumentParser:
                            " 1 = every answer token alike (default: 4)")
     tune.add_argument("--init-adapter", default=None,
                       help="continue training this LoRA adapter (a folder, s3://, or 'bundled': the shipped default's) instead of a fresh one")
+    tune.add_argument("--train-layers", type=int, default=None,
+                      help="train LoRA on the top N decoder layers only (default: all); the backward pass stops below them, so a step costs less")
     tune.add_argument("--grad-accum", type=int, default=1, help="examples per optimizer step")
     tune.add_argument("--max-seq-tokens", type=int, default=4096, help="longer (prompt + answer) pairs are skipped and counted")
     tune.add_argument("--eval-fraction", type=float, default=0.1, help="share of the documents held out and scored at the end (default 0.1; 0 = none)")
     tune.add_argument("--variant-share", type=float, default=0.5, help="share of pairs shown with a varied schema (subset, renamed, shuffled fields)")
     tune.add_argument("--seed", type=int, default=0)
-    tune.add_argument("--prompt-format", default="fields-v2", choices=("fields-v1", "fields-v2"),
-                      help="prompt format the model learns (written into its card; `run` follows it): fields-v2 is compact (default)")
+    tune.add_argument("--prompt-format", default="fields-v3", choices=("fields-v1", "fields-v2", "fields-v3"),
+                      help="prompt format the model learns (written into its card; `run` follows it): fields-v3 (default) lets each field's description"
+                           " decide its form; fields-v2 rewrites every date as ISO")
     tune.add_argument("--checkpoint-every", type=int, default=20, help="steps between checkpoints (a killed training resumes from the last)")
     tune.add_argument("--resume", action="store_true", help="continue the training whose checkpoint is in --output")
     tune.add_argument("--name", default=None, help="model name in its card (default: the folder's name)")
@@ -265,7 +272,12 @@ def cmd_synth(args) -> int:
         except ValueError:
             raise Fatal(2, f"--pages {args.pages!r}: give N or LOW-HIGH") from None
     try:
-        lines = synth.write_corpus(args.schema, args.count, args.output, seed=args.seed, formats=formats, pages=pages)
+        if args.schema == synth.REALISTIC:
+            lines = synth.write_realistic(args.count, args.output, args.seed, held_out=args.held_out, kind=args.kind, one_schema=args.one_schema)
+        elif args.kind or args.one_schema or args.held_out:
+            raise ValueError("--kind, --one-schema and --held-out are options of --schema realistic")
+        else:
+            lines = synth.write_corpus(args.schema, args.count, args.output, seed=args.seed, formats=formats, pages=pages)
     except ValueError as exc:
         raise Fatal(EXIT_SCHEMA, str(exc)) from None
     print(f"wrote {len(lines)} documents under {args.output.rstrip('/')}/{synth.DOCS}/ and their answers in {args.output.rstrip('/')}/{synth.GOLD}")
@@ -392,7 +404,8 @@ def cmd_finetune(args) -> int:
     plan = FinetunePlan(
         sources=sources, output=args.output, base=args.base,
         train=TrainConfig(epochs=args.epochs, max_steps=args.max_steps, lr=args.lr, lora_rank=args.lora_rank, lora_alpha=2 * args.lora_rank,
-                          grad_accum=args.grad_accum, seed=args.seed, checkpoint_every=args.checkpoint_every, list_weight=args.list_weight),
+                          grad_accum=args.grad_accum, seed=args.seed, checkpoint_every=args.checkpoint_every, list_weight=args.list_weight,
+                          train_layers=args.train_layers),
         max_seq_tokens=args.max_seq_tokens, eval_fraction=args.eval_fraction, variant_share=args.variant_share, resume=args.resume,
         prompt_format=args.prompt_format,
         ray_address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker, name=args.name, price_per_hour=args.price_per_hour,

@@ -18,6 +18,12 @@ bytes of one format and must be served with the same one:
   constraint enforces both), so a 50-field schema costs about a third fewer prompt
   tokens, which is a third less prefill per document and per training step.
 
+* `fields-v3`: `fields-v2` whose rules never override a field: a field's description
+  comes first (a string field that asks for a date "as printed" gets the printed date),
+  text is copied as printed, and only fields typed as dates or numbers are normalised
+  (`date YYYY-MM-DD`, plain digits). Users' schemas ask for values as printed; `fields-v2`
+  told the model to rewrite every date as ISO whatever the field said.
+
 A model folder names its format in its card (`fieldmill-model.json`); a model without
 a card gets `worked-example-v1`.
 """
@@ -38,7 +44,9 @@ _DESCRIPTION_CHARS = 240
 WORKED_EXAMPLE = "worked-example-v1"
 FIELDS_ONLY = "fields-v1"
 FIELDS_COMPACT = "fields-v2"
-PROMPT_FORMATS = (WORKED_EXAMPLE, FIELDS_ONLY, FIELDS_COMPACT)
+FIELDS_AS_ASKED = "fields-v3"
+PROMPT_FORMATS = (WORKED_EXAMPLE, FIELDS_ONLY, FIELDS_COMPACT, FIELDS_AS_ASKED)
+FINETUNE_DEFAULT = FIELDS_AS_ASKED  # the format `fieldmill finetune` teaches unless told otherwise
 
 
 class PromptFormatError(ValueError):
@@ -63,6 +71,16 @@ def schema_prefix(hardened: dict[str, Any], title: str, example_document: str | 
             " dates as YYYY-MM-DD; numbers as plain digits, without currency signs or thousands separators; a list holds each item once, in document order.",
             "Fields:",
             *compact_fields(hardened),
+            "",
+        ])
+    if prompt_format == FIELDS_AS_ASKED:
+        return "\n".join([
+            f"Task: extract one {title} record from the document below as JSON.",
+            "Rules: a field's description comes first, follow it. Take every value from the document; write null only when the document does not state it."
+            " Text fields: the value exactly as printed (a value printed over several lines on one line). Date fields: YYYY-MM-DD."
+            " Number fields: plain digits, no currency sign or thousands separator. A list holds each item once, in document order.",
+            "Fields:",
+            *compact_fields(hardened, iso_dates=True),
             "",
         ])
     shown = [] if prompt_format == FIELDS_ONLY else _shown_example(hardened, example_document, example_style)
@@ -115,22 +133,25 @@ def describe_fields(node: dict[str, Any], indent: str = "") -> list[str]:
     return lines
 
 
-def compact_fields(node: dict[str, Any], indent: str = "") -> list[str]:
-    """`- name (kind): description` per field, nested fields indented under their object or list."""
+def compact_fields(node: dict[str, Any], indent: str = "", iso_dates: bool = False) -> list[str]:
+    """`- name (kind): description` per field, nested fields indented under their object or list.
+
+    `iso_dates` names a date field's form (`date YYYY-MM-DD`), so that only typed dates are
+    rewritten and a text field that asks for a printed date is not."""
     lines = []
     for name, sub in node.get("properties", {}).items():
-        kind, children = _compact_kind(sub)
+        kind, children = _compact_kind(sub, iso_dates)
         description = " ".join((sub.get("description") or _non_null(sub).get("description") or "").split())[:_DESCRIPTION_CHARS]
         lines.append(f"{indent}- {name} ({kind})" + (f": {description}" if description else ""))
         if children is not None:
-            lines += compact_fields(children, indent + "  ")
+            lines += compact_fields(children, indent + "  ", iso_dates)
     return lines
 
 
-def _compact_kind(node: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+def _compact_kind(node: dict[str, Any], iso_dates: bool = False) -> tuple[str, dict[str, Any] | None]:
     node = _non_null(node)
     if "anyOf" in node:
-        return " or ".join(_compact_kind(o)[0] for o in node["anyOf"] if o.get("type") != "null"), None
+        return " or ".join(_compact_kind(o, iso_dates)[0] for o in node["anyOf"] if o.get("type") != "null"), None
     if "enum" in node:
         return "one of " + ", ".join(json.dumps(v, ensure_ascii=False) for v in node["enum"] if v is not None), None
     if "const" in node:
@@ -139,12 +160,12 @@ def _compact_kind(node: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
     if kind == "object":
         return ("object", node) if node.get("properties") else ("object of name to value", None)
     if kind == "array":
-        item_kind, children = _compact_kind(node["items"])
+        item_kind, children = _compact_kind(node["items"], iso_dates)
         return ("list of objects" if children is not None else f"list of {item_kind}"), children
     if kind == "string":
         fmt = node.get("format")
         if fmt in ("date", "date-time", "time"):
-            return {"date": "date", "date-time": "date-time YYYY-MM-DDTHH:MM:SS", "time": "time HH:MM:SS"}[fmt], None
+            return {"date": "date YYYY-MM-DD" if iso_dates else "date", "date-time": "date-time YYYY-MM-DDTHH:MM:SS", "time": "time HH:MM:SS"}[fmt], None
         if fmt:
             return fmt, None
         return (f"text matching {node['pattern']}" if node.get("pattern") else "text"), None

@@ -245,3 +245,36 @@ def test_training_can_continue_from_an_adapter(tmp_path):
     assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k]) for k in a)
     with pytest.raises(trainer.TrainError, match="rank-4"):
         trainer.with_lora(tiny_model(), trainer.TrainConfig(lora_rank=8, lora_alpha=16, dtype="float32"), tmp_path / "adapter")
+
+
+def test_training_only_the_top_layers_leaves_the_lower_ones_as_they_were(tmp_path):
+    """--train-layers: a fresh adapter exists on the top layers only; a continued one keeps its lower layers' weights."""
+    fresh = trainer.with_lora(tiny_model(), trainer.TrainConfig(lora_rank=4, lora_alpha=8, dtype="float32", train_layers=1))
+    layers = {trainer.layer_of(name) for name, _ in fresh.named_parameters() if "lora_" in name}
+    assert layers == {1}
+
+    config = trainer.TrainConfig(epochs=1, lr=1e-2, lora_rank=4, lora_alpha=8, warmup_steps=1, dtype="float32")
+    first = trainer.with_lora(tiny_model(), config)
+    trainer.train_loop(first, _sequences(), tmp_path / "a", config, resume=False, fingerprint="f", show_progress=False)
+    first.save_pretrained(str(tmp_path / "adapter"))
+    top_only = trainer.TrainConfig(epochs=1, lr=1e-2, lora_rank=4, lora_alpha=8, warmup_steps=1, dtype="float32", train_layers=1)
+    continued = trainer.with_lora(tiny_model(), top_only, tmp_path / "adapter")
+    before = _adapter(continued)
+    trainer.train_loop(continued, _sequences(), tmp_path / "b", top_only, resume=False, fingerprint="f", show_progress=False)
+    after = _adapter(continued)
+    moved = {trainer.layer_of(k) for k in after if not torch.equal(after[k], before[k])}
+    assert moved == {1}
+
+
+def test_layer_of_reads_the_decoder_layer_from_a_parameter_name():
+    assert trainer.layer_of("base_model.model.model.layers.17.mlp.up_proj.lora_A.default.weight") == 17
+    assert trainer.layer_of("base_model.model.lm_head.weight") is None
+
+
+def test_a_schema_that_came_with_its_document_is_never_varied(tmp_path):
+    """Realistic corpora carry one user's schema per document: a variant could contradict its answer."""
+    synth.write_realistic(6, str(tmp_path), seed=2)
+    skipped = ex.Skipped()
+    examples = ex.load_examples(ex.Source(ex.FROM_GOLD, str(tmp_path / "gold.jsonl"), str(tmp_path / "docs")), skipped)
+    pairs = ex.build_pairs(examples, "fields-v3", seed=0, variant_share=1.0, skipped=skipped)
+    assert len(pairs) == 6 and not any(p.varied for p in pairs) and not skipped.counts

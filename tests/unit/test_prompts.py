@@ -51,3 +51,19 @@ def test_worked_example_shows_document_and_record():
     prefix = schema_prefix(harden(schema), "case", "Case closed. Party: Ann.")
     assert "Case closed. Party: Ann." in prefix
     assert '{"status":"closed","parties":[{"name":"Ann"}],"note":null}' in prefix
+
+
+def test_fields_v3_lets_a_description_decide_and_names_typed_dates_iso():
+    """A string date asked for as printed is text; only a typed date is called YYYY-MM-DD; no global ISO rule for text."""
+    from fieldmill.prompts import FIELDS_AS_ASKED, FIELDS_COMPACT
+    from fieldmill.schemas import schema_from_document
+
+    document = {"title": "receipt", "type": "object", "properties": {
+        "date": {"type": "string", "description": "date exactly as printed, e.g. 25/12/2018"},
+        "paid_on": {"type": "string", "format": "date"}}}
+    hardened = schema_from_document(document, "receipt").hardened
+    v3 = schema_prefix(hardened, "receipt", prompt_format=FIELDS_AS_ASKED)
+    assert "- date (text): date exactly as printed, e.g. 25/12/2018" in v3
+    assert "- paid_on (date YYYY-MM-DD)" in v3
+    assert "description comes first" in v3 and "dates as YYYY-MM-DD" not in v3
+    assert "dates as YYYY-MM-DD" in schema_prefix(hardened, "receipt", prompt_format=FIELDS_COMPACT)  # v2 models keep their bytes

@@ -38,7 +38,7 @@ from fieldmill.finetune.examples import (
 )
 from fieldmill.cost import price_per_hour, run_cost
 from fieldmill.finetune.trainer import TrainConfig, TrainError
-from fieldmill.prompts import FIELDS_COMPACT
+from fieldmill.prompts import FINETUNE_DEFAULT
 
 __all__ = ["FinetunePlan", "FinetuneResult", "finetune", "Source", "TrainConfig", "DataError", "TrainError", "FROM_GOLD"]
 
@@ -52,7 +52,7 @@ class FinetunePlan:
     max_seq_tokens: int = 4096
     eval_fraction: float = 0.0
     variant_share: float = 0.5
-    prompt_format: str = FIELDS_COMPACT
+    prompt_format: str = FINETUNE_DEFAULT
     resume: bool = False
     ray_address: str | None = None
     workers: int = 1

@@ -192,7 +192,9 @@ def build_pairs(examples: list[Example], prompt_format: str, seed: int, variant_
     pairs = []
     for example in examples:
         schema = schemas.get(example.schema) or schemas.setdefault(example.schema, resolve_schema(example.schema))
-        varied = rng.random() < variant_share
+        # A schema that came with its document is already one user's variant: renaming or dropping
+        # a description could contradict its answer (a string date asked for as YYYY-MM-DD).
+        varied = rng.random() < variant_share and not is_inline(example.schema)
         pair = varied_pair(schema, example, prompt_format, rng, policy) if varied else exact_pair(schema, example, prompt_format)
         if isinstance(pair, str):
             skipped.add("invalid_gold", f"{example.name}: {pair}")

@@ -5,7 +5,9 @@
 * Loss on the answer tokens only, and the LM head computed only at the positions that
   predict them: Gemma's 262k-token head over a 2,000-token prompt would be most of the
   step's time and memory.
-* LoRA (peft) on the attention and MLP projections; embeddings and head frozen.
+* LoRA (peft) on the attention and MLP projections; embeddings and head frozen. With
+  `train_layers`, only the top layers learn: nothing below them needs a gradient, so
+  autograd never records their forward and the backward pass stops at the lowest one.
 * A checkpoint (adapter, optimizer, step) every few steps, written aside and then
   switched in, so a killed training resumes with `--resume` where it stopped.
 
@@ -57,6 +59,7 @@ class TrainConfig:
     checkpoint_every: int = 20
     dtype: str = "bfloat16"  # Gemma 3 is unstable in fp16: bf16 or fp32 only
     list_weight: float = 1.0  # weight of the tokens that decide a list's length (finetune/weights.py); 1 = plain loss
+    train_layers: int | None = None  # train LoRA on the top N decoder layers only (None: all): the backward pass stops below them
 
     def total_steps(self, examples: int) -> int:
         by_epochs = math.ceil(examples * self.epochs / self.grad_accum)
@@ -148,8 +151,10 @@ def with_lora(model: nn.Module, config: TrainConfig, init_adapter: str | Path | 
     """The model with LoRA on LORA_TARGETS; its LoRA weights taken from `init_adapter` (continued training) when given."""
     from peft import LoraConfig, get_peft_model
 
-    lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules=list(LORA_TARGETS), bias="none", task_type="CAUSAL_LM")
+    layers = model.config.num_hidden_layers
+    trained = range(max(0, layers - config.train_layers), layers) if config.train_layers else range(layers)
+    lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout, target_modules=list(LORA_TARGETS),
+                      bias="none", task_type="CAUSAL_LM", layers_to_transform=None if init_adapter is not None else list(trained))
     peft_model = get_peft_model(model, lora)
     if init_adapter is not None:
         from peft import set_peft_model_state_dict
@@ -163,7 +168,19 @@ def with_lora(model: nn.Module, config: TrainConfig, init_adapter: str | Path | 
         result = set_peft_model_state_dict(peft_model, state)
         if getattr(result, "unexpected_keys", None):
             raise TrainError(f"{folder} does not fit this model: unexpected weights {result.unexpected_keys[:3]}")
+        for name, parameter in peft_model.named_parameters():  # the adapter's lower layers keep what they learned
+            if "lora_" in name and layer_of(name) not in trained:
+                parameter.requires_grad_(False)
     return peft_model
+
+
+def layer_of(parameter_name: str) -> int | None:
+    """The decoder layer a parameter belongs to (`...layers.7.self_attn...` -> 7)."""
+    parts = parameter_name.split(".")
+    for before, index in zip(parts, parts[1:]):
+        if before == "layers" and index.isdigit():
+            return int(index)
+    return None
 
 
 def schedule(step: int, total: int, warmup: int) -> float:

@@ -23,6 +23,8 @@ FORMATS = ("txt", "html", "pdf")
 GOLD = "gold.jsonl"
 DOCS = "docs"
 GENERIC = "generic"  # documents of many kinds, each with its own schema
+REALISTIC = "realistic"  # rendered documents read back as `run` reads them, each with a user's schema
+SCHEMA_FILE = "schema.json"
 
 
 def generators() -> list[str]:
@@ -32,7 +34,7 @@ def generators() -> list[str]:
 
 def generator_module(schema_name: str):
     if schema_name not in generators():
-        raise ValueError(f"no synthetic generator for {schema_name!r}; available: {', '.join(generators() + [GENERIC])}")
+        raise ValueError(f"no synthetic generator for {schema_name!r}; available: {', '.join(generators() + [GENERIC, REALISTIC])}")
     return importlib.import_module(f"fieldmill.synth.{schema_name}")
 
 
@@ -51,6 +53,8 @@ def write_corpus(schema_name: str, count: int, output: str, seed: int = 0, forma
 
     if schema_name == GENERIC:
         return _write_generic(count, output, seed, formats)
+    if schema_name == REALISTIC:
+        return write_realistic(count, output, seed)
     generator = generator_module(schema_name)
     model = load_schema(schema_name).model
     rng = random.Random(seed)
@@ -89,5 +93,39 @@ def _write_generic(count: int, output: str, seed: int, formats: tuple[str, ...])
         data = text_pdf(text) if fmt == "pdf" else text.encode("utf-8")
         storage.write_bytes(storage.join(root, name), data)
         lines.append({"name": name, "schema": schema, "record": record})
+    storage.write_bytes(storage.join(root, GOLD), "".join(json.dumps(l, ensure_ascii=False) + "\n" for l in lines).encode())
+    return lines
+
+
+def write_realistic(count: int, output: str, seed: int = 0, held_out: bool = False, kind: str | None = None,
+                    one_schema: bool = False) -> list[dict[str, Any]]:
+    """`count` rendered PDFs under OUTPUT/docs/ and OUTPUT/gold.jsonl (`synth/realistic.py`).
+
+    Each gold line carries its document's schema and what each field asks (`asked`). With
+    `one_schema`, every document of the corpus uses one schema (drawn from the first
+    document, so `kind` is needed), written to OUTPUT/schema.json as a team's own schema
+    is: the corpus can then be run and scored with `fieldmill run --schema schema.json`.
+    `held_out` uses only the templates no training corpus uses.
+    """
+    from fieldmill.schemas import model_from_json_schema
+    from fieldmill.synth import realistic
+
+    if one_schema and kind is None:
+        raise ValueError("one schema for a whole corpus needs one kind of document (--kind)")
+    templates = realistic.HELD_OUT_TEMPLATES if held_out else realistic.TRAIN_TEMPLATES
+    rng = random.Random(seed)
+    root = storage.normalise_root(output)
+    lines, fixed = [], None
+    for index in range(count):
+        schema, asked, gold, pdf = realistic.generate(rng, templates, kind, fixed)
+        if one_schema and fixed is None:  # a team's schema cannot require what some of its documents leave out
+            schema = {k: v for k, v in schema.items() if k != "required"}
+            fixed = (schema, asked)
+            storage.write_bytes(storage.join(root, SCHEMA_FILE), (json.dumps(schema, indent=1, ensure_ascii=False) + "\n").encode())
+        record = model_from_json_schema(schema, schema["title"]).model_validate(gold).model_dump(mode="json", by_alias=True)
+        name = f"{DOCS}/{schema['title'].replace(' ', '_')}-{index:04d}.pdf"
+        storage.write_bytes(storage.join(root, name), pdf)
+        line = {"name": name, "record": record, "asked": {a.key: {"fact": a.fact, "kind": a.kind, "form": a.form} for a in asked}}
+        lines.append(line if one_schema else {"name": name, "schema": schema} | line)
     storage.write_bytes(storage.join(root, GOLD), "".join(json.dumps(l, ensure_ascii=False) + "\n" for l in lines).encode())
     return lines

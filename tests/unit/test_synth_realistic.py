@@ -1,0 +1,113 @@
+"""`fieldmill synth --schema realistic`: rendered documents, users' schemas, answers that follow each field's form."""
+
+import json
+import random
+import re
+
+import pytest
+
+from fieldmill.documents import decode_document
+from fieldmill.schemas import model_from_json_schema
+from fieldmill.synth import GOLD, SCHEMA_FILE, write_realistic
+from fieldmill.synth import realistic
+from fieldmill.synth.layout import Page, render_pdf
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("realistic")
+    lines = write_realistic(70, str(root), seed=11)
+    texts = {line["name"]: decode_document(line["name"], (root / line["name"]).read_bytes()).text for line in lines}
+    return root, lines, texts
+
+
+def test_every_kind_is_rendered_and_read_back_as_a_pdf(corpus):
+    root, lines, texts = corpus
+    assert {n.rsplit(".", 1)[1] for n in texts} == {"pdf"} and all(texts.values())
+    kinds = {fact for line in lines for fact in (a["fact"] for a in line["asked"].values())}
+    assert {"total", "invoice_number", "account_number", "subject", "governing_law", "mrn", "applicant_name"} <= kinds
+
+
+def test_gold_validates_against_its_own_schema_and_follows_each_fields_form(corpus):
+    _, lines, texts = corpus
+    seen = set()
+    for line in lines:
+        model_from_json_schema(line["schema"], line["schema"]["title"]).model_validate(line["record"])
+        for key, asked in line["asked"].items():
+            value, prop = line["record"][key], line["schema"]["properties"][key]
+            if value is None:
+                continue
+            seen.add((asked["kind"], asked["form"]))
+            if asked["form"] in ("iso_typed", "iso_text"):
+                assert _ISO.match(value)
+            elif asked["form"] == "decimal2":
+                assert re.fullmatch(r"-?\d+\.\d{2}", value)
+            elif asked["form"] == "number":
+                assert isinstance(value, float)
+            elif asked["kind"] == "list":
+                assert all(_collapse(item) in _collapse(texts[line["name"]]) for item in value)
+            else:  # as printed: the document's own text (lines of a multi-line value joined)
+                assert _collapse(value) in _collapse(texts[line["name"]]), (key, value)
+                assert "format" not in prop
+    assert {("date", "printed"), ("date", "iso_typed"), ("date", "iso_text"), ("money", "number"), ("money", "decimal2"), ("money", "printed")} <= seen
+
+
+def test_printed_dates_are_asked_for_in_words_a_user_would_write(corpus):
+    _, lines, _ = corpus
+    described = [line["schema"]["properties"][k].get("description", "") for line in lines for k, a in line["asked"].items()
+                 if a["kind"] == "date" and a["form"] == "printed"]
+    assert described and sum("printed" in d or "as written" in d or "appears" in d for d in described) >= len(described) // 2
+
+
+def test_absent_facts_are_null_and_present_ones_are_not(corpus):
+    _, lines, _ = corpus
+    values = [line["record"][k] for line in lines for k in line["asked"]]
+    nulls = sum(v is None for v in values)
+    assert 0 < nulls < len(values) * 0.3
+
+
+def test_labels_and_values_come_apart_in_the_text_layer_where_a_template_draws_them_apart():
+    """A producer that draws every label, then every value, leaves them in two blocks, as real PDFs do."""
+    page = Page(300, 200)
+    realistic.pairs(page, [("Invoice No", "TX-2210457"), ("Date", "14/03/2019")], "columns")
+    assert decode_document("a.pdf", render_pdf([page])).text.split("\n") == ["Invoice No", "Date", "TX-2210457", "14/03/2019"]
+    page = Page(300, 200)
+    realistic.pairs(page, [("Address", "UNIT 4, 118 HARBOUR ROAD,\n2045 SYDNEY NSW")], "split")
+    assert decode_document("a.pdf", render_pdf([page])).text.split("\n") == ["Address", "UNIT 4, 118 HARBOUR ROAD,", "2045 SYDNEY NSW"]
+
+
+def test_a_multi_line_value_as_printed_is_its_lines_joined():
+    fact = realistic.Fact("address", "UNIT 4, 118 HARBOUR ROAD,\nWESTFIELD,\n2045 SYDNEY NSW")
+    assert realistic.answer(fact, "printed") == "UNIT 4, 118 HARBOUR ROAD, WESTFIELD, 2045 SYDNEY NSW"
+
+
+def test_one_schema_corpus_is_runnable_as_a_teams_schema_and_held_out_templates_are_apart(tmp_path):
+    lines = write_realistic(4, str(tmp_path), seed=3, held_out=True, kind="receipt", one_schema=True)
+    schema = json.loads((tmp_path / SCHEMA_FILE).read_text())
+    assert all("schema" not in line and set(line["record"]) == set(schema["properties"]) for line in lines)
+    assert (tmp_path / GOLD).read_text().count("\n") == 4
+    assert not set(realistic.HELD_OUT_TEMPLATES) & set(realistic.TRAIN_TEMPLATES)
+    with pytest.raises(ValueError, match="--kind"):
+        write_realistic(2, str(tmp_path / "x"), one_schema=True)
+    with pytest.raises(ValueError, match="kind 'poem'"):
+        write_realistic(2, str(tmp_path / "y"), kind="poem")
+
+
+def test_same_seed_same_bytes(tmp_path):
+    write_realistic(5, str(tmp_path / "a"), seed=9)
+    write_realistic(5, str(tmp_path / "b"), seed=9)
+    files = lambda root: {p.name: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}  # noqa: E731
+    assert files(tmp_path / "a") == files(tmp_path / "b")
+
+
+def test_numbers_as_printed_keep_the_locales_decimal_comma():
+    ctx = realistic.Ctx(random.Random(0), None, next(l for l in realistic.LOCALES if l.code == "DE"), random.Random(0))
+    fact = realistic.money_fact(ctx, realistic._money(1234.5))
+    assert fact.printed == "1.234,50" and realistic.answer(fact, "decimal2") == "1234.50" and realistic.answer(fact, "number") == 1234.5
+    assert realistic.answer(fact, "printed") == "1.234,50"
