@@ -19,8 +19,8 @@ COPY --chown=ray:users pyproject.toml README.md ./
 # An empty package stands in for the sources, so pip resolves and installs every
 # dependency of the `gpu` extra here; the real sources are copied afterwards.
 RUN mkdir -p src/fieldmill schemas && touch src/fieldmill/__init__.py schemas/__init__.py \
-    && mkdir -p src/fieldmill/engines src/fieldmill/synth \
-    && touch src/fieldmill/engines/__init__.py src/fieldmill/synth/__init__.py \
+    && mkdir -p src/fieldmill/engines src/fieldmill/synth src/fieldmill/finetune \
+    && touch src/fieldmill/engines/__init__.py src/fieldmill/synth/__init__.py src/fieldmill/finetune/__init__.py \
     && pip install --no-cache-dir '.[gpu]' \
     && pip uninstall -y fieldmill
 
@@ -38,6 +38,10 @@ COPY --chown=ray:users src ./src
 COPY --chown=ray:users schemas ./schemas
 RUN pip install --no-cache-dir --no-deps . && fieldmill --version
 USER root
+# The OCR engine and its language models come from Debian packages, never from a download at run time.
+# Add tesseract-ocr-<lang> here for the languages your documents use (--ocr-lang eng+deu).
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-eng \
+    && rm -rf /var/lib/apt/lists/*
 RUN mkdir -p /cache/fieldmill && chown -R ray:users /cache
 ENV FIELDMILL_CACHE=/cache/fieldmill \
     HF_HUB_OFFLINE=1 \

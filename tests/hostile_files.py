@@ -30,7 +30,7 @@ def hostile_files() -> dict[str, tuple[bytes, str | None]]:
         "encrypted.pdf": (encrypted_pdf(INVOICE), "decode_error"),
         "scanned.pdf": (text_pdf(""), "empty"),
         "broken.json": (b'{"invoice": ', "decode_error"),
-        "photo.png": (b"\x89PNG\r\n\x1a\n" + noise[:500], "unsupported_type"),
+        "photo.png": (b"\x89PNG\r\n\x1a\n" + noise[:500], "decode_error"),  # an image goes to OCR; this one is corrupt
         "README": (INVOICE.encode(), "unsupported_type"),
         "one-line.txt": (("Total due 1.00 EUR; " * 160_000).encode(), "too_long"),
         "only-scripts.html": (b"<html><script>document.write('Total 5 EUR')</script><style>p{}</style></html>", "empty"),

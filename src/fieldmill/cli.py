@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="strict: free-text fields can only be null or copied verbatim from the document (a per-document grammar); "
                           "evidence and confidence are written either way (default: off)")
     run.add_argument("--repetition-penalty", type=float, default=1.0, help="vLLM repetition penalty (default: 1.0, off)")
+    run.add_argument("--ocr", choices=("auto", "off"), default=os.environ.get("FIELDMILL_OCR", "auto"),
+                     help="auto (default): images and PDF pages without a usable text layer are read by OCR (Tesseract); off: they fail, saying so")
+    run.add_argument("--ocr-lang", default=os.environ.get("FIELDMILL_OCR_LANG", "eng"),
+                     help="OCR language(s), e.g. eng or eng+deu (Debian package tesseract-ocr-LANG; default eng)")
+    run.add_argument("--ocr-max-pages", type=int, default=100, help="most pages of one document read by OCR; more fail as too_long (default 100)")
     run.add_argument("--reprocess", action="store_true",
                      help="make a new run over INPUT even if its documents were done before (a rerun resumes an unfinished reprocess)")
     run.add_argument("--metrics-port", type=int, default=_env("FIELDMILL_METRICS_PORT", int), help="serve Prometheus /metrics on this port while the run goes on")
@@ -122,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--count", type=int, required=True)
     synth.add_argument("--output", required=True, help="folder or s3:// prefix; documents go under docs/, answers in gold.jsonl")
     synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--formats", default="txt,html,pdf", help="comma-separated, from txt,html,pdf (default: all)")
+    synth.add_argument("--formats", default=None,
+                       help="comma-separated, used in turn, from txt,html,pdf and the scans png (pages as one image) and scan-pdf (page images, no"
+                            " text layer); default txt,html,pdf (realistic: pdf, which also takes png,scan-pdf)")
     synth.add_argument("--pages", default=None, help="long documents of N or LOW-HIGH pages, the facts scattered through filler (legal_contract, medical_record)")
     synth.add_argument("--kind", default=None, help="realistic: only this kind of document (receipt, invoice, statement, letter, agreement, clinical_note, form)")
     synth.add_argument("--one-schema", action="store_true", help="realistic: one user schema for the whole corpus, written to OUTPUT/schema.json (needs --kind)")
@@ -260,10 +267,10 @@ def cmd_schema(args) -> int:
 def cmd_synth(args) -> int:
     from fieldmill import synth
 
-    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    unknown = set(formats) - set(synth.FORMATS)
+    formats = tuple(f.strip() for f in (args.formats or ("pdf" if args.schema == synth.REALISTIC else ",".join(synth.FORMATS))).split(",") if f.strip())
+    unknown = set(formats) - set(synth.ALL_FORMATS)
     if unknown or not formats:
-        raise Fatal(2, f"unknown formats {sorted(unknown)}; choose from {', '.join(synth.FORMATS)}")
+        raise Fatal(2, f"unknown formats {sorted(unknown)}; choose from {', '.join(synth.ALL_FORMATS)}")
     pages = None
     if args.pages:
         try:
@@ -273,7 +280,8 @@ def cmd_synth(args) -> int:
             raise Fatal(2, f"--pages {args.pages!r}: give N or LOW-HIGH") from None
     try:
         if args.schema == synth.REALISTIC:
-            lines = synth.write_realistic(args.count, args.output, args.seed, held_out=args.held_out, kind=args.kind, one_schema=args.one_schema)
+            lines = synth.write_realistic(args.count, args.output, args.seed, held_out=args.held_out, kind=args.kind, one_schema=args.one_schema,
+                                          formats=formats)
         elif args.kind or args.one_schema or args.held_out:
             raise ValueError("--kind, --one-schema and --held-out are options of --schema realistic")
         else:
@@ -428,6 +436,7 @@ def cmd_run(args) -> int:
 
     from fieldmill.config import RunConfig
     from fieldmill.engines.base import EngineConfig
+    from fieldmill.ocr import OcrSettings
     from fieldmill.models import ModelError
     from fieldmill.storage import MissingInput, NoCredentials, StorageError
     from fieldmill.store import LeaseHeld
@@ -464,6 +473,7 @@ def cmd_run(args) -> int:
             max_doc_pages=args.max_doc_pages,
             ray_address=args.ray_address,
             gpus_per_worker=args.gpus_per_worker,
+            ocr=OcrSettings(mode=args.ocr, lang=args.ocr_lang, max_pages=args.ocr_max_pages),
         )
     except ValueError as exc:
         raise Fatal(2, str(exc).splitlines()[-1] if str(exc) else repr(exc)) from None

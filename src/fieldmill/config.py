@@ -9,6 +9,7 @@ import re
 from pydantic import BaseModel, Field, field_validator
 
 from fieldmill.engines.base import EngineConfig
+from fieldmill.ocr import OcrSettings
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -44,6 +45,7 @@ class RunConfig(BaseModel):
     part_seconds: float = Field(30.0, gt=0, description="A part is also written when this many seconds passed since the last one.")
     block_docs: int | None = Field(None, ge=1, description="Pending documents per manifest chunk, i.e. per Ray Data block; default batch_size x concurrent_batches. An actor returns a block's rows together.")
     manifest_chunk: int = Field(1000, ge=1, description="Most entries (done or pending) per manifest chunk.")
+    ocr: OcrSettings = Field(default_factory=OcrSettings, description="How scans (images, PDF pages without a text layer) are read.")
 
     @field_validator("run_id")
     @classmethod

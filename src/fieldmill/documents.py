@@ -2,25 +2,37 @@
 
 `decode_document(name, data)` never raises for bad input: it returns a `Decoded` whose
 `text` is set, or whose `reason` says why not (`unsupported_type`, `empty`,
-`decode_error`). Types come from the file extension; content that contradicts it
-(binary under `.txt`, a truncated or encrypted PDF) is a `decode_error`.
+`decode_error`, `too_long`). Types come from the file extension; content that contradicts
+it (binary under `.txt`, a truncated or encrypted PDF, a corrupt image) is a `decode_error`.
+
+Scans are read by OCR (`ocr.py`): images (PNG, JPEG, TIFF with all its pages, ...) and
+the PDF pages whose text layer is missing or clearly not the page's (a few characters over
+a full-page image). A digital PDF keeps its text layer, page by page, so a mixed PDF uses
+each page's own best source; `text_source` says which (`text`, `text_layer`, `ocr`, `mixed`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import time
+import warnings
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
 from typing import Any
 
 from fieldmill import storage
+from fieldmill.ocr import IMAGE_TYPES, OcrError, OcrSettings
 
 TEXT_TYPES = (".txt", ".md", ".markdown", ".text")
 HTML_TYPES = (".html", ".htm", ".xhtml")
-SUPPORTED_TYPES = TEXT_TYPES + HTML_TYPES + (".pdf", ".json")
+SUPPORTED_TYPES = TEXT_TYPES + HTML_TYPES + (".pdf", ".json") + IMAGE_TYPES
+# A PDF page whose text layer has fewer characters than this, over an image covering most of the page, is a scan.
+_SCAN_TEXT_CHARS = 40
+_SCAN_IMAGE_SHARE = 0.5
+_DEFAULT_OCR = OcrSettings()
 
 # Reasons a document ends as a `failed` row.
 READ_ERROR = "read_error"
@@ -43,9 +55,11 @@ class Decoded:
     reason: str | None = None
     message: str | None = None
     pages: tuple[tuple[int, int], ...] = ()  # PDF: (offset in `text` where a page starts, page number from 1)
+    text_source: str | None = None  # text | text_layer | ocr | mixed
+    ocr_confidence: float | None = None  # mean OCR word confidence (0..1) when any page was read by OCR
 
 
-def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str | None = None) -> Decoded:
+def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str | None = None, ocr: OcrSettings = _DEFAULT_OCR) -> Decoded:
     """Read and decode one listed document, as `run` does; failures are reasons, never exceptions.
 
     With `etag`, the read is pinned to the listed version: a document replaced since it
@@ -64,24 +78,28 @@ def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str |
     if len(data) > max_doc_bytes:
         return Decoded(None, TOO_LONG, f"object grew past the {max_doc_bytes}-byte limit while listed")
     try:
-        return decode_document(key, data)
+        return decode_document(key, data, ocr)
     except Exception as exc:  # a decoder library's own bug must not lose the document
         return Decoded(None, DECODE_ERROR, f"{type(exc).__name__}: {exc}"[:1000])
 
 
-def decode_batch(batch: dict[str, Any], max_doc_bytes: int) -> dict[str, list]:
+def decode_batch(batch: dict[str, Any], max_doc_bytes: int, ocr: dict[str, Any] | None = None) -> dict[str, list]:
     """Read and decode a batch of listed documents (a Ray Data task); failures become reasons, never exceptions."""
+    settings = OcrSettings(**ocr) if ocr else _DEFAULT_OCR
     out: dict[str, list] = {key: list(values) for key, values in batch.items()}
     out["text"], out["pages_json"], out["text_sha256"], out["read_reason"], out["read_message"], out["read_s"] = [], [], [], [], [], []
+    out["doc_text_source"], out["doc_ocr_confidence"] = [], []
     for uri, key, size, etag in zip(batch["doc_uri"], batch["doc_key"], batch["doc_bytes"], batch["doc_etag"]):
         started = time.perf_counter()
-        decoded = read_document(str(uri), str(key), int(size), max_doc_bytes, etag=str(etag))
+        decoded = read_document(str(uri), str(key), int(size), max_doc_bytes, etag=str(etag), ocr=settings)
         out["read_s"].append(time.perf_counter() - started)
         out["text"].append(decoded.text or "")
         out["pages_json"].append(json.dumps(decoded.pages) if decoded.pages else "")
         out["text_sha256"].append(hashlib.sha256(decoded.text.encode("utf-8")).hexdigest() if decoded.text else "")
         out["read_reason"].append(decoded.reason or "")
         out["read_message"].append(decoded.message or "")
+        out["doc_text_source"].append(decoded.text_source or "")
+        out["doc_ocr_confidence"].append(decoded.ocr_confidence)
     return out
 
 
@@ -93,15 +111,19 @@ def is_supported(name: str) -> bool:
     return doc_type(name) in SUPPORTED_TYPES
 
 
-def decode_document(name: str, data: bytes) -> Decoded:
+def decode_document(name: str, data: bytes, ocr: OcrSettings = _DEFAULT_OCR) -> Decoded:
     kind = doc_type(name)
     if kind not in SUPPORTED_TYPES:
         return Decoded(None, UNSUPPORTED_TYPE, f"unsupported file type {kind or '(none)'!r}; supported: {', '.join(SUPPORTED_TYPES)}")
     if not data.strip():
         return Decoded(None, EMPTY, "the file is empty")
+    if kind in IMAGE_TYPES and not ocr.enabled:
+        return Decoded(None, UNSUPPORTED_TYPE, f"{kind} is an image: it is read by OCR, and OCR is off (--ocr off)")
     try:
         if kind == ".pdf":
-            return _pdf_decoded(pdf_pages(data))
+            return _pdf_decoded(pdf_pages(data, ocr), ocr)
+        if kind in IMAGE_TYPES:
+            return _pdf_decoded(image_pages(data, ocr), ocr)
         else:
             text = bytes_to_text(data)
             if kind in HTML_TYPES:
@@ -110,10 +132,12 @@ def decode_document(name: str, data: bytes) -> Decoded:
                 text = json_text(text)
     except DecodeError as exc:
         return Decoded(None, DECODE_ERROR, str(exc))
+    except OcrError as exc:
+        return Decoded(None, exc.reason, str(exc))
     text = normalise_whitespace(text)
     if not text:
         return Decoded(None, EMPTY, "no text in the document" + (" (a scanned PDF without a text layer?)" if kind == ".pdf" else ""))
-    return Decoded(text)
+    return Decoded(text, text_source="text")
 
 
 class DecodeError(ValueError):
@@ -189,25 +213,37 @@ def json_text(text: str) -> str:
     return json.dumps(value, ensure_ascii=False, indent=1)
 
 
-def _pdf_decoded(pages: list[str]) -> Decoded:
+@dataclass(frozen=True)
+class PageText:
+    text: str
+    source: str = "text_layer"  # or "ocr"
+    confidence: float | None = None
+
+
+def _pdf_decoded(pages: list[PageText], ocr: OcrSettings = _DEFAULT_OCR) -> Decoded:
     """Pages normalised one by one and joined by a blank line; where each page starts, for evidence."""
     parts, starts, offset = [], [], 0
     for number, page in enumerate(pages, 1):
-        page = normalise_whitespace(page)
-        if not page:
+        text = normalise_whitespace(page.text)
+        if not text:
             continue
         if parts:
             offset += 2
         starts.append((offset, number))
-        parts.append(page)
-        offset += len(page)
+        parts.append(text)
+        offset += len(text)
     if not parts:
-        return Decoded(None, EMPTY, "no text in the document (a scanned PDF without a text layer?)")
-    return Decoded("\n\n".join(parts), pages=tuple(starts))
+        scanned = any(p.source == "ocr" for p in pages)
+        hint = " (OCR found no text either)" if scanned else "" if ocr.enabled else " (a scan? OCR is off: --ocr off)"
+        return Decoded(None, EMPTY, "no text in the document" + hint)
+    sources = {p.source for p in pages if normalise_whitespace(p.text)}
+    confidences = [p.confidence for p in pages if p.confidence is not None]
+    return Decoded("\n\n".join(parts), pages=tuple(starts), text_source=sources.pop() if len(sources) == 1 else "mixed",
+                   ocr_confidence=sum(confidences) / len(confidences) if confidences else None)
 
 
-def pdf_pages(data: bytes) -> list[str]:
-    """The text layer of a PDF, page by page."""
+def pdf_pages(data: bytes, ocr: OcrSettings = _DEFAULT_OCR) -> list[PageText]:
+    """The text of a PDF, page by page: its text layer, or OCR of the rendered page where the layer is not the page's text."""
     import pypdfium2 as pdfium
 
     try:
@@ -216,21 +252,87 @@ def pdf_pages(data: bytes) -> list[str]:
         if "password" in str(exc).lower():
             raise DecodeError("the PDF is encrypted (it needs a password to open)") from None
         raise DecodeError(f"cannot open PDF: {exc}") from None
+    deadline = time.monotonic() + ocr.document_timeout_s
     try:
-        pages = []
+        pages, scanned = [], 0
         for index in range(len(pdf)):
             page = pdf[index]
             try:
                 textpage = page.get_textpage()
-                pages.append(textpage.get_text_range())
+                text = textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
                 textpage.close()
+                if ocr.enabled and _is_scan(page, text):
+                    scanned += 1
+                    if scanned > ocr.max_pages:
+                        raise OcrError(TOO_LONG, f"more than {ocr.max_pages} scanned pages need OCR (--ocr-max-pages)")
+                    if time.monotonic() > deadline:
+                        raise OcrError(TOO_LONG, f"OCR of the document took longer than {ocr.document_timeout_s:.0f} s")
+                    pages.append(_ocr_rendered(page, ocr, deadline))
+                else:
+                    pages.append(PageText(text))
             finally:
                 page.close()
-        return [page.replace("\r\n", "\n").replace("\r", "\n") for page in pages]
+        return pages
     except pdfium.PdfiumError as exc:
         raise DecodeError(f"cannot read PDF text: {exc}") from None
     finally:
         pdf.close()
+
+
+def _is_scan(page, text: str) -> bool:
+    """No usable text layer: (almost) no text, over an image that covers most of the page (or no text at all)."""
+    chars = len("".join(text.split()))
+    if chars >= _SCAN_TEXT_CHARS:
+        return False
+    import pypdfium2.raw as pdfium_c
+
+    width, height = page.get_size()
+    covered = 0.0
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+        left, bottom, right, top = obj.get_bounds()
+        covered += max(0.0, right - left) * max(0.0, top - bottom)
+    return covered > 0 if chars == 0 else covered >= _SCAN_IMAGE_SHARE * width * height
+
+
+def _ocr_rendered(page, ocr: OcrSettings, deadline: float) -> PageText:
+    from fieldmill.ocr import check_pixels, ocr_image
+
+    width, height = page.get_size()
+    scale = ocr.dpi / 72
+    check_pixels(int(width * scale), int(height * scale), ocr)
+    image = page.render(scale=scale, grayscale=True).to_pil()
+    read = ocr_image(image, ocr, deadline)
+    return PageText(read.text, "ocr", read.confidence)
+
+
+def image_pages(data: bytes, ocr: OcrSettings = _DEFAULT_OCR) -> list[PageText]:
+    """Every frame of an image file (a multi-page TIFF has several) through OCR, bounded in pixels, pages and time."""
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    from fieldmill.ocr import check_pixels, ocr_image
+
+    deadline = time.monotonic() + ocr.document_timeout_s
+    try:
+        with warnings.catch_warnings():  # the size is checked below, against our own bound
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+        check_pixels(*image.size, ocr)  # from the header, before any pixel is decoded
+        frames = getattr(image, "n_frames", 1)
+        if frames > ocr.max_pages:
+            raise OcrError(TOO_LONG, f"the image has {frames} pages; at most {ocr.max_pages} go through OCR (--ocr-max-pages)")
+        pages = []
+        for frame in ImageSequence.Iterator(image):
+            check_pixels(*frame.size, ocr)
+            if time.monotonic() > deadline:
+                raise OcrError(TOO_LONG, f"OCR of the document took longer than {ocr.document_timeout_s:.0f} s")
+            frame.load()
+            read = ocr_image(frame, ocr, deadline)
+            pages.append(PageText(read.text, "ocr", read.confidence))
+        return pages
+    except Image.DecompressionBombError as exc:
+        raise OcrError(TOO_LONG, f"the image is too large to decode: {exc}"[:500]) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise DecodeError(f"cannot read the image: {type(exc).__name__}: {exc}"[:500]) from None
 
 
 def normalise_whitespace(text: str) -> str:

@@ -35,7 +35,7 @@ def test_json_is_rendered_as_text():
     [
         ("empty.txt", b"", documents.EMPTY),
         ("blank.txt", b"  \n\t ", documents.EMPTY),
-        ("image.png", b"\x89PNG....", documents.UNSUPPORTED_TYPE),
+        ("image.png", b"\x89PNG....", documents.DECODE_ERROR),  # images go to OCR; this one is corrupt
         ("noext", b"hello", documents.UNSUPPORTED_TYPE),
         ("binary.txt", bytes(range(256)) * 40, documents.DECODE_ERROR),
         ("truncated.pdf", text_pdf("hello")[:200], documents.DECODE_ERROR),

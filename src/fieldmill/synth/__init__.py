@@ -19,7 +19,9 @@ from fieldmill import storage
 from fieldmill.synth.pdf import text_pdf
 from fieldmill.synth.surface import render
 
-FORMATS = ("txt", "html", "pdf")
+FORMATS = ("txt", "html", "pdf")  # the default mix
+SCAN_FORMATS = ("png", "scan-pdf")  # documents whose text is only in pixels (synth/scan.py)
+ALL_FORMATS = FORMATS + SCAN_FORMATS
 GOLD = "gold.jsonl"
 DOCS = "docs"
 GENERIC = "generic"  # documents of many kinds, each with its own schema
@@ -69,12 +71,30 @@ def write_corpus(schema_name: str, count: int, output: str, seed: int = 0, forma
             sections = lengthen(rng, schema_name, gold, sections, rng.randint(*pages))
         fmt = formats[index % len(formats)]
         text = render(rng, title, sections, "html" if fmt == "html" else "text")
-        name = f"{DOCS}/{schema_name}-{index:04d}.{fmt}"
-        data = text_pdf(text) if fmt == "pdf" else text.encode("utf-8")
+        name = f"{DOCS}/{schema_name}-{index:04d}.{extension(fmt)}"
+        data = document_bytes(fmt, text, rng)
         storage.write_bytes(storage.join(root, name), data)
         lines.append({"name": name, "record": record})
     storage.write_bytes(storage.join(root, GOLD), "".join(json.dumps(l, ensure_ascii=False) + "\n" for l in lines).encode())
     return lines
+
+
+def extension(fmt: str) -> str:
+    return "pdf" if fmt == "scan-pdf" else fmt
+
+
+def document_bytes(fmt: str, text: str, rng: random.Random) -> bytes:
+    """A document's text in a file format: as it is, a digital PDF, or a scan of that PDF."""
+    if fmt in SCAN_FORMATS:
+        return scan_bytes(fmt, text_pdf(text), rng)
+    return text_pdf(text) if fmt == "pdf" else text.encode("utf-8")
+
+
+def scan_bytes(fmt: str, pdf: bytes, rng: random.Random) -> bytes:
+    from fieldmill.synth.scan import png_bytes, scan_pdf_bytes, scanned_pages
+
+    pages = scanned_pages(pdf, rng)
+    return png_bytes(pages) if fmt == "png" else scan_pdf_bytes(pages)
 
 
 def _write_generic(count: int, output: str, seed: int, formats: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -89,8 +109,8 @@ def _write_generic(count: int, output: str, seed: int, formats: tuple[str, ...])
         record = model_from_json_schema(schema, schema["title"]).model_validate(gold).model_dump(mode="json", by_alias=True)
         if fmt != "html":
             fmt = [f for f in formats if f != "html"][index % len([f for f in formats if f != "html"])] if set(formats) - {"html"} else "html"
-        name = f"{DOCS}/{schema['title'].replace(' ', '_')}-{index:04d}.{fmt}"
-        data = text_pdf(text) if fmt == "pdf" else text.encode("utf-8")
+        name = f"{DOCS}/{schema['title'].replace(' ', '_')}-{index:04d}.{extension(fmt)}"
+        data = document_bytes(fmt, text, rng)
         storage.write_bytes(storage.join(root, name), data)
         lines.append({"name": name, "schema": schema, "record": record})
     storage.write_bytes(storage.join(root, GOLD), "".join(json.dumps(l, ensure_ascii=False) + "\n" for l in lines).encode())
@@ -98,14 +118,15 @@ def _write_generic(count: int, output: str, seed: int, formats: tuple[str, ...])
 
 
 def write_realistic(count: int, output: str, seed: int = 0, held_out: bool = False, kind: str | None = None,
-                    one_schema: bool = False) -> list[dict[str, Any]]:
+                    one_schema: bool = False, formats: tuple[str, ...] = ("pdf",)) -> list[dict[str, Any]]:
     """`count` rendered PDFs under OUTPUT/docs/ and OUTPUT/gold.jsonl (`synth/realistic.py`).
 
     Each gold line carries its document's schema and what each field asks (`asked`). With
     `one_schema`, every document of the corpus uses one schema (drawn from the first
     document, so `kind` is needed), written to OUTPUT/schema.json as a team's own schema
     is: the corpus can then be run and scored with `fieldmill run --schema schema.json`.
-    `held_out` uses only the templates no training corpus uses.
+    `held_out` uses only the templates no training corpus uses. `formats` from pdf, png and
+    scan-pdf, in turn: the rendered PDF, or scans of it.
     """
     from fieldmill.schemas import model_from_json_schema
     from fieldmill.synth import realistic
@@ -123,8 +144,11 @@ def write_realistic(count: int, output: str, seed: int = 0, held_out: bool = Fal
             fixed = (schema, asked)
             storage.write_bytes(storage.join(root, SCHEMA_FILE), (json.dumps(schema, indent=1, ensure_ascii=False) + "\n").encode())
         record = model_from_json_schema(schema, schema["title"]).model_validate(gold).model_dump(mode="json", by_alias=True)
-        name = f"{DOCS}/{schema['title'].replace(' ', '_')}-{index:04d}.pdf"
-        storage.write_bytes(storage.join(root, name), pdf)
+        fmt = formats[index % len(formats)]
+        if fmt not in ("pdf", *SCAN_FORMATS):
+            raise ValueError(f"realistic documents are rendered as pdf, png or scan-pdf, not {fmt!r}")
+        name = f"{DOCS}/{schema['title'].replace(' ', '_')}-{index:04d}.{extension(fmt)}"
+        storage.write_bytes(storage.join(root, name), pdf if fmt == "pdf" else scan_bytes(fmt, pdf, rng))
         line = {"name": name, "record": record, "asked": {a.key: {"fact": a.fact, "kind": a.kind, "form": a.form} for a in asked}}
         lines.append(line if one_schema else {"name": name, "schema": schema} | line)
     storage.write_bytes(storage.join(root, GOLD), "".join(json.dumps(l, ensure_ascii=False) + "\n" for l in lines).encode())

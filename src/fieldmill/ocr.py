@@ -1,0 +1,129 @@
+"""Text from page images: Tesseract (Debian's `tesseract-ocr`, models from the package), lines rebuilt from its boxes.
+
+Tesseract reports words with their boxes and confidences (TSV). Its own line order
+follows its layout analysis, which splits a label from the value printed at the other
+end of the same line (`TOTAL` ... `12.40`) into different blocks. So lines are rebuilt
+here: words whose boxes share a baseline band become one line, left to right, and lines
+go top to bottom, so the model sees `TOTAL 12.40` where the page prints it on one line.
+
+Every call is bounded: pixels per page (checked before decoding the image), pages per
+document and seconds per page (the engine runs as a subprocess with a timeout); going
+past a bound is an `OcrError` whose reason becomes the document's failed row.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from statistics import median
+
+from pydantic import BaseModel, Field
+
+ENGINE = "tesseract"
+IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
+
+
+class OcrSettings(BaseModel):
+    """How a run reads scans (the `--ocr*` options)."""
+
+    mode: str = Field("auto", pattern="^(auto|off)$", description="auto: images and PDF pages without a usable text layer go through OCR; off: they fail.")
+    lang: str = Field("eng", pattern="^[A-Za-z_]+(\\+[A-Za-z_]+)*$", description="Tesseract language(s), e.g. eng or eng+deu (Debian tesseract-ocr-LANG).")
+    dpi: int = Field(300, ge=72, le=600, description="Resolution at which PDF pages are rendered for OCR.")
+    max_pages: int = Field(100, ge=1, description="Most pages of one document that go through OCR; more fail as too_long.")
+    max_pixels: int = Field(60_000_000, ge=1, description="Largest page image (width x height); larger fail as too_long before being decoded.")
+    page_timeout_s: float = Field(120.0, gt=0, description="Longest OCR of one page.")
+    document_timeout_s: float = Field(900.0, gt=0, description="Longest OCR of one document, all its pages.")
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "off"
+
+
+class OcrError(Exception):
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Word:
+    left: int
+    top: int
+    width: int
+    height: int
+    conf: float
+    text: str
+
+
+@dataclass(frozen=True)
+class OcrPage:
+    text: str
+    words: int
+    confidence: float | None  # mean word confidence, 0..1
+
+
+def available() -> bool:
+    return shutil.which(ENGINE) is not None
+
+
+def check_pixels(width: int, height: int, settings: OcrSettings) -> None:
+    if width * height > settings.max_pixels:
+        raise OcrError("too_long", f"page image of {width}x{height} pixels exceeds the OCR limit of {settings.max_pixels:,} pixels")
+
+
+def ocr_image(image, settings: OcrSettings, deadline: float | None = None) -> OcrPage:
+    """One page image (PIL) -> its text, lines rebuilt from the word boxes."""
+    if not available():
+        raise OcrError("decode_error", "OCR needs Tesseract (Debian: apt-get install tesseract-ocr tesseract-ocr-eng); it is not installed")
+    check_pixels(*image.size, settings)
+    buffer = io.BytesIO()
+    image.convert("L").save(buffer, format="PNG")
+    timeout = settings.page_timeout_s if deadline is None else max(0.1, min(settings.page_timeout_s, deadline - time.monotonic()))
+    try:
+        done = subprocess.run([ENGINE, "stdin", "stdout", "-l", settings.lang, "--psm", "3", "tsv"], input=buffer.getvalue(),
+                              capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise OcrError("too_long", f"OCR of one page took longer than {timeout:.0f} s") from None
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise OcrError("decode_error", f"OCR failed: {message[-1] if message else 'tesseract exit ' + str(done.returncode)}"[:500])
+    words = parse_tsv(done.stdout.decode("utf-8", "replace"))
+    confidences = [w.conf for w in words if w.conf >= 0]
+    return OcrPage("\n".join(rebuild_lines(words)), len(words), sum(confidences) / len(confidences) / 100 if confidences else None)
+
+
+def parse_tsv(tsv: str) -> list[Word]:
+    words = []
+    for line in tsv.splitlines()[1:]:
+        cells = line.split("\t")
+        if len(cells) < 12 or cells[0] != "5" or not cells[11].strip():
+            continue
+        try:
+            words.append(Word(int(cells[6]), int(cells[7]), int(cells[8]), int(cells[9]), float(cells[10]), cells[11].strip()))
+        except ValueError:
+            continue
+    return words
+
+
+def rebuild_lines(words: list[Word]) -> list[str]:
+    """Words on one baseline band as one line (left to right), lines top to bottom."""
+    if not words:
+        return []
+    typical = median(w.height for w in words) or 1
+    rows: list[list[Word]] = []
+    for word in sorted(words, key=lambda w: (w.top + w.height / 2, w.left)):
+        centre = word.top + word.height / 2
+        row = rows[-1] if rows else None
+        if row is not None:
+            row_centre = median(w.top + w.height / 2 for w in row)
+            if abs(centre - row_centre) <= 0.5 * min(typical, max(word.height, 1)):
+                row.append(word)
+                continue
+        rows.append([word])
+    return [" ".join(w.text for w in sorted(row, key=lambda w: w.left)) for row in rows]
+
+
+__all__ = ["OcrSettings", "OcrError", "OcrPage", "ocr_image", "available", "check_pixels", "rebuild_lines", "parse_tsv", "IMAGE_TYPES"]
