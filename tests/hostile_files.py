@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import random
 
 from fieldmill.synth.pdf import text_pdf
@@ -19,6 +21,23 @@ def encrypted_pdf(text: str) -> bytes:
     return text_pdf(text).replace(b"trailer\n<<", b"trailer\n<< " + key)
 
 
+def image_bomb() -> bytes:
+    """A 20,000 x 20,000 PNG: a few kilobytes on disk, 400 million pixels once decoded."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("1", (20000, 20000), 1).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def phone_photo(text: str) -> bytes:
+    """The document as a slightly rotated, blurred photo: its only text is in pixels (OCR reads it)."""
+    from fieldmill.synth.scan import png_bytes, scanned_pages
+
+    return png_bytes(scanned_pages(text_pdf(text), random.Random(3)))
+
+
+@functools.lru_cache(maxsize=1)
 def hostile_files() -> dict[str, tuple[bytes, str | None]]:
     """File name -> (content, the failure reason expected, or None when the text must reach the model)."""
     noise = random.Random(7).randbytes(20_000)
@@ -32,6 +51,7 @@ def hostile_files() -> dict[str, tuple[bytes, str | None]]:
         "broken.json": (b'{"invoice": ', "decode_error"),
         "photo.png": (b"\x89PNG\r\n\x1a\n" + noise[:500], "decode_error"),  # an image goes to OCR; this one is corrupt
         "README": (INVOICE.encode(), "unsupported_type"),
+        "image-bomb.png": (image_bomb(), "too_long"),
         "one-line.txt": (("Total due 1.00 EUR; " * 160_000).encode(), "too_long"),
         "only-scripts.html": (b"<html><script>document.write('Total 5 EUR')</script><style>p{}</style></html>", "empty"),
         # These reach the model: the constraint decides the shape of the answer, not the document.
@@ -39,4 +59,7 @@ def hostile_files() -> dict[str, tuple[bytes, str | None]]:
         "nul bytes.txt": (INVOICE.encode().replace(b"\n", b"\x00\n"), None),
         "scripts.html": (f"<html><head><script>{INJECTION}</script></head><body><p>{INVOICE}</p><script>fetch('//x')</script></body></html>".encode(), None),
         "injection.txt": ((INJECTION + INVOICE + INJECTION).encode(), None),
+        "phone-photo.png": (phone_photo(INVOICE), None),  # reaches the model through OCR
+        "lone-surrogate.json": (b'{"note": "\\ud800", "total": "1.00 EUR"}', None),  # decodes to a string that is not valid UTF-8
+        "caf\udce9 latin-1 name.txt": (INVOICE.encode(), None),  # a local file name that is not UTF-8
     }

@@ -89,13 +89,19 @@ def decode_batch(batch: dict[str, Any], max_doc_bytes: int, ocr: dict[str, Any] 
     out: dict[str, list] = {key: list(values) for key, values in batch.items()}
     out["text"], out["pages_json"], out["text_sha256"], out["read_reason"], out["read_message"], out["read_s"] = [], [], [], [], [], []
     out["doc_text_source"], out["doc_ocr_confidence"] = [], []
-    for uri, key, size, etag in zip(batch["doc_uri"], batch["doc_key"], batch["doc_bytes"], batch["doc_etag"]):
+    raws = batch["doc_raw_uri"] if "doc_raw_uri" in batch else [b""] * len(batch["doc_uri"])
+    for uri, raw, key, size, etag in zip(batch["doc_uri"], raws, batch["doc_key"], batch["doc_bytes"], batch["doc_etag"]):
         started = time.perf_counter()
-        decoded = read_document(str(uri), str(key), int(size), max_doc_bytes, etag=str(etag), ocr=settings)
+        try:
+            location = raw.decode("utf-8", "surrogateescape") if raw else str(uri)  # a local name that is not UTF-8: its own bytes
+            decoded = read_document(location, str(key), int(size), max_doc_bytes, etag=str(etag), ocr=settings)
+            digest = hashlib.sha256(decoded.text.encode("utf-8")).hexdigest() if decoded.text else ""
+        except Exception as exc:  # one document's surprise is its own failed row, never the run's end
+            decoded, digest = Decoded(None, DECODE_ERROR, f"{type(exc).__name__}: {exc}"[:1000]), ""
         out["read_s"].append(time.perf_counter() - started)
         out["text"].append(decoded.text or "")
         out["pages_json"].append(json.dumps(decoded.pages) if decoded.pages else "")
-        out["text_sha256"].append(hashlib.sha256(decoded.text.encode("utf-8")).hexdigest() if decoded.text else "")
+        out["text_sha256"].append(digest)
         out["read_reason"].append(decoded.reason or "")
         out["read_message"].append(decoded.message or "")
         out["doc_text_source"].append(decoded.text_source or "")
@@ -134,10 +140,19 @@ def decode_document(name: str, data: bytes, ocr: OcrSettings = _DEFAULT_OCR) -> 
         return Decoded(None, DECODE_ERROR, str(exc))
     except OcrError as exc:
         return Decoded(None, exc.reason, str(exc))
-    text = normalise_whitespace(text)
+    text = normalise_whitespace(valid_unicode(text))
     if not text:
         return Decoded(None, EMPTY, "no text in the document" + (" (a scanned PDF without a text layer?)" if kind == ".pdf" else ""))
     return Decoded(text, text_source="text")
+
+
+def valid_unicode(text: str) -> str:
+    """Lone surrogates (a JSON "\\ud800" escape decodes to one) become U+FFFD: the text must encode as UTF-8."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 class DecodeError(ValueError):

@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from fieldmill.arrow_types import arrow_type, to_arrow_value
+from fieldmill.storage import printable
 
 ERRORS_TYPE = pa.list_(pa.struct([pa.field("field", pa.string()), pa.field("message", pa.string())]))
 EVIDENCE_TYPE = pa.list_(pa.struct([pa.field("field", pa.string()), pa.field("start", pa.int64()), pa.field("end", pa.int64()),
@@ -62,8 +63,8 @@ def build_row(result: dict[str, Any], record: dict[str, Any] | None, record_type
     """One extractor result (and its record as Python values) as a row of `row_schema`."""
     confidence = json.loads(result["confidence_json"]) if result.get("confidence_json") else {}
     return {
-        "doc_uri": result["doc_uri"],
-        "doc_key": result["doc_key"],
+        "doc_uri": printable(result["doc_uri"]),
+        "doc_key": printable(result["doc_key"]),
         "doc_etag": result["doc_etag"],
         "doc_bytes": int(result["doc_bytes"]),
         "run_id": constants.run_id,

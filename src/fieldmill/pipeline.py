@@ -76,10 +76,16 @@ def expand_chunk(row: dict[str, Any]) -> list[dict[str, Any]]:
     """A manifest chunk -> its pending documents (Ray Data flat_map)."""
     lines = storage.read_bytes(row["chunk"]).decode().splitlines()
     return [
-        {"doc_uri": entry["uri"], "doc_key": entry["key"], "doc_etag": entry["etag"], "doc_bytes": entry["size"], "doc_tries": entry.get("tries", 0)}
+        {"doc_uri": storage.printable(entry["uri"]), "doc_key": storage.printable(entry["key"]), "doc_etag": entry["etag"], "doc_bytes": entry["size"],
+         "doc_tries": entry.get("tries", 0), "doc_raw_uri": raw_uri(entry["uri"])}
         for entry in map(json.loads, lines)
         if not entry["done"]
     ]
+
+
+def raw_uri(uri: str) -> bytes:
+    """A local file name that is not UTF-8 travels as its bytes (rows carry its printable form); b"" for every other."""
+    return b"" if storage.printable(uri) == uri else uri.encode("utf-8", "surrogateescape")
 
 
 def plan_run(config: RunConfig) -> tuple[LoadedSchema, str, RunStore, Run]:

@@ -30,6 +30,20 @@ S3_RETRY_ATTEMPTS = 10
 _MAX_BACKOFF_S = 20.0
 
 
+
+def printable(text: str) -> str:
+    """`text` as valid UTF-8: a local file name's undecodable bytes (surrogate escapes) or a lone surrogate
+    become backslash escapes, so the name can be written to Parquet and JSON and compared across runs."""
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = text.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "backslashreplace")
+    return text
+
 class StorageError(RuntimeError):
     """The store cannot be reached or refuses the request after retries."""
 

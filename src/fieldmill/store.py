@@ -80,7 +80,8 @@ class LeaseHeld(storage.StorageError):
 
 
 def doc_digest(uri: str, etag: str) -> bytes:
-    return hashlib.blake2b(f"{uri}\0{etag}".encode(), digest_size=16).digest()
+    """The done-set's key of a document version; a URI that is not valid UTF-8 is keyed as its rows write it."""
+    return hashlib.blake2b(f"{storage.printable(uri)}\0{etag}".encode(), digest_size=16).digest()
 
 
 # --- one run folder -------------------------------------------------------------------------
@@ -204,7 +205,7 @@ class Run:
             buffer, pending = [], 0
 
         for entry in entries:
-            buffer.append(json.dumps(entry, ensure_ascii=False))
+            buffer.append(json.dumps(entry))  # ASCII escapes: a local name that is not UTF-8 survives as written
             pending += not entry["done"]
             if len(buffer) >= chunk_size or (pending_size is not None and pending >= pending_size):
                 flush()

@@ -66,3 +66,37 @@ def test_legacy_encodings_and_nul_bytes():
     assert decode_document("u16.txt", "Grüße".encode("utf-16")).text == "Grüße"
     assert decode_document("nul.txt", b"ab\x00cd").text == "abcd"
     assert decode_document("bom.txt", b"\xef\xbb\xbfhello").text == "hello"
+
+
+def test_a_lone_surrogate_decodes_to_text_that_encodes():
+    decoded = decode_document("odd.json", b'{"note": "\\ud800 end"}')
+    assert decoded.text.encode("utf-8") and "end" in decoded.text
+
+
+def test_one_documents_surprise_is_its_failed_row_never_the_batchs_end(monkeypatch):
+    def explode(uri, *args, **kwargs):
+        if uri.endswith("bad.txt"):
+            raise RuntimeError("a library bug")
+        return documents.Decoded("fine", text_source="text")
+
+    monkeypatch.setattr(documents, "read_document", explode)
+    batch = {"doc_uri": ["/d/ok.txt", "/d/bad.txt"], "doc_key": ["ok.txt", "bad.txt"], "doc_bytes": [4, 4], "doc_etag": ["a", "b"]}
+    out = documents.decode_batch(batch, 1 << 20)
+    assert out["text"] == ["fine", ""] and out["read_reason"] == ["", documents.DECODE_ERROR] and "a library bug" in out["read_message"][1]
+
+
+def test_a_local_name_that_is_not_utf8_travels_as_its_bytes_and_is_written_printable(tmp_path):
+    from fieldmill import storage
+    from fieldmill.pipeline import expand_chunk
+    from fieldmill.store import doc_digest
+
+    odd = "caf\udce9.txt"  # how Python lists a file named b"caf\xe9.txt"
+    (tmp_path / odd).write_bytes(b"Invoice 7 total 3.00")
+    (listed,) = storage.list_objects(str(tmp_path) + "/")
+    chunk = tmp_path / "chunk.jsonl"
+    chunk.write_text(json.dumps({"uri": listed.uri, "key": listed.key, "etag": listed.etag, "size": listed.size, "done": False}) + "\n")
+    (row,) = expand_chunk({"chunk": str(chunk)})
+    assert row["doc_key"] == "caf\\xe9.txt" and row["doc_uri"].encode("utf-8")
+    assert doc_digest(listed.uri, "e") == doc_digest(row["doc_uri"], "e")  # the listing and the rows key the done-set alike
+    out = documents.decode_batch({k: [v] for k, v in row.items()}, 1 << 20)
+    assert out["text"] == ["Invoice 7 total 3.00"]

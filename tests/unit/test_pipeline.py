@@ -12,7 +12,8 @@ def test_chunks_hold_a_blocks_worth_of_pending_documents_and_cover_each_once(tmp
     assert [pending for _, pending in chunks] == [4, 4, 4, 4]
     docs = [d["doc_key"] for uri, _ in chunks for d in expand_chunk({"chunk": uri})]
     assert docs == [e["key"] for e in entries if not e["done"]]
-    assert expand_chunk({"chunk": chunks[0][0]})[0] == {"doc_uri": "/d/1.txt", "doc_key": "1.txt", "doc_etag": "e1", "doc_bytes": 1, "doc_tries": 0}
+    assert expand_chunk({"chunk": chunks[0][0]})[0] == {"doc_uri": "/d/1.txt", "doc_key": "1.txt", "doc_etag": "e1", "doc_bytes": 1, "doc_tries": 0,
+                                                          "doc_raw_uri": b""}
 
 
 def test_mostly_done_listings_still_cut_chunks_by_size(tmp_path):

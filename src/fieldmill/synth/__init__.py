@@ -72,7 +72,7 @@ def write_corpus(schema_name: str, count: int, output: str, seed: int = 0, forma
         fmt = formats[index % len(formats)]
         text = render(rng, title, sections, "html" if fmt == "html" else "text")
         name = f"{DOCS}/{schema_name}-{index:04d}.{extension(fmt)}"
-        data = document_bytes(fmt, text, rng)
+        data = document_bytes(fmt, text, _scan_rng(seed, index))
         storage.write_bytes(storage.join(root, name), data)
         lines.append({"name": name, "record": record})
     storage.write_bytes(storage.join(root, GOLD), "".join(json.dumps(l, ensure_ascii=False) + "\n" for l in lines).encode())
@@ -81,6 +81,11 @@ def write_corpus(schema_name: str, count: int, output: str, seed: int = 0, forma
 
 def extension(fmt: str) -> str:
     return "pdf" if fmt == "scan-pdf" else fmt
+
+
+def _scan_rng(seed: int, index: int) -> random.Random:
+    """A scan's defects have their own random stream, so a corpus is the same documents in every format."""
+    return random.Random(f"scan:{seed}:{index}")
 
 
 def document_bytes(fmt: str, text: str, rng: random.Random) -> bytes:
@@ -110,7 +115,7 @@ def _write_generic(count: int, output: str, seed: int, formats: tuple[str, ...])
         if fmt != "html":
             fmt = [f for f in formats if f != "html"][index % len([f for f in formats if f != "html"])] if set(formats) - {"html"} else "html"
         name = f"{DOCS}/{schema['title'].replace(' ', '_')}-{index:04d}.{extension(fmt)}"
-        data = document_bytes(fmt, text, rng)
+        data = document_bytes(fmt, text, _scan_rng(seed, index))
         storage.write_bytes(storage.join(root, name), data)
         lines.append({"name": name, "schema": schema, "record": record})
     storage.write_bytes(storage.join(root, GOLD), "".join(json.dumps(l, ensure_ascii=False) + "\n" for l in lines).encode())
@@ -148,7 +153,7 @@ def write_realistic(count: int, output: str, seed: int = 0, held_out: bool = Fal
         if fmt not in ("pdf", *SCAN_FORMATS):
             raise ValueError(f"realistic documents are rendered as pdf, png or scan-pdf, not {fmt!r}")
         name = f"{DOCS}/{schema['title'].replace(' ', '_')}-{index:04d}.{extension(fmt)}"
-        storage.write_bytes(storage.join(root, name), pdf if fmt == "pdf" else scan_bytes(fmt, pdf, rng))
+        storage.write_bytes(storage.join(root, name), pdf if fmt == "pdf" else scan_bytes(fmt, pdf, _scan_rng(seed, index)))
         line = {"name": name, "record": record, "asked": {a.key: {"fact": a.fact, "kind": a.kind, "form": a.form} for a in asked}}
         lines.append(line if one_schema else {"name": name, "schema": schema} | line)
     storage.write_bytes(storage.join(root, GOLD), "".join(json.dumps(l, ensure_ascii=False) + "\n" for l in lines).encode())
