@@ -13,7 +13,6 @@ each page's own best source; `text_source` says which (`text`, `text_layer`, `oc
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import time
@@ -24,6 +23,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from fieldmill import storage
+from fieldmill.evidence import text_digest
 from fieldmill.ocr import IMAGE_TYPES, OcrError, OcrSettings
 
 TEXT_TYPES = (".txt", ".md", ".markdown", ".text")
@@ -95,7 +95,7 @@ def decode_batch(batch: dict[str, Any], max_doc_bytes: int, ocr: dict[str, Any] 
         try:
             location = raw.decode("utf-8", "surrogateescape") if raw else str(uri)  # a local name that is not UTF-8: its own bytes
             decoded = read_document(location, str(key), int(size), max_doc_bytes, etag=str(etag), ocr=settings)
-            digest = hashlib.sha256(decoded.text.encode("utf-8")).hexdigest() if decoded.text else ""
+            digest = text_digest(decoded.text) if decoded.text else ""
         except Exception as exc:  # one document's surprise is its own failed row, never the run's end
             decoded, digest = Decoded(None, DECODE_ERROR, f"{type(exc).__name__}: {exc}"[:1000]), ""
         out["read_s"].append(time.perf_counter() - started)

@@ -28,7 +28,7 @@ from fieldmill.records import FAILED, NONCOMPLIANT, check_output
 from fieldmill.schemas import load_schema
 
 GROUNDING_OFF = "off"
-GROUNDING_STRICT = "strict"  # free-text fields can only be copied from the document (grounded.py)
+GROUNDING_STRICT = "strict"  # free-text fields can only be copied from the document (lark_grammar.py)
 GROUNDING_MODES = (GROUNDING_OFF, GROUNDING_STRICT)
 # Characters per token no tokenizer beats by much; longer texts are refused before
 # tokenising them (a multi-megabyte document would otherwise stall the actor).

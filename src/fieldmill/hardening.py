@@ -69,13 +69,8 @@ class HardeningPolicy:
 # Formats whose values have a fixed, bounded shape (see constraint.py).
 FIXED_FORMATS = ("date", "time", "date-time", "uuid", "email", "uri", "ipv4")
 _KEEP = ("title", "description", "examples", "format", "default")
-_SCALAR_TYPES = ("string", "integer", "number", "boolean", "null")
 # Keywords whose meaning a constraint cannot honour and validation alone would only report.
 _REFUSED = {"not": "negation", "prefixItems": "tuple arrays"}
-# Keywords that refine values without changing the record's shape: the constraint leaves them out and the
-# user's JSON Schema validator checks them after decoding (a record breaking them is noncompliant).
-VALIDATED_ONLY = ("if", "then", "else", "dependentSchemas", "dependentRequired", "dependencies", "contains", "uniqueItems",
-                  "unevaluatedProperties", "propertyNames")
 WRAPPED_KEY = "x-fieldmill-wrapped"  # on a hardened root that wraps a non-object root: the key that holds it
 _ANY = {"type": ["string", "number", "boolean", "null"]}
 
@@ -102,6 +97,11 @@ def unwrap(record: Any, hardened: dict[str, Any]) -> Any:
     """A record as the user's schema has it: the wrapped root's value, else the record."""
     key = hardened.get(WRAPPED_KEY)
     return record.get(key) if key and isinstance(record, dict) else record
+
+
+def non_null_options(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The shapes a node's value may take other than null (its `anyOf` options, or the node itself)."""
+    return [o for o in node.get("anyOf", [node]) if o.get("type") != "null"]
 
 
 def accepts_null(node: dict[str, Any]) -> bool:

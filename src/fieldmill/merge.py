@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from fieldmill.hardening import non_null_options
+
 
 @dataclass
 class WindowResult:
@@ -54,10 +56,6 @@ def merge_windows(windows: list[WindowResult], hardened: dict[str, Any]) -> Merg
     return Merged(record, source)
 
 
-def _options(node: dict[str, Any]) -> list[dict[str, Any]]:
-    return [o for o in node.get("anyOf", [node]) if o.get("type") != "null"]
-
-
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
@@ -71,7 +69,7 @@ def _merge(candidates: list[tuple[int, Any, str]], node: dict[str, Any], path: s
         if unsure[2] in windows[unsure[0]].confidence:
             source[path] = (unsure[0], unsure[2])
         return None
-    options = _options(node)
+    options = non_null_options(node)
     objects = [o for o in options if o.get("type") == "object" and "properties" in o]
     arrays = [o for o in options if o.get("type") == "array"]
     if objects and all(isinstance(v, dict) for _, v, _ in present):

@@ -19,6 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from fieldmill.hardening import non_null_options
+
 COMPLIANT = "compliant"
 NONCOMPLIANT = "noncompliant"
 FAILED = "failed"
@@ -93,15 +95,11 @@ def partial_record(value: Any, hardened: dict[str, Any], failed: set[tuple]) -> 
     return record if isinstance(record, dict) else None
 
 
-def _options(node: dict[str, Any]) -> list[dict[str, Any]]:
-    return [o for o in node.get("anyOf", [node]) if o.get("type") != "null"]
-
-
 def _field_path(loc: tuple, hardened: dict[str, Any]) -> tuple | None:
     """The path of the field an error names, or None when it names an object as a whole (a rule across its fields)."""
     node, path = hardened, []
     for part in loc:
-        options = _options(node)
+        options = non_null_options(node)
         if isinstance(part, int):
             arrays = [o for o in options if o.get("type") == "array"]
             if not arrays:
@@ -113,14 +111,14 @@ def _field_path(loc: tuple, hardened: dict[str, Any]) -> tuple | None:
                 continue  # a union member's tag in the location, not a property
             node = objects[0]["properties"][part]
         path.append(part)
-    is_object = any(o.get("type") == "object" and o.get("properties") for o in _options(node))
+    is_object = any(o.get("type") == "object" and o.get("properties") for o in non_null_options(node))
     return None if is_object else tuple(path)
 
 
 def _typed(value: Any, node: dict[str, Any], path: tuple, failed: set[tuple]) -> Any:
     if value is None or path in failed:
         return None
-    options = _options(node)
+    options = non_null_options(node)
     if isinstance(value, dict):
         objects = [o for o in options if o.get("type") == "object"]
         if not objects:

@@ -56,7 +56,7 @@ def test_finetune_writes_a_model_folder_whose_loss_fell(trained):
     root, done = trained
     model = root / "model"
     card = json.loads((model / "fieldmill-model.json").read_text())
-    assert card["prompt_format"] == "fields-v2" and card["training"]["steps"] == 32
+    assert card["prompt_format"] == "fields-v3" and card["training"]["steps"] == 32
     assert card["training"]["final_loss"] < card["training"]["first_loss"] / 4
     assert card["schemas"][0]["name"] == "ticket" and card["data"]["train_pairs"] == 4
     for name in ("config.json", "model.safetensors", "tokenizer.json", "README.md", "adapter/adapter_model.safetensors", "adapter/adapter_config.json"):
@@ -90,7 +90,7 @@ def test_served_model_answers_like_the_in_process_peft_model_and_has_its_own_id(
     tokenizer = AutoTokenizer.from_pretrained(str(base_path))
     peft = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(base_path), dtype=torch.bfloat16), str(root / "model" / "adapter")).eval()
     for name, (text, _) in DOCS.items():
-        prompt = run_prompt(schema, decode_document(name, text.encode()).text, "fields-v2")
+        prompt = run_prompt(schema, decode_document(name, text.encode()).text, "fields-v3")
         ids = tokenizer(prompt, add_special_tokens=True, return_tensors="pt")["input_ids"]
         with torch.no_grad():
             out = peft.generate(input_ids=ids, max_new_tokens=48, do_sample=False)
