@@ -8,7 +8,7 @@ import os
 import pytest
 
 from fieldmill import models
-from fieldmill.prompts import FIELDS_COMPACT, FIELDS_ONLY, WORKED_EXAMPLE
+from fieldmill.prompts import FIELDS_AS_ASKED, FIELDS_ONLY, WORKED_EXAMPLE
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +48,7 @@ def test_finetuned_model_id_names_the_shipped_adapter_and_differs_from_the_base(
     assert models.ModelRef(models.BUNDLED).model_id() == default  # the default is the fine-tuned model
     assert default.startswith("fieldmill-default@") and default.endswith("+" + base)
     assert (models.default_adapter() / "adapter_model.safetensors").is_file()
-    assert models.prompt_format(models.default_adapter()) == FIELDS_COMPACT
+    assert models.prompt_format(models.default_adapter()) == FIELDS_AS_ASKED
 
 
 def test_prompt_format_comes_from_the_card(tmp_path):
