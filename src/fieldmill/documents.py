@@ -237,7 +237,7 @@ class PageText:
 
 def _pdf_decoded(pages: list[PageText], ocr: OcrSettings = _DEFAULT_OCR) -> Decoded:
     """Pages normalised one by one and joined by a blank line; where each page starts, for evidence."""
-    parts, starts, offset = [], [], 0
+    parts, starts, sources, offset = [], [], set(), 0
     for number, page in enumerate(pages, 1):
         text = normalise_whitespace(page.text)
         if not text:
@@ -246,12 +246,12 @@ def _pdf_decoded(pages: list[PageText], ocr: OcrSettings = _DEFAULT_OCR) -> Deco
             offset += 2
         starts.append((offset, number))
         parts.append(text)
+        sources.add(page.source)
         offset += len(text)
     if not parts:
         scanned = any(p.source == "ocr" for p in pages)
         hint = " (OCR found no text either)" if scanned else "" if ocr.enabled else " (a scan? OCR is off: --ocr off)"
         return Decoded(None, EMPTY, "no text in the document" + hint)
-    sources = {p.source for p in pages if normalise_whitespace(p.text)}
     confidences = [p.confidence for p in pages if p.confidence is not None]
     return Decoded("\n\n".join(parts), pages=tuple(starts), text_source=sources.pop() if len(sources) == 1 else "mixed",
                    ocr_confidence=sum(confidences) / len(confidences) if confidences else None)
