@@ -15,14 +15,14 @@ from typing import Any
 
 from fieldmill.grammar import (
     DIGIT,
-    NONZERO_DIGIT,
     CharClass,
     Literal,
     Node,
     Repeat,
     alt,
-    json_integer,
+    integer_range,
     json_number,
+    number_range,
     json_string,
     optional,
     separated,
@@ -139,14 +139,13 @@ def value_node(schema: dict[str, Any], path: str) -> Node:
     if kind == "string":
         return _string(schema)
     if kind == "integer":
-        low, high = schema["minimum"], schema["maximum"]
-        if low >= 1:  # a positive count never starts with 0 or a minus sign
-            return seq(NONZERO_DIGIT, Repeat(DIGIT, 0, _digits(high) - 1))
-        return json_integer(_digits(max(abs(low), abs(high))), negative=low < 0)
+        return integer_range(int(schema["minimum"]), int(schema["maximum"]))
     if kind == "number":
         low, high = schema["minimum"], schema["maximum"]
         step = schema.get("multipleOf", 1)
         frac = 0 if step >= 1 else len(f"{step:.12f}".rstrip("0").split(".")[1])
+        if float(low).is_integer() and float(high).is_integer() and high >= 0:
+            return integer_range(int(low), int(high)) if frac == 0 else number_range(int(low), int(high), frac)
         return json_number(_digits(max(abs(low), abs(high))), frac, negative=low < 0)
     if kind == "boolean":
         return alt(Literal("true"), Literal("false"))

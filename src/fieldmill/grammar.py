@@ -202,6 +202,76 @@ def json_integer(digits: int, negative: bool) -> Node:
     return seq(optional(Literal("-")), magnitude) if negative else magnitude
 
 
+def integer_range(low: int, high: int) -> Node:
+    """Exactly the JSON integers from `low` to `high`: no leading zeros, no `-0`, and no value
+    outside the bounds (an age of 0..120 can never decode as 200)."""
+    options = []
+    if high >= 0:
+        options.append(_magnitudes(max(low, 0), high))
+    if low < 0:
+        options.append(seq(Literal("-"), _magnitudes(max(-high, 1), -low)))
+    return alt(*options)
+
+
+def number_range(low: int, high: int, frac_digits: int) -> Node:
+    """JSON numbers from `low` to `high` (whole bounds, `high` >= 0) with at most `frac_digits`
+    decimals: below a bound any fraction, at a bound only zeros."""
+    zeros = optional(seq(Literal("."), Repeat(Literal("0"), 1, frac_digits)))
+    fraction = optional(seq(Literal("."), Repeat(DIGIT, 1, frac_digits)))
+    options = [seq(Literal(str(high)), zeros)]
+    if max(low, 0) <= high - 1:
+        options.append(seq(_magnitudes(max(low, 0), high - 1), fraction))
+    if low < 0:
+        below = [seq(Literal(str(-low)), zeros)] + ([seq(_magnitudes(0, -low - 1), fraction)] if -low >= 1 else [])
+        options.append(seq(Literal("-"), alt(*below)))
+    return alt(*options)
+
+
+def _magnitudes(low: int, high: int) -> Node:
+    """The canonical decimals of `low`..`high` (0 <= low <= high), one option per width; the
+    widths the range covers whole share one option."""
+    options: list[Node] = []
+    if low == 0:
+        options.append(Literal("0"))
+        if high == 0:
+            return options[0]
+        low = 1
+    widths = range(len(str(low)), len(str(high)) + 1)
+    whole = [w for w in widths if low <= 10 ** (w - 1) and 10**w - 1 <= high]
+    for width in widths:
+        if width not in whole:
+            options.append(_same_width(str(max(low, 10 ** (width - 1))), str(min(high, 10**width - 1))))
+    if whole:
+        options.append(seq(NONZERO_DIGIT, Repeat(DIGIT, whole[0] - 1, whole[-1] - 1)) if whole[-1] > 1 else NONZERO_DIGIT)
+    return alt(*options)
+
+
+def _same_width(low: str, high: str) -> Node:
+    """The decimals from `low` to `high`, two strings of digits of one width."""
+    if low == high:
+        return Literal(low)
+    if low[0] == high[0]:
+        return seq(Literal(low[0]), _same_width(low[1:], high[1:]))
+    rest = len(low) - 1
+    first, last = int(low[0]), int(high[0])
+    if rest == 0:
+        return CharClass(f"[{first}-{last}]", 1)
+    options: list[Node] = []
+    if low[1:] != "0" * rest:
+        options.append(seq(Literal(low[0]), _same_width(low[1:], "9" * rest)))
+        first += 1
+    top = None
+    if high[1:] != "9" * rest:
+        top = seq(Literal(high[0]), _same_width("0" * rest, high[1:]))
+        last -= 1
+    if first <= last:
+        lead = Literal(str(first)) if first == last else CharClass(f"[{first}-{last}]", 1)
+        options.append(seq(lead, Repeat(DIGIT, rest, rest)))
+    if top is not None:
+        options.append(top)
+    return alt(*options)
+
+
 def json_number(int_digits: int, frac_digits: int, negative: bool) -> Node:
     whole = json_integer(int_digits, negative)
     if frac_digits == 0:

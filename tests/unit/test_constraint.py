@@ -26,7 +26,7 @@ def constraint(model=Small, **policy):
 
 def longest_small_record() -> str:
     item = {"label": "\U0001f600" * 5, "qty": 99}
-    return json.dumps({"title": "\U0001f600" * 4, "items": [item, item], "flag": False, "price": 999.99}, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps({"title": "\U0001f600" * 4, "items": [item, item], "flag": False, "price": 998.99}, ensure_ascii=False, separators=(",", ":"))
 
 
 def test_regex_accepts_compact_records_in_schema_order():
@@ -42,6 +42,23 @@ def test_regex_rejects_whitespace_wrong_order_and_overlong_values():
     assert not re.fullmatch(c.regex, '{"title":"abcde","items":[],"flag":true,"price":1}')
     assert not re.fullmatch(c.regex, '{"title":"a","items":[{"label":"x","qty":3},{"label":"x","qty":3},{"label":"x","qty":3}],"flag":true,"price":1}')
     assert not re.fullmatch(c.regex, '{"title":"a","items":[],"flag":true,"price":1234}')
+
+
+def test_numbers_outside_their_bounds_cannot_be_decoded():
+    c = constraint()
+    record = '{{"title":"a","items":[{{"label":"x","qty":{qty}}}],"flag":true,"price":{price}}}'
+    for qty, price in (("0", "0"), ("99", "999"), ("42", "999.0"), ("7", "998.99"), ("10", "0.5")):
+        assert re.fullmatch(c.regex, record.format(qty=qty, price=price)), (qty, price)
+    for qty, price in (("100", "1"), ("-1", "1"), ("007", "1"), ("1", "999.01"), ("1", "-0.5"), ("1", "1000")):
+        assert not re.fullmatch(c.regex, record.format(qty=qty, price=price)), (qty, price)
+
+
+def test_an_age_of_0_to_120_never_decodes_as_200():
+    class Patient(BaseModel):
+        age_years: int | None = Field(None, ge=0, le=120)
+    c = constraint(Patient)
+    assert [a for a in range(-50, 1000) if re.fullmatch(c.regex, f'{{"age_years":{a}}}')] == list(range(121))
+    assert re.fullmatch(c.regex, '{"age_years":null}')
 
 
 def test_budget_is_exactly_the_longest_record_in_bytes():
