@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import replace
 import json
+import os
 import pickle
 import time
+from dataclasses import replace
 from typing import Any
 
 from fieldmill import documents
@@ -36,6 +37,13 @@ _MAX_CHARS_PER_TOKEN = 32
 # The smallest document room that makes a schema usable with a model.
 MIN_DOC_TOKENS = 256
 
+
+
+def _this_process() -> tuple[str, int]:
+    """This worker's node and process id, as the driver's engine count (pipeline.EngineCount) keys them."""
+    import ray
+
+    return ray.get_runtime_context().get_node_id(), os.getpid()
 
 
 class ContextTooSmall(RuntimeError):
@@ -71,7 +79,7 @@ class Extractor:
         self.max_prompt_tokens = overhead + min(room, max_doc_tokens or room)
         self.load_s = time.perf_counter() - started
         if self.engines is not None:
-            self.engines.opened.remote()
+            self.engines.opened.remote(*_this_process())
 
     def __del__(self):
         # Ray Data deletes the UDF at graceful shutdown: stop the engine before the
@@ -89,7 +97,7 @@ class Extractor:
                 try:
                     import ray
 
-                    ray.get(engines.closed.remote(), timeout=10)
+                    ray.get(engines.closed.remote(*_this_process()), timeout=10)
                 except Exception:
                     pass
 

@@ -264,34 +264,46 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
             cause = str(exc).strip().splitlines()
             raise WorkerDied(f"{type(exc).__name__}: {cause[-1] if cause else ''}"[:500]) from exc
         raise
-    # The dataset is done and Ray Data lets its actors go; each stops its engine on the way out.
-    # Wait for that before the driver (and with it the local Ray cluster) exits, or the engines'
-    # processes are killed under their clients, which log an engine failure.
+    # The dataset is done and Ray Data lets its actors go; an extractor that is released gracefully
+    # stops its engine on the way out. Wait until every engine on this node is closed or its process
+    # is gone before the driver (and with it a local Ray cluster) exits, so no engine is killed
+    # mid-close; a released actor's process ends within a second or two, so this never waits long.
+    node = ray.get_runtime_context().get_node_id()
     deadline = time.monotonic() + ENGINE_CLOSE_S
-    while ray.get(engines.open.remote()) > 0 and time.monotonic() < deadline:
+    while any(_process_alive(pid) for engine_node, pid in ray.get(engines.open.remote()) if engine_node == node) \
+            and time.monotonic() < deadline:
         time.sleep(0.2)
 
 
+def _process_alive(pid: int) -> bool:
+    """Whether a process of this machine still runs (a zombie has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
+
+
 class EngineCount:
-    """How many extraction engines are open: a tiny actor the extractors report to."""
+    """Which extraction engines are open, by node and process: a tiny actor the extractors report to."""
 
     def __init__(self):
-        self.count = 0
+        self.engines: set[tuple[str, int]] = set()
         self.total = 0
 
-    def opened(self) -> None:
-        self.count += 1
+    def opened(self, node: str, pid: int) -> None:
+        self.engines.add((node, pid))
         self.total += 1
 
     def loaded(self) -> int:
         """Engines that ever finished loading."""
         return self.total
 
-    def closed(self) -> None:
-        self.count -= 1
+    def closed(self, node: str, pid: int) -> None:
+        self.engines.discard((node, pid))
 
-    def open(self) -> int:
-        return self.count
+    def open(self) -> list[tuple[str, int]]:
+        return sorted(self.engines)
 
 
 ENGINE_CLOSE_S = 60.0
