@@ -49,6 +49,19 @@ class Calibration:
             out.append((low, min(high, 1.0), len(inside), _accuracy(inside)))
         return out
 
+    def reliability(self, bins: int = 10) -> list[tuple[float, float, int, float | None, float | None]]:
+        """(low, high, values, accuracy, mean confidence) per equal-width bin: the reliability diagram's points."""
+        out = []
+        for b in range(bins):
+            inside = [v for v in self.scored if b / bins <= v.confidence < (b + 1) / bins or (b == bins - 1 and v.confidence >= 1.0)]
+            out.append((b / bins, (b + 1) / bins, len(inside), _accuracy(inside),
+                        sum(v.confidence for v in inside) / len(inside) if inside else None))
+        return out
+
+    def ece(self) -> float | None:
+        """Expected calibration error of the judged values' confidence."""
+        return expected_calibration_error([(v.confidence, v.right) for v in self.scored])
+
     def by_grounding(self) -> dict[str, tuple[int, float | None]]:
         filled = [v for v in self.values if v.filled]
         return {kind: (len(group), _accuracy(group)) for kind in ("grounded", "ungrounded", "unchecked")
@@ -102,6 +115,54 @@ class Calibration:
                 self.values.append(Judged(path, confidence.get(path), grounding(path, p), hit is not None, True))
 
 
+def expected_calibration_error(scored: list[tuple[float, bool]], bins: int = 10) -> float | None:
+    """Expected calibration error: over equal-width confidence bins, the share-weighted gap between a bin's
+    mean confidence and its accuracy (0 when the confidence says exactly how often values are right)."""
+    if not scored:
+        return None
+    gap = 0.0
+    for b in range(bins):
+        inside = [(c, r) for c, r in scored if b / bins <= c < (b + 1) / bins or (b == bins - 1 and c >= 1.0)]
+        if inside:
+            gap += len(inside) / len(scored) * abs(sum(c for c, _ in inside) / len(inside) - sum(r for _, r in inside) / len(inside))
+    return gap
+
+
+def labelled_signals(results: str, gold_uri: str, rel_tol: float) -> tuple[list[Any], list[bool]]:
+    """Every value of the results that the gold can judge, with what the run knew of it (`trust.ValueSignals`) and
+    whether it is right: the data `fieldmill calibrate` fits on. A null is right when the gold has none either;
+    a list item when the gold list holds it."""
+    import re
+
+    from fieldmill.evaluate import SuffixIndex, leaves, read_gold, read_rows, values_at
+    from fieldmill.trust import ValueSignals, value_at
+
+    _, record_type, by_uri = read_rows(results, ["doc_uri", "run_id", "schema_name", "status", "record", "signals"])
+    leaf_of = {leaf.path: leaf for leaf in leaves(record_type)}
+    index = SuffixIndex(by_uri)
+    values, right = [], []
+    for item in read_gold(gold_uri):
+        uri = index.find(item["name"])
+        row = by_uri.get(uri) if uri else None
+        if not row or row["status"] not in ("compliant", "noncompliant"):
+            continue
+        for entry in row.get("signals") or []:
+            value = ValueSignals.from_row(entry)
+            leaf = leaf_of.get(re.sub(r"\[\d+\]", "[]", value.path))
+            if leaf is None:
+                continue
+            predicted = normalise(value_at(row["record"], value.path), leaf.type)
+            if leaf.is_list:
+                golds = [normalise(g, leaf.type) for g in values_at(item["record"], leaf)]
+                ok = any(same(g, predicted, rel_tol) for g in golds if g is not None) if predicted is not None else not golds
+            else:
+                wanted = normalise(values_at(item["record"], leaf), leaf.type)
+                ok = (wanted is None and predicted is None) or (wanted is not None and predicted is not None and same(wanted, predicted, rel_tol))
+            values.append(value)
+            right.append(bool(ok))
+    return values, right
+
+
 def _accuracy(values: list[Judged]) -> float | None:
     return sum(v.right for v in values) / len(values) if values else None
 
@@ -124,4 +185,4 @@ def concrete(record: Any, steps: tuple[str, ...], path: str = "") -> list[tuple[
     return concrete(record.get(step) if isinstance(record, dict) else None, rest, f"{path}.{step}" if path else step)
 
 
-__all__ = ["Calibration", "Judged", "THRESHOLDS", "BUCKETS", "concrete"]
+__all__ = ["Calibration", "Judged", "THRESHOLDS", "BUCKETS", "concrete", "expected_calibration_error", "labelled_signals"]

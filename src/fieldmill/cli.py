@@ -211,6 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--min-compliance", type=_fraction, default=None,
                           help="exit with status 1 when the compliance rate (of documents that reached the model) is below this, e.g. 0.95 or 95%%")
     evaluate.set_defaults(handler=cmd_eval)
+
+    calibrate = commands.add_parser("calibrate", help="fit the confidence calibration of a model on labelled results (a run's output and its gold or corrections) and store it with the model")
+    calibrate.add_argument("--results", required=True, help="OUTPUT (its current view) or OUTPUT/run_id=ID, made by `run` with this model")
+    calibrate.add_argument("--gold", required=True, help="gold.jsonl (or `review`'s corrections): one {\"name\": ..., \"record\": {...}} per line")
+    calibrate.add_argument("--model", required=True, help="the model folder (or its LoRA adapter folder) the results came from; the calibration is written into it")
+    calibrate.add_argument("--rel-tol", type=float, default=None, help="relative tolerance for float fields (default: 0.001)")
+    calibrate.set_defaults(handler=cmd_calibrate)
     return parser
 
 
@@ -369,6 +376,32 @@ def cmd_eval(args) -> int:
         shown = "n/a" if rate is None else f"{rate:.1%}"
         print(f"fieldmill: compliance {shown} is below --min-compliance {args.min_compliance:.1%}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    import json
+    from pathlib import Path
+
+    from fieldmill.calibration import expected_calibration_error, labelled_signals
+    from fieldmill.evaluate import DEFAULT_REL_TOL, EvalError
+    from fieldmill.trust import CALIBRATION_FILE, combined, fit
+
+    folder = Path(args.model)
+    if not ((folder / "config.json").is_file() or (folder / "adapter_config.json").is_file()):
+        raise Fatal(EXIT_MISSING_INPUT, f"{folder} is not a model folder or a LoRA adapter folder")
+    try:
+        values, right = labelled_signals(args.results, args.gold, DEFAULT_REL_TOL if args.rel_tol is None else args.rel_tol)
+    except EvalError as exc:
+        raise Fatal(EXIT_MISSING_INPUT, str(exc)) from None
+    if len(values) < 20 or all(right) or not any(right):
+        raise Fatal(2, f"{len(values)} judged values ({sum(right)} right): a calibration needs at least 20, some right and some wrong")
+    calibration = fit(values, right)
+    before = expected_calibration_error([(combined(v), r) for v, r in zip(values, right)])
+    after = expected_calibration_error([(calibration(v), r) for v, r in zip(values, right)])
+    (folder / CALIBRATION_FILE).write_text(json.dumps(calibration.to_json(), indent=2) + "\n")
+    print(f"calibration  fitted on {len(values)} values ({sum(right)} right), written to {folder / CALIBRATION_FILE}")
+    print(f"ECE          {before:.3f} uncalibrated -> {after:.3f} on the fitting data (measure held-out data with `eval`)")
     return 0
 
 

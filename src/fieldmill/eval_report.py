@@ -60,8 +60,12 @@ def calibration_tables(ev: Evaluation) -> list[tuple[str, tuple[str, ...], list[
     curve = [(f"{t:g}", _pct1(c), _pct1(a), _pct1(gc), _pct1(ga)) for (t, c, a), (_, gc, ga) in zip(plain, grounded)]
     wrong, right = cal.flagged()
     flagged = [("wrong values flagged", _pct1(wrong)), ("right values flagged", _pct1(right))]
+    ece = cal.ece()
+    reliability = [(f"{low:.2f}-{high:.2f}", str(n), _pct1(acc), "" if mean is None else f"{mean:.3f}") for low, high, n, acc, mean in cal.reliability()]
     return tables + [
         (f"Accuracy by confidence ({len(cal.scored)} values)", ("confidence", "values", "accuracy"), buckets),
+        (f"Reliability (expected calibration error {'n/a' if ece is None else f'{ece:.3f}'})", ("confidence", "values", "accuracy", "mean confidence"),
+         reliability),
         ("Accuracy by grounding (filled values)", ("evidence", "values", "accuracy"), grounding),
         ("Coverage and accuracy when values above a threshold are accepted unseen", _CURVE, curve),
         ("A review at confidence < 0.9 or ungrounded", ("", "share"), flagged),

@@ -251,7 +251,7 @@ _COLUMNS = ["doc_uri", "run_id", "schema_name", "status", "reason", "record", "c
 LENGTH_BUCKETS = ((1, 1, "1"), (2, 5, "2-5"), (6, 20, "6-20"), (21, 60, "21-60"), (61, 10**9, "61+"))
 
 
-def read_rows(results: str) -> tuple[str, pa.DataType, dict[str, dict[str, Any]]]:
+def read_rows(results: str, columns: list[str] = _COLUMNS) -> tuple[str, pa.DataType, dict[str, dict[str, Any]]]:
     """Where the rows come from, the record type, and the current row of every document URI."""
     try:
         store, runs = results_runs(results)
@@ -259,7 +259,7 @@ def read_rows(results: str) -> tuple[str, pa.DataType, dict[str, dict[str, Any]]
         raise EvalError(str(exc)) from None
     by_uri: dict[str, dict[str, Any]] = {}
     record_type = None
-    for _, table in store.current(_COLUMNS, runs):
+    for _, table in store.current(columns, runs):
         record_type = record_type or table.schema.field("record").type
         by_uri.update((row["doc_uri"], row) for row in table.to_pylist())
     if record_type is None:

@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from fieldmill import documents
+from fieldmill import documents, trust
 from fieldmill.confidence import field_confidence
 from fieldmill.engines import Engine, EngineConfig, create_engine
 from fieldmill.evidence import DocumentIndex, ground, text_digest
@@ -64,6 +64,7 @@ class Extractor:
         self.schema = load_schema(schema_spec, source=schema_source)
         self.engine = engine or create_engine(EngineConfig(**engine_config))
         self.constraint = self.schema.constraint
+        self.calibration = getattr(self.engine, "calibration", None)  # stored with the model (`fieldmill calibrate`), else None
         self.strict_applies = has_free_text(self.schema.hardened)
         # The prompt format the model was trained on (its card says; a pretrained model: the worked example).
         self.prefix = schema_prefix(self.schema.hardened, schema_title(self.schema.name), self.schema.example_document,
@@ -204,13 +205,14 @@ class Extractor:
             "errors_json": json.dumps(checked.errors, ensure_ascii=False) if checked.errors else "",
             "record_pickle": pickle.dumps(checked.record) if checked.record is not None else b"",
             **provenance(checked.record, self.schema.hardened, row["text"], row.get("pages_json") or "", generation,
-                         int(row.get("window_start") or 0), row.get("text_sha256") or None),
+                         int(row.get("window_start") or 0), row.get("text_sha256") or None, checked.errors or [], self.calibration),
         }
 
 
 def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: str, pages_json: str, generation, offset: int = 0,
-               digest: str | None = None) -> dict[str, Any]:
-    """Evidence (where each value is stated, in document offsets), ungrounded fields and per-field confidence of one answer.
+               digest: str | None = None, errors: list[dict[str, Any]] = (), calibration: trust.Calibration | None = None) -> dict[str, Any]:
+    """Evidence (where each value is stated, in document offsets), ungrounded fields and per-field confidence of one answer:
+    the token probability combined with grounding, the schema's rules and, for a null, the document's candidates (`trust`).
 
     `text` may be a window of the document starting at `offset`; the pages are the document's."""
     pages = [tuple(p) for p in json.loads(pages_json)] if pages_json else None
@@ -218,15 +220,25 @@ def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: st
         first = max((n for s, n in pages if s <= offset), default=pages[0][1])
         pages = [(0, first)] + [(s - offset, n) for s, n in pages if offset < s < offset + len(text)]
     grounding = ground(record, hardened, DocumentIndex(text, pages))
-    confidence = field_confidence(generation.text, list(generation.token_ends), list(generation.token_logprobs))
+    token_confidence = field_confidence(generation.text, list(generation.token_ends), list(generation.token_logprobs))
     evidence = [{**e.as_row(), "start": e.start + offset, "end": e.end + offset} for e in grounding.evidence]
+    values = trust.signals(token_confidence, _parsed(generation.text), hardened, evidence, grounding.ungrounded, list(errors), text)
+    confidence = {v.path: trust.combined(v, calibration) for v in values}
     return {
         "evidence_json": json.dumps(evidence, ensure_ascii=False),
         "ungrounded_json": json.dumps(grounding.ungrounded),
         "confidence_json": json.dumps(confidence) if confidence else "",
+        "signals_json": json.dumps([v.as_row() for v in values]) if values else "",
         "text_sha256": digest or text_digest(text),
         "cached_prompt_tokens": generation.cached_prompt_tokens,
     }
+
+
+def _parsed(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _error_count(result: dict[str, Any]) -> int:

@@ -35,6 +35,7 @@ class WindowResult:
     record: dict[str, Any] | None
     confidence: dict[str, float] = field(default_factory=dict)
     evidence: dict[str, dict[str, Any]] = field(default_factory=dict)  # path -> evidence entry (document offsets)
+    signals: dict[str, dict[str, Any]] = field(default_factory=dict)  # path -> what the window's run knew of the value (trust)
 
 
 @dataclass
@@ -44,6 +45,11 @@ class Merged:
 
     def confidence(self, windows: list[WindowResult]) -> dict[str, float]:
         return {path: windows[w].confidence[p] for path, (w, p) in self.source.items() if p in windows[w].confidence}
+
+    def signals(self, windows: list[WindowResult], refused: set[str]) -> list[dict[str, Any]]:
+        """Each merged value's signals, from the window it came from; the merged record's own rules decide `broken_rule`."""
+        return [{**windows[w].signals[p], "field": path, "broken_rule": path in refused}
+                for path, (w, p) in self.source.items() if p in windows[w].signals]
 
     def evidence(self, windows: list[WindowResult]) -> list[dict[str, Any]]:
         return [{**windows[w].evidence[p], "field": path} for path, (w, p) in self.source.items() if p in windows[w].evidence]
@@ -182,12 +188,13 @@ class WindowAssembler:
         keep = {k: first[k] for k in first if k.startswith("doc_") or k in ("read_s", "engine_load_s", "text_sha256")}
         windows = [WindowResult(pickle.loads(r["record_pickle"]) if r.get("record_pickle") else None,
                                 json.loads(r["confidence_json"]) if r.get("confidence_json") else {},
-                                {e["field"]: {k: v for k, v in e.items() if k != "field"} for e in json.loads(r.get("evidence_json") or "[]")})
+                                {e["field"]: {k: v for k, v in e.items() if k != "field"} for e in json.loads(r.get("evidence_json") or "[]")},
+                                {s["field"]: s for s in json.loads(r.get("signals_json") or "[]")})
                    for r in rows]
         if all(w.record is None for w in windows):  # every window failed: the document failed, for the first window's reason
             failed = next((r for r in rows if r.get("status") == "failed"), first)
             return {**keep, **totals, **{k: failed.get(k) for k in ("status", "reason", "error", "errors_json", "raw_output")},
-                    "record_pickle": b"", "evidence_json": "[]", "ungrounded_json": "[]", "confidence_json": ""}
+                    "record_pickle": b"", "evidence_json": "[]", "ungrounded_json": "[]", "confidence_json": "", "signals_json": ""}
         merged = merge_windows(windows, self.schema.hardened)
         try:
             text = answer_text(_jsonable(merged.record), self.schema.hardened)
@@ -201,12 +208,13 @@ class WindowAssembler:
         ungrounded = [path for path, value, node in leaves(record, self.schema.hardened)
                       if path not in found and not isinstance(value, bool) and "enum" not in node and "const" not in node]
         confidence = merged.confidence(windows)
+        signals = merged.signals(windows, {e.get("field") for e in checked.errors or []})
         return {**keep, **totals,
                 "status": checked.status, "reason": "", "error": error,
                 "errors_json": json.dumps(checked.errors, ensure_ascii=False) if checked.errors else "",
                 "record_pickle": pickle.dumps(record) if record is not None else b"", "raw_output": text,
                 "evidence_json": json.dumps(evidence, ensure_ascii=False), "ungrounded_json": json.dumps(ungrounded),
-                "confidence_json": json.dumps(confidence) if confidence else ""}
+                "confidence_json": json.dumps(confidence) if confidence else "", "signals_json": json.dumps(signals) if signals else ""}
 
 
 def _jsonable(value: Any) -> Any:

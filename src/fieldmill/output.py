@@ -19,6 +19,10 @@ ERRORS_TYPE = pa.list_(pa.struct([pa.field("field", pa.string()), pa.field("mess
 EVIDENCE_TYPE = pa.list_(pa.struct([pa.field("field", pa.string()), pa.field("start", pa.int64()), pa.field("end", pa.int64()),
                                     pa.field("quote", pa.string()), pa.field("match", pa.string()), pa.field("page", pa.int32())]))
 CONFIDENCE_TYPE = pa.map_(pa.string(), pa.float64())
+# What the run knew about each value (fieldmill.trust.ValueSignals): what its confidence was made from and what
+# `fieldmill calibrate` refits from.
+SIGNALS_TYPE = pa.list_(pa.struct([pa.field("field", pa.string()), pa.field("token_p", pa.float64()), pa.field("grounding", pa.string()),
+                                   pa.field("broken_rule", pa.bool_()), pa.field("candidates", pa.bool_())]))
 
 
 def row_schema(hardened: dict[str, Any]) -> pa.Schema:
@@ -41,6 +45,7 @@ def row_schema(hardened: dict[str, Any]) -> pa.Schema:
             pa.field("ungrounded_fields", pa.list_(pa.string())),
             pa.field("confidence", CONFIDENCE_TYPE),
             pa.field("confidence_min", pa.float64()),
+            pa.field("signals", SIGNALS_TYPE),
             pa.field("doc_text_sha256", pa.string()),
             pa.field("text_source", pa.string()),
             pa.field("ocr_confidence", pa.float64()),
@@ -80,6 +85,7 @@ def build_row(result: dict[str, Any], record: dict[str, Any] | None, record_type
         "ungrounded_fields": json.loads(result["ungrounded_json"]) if result.get("ungrounded_json") else [],
         "confidence": list(confidence.items()),
         "confidence_min": min(confidence.values()) if confidence else None,
+        "signals": json.loads(result["signals_json"]) if result.get("signals_json") else [],
         "doc_text_sha256": result.get("text_sha256") or None,
         "text_source": result.get("doc_text_source") or None,
         "ocr_confidence": float(result["doc_ocr_confidence"]) if result.get("doc_ocr_confidence") is not None else None,
@@ -97,4 +103,4 @@ def build_row(result: dict[str, Any], record: dict[str, Any] | None, record_type
     }
 
 
-__all__ = ["row_schema", "build_row", "ERRORS_TYPE", "EVIDENCE_TYPE", "CONFIDENCE_TYPE"]
+__all__ = ["row_schema", "build_row", "ERRORS_TYPE", "EVIDENCE_TYPE", "CONFIDENCE_TYPE", "SIGNALS_TYPE"]

@@ -53,6 +53,8 @@ class Engine(ABC):
     max_model_len: int
     #: The prompt format the model expects (`fieldmill.prompts.PROMPT_FORMATS`); a fine-tuned model's card names it.
     prompt_format: str = WORKED_EXAMPLE
+    #: The confidence calibration stored with the model (`fieldmill.trust.Calibration`), if it has one.
+    calibration = None
 
     @abstractmethod
     def count_tokens(self, prompt: str) -> list[int]:

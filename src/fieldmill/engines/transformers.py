@@ -25,6 +25,7 @@ from fieldmill import models
 from fieldmill.confidence import token_ends
 from fieldmill.constraint import Constraint
 from fieldmill.engines.base import Engine, EngineConfig, Generation
+from fieldmill.trust import load_calibration
 
 
 class ConstraintNotApplied(RuntimeError):
@@ -49,8 +50,10 @@ class TransformersEngine(Engine):
             model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
         self.model = model.eval()
         self.prompt_format = models.prompt_format(path)
-        if config.lora is not None:
-            self.prompt_format = models.prompt_format(models.materialise(config.lora), default=self.prompt_format)
+        adapter = models.materialise(config.lora) if config.lora is not None else None
+        if adapter is not None:
+            self.prompt_format = models.prompt_format(adapter, default=self.prompt_format)
+        self.calibration = load_calibration(adapter, path)  # beside the adapter first: it was fitted on the adapter's answers
         self.max_model_len = config.max_model_len or int(getattr(self.model.config, "max_position_embeddings", 32768))
         self.outlines_model = outlines.from_transformers(self.model, self.tokenizer)
         self.backend = LLGuidanceBackend(self.outlines_model)

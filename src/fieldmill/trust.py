@@ -1,0 +1,222 @@
+"""How far each value can be trusted: the model's token probability, combined with what the run knows.
+
+A fine-tuned model is over-sure, most of all about `null` and most of all on documents unlike
+its training data, so the token probability (`fieldmill.confidence`) is one signal of several:
+
+* grounding: the value is copied from the document (exact or normalised text), read from it
+  (a date, an amount or a number in words that the document prints in another form), near a
+  printed string (fuzzy: OCR slips), found nowhere (`ungrounded`), or not checkable (enums,
+  booleans: the schema supplies them);
+* rules: a rule of the schema names the field (pydantic refused the value);
+* candidates: for a `null`, whether the document holds something of the field's kind, a
+  date-like string for a date, its label near a number for an amount, its label for a text
+  field: a `null` while candidates exist is not sure.
+
+Without a fitted calibration the combination is conservative: every signal that speaks
+against a value caps its confidence (`CAPS`). With one (`fieldmill calibrate`, stored as
+`fieldmill-calibration.json` in the model folder or beside the adapter, so it travels with
+the model), a logistic model over the same signals maps them to the probability that the
+value is right, fitted on labelled results.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+CALIBRATION_FILE = "fieldmill-calibration.json"
+GROUNDINGS = ("copied", "read", "near", "ungrounded", "unchecked", "null")
+_MATCHES = {"exact": "copied", "normalised": "copied", "date": "read", "number": "read", "words": "read", "fuzzy": "near"}
+# Without a fitted calibration: what each signal against a value caps its confidence at.
+CAPS = {"near": 0.9, "ungrounded": 0.5, "broken_rule": 0.5, "null_with_candidates": 0.5}
+
+_DATE_LIKE = re.compile(
+    r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b"
+    r"|\b\d{1,2}(?:st|nd|rd|th)?[ -]?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?[ -]?\d{2,4}\b"
+    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?,? \d{2,4}\b",
+    re.IGNORECASE,
+)
+_AMOUNT_LIKE = re.compile(r"\d[\d,. '\u00a0]*[.,]\d{2}(?!\d)|\d+")
+_DATE_WORDS = {"date", "dated", "dob", "day", "birth", "born", "issued", "expiry", "expires", "due", "admission", "discharge", "effective"}
+_AMOUNT_WORDS = {"total", "amount", "price", "cost", "fee", "fees", "tax", "vat", "gst", "sum", "balance", "subtotal", "paid", "due", "net", "gross"}
+# Words of a field's name that say nothing about where the document states it.
+_PLAIN_WORDS = {"the", "of", "and", "or", "a", "an", "no", "nr", "num", "number", "id", "name", "value", "text", "type", "code", "info", "is", "as"}
+
+
+@dataclass(frozen=True)
+class ValueSignals:
+    """What the run knows about one value of one record."""
+
+    path: str
+    token_p: float
+    grounding: str  # one of GROUNDINGS
+    broken_rule: bool = False
+    candidates: bool = False  # a null while the document holds candidates of the field's kind
+
+    def as_row(self) -> dict[str, Any]:
+        return {"field": self.path, "token_p": self.token_p, "grounding": self.grounding, "broken_rule": self.broken_rule,
+                "candidates": self.candidates}
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ValueSignals:
+        return cls(row["field"], float(row["token_p"]), row["grounding"], bool(row["broken_rule"]), bool(row["candidates"]))
+
+    def features(self) -> list[float]:
+        p = min(max(self.token_p, 1e-6), 1 - 1e-6)
+        return [math.log(p / (1 - p)), *(float(self.grounding == g) for g in GROUNDINGS), float(self.broken_rule),
+                float(self.grounding == "null" and self.candidates)]
+
+
+FEATURES = ("token_logit", *(f"grounding_{g}" for g in GROUNDINGS), "broken_rule", "null_with_candidates")
+
+
+def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str, Any], evidence: list[dict[str, Any]],
+            ungrounded: list[str], errors: list[dict[str, Any]], text: str) -> list[ValueSignals]:
+    """The signals of every value the model gave a token probability for (`answer` is the parsed JSON it wrote)."""
+    matched = {e["field"]: _MATCHES.get(e.get("match", ""), "copied") for e in evidence}
+    refused = {e.get("field") for e in errors}
+    lowered = text.lower()
+    out = []
+    for path, p in token_confidence.items():
+        value = value_at(answer, path)
+        if value is None:
+            grounding = "null"
+        elif path in matched:
+            grounding = matched[path]
+        elif path in ungrounded:
+            grounding = "ungrounded"
+        else:
+            grounding = "unchecked"
+        candidates = grounding == "null" and has_candidates(path, node_at(hardened, path), lowered)
+        out.append(ValueSignals(path, p, grounding, path in refused, candidates))
+    return out
+
+
+def has_candidates(path: str, node: dict[str, Any] | None, lowered_text: str) -> bool:
+    """Whether the document holds something of the field's kind: a date-like string for a date, the field's
+    label with a number for an amount or count, the field's label for a text."""
+    node = node or {}
+    words = label_words(path)
+    description = str(node.get("description") or "").lower()
+    kinds = {o.get("type") for o in node.get("anyOf", [node])} - {"null"}
+    formats = {o.get("format") for o in node.get("anyOf", [node])}
+    if "enum" in node or "const" in node or "boolean" in kinds:
+        return False  # the schema supplies these; their absence is a reading, not a miss
+    if formats & {"date", "date-time"} or words & _DATE_WORDS or ("date" in description and not kinds & {"number", "integer"}):
+        return bool(_DATE_LIKE.search(lowered_text))
+    label = _label_seen(words - _DATE_WORDS if words - _DATE_WORDS else words, lowered_text)
+    if kinds & {"number", "integer"} or words & _AMOUNT_WORDS:
+        return label and bool(_AMOUNT_LIKE.search(lowered_text))
+    return label
+
+
+def label_words(path: str) -> set[str]:
+    """The words of a field's own name (`line_items[0].unitPrice` -> {unit, price})."""
+    name = re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return {w for w in re.split(r"[^a-zA-Z]+", name.lower()) if len(w) >= 2 and w not in _PLAIN_WORDS}
+
+
+def _label_seen(words: set[str], lowered_text: str) -> bool:
+    return any(re.search(rf"\b{re.escape(w)}", lowered_text) for w in words if len(w) >= 3)
+
+
+def value_at(record: Any, path: str) -> Any:
+    """The value at a field path (`seller.address.city`, `line_items[2].amount`) of parsed JSON, else None."""
+    for step in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        if step.startswith("["):
+            index = int(step[1:-1])
+            record = record[index] if isinstance(record, list) and index < len(record) else None
+        else:
+            record = record.get(step) if isinstance(record, dict) else None
+    return record
+
+
+def node_at(hardened: dict[str, Any], path: str) -> dict[str, Any] | None:
+    """The schema node of a field path."""
+    node: dict[str, Any] | None = hardened
+    for step in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        options = [o for o in node.get("anyOf", [node]) if o.get("type") != "null"] if node else []
+        if step.startswith("["):
+            node = next((o["items"] for o in options if o.get("type") == "array"), None)
+        else:
+            node = next((o["properties"][step] for o in options if step in o.get("properties", {})), None)
+        if node is None:
+            return None
+    return node
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A logistic model over `ValueSignals.features()`: the probability that a value is right."""
+
+    weights: tuple[float, ...]
+    bias: float
+    fitted_values: int = 0
+
+    def __call__(self, value: ValueSignals) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, value.features()))
+        return 1 / (1 + math.exp(-max(-60.0, min(60.0, z))))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "logistic", "features": list(FEATURES), "weights": list(self.weights), "bias": self.bias,
+                "fitted_values": self.fitted_values}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Calibration:
+        if data.get("kind") != "logistic" or list(data.get("features", [])) != list(FEATURES):
+            raise ValueError(f"a calibration of kind {data.get('kind')!r} over {data.get('features')} is not one this fieldmill reads")
+        return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]), int(data.get("fitted_values", 0)))
+
+
+def fit(values: list[ValueSignals], right: list[bool], l2: float = 0.1, steps: int = 50) -> Calibration:
+    """Fit the logistic calibration by Newton's method (L2-regularised, so a signal never seen stays neutral)."""
+    import numpy as np
+
+    if not values:
+        raise ValueError("no labelled values to fit a calibration on")
+    x = np.array([[1.0, *v.features()] for v in values])
+    y = np.array([float(r) for r in right])
+    w = np.zeros(x.shape[1])
+    penalty = np.full(x.shape[1], l2)
+    penalty[0] = 1e-6  # the intercept is not shrunk
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-np.clip(x @ w, -60, 60)))
+        gradient = x.T @ (p - y) + penalty * w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    return Calibration(tuple(float(v) for v in w[1:]), float(w[0]), len(values))
+
+
+def combined(value: ValueSignals, calibration: Calibration | None = None) -> float:
+    """The value's confidence: the fitted calibration's probability, else the token probability capped by every signal against it."""
+    if calibration is not None:
+        return round(calibration(value), 6)
+    p = value.token_p
+    if value.grounding in ("near", "ungrounded"):
+        p = min(p, CAPS[value.grounding])
+    if value.broken_rule:
+        p = min(p, CAPS["broken_rule"])
+    if value.grounding == "null" and value.candidates:
+        p = min(p, CAPS["null_with_candidates"])
+    return round(p, 6)
+
+
+def load_calibration(*folders) -> Calibration | None:
+    """The calibration stored with a model: beside its adapter first, else in the model folder."""
+    for folder in folders:
+        if folder is None:
+            continue
+        path = folder / CALIBRATION_FILE
+        if path.is_file():
+            return Calibration.from_json(json.loads(path.read_text()))
+    return None
+
+
+__all__ = ["ValueSignals", "Calibration", "signals", "combined", "fit", "load_calibration", "has_candidates", "CALIBRATION_FILE", "FEATURES"]

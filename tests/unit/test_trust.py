@@ -1,0 +1,140 @@
+"""Confidence that tells the truth: token probability combined with grounding, rules and, for a null, the document's candidates."""
+
+import json
+import pickle
+import random
+import textwrap
+from types import SimpleNamespace
+
+import pytest
+
+from fieldmill.calibration import expected_calibration_error
+from fieldmill.cli import main
+from fieldmill.extract import provenance
+from fieldmill.output import row_schema
+from fieldmill.schemas import load_schema
+from fieldmill.store import Run, RunConstants
+from fieldmill.trust import CALIBRATION_FILE, Calibration, ValueSignals, combined, fit, has_candidates, load_calibration, signals
+
+SCHEMA = """
+    from typing import Optional
+    from pydantic import BaseModel, Field
+
+    class Receipt(BaseModel):
+        company: Optional[str] = Field(None, max_length=60, description="Shop name")
+        date: Optional[str] = Field(None, max_length=30, description="Date exactly as printed")
+        total: Optional[float] = Field(None, ge=0, le=100000, description="Total paid")
+        cashier: Optional[str] = Field(None, max_length=30)
+"""
+RECEIPT = "GREEN LEAF CAFE\nUNIT 4, 118 HARBOUR ROAD\nDATE : 14/03/2019 10:42:07 AM\nLATTE 4.50\nTOTAL 9.00\n"
+
+
+@pytest.fixture
+def schema(tmp_path):
+    (tmp_path / "receipt.py").write_text(textwrap.dedent(SCHEMA))
+    return load_schema(f"{tmp_path / 'receipt.py'}:Receipt")
+
+
+def generation(answer: str) -> SimpleNamespace:
+    """An answer whose every character was one token the model was 99.99% sure of."""
+    return SimpleNamespace(text=answer, token_ends=tuple(range(1, len(answer) + 1)), token_logprobs=(-1e-4,) * len(answer),
+                           cached_prompt_tokens=None)
+
+
+def test_a_sure_null_date_on_a_receipt_that_prints_one_is_not_sure(schema):
+    answer = '{"company":"GREEN LEAF CAFE","date":null,"total":9.00,"cashier":null}'
+    record = {"company": "GREEN LEAF CAFE", "date": None, "total": 9.0, "cashier": None}
+    out = provenance(record, schema.hardened, RECEIPT, "", generation(answer))
+    confidence = json.loads(out["confidence_json"])
+    assert confidence["date"] <= 0.5  # the receipt prints a date: a null is a likely miss
+    assert confidence["cashier"] > 0.99  # nothing printed says "cashier": the null may well be right
+    assert confidence["company"] > 0.99 and confidence["total"] > 0.99  # copied and read from the document
+    by_field = {s["field"]: s for s in json.loads(out["signals_json"])}
+    assert by_field["date"] == {"field": "date", "token_p": pytest.approx(0.9996, abs=1e-3), "grounding": "null", "broken_rule": False, "candidates": True}
+    assert by_field["company"]["grounding"] == "copied" and by_field["total"]["grounding"] == "read"
+
+
+def test_without_a_printed_date_the_null_keeps_its_probability(schema):
+    out = provenance({"company": None, "date": None, "total": None, "cashier": None}, schema.hardened, "Thank you for shopping\n",
+                     "", generation('{"company":null,"date":null,"total":null,"cashier":null}'))
+    assert min(json.loads(out["confidence_json"]).values()) > 0.99
+
+
+def test_an_invented_value_and_a_broken_rule_are_capped(schema):
+    answer = '{"company":"BLUE SKY LTD","date":"14/03/2019","total":9.00,"cashier":null}'
+    record = {"company": "BLUE SKY LTD", "date": "14/03/2019", "total": 9.0, "cashier": None}
+    out = provenance(record, schema.hardened, RECEIPT, "", generation(answer), errors=[{"field": "total", "message": "Value error, x"}])
+    confidence = json.loads(out["confidence_json"])
+    assert confidence["company"] <= 0.5 and confidence["total"] <= 0.5 and confidence["date"] > 0.99
+
+
+@pytest.mark.parametrize("path, node, text, expected", [
+    ("invoice_date", {"type": "string"}, "issued 3 March 2024", True),
+    ("dob", {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]}, "no dates here", False),
+    ("tax_amount", {"type": "number"}, "vat 20%: 4.10", False),  # its label is not printed
+    ("tax_amount", {"type": "number"}, "tax 4.10", True),
+    ("payment", {"enum": ["card", "cash"]}, "payment by card", False),  # the schema's closed set, not a miss
+    ("shippingAddress", {"type": "string"}, "Ship to / address: 4 Main St", True),
+])
+def test_candidates_of_a_fields_kind(path, node, text, expected):
+    assert has_candidates(path, node, text.lower()) is expected
+
+
+def synthetic_values(count: int, seed: int) -> tuple[list[ValueSignals], list[bool]]:
+    """Copied values are right 97% of the time, ungrounded ones 30%, nulls with candidates 20%, whatever the token probability says."""
+    rng = random.Random(seed)
+    kinds = [("copied", False, 0.97), ("ungrounded", False, 0.3), ("null", True, 0.2), ("null", False, 0.9)]
+    values, right = [], []
+    for i in range(count):
+        grounding, candidates, rate = kinds[i % len(kinds)]
+        values.append(ValueSignals(f"f{i}", rng.uniform(0.95, 1.0), grounding, False, candidates))
+        right.append(rng.random() < rate)
+    return values, right
+
+
+def test_a_fitted_calibration_tells_the_truth_on_values_it_never_saw():
+    values, right = synthetic_values(800, seed=1)
+    calibration = fit(values, right)
+    held_out, truth = synthetic_values(800, seed=2)
+    before = expected_calibration_error([(combined(v), r) for v, r in zip(held_out, truth)])
+    after = expected_calibration_error([(combined(v, calibration), r) for v, r in zip(held_out, truth)])
+    assert before > 0.1 and after < 0.05  # the caps only bound; a fit says how often
+    assert Calibration.from_json(json.loads(json.dumps(calibration.to_json()))) == calibration
+
+
+def test_the_calibration_travels_with_the_model_folder_and_the_adapter_wins(tmp_path):
+    model, adapter = tmp_path / "model", tmp_path / "model" / "adapter"
+    adapter.mkdir(parents=True)
+    assert load_calibration(adapter, model) is None
+    on_model, on_adapter = Calibration((0.0,) * 10, 1.0), Calibration((0.0,) * 10, -1.0)
+    (model / CALIBRATION_FILE).write_text(json.dumps(on_model.to_json()))
+    assert load_calibration(adapter, model) == on_model
+    (adapter / CALIBRATION_FILE).write_text(json.dumps(on_adapter.to_json()))
+    assert load_calibration(adapter, model) == on_adapter
+    with pytest.raises(ValueError):
+        Calibration.from_json({"kind": "isotonic"})
+
+
+def test_calibrate_fits_on_labelled_results_and_writes_into_the_model_folder(schema, tmp_path, capsys):
+    folder = str(tmp_path / "out" / "run_id=r")
+    writer = Run(folder, "r").writer(row_schema(schema.hardened), RunConstants("r", "Receipt", schema.hash, "m"))
+    gold, rng = [], random.Random(3)
+    for i in range(30):  # the model copies the company (right), misses the printed date (wrong), and reads no cashier (right)
+        record = {"company": f"SHOP {i}", "date": None, "total": 9.0 if i % 3 else 8.0, "cashier": None}
+        rows = [ValueSignals("company", 0.999, "copied"), ValueSignals("date", rng.uniform(0.99, 1), "null", False, True),
+                ValueSignals("total", 0.98, "read"), ValueSignals("cashier", 0.999, "null")]
+        writer.add({"doc_uri": f"/d/r{i}.txt", "doc_key": f"r{i}.txt", "doc_etag": "e", "doc_bytes": 1, "status": "compliant",
+                    "record_pickle": pickle.dumps(record), "signals_json": json.dumps([v.as_row() for v in rows])})
+        gold.append({"name": f"docs/r{i}.txt", "record": {**record, "date": "14/03/2019", "total": 9.0}})
+    writer.flush()
+    Run(folder, "r").complete({"ended_at": "2026-01-01T00:00:00Z"})
+    (tmp_path / "gold.jsonl").write_text("".join(json.dumps(g) + "\n" for g in gold))
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "adapter_config.json").write_text("{}")
+    assert main(["calibrate", "--results", str(tmp_path / "out"), "--gold", str(tmp_path / "gold.jsonl"), "--model", str(model)]) == 0
+    assert "fitted on 120 values (80 right)" in capsys.readouterr().out
+    calibration = load_calibration(model)
+    assert calibration(ValueSignals("date", 0.999, "null", False, True)) < 0.2
+    assert calibration(ValueSignals("company", 0.999, "copied")) > 0.9
+    assert main(["calibrate", "--results", str(tmp_path / "out"), "--gold", str(tmp_path / "gold.jsonl"), "--model", str(tmp_path)]) != 0
