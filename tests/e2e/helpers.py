@@ -12,9 +12,6 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 RUN_TIMEOUT_S = 1500
-# Tests that load the real model in vLLM share one pytest-xdist worker (`--dist loadgroup`): two engines on
-# two cores would only slow each other down, while the other worker runs the unit and stand-in tests.
-REAL_MODEL = "real_model"
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The stand-in engine (tests/standin_engine.py), for tests about the pipeline's bookkeeping.
 STANDIN = ("--engine", "standin_engine:StandInEngine")

@@ -18,10 +18,10 @@ import pytest
 
 from fieldmill.schemas import load_schema
 from fieldmill.synth import write_corpus
-from helpers import REAL_MODEL, STANDIN, fieldmill, local_rows, standin_env
+from helpers import STANDIN, fieldmill, local_rows, standin_env
 from s3server import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(REAL_MODEL), pytest.mark.cluster, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.slow, pytest.mark.cluster, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture

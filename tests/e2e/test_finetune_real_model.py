@@ -13,9 +13,9 @@ import json
 
 import pytest
 
-from helpers import REAL_MODEL, fieldmill, local_rows
+from helpers import fieldmill, local_rows
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(REAL_MODEL), pytest.mark.train, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.slow, pytest.mark.train, pytest.mark.timeout(1800)]
 
 SCHEMA = {
     "title": "ticket",

@@ -10,10 +10,10 @@ import pytest
 
 from fieldmill.schemas import load_schema
 from fieldmill.storage import printable
-from helpers import REAL_MODEL, fieldmill, local_rows
+from helpers import fieldmill, local_rows
 from hostile_files import hostile_files
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(REAL_MODEL), pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def test_every_hostile_file_is_one_row_and_document_text_cannot_change_the_schema(tmp_path):

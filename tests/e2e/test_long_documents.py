@@ -10,9 +10,9 @@ import pytest
 from fieldmill.documents import decode_document
 from fieldmill.schemas import load_schema
 from fieldmill.synth import write_corpus
-from helpers import REAL_MODEL, fieldmill, local_rows
+from helpers import fieldmill, local_rows
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(REAL_MODEL), pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def test_a_long_contract_is_one_row_from_many_windows_and_an_oversized_one_is_refused(tmp_path):

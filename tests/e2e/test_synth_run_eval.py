@@ -17,9 +17,9 @@ import re
 import pytest
 
 from fieldmill.schemas import load_schema
-from helpers import REAL_MODEL, fieldmill, local_rows
+from helpers import fieldmill, local_rows
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(REAL_MODEL), pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 @pytest.mark.parametrize("schema", ["medical_record", "legal_contract", "invoice"])
