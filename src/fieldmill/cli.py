@@ -21,7 +21,6 @@ EXIT_METRICS = 7
 EXIT_BUSY = 8  # another driver holds the run's lease
 EXIT_WORKER = 9  # an extraction worker died after the run had started producing rows
 
-from fieldmill.backends import BACKENDS, DEFAULT_BACKEND  # noqa: E402  (a constant, no imports)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,55 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     run = commands.add_parser("run", help="extract records from a folder or S3 prefix into Parquet")
-    run.add_argument("input", metavar="INPUT", help="local folder or s3://bucket/prefix/")
-    run.add_argument("--schema", required=True, help="built-in name, file.py:Class, package.module:Class or schema.json")
-    run.add_argument("--output", required=True, help="local folder or s3://bucket/prefix/ for run folders")
-    run.add_argument("--model", default="bundled", help="'bundled' (Gemma 3 270M with the shipped fieldmill adapter, also 'bundled-finetuned'), 'bundled-base' (the pretrained model), a model folder, an HF folder, a .gguf file, or s3:// (default: bundled)")
-    run.add_argument("--lora", default=None, help="LoRA adapter folder (local or s3://) applied on top of --model")
-    run.add_argument("--backend", choices=BACKENDS, default=os.environ.get("FIELDMILL_BACKEND", DEFAULT_BACKEND), help="structured-output backend (default: guidance, i.e. llguidance)")
-    run.add_argument("--engine", default=os.environ.get("FIELDMILL_ENGINE", "vllm"),
-                     help="model runtime: 'vllm' (default), 'transformers' (the model in-process, no vLLM: macOS, ARM) or package.module:Class implementing fieldmill.engines.Engine")
-    run.add_argument("--part-rows", type=int, default=256,
-                     help="rows per Parquet part (default: 256). A crash redoes the rows not yet in a part plus the documents in flight: an actor returns"
-                          " a block's rows together and holds --concurrent-batches blocks of --batch-size x --concurrent-batches documents"
-                          " (default 4 x 64 = 256 per worker)")
-    run.add_argument("--workers", type=int, default=1, help="extraction actors, one engine each (default: 1)")
-    run.add_argument("--batch-size", type=int, default=16, help="documents per batch to an actor (default: 16)")
-    run.add_argument("--concurrent-batches", type=int, default=4,
-                     help="batches (Ray Data blocks) an actor works on at once; its engine sees batch size x this many requests (default: 4)")
-    run.add_argument("--run-id", default=None, help="run folder name (default: derived from input, schema version and model)")
-    run.add_argument("--limit", type=int, default=None,
-                     help="process at most N pending documents; the run stays partial (no _SUCCESS, not in the current view) until the same command finishes it")
-    run.add_argument("--price-per-hour", type=float, default=_env("FIELDMILL_PRICE_PER_HOUR", float),
-                     help="price of one worker-hour (a GPU, or a CPU machine): the summary, _SUCCESS and metrics then give the cost per 1,000 documents")
-    run.add_argument("--max-tries", type=int, default=3,
-                     help="a document that failed for a passing reason (read error, engine error, replaced while read) is tried again by the same command "
-                          "until it was tried this many times (default: 3)")
-    run.add_argument("--max-doc-tokens", type=int, default=None, help="largest window in tokens (default: what the model's context allows)")
-    run.add_argument("--chunk-tokens", type=int, default=1500,
-                     help="a longer document is read in overlapping windows of about this many tokens, merged field by field into one row (default: 1500)")
-    run.add_argument("--max-doc-pages", type=int, default=500,
-                     help="a longer document (PDF pages, else pages of 3,000 characters) is one failed row, reason too_long (default: 500)")
-    run.add_argument("--max-model-len", type=int, default=None, help="engine context length (default: the model's)")
-    run.add_argument("--retries", type=int, default=int(os.environ.get("FIELDMILL_RETRIES", 2)),
-                     help="extra sampled attempts for a record that fails validation (default: 2; 0 = greedy only)")
-    run.add_argument("--grounding", choices=("off", "strict"), default=os.environ.get("FIELDMILL_GROUNDING", "off"),
-                     help="strict: free-text fields can only be null or copied verbatim from the document (a per-document grammar); "
-                          "evidence and confidence are written either way (default: off)")
-    run.add_argument("--repetition-penalty", type=float, default=1.0, help="vLLM repetition penalty (default: 1.0, off)")
-    run.add_argument("--ocr", choices=("auto", "off"), default=os.environ.get("FIELDMILL_OCR", "auto"),
-                     help="auto (default): images and PDF pages without a usable text layer are read by OCR (Tesseract); off: they fail, saying so")
-    run.add_argument("--ocr-lang", default=os.environ.get("FIELDMILL_OCR_LANG", "eng"),
-                     help="OCR language(s), e.g. eng or eng+deu (Debian package tesseract-ocr-LANG; default eng)")
-    run.add_argument("--ocr-max-pages", type=int, default=100, help="most pages of one document read by OCR; more fail as too_long (default 100)")
-    run.add_argument("--reprocess", action="store_true",
-                     help="make a new run over INPUT even if its documents were done before (a rerun resumes an unfinished reprocess)")
+    from fieldmill.config import RunConfig
+    from fieldmill.config_options import add_options
+
+    # Every setting of a run is a field of RunConfig (and of the engine and OCR settings it holds): its option,
+    # default and help come from there.
+    run.set_defaults(config_paths=add_options(run, RunConfig))
     run.add_argument("--metrics-port", type=int, default=_env("FIELDMILL_METRICS_PORT", int), help="serve Prometheus /metrics on this port while the run goes on")
     run.add_argument("--pushgateway", default=os.environ.get("FIELDMILL_PUSHGATEWAY"), help="push the run's metrics to this Prometheus Pushgateway at the end (URL)")
     run.add_argument("--metrics-job", default=os.environ.get("FIELDMILL_METRICS_JOB", "fieldmill"), help="job label of the pushed metrics (default: fieldmill)")
-    run.add_argument("--ray-address", default=os.environ.get("RAY_ADDRESS"), help="join an existing Ray cluster (e.g. 'auto'; default $RAY_ADDRESS); else start a local one")
-    run.add_argument("--gpus-per-worker", type=float, default=_env("FIELDMILL_GPUS_PER_WORKER", float),
-                     help="GPUs per extraction actor (default: 1 if the cluster has GPUs when the run starts, else 0; set 1 for GPU workers that autoscale from zero)")
     run.set_defaults(handler=cmd_run)
 
     schema = commands.add_parser("schema", help="print the hardened JSON schema, the decoding constraint size and the token budget")
@@ -467,49 +426,21 @@ def cmd_finetune(args) -> int:
 def cmd_run(args) -> int:
     import logging
 
+    from pydantic import ValidationError
+
     from fieldmill.config import RunConfig
-    from fieldmill.engines.base import EngineConfig
-    from fieldmill.ocr import OcrSettings
+    from fieldmill.config_options import settings
     from fieldmill.models import ModelError
     from fieldmill.storage import MissingInput, NoCredentials, StorageError
     from fieldmill.store import LeaseHeld
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s fieldmill %(message)s", stream=sys.stderr)
-    schema = _load_schema(args.schema)  # one-line error before anything starts
-    _check_backend(args.backend, schema)
+    schema = _load_schema(args.schema_spec)  # one-line error before anything starts
     try:
-        config = RunConfig(
-            input=args.input,
-            schema_spec=args.schema,
-            output=args.output,
-            engine=EngineConfig(
-                kind=args.engine,
-                model=args.model,
-                lora=args.lora,
-                backend=args.backend,
-                max_model_len=args.max_model_len,
-                repetition_penalty=args.repetition_penalty,
-            ),
-            workers=args.workers,
-            batch_size=args.batch_size,
-            concurrent_batches=args.concurrent_batches,
-            part_rows=args.part_rows,
-            retries=args.retries,
-            max_tries=args.max_tries,
-            price_per_hour=args.price_per_hour,
-            grounding=args.grounding,
-            reprocess=args.reprocess,
-            run_id=args.run_id,
-            limit=args.limit,
-            max_doc_tokens=args.max_doc_tokens,
-            chunk_tokens=args.chunk_tokens,
-            max_doc_pages=args.max_doc_pages,
-            ray_address=args.ray_address,
-            gpus_per_worker=args.gpus_per_worker,
-            ocr=OcrSettings(mode=args.ocr, lang=args.ocr_lang, max_pages=args.ocr_max_pages),
-        )
-    except ValueError as exc:
-        raise Fatal(2, str(exc).splitlines()[-1] if str(exc) else repr(exc)) from None
+        config = RunConfig.model_validate(settings(args, args.config_paths))
+    except ValidationError as exc:
+        raise Fatal(2, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+    _check_backend(config.engine.backend, schema)
 
     from fieldmill import pipeline
     from fieldmill.metrics import RunMetrics

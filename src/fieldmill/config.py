@@ -15,37 +15,46 @@ _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 class RunConfig(BaseModel):
-    input: str = Field(description="Local folder or s3://bucket/prefix/ of documents.")
-    schema_spec: str = Field(description="Schema name, file.py:Class, package.module:Class or file.json.")
+    input: str = Field(description="Local folder or s3://bucket/prefix/ of documents.", json_schema_extra={"flag": "INPUT"})
+    schema_spec: str = Field(description="Schema: a built-in name, file.py:Class, package.module:Class or schema.json.", json_schema_extra={"flag": "--schema"})
     output: str = Field(description="Local folder or s3://bucket/prefix/ for the run folders.")
     engine: EngineConfig = Field(default_factory=EngineConfig)
-    workers: int = Field(1, ge=1, description="Extraction actors (one engine each).")
+    workers: int = Field(1, ge=1, description="Extraction actors, one engine each.")
     batch_size: int = Field(16, ge=1, description="Documents per batch sent to an actor.")
-    concurrent_batches: int = Field(4, ge=1, description="Batches in flight per actor, so the engine never idles at a batch boundary.")
+    concurrent_batches: int = Field(4, ge=1, description="Batches (Ray Data blocks) an actor works on at once, so its engine never idles at a batch "
+                                    "boundary: the engine sees batch size x this many requests.")
     run_id: str | None = Field(None, description="Run folder name; default derived from input, schema version and model.")
-    limit: int | None = Field(None, ge=1, description="Process at most this many pending documents.")
+    limit: int | None = Field(None, ge=1, description="Process at most this many pending documents; the run stays partial (no _SUCCESS, not in the "
+                              "current view) until the same command finishes it.")
     max_doc_tokens: int | None = Field(None, ge=1, description="Largest document (in prompt tokens) sent to the model; default: what the context allows.")
     max_doc_bytes: int = Field(64 << 20, ge=1, description="Larger objects are not read: they fail as too_long.")
     chunk_tokens: int = Field(1500, ge=200, description="A document longer than this (in tokens, estimated) is read in overlapping windows "
                               "of this size whose records are merged into one (see windows.py, merge.py).")
     overlap_tokens: int = Field(150, ge=0, description="How much consecutive windows share, in whole paragraphs of up to this many tokens.")
     max_doc_pages: int = Field(500, ge=1, description="Longer documents (PDF pages, else pages of 3,000 characters) fail as too_long.")
-    retries: int = Field(2, ge=0, le=10, description="Extra attempts, sampled at `retry_temperature`, for a record that fails validation (the first is greedy).")
+    retries: int = Field(2, ge=0, le=10, description="Extra attempts, sampled at the retry temperature, for a record that fails validation "
+                         "(the first is greedy; 0 = greedy only).", json_schema_extra={"env": "FIELDMILL_RETRIES"})
     retry_temperature: float = Field(0.7, gt=0, le=2, description="Sampling temperature of the retries.")
-    price_per_hour: float | None = Field(None, ge=0, description="Price of one worker-hour (a GPU, or a CPU machine), for the cost per 1,000 documents; "
-                                       "default $FIELDMILL_PRICE_PER_HOUR.")
+    price_per_hour: float | None = Field(None, ge=0, description="Price of one worker-hour (a GPU, or a CPU machine): the summary, _SUCCESS and "
+                                       "metrics then give the cost per 1,000 documents.", json_schema_extra={"env": "FIELDMILL_PRICE_PER_HOUR"})
     max_tries: int = Field(3, ge=1, le=20, description="A document that failed for a passing reason (read error, engine error, changed while read) "
                            "is tried again by the same command until it was tried this many times; then its failed row stays.")
-    grounding: str = Field("off", pattern="^(off|strict)$", description="strict: free-text fields are null or a verbatim span of the document, by construction (a per-document grammar).")
+    grounding: str = Field("off", pattern="^(off|strict)$", description="strict: free-text fields are null or a verbatim span of the document, by "
+                           "construction (a per-document grammar); evidence and confidence are written either way.",
+                           json_schema_extra={"env": "FIELDMILL_GROUNDING"})
     reprocess: bool = Field(False, description="Start a new run over INPUT even if its documents were done (resuming an unfinished reprocess run).")
-    ray_address: str | None = Field(None, description="Existing Ray cluster to join (e.g. 'auto'); default starts a local one.")
-    gpus_per_worker: float | None = Field(None, ge=0, description="GPUs each extraction actor requests; default 1 when the cluster has GPUs now, else 0 (set it for autoscaling GPU workers).")
+    ray_address: str | None = Field(None, description="Existing Ray cluster to join (e.g. 'auto'); else a local one is started.",
+                                    json_schema_extra={"env": "RAY_ADDRESS"})
+    gpus_per_worker: float | None = Field(None, ge=0, description="GPUs each extraction actor requests; else 1 when the cluster has GPUs when the run "
+                                          "starts, and 0 otherwise (set 1 for GPU workers that autoscale from zero).",
+                                          json_schema_extra={"env": "FIELDMILL_GPUS_PER_WORKER"})
     part_rows: int = Field(256, ge=1, description="Rows per Parquet part. A crash redoes the rows not yet in a part and the documents in flight "
                            "(per worker, concurrent_batches blocks of block_docs documents).")
     part_seconds: float = Field(30.0, gt=0, description="A part is also written when this many seconds passed since the last one.")
     block_docs: int | None = Field(None, ge=1, description="Pending documents per manifest chunk, i.e. per Ray Data block; default batch_size x concurrent_batches. An actor returns a block's rows together.")
     manifest_chunk: int = Field(1000, ge=1, description="Most entries (done or pending) per manifest chunk.")
-    ocr: OcrSettings = Field(default_factory=OcrSettings, description="How scans (images, PDF pages without a text layer) are read.")
+    ocr: OcrSettings = Field(default_factory=OcrSettings, description="How scans (images, PDF pages without a text layer) are read.",
+                             json_schema_extra={"prefix": "ocr-"})
 
     @field_validator("run_id")
     @classmethod

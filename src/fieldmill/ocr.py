@@ -29,8 +29,10 @@ IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"
 class OcrSettings(BaseModel):
     """How a run reads scans (the `--ocr*` options)."""
 
-    mode: str = Field("auto", pattern="^(auto|off)$", description="auto: images and PDF pages without a usable text layer go through OCR; off: they fail.")
-    lang: str = Field("eng", pattern="^[A-Za-z_]+(\\+[A-Za-z_]+)*$", description="Tesseract language(s), e.g. eng or eng+deu (Debian tesseract-ocr-LANG).")
+    mode: str = Field("auto", pattern="^(auto|off)$", description="auto: images and PDF pages without a usable text layer are read by OCR "
+                      "(Tesseract); off: they fail, saying so.", json_schema_extra={"flag": "--ocr", "env": "FIELDMILL_OCR"})
+    lang: str = Field("eng", pattern="^[A-Za-z_]+(\\+[A-Za-z_]+)*$", description="OCR language(s), e.g. eng or eng+deu (Debian package "
+                      "tesseract-ocr-LANG).", json_schema_extra={"env": "FIELDMILL_OCR_LANG"})
     dpi: int = Field(300, ge=72, le=600, description="Resolution at which PDF pages are rendered for OCR.")
     max_pages: int = Field(100, ge=1, description="Most pages of one document that go through OCR; more fail as too_long.")
     max_pixels: int = Field(60_000_000, ge=1, description="Largest page image (width x height); larger fail as too_long before being decoded.")

@@ -10,16 +10,19 @@ from pydantic import BaseModel, Field
 from fieldmill.constraint import Constraint
 from fieldmill.prompts import WORKED_EXAMPLE
 
-from fieldmill.backends import BACKENDS  # noqa: E402,F401  (re-exported for engines)
+from fieldmill.backends import BACKENDS, DEFAULT_BACKEND  # noqa: E402,F401  (BACKENDS re-exported for engines)
 
 
 class EngineConfig(BaseModel):
     """How a worker builds its engine. Travels from the driver to every actor."""
 
-    kind: str = Field("vllm", description="Engine implementation: 'vllm', 'transformers' (in-process, no vLLM: macOS, ARM) or 'package.module:Class' (an Engine subclass).")
-    model: str = Field("bundled", description="Model spec: 'bundled' (the fine-tuned default), 'bundled-base', an HF folder, a .gguf file, or s3://.")
-    lora: str | None = Field(None, description="Optional LoRA adapter folder (local or s3://) on top of the model.")
-    backend: str = Field("guidance", description="Structured-output backend enforcing the constraint (guidance = llguidance; see bench/backends.py).")
+    kind: str = Field("vllm", description="Model runtime: 'vllm', 'transformers' (the model in-process, no vLLM: macOS, ARM) or "
+                      "package.module:Class implementing fieldmill.engines.Engine.", json_schema_extra={"flag": "--engine", "env": "FIELDMILL_ENGINE"})
+    model: str = Field("bundled", description="Model: 'bundled' (Gemma 3 270M with the shipped fieldmill adapter, also 'bundled-finetuned'), "
+                       "'bundled-base' (the pretrained model), a model folder, an HF folder, a .gguf file, or s3://.")
+    lora: str | None = Field(None, description="LoRA adapter folder (local or s3://) applied on top of the model.")
+    backend: str = Field(DEFAULT_BACKEND, description="Structured-output backend enforcing the constraint (guidance = llguidance; see bench/backends.py).",
+                         json_schema_extra={"env": "FIELDMILL_BACKEND", "choices": BACKENDS})
     max_model_len: int | None = Field(None, description="Context length; default from the model (32768 for the bundled one).")
     gpu_memory_utilization: float | None = Field(None, description="Share of accelerator memory (CPU memory on CPU); default 0.9 on GPU, 0.3 on CPU.")
     kv_cache_gib: float | None = Field(None, gt=0, description="KV cache size on CPU in GiB (default 2: about 100k tokens of the bundled model). "
