@@ -172,8 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=cmd_eval)
 
     calibrate = commands.add_parser("calibrate", help="fit the confidence calibration of a model on labelled results (a run's output and its gold or corrections) and store it with the model")
-    calibrate.add_argument("--results", required=True, help="OUTPUT (its current view) or OUTPUT/run_id=ID, made by `run` with this model")
-    calibrate.add_argument("--gold", required=True, help="gold.jsonl (or `review`'s corrections): one {\"name\": ..., \"record\": {...}} per line")
+    calibrate.add_argument("--results", required=True, action="append",
+                           help="OUTPUT (its current view) or OUTPUT/run_id=ID, made by `run` with this model; repeat with --gold for several schemas")
+    calibrate.add_argument("--gold", required=True, action="append",
+                           help="gold.jsonl (or `review`'s corrections) of the --results before it: one {\"name\": ..., \"record\": {...}} per line")
     calibrate.add_argument("--model", required=True, help="the model folder (or its LoRA adapter folder) the results came from; the calibration is written into it")
     calibrate.add_argument("--rel-tol", type=float, default=None, help="relative tolerance for float fields (default: 0.001)")
     calibrate.set_defaults(handler=cmd_calibrate)
@@ -349,10 +351,16 @@ def cmd_calibrate(args) -> int:
     folder = Path(args.model)
     if not ((folder / "config.json").is_file() or (folder / "adapter_config.json").is_file()):
         raise Fatal(EXIT_MISSING_INPUT, f"{folder} is not a model folder or a LoRA adapter folder")
-    try:
-        values, right = labelled_signals(args.results, args.gold, DEFAULT_REL_TOL if args.rel_tol is None else args.rel_tol)
-    except EvalError as exc:
-        raise Fatal(EXIT_MISSING_INPUT, str(exc)) from None
+    if len(args.results) != len(args.gold):
+        raise Fatal(2, "give one --gold per --results")
+    values, right = [], []
+    for results, gold in zip(args.results, args.gold):
+        try:
+            more, judged = labelled_signals(results, gold, DEFAULT_REL_TOL if args.rel_tol is None else args.rel_tol)
+        except EvalError as exc:
+            raise Fatal(EXIT_MISSING_INPUT, str(exc)) from None
+        values += more
+        right += judged
     if len(values) < 20 or all(right) or not any(right):
         raise Fatal(2, f"{len(values)} judged values ({sum(right)} right): a calibration needs at least 20, some right and some wrong")
     calibration = fit(values, right)

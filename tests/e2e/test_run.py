@@ -118,7 +118,7 @@ def test_s3_input_and_output(tmp_path, s3_endpoint):
         s3.put_object(Bucket="records", Key=f"2026-11/clinic 42/{path.name}", Body=path.read_bytes())
     s3.put_object(Bucket="records", Key="2026-11/clinic 42/empty.txt", Body=b"")
 
-    args = ("run", "s3://records/2026-11/", "--schema", "invoice", "--output", "s3://extractions/invoice/")
+    args = ("run", "s3://records/2026-11/", "--schema", "invoice", "--output", "s3://extractions/invoice/", "--retries", "0")
     first = fieldmill(*args)
     assert first.returncode == 0, first.stderr[-3000:]
     rows = s3_rows(s3, "extractions", "invoice/")
