@@ -24,6 +24,7 @@ import pytest
 
 from faultproxy import Rule, fault_proxy
 from fieldmill.schemas import load_schema
+from fieldmill.synth import write_corpus
 from helpers import STANDIN, fieldmill, local_rows, s3_rows, standin_env, summary_line
 from promservers import get, pushgateway, samples
 from s3server import client
@@ -335,3 +336,34 @@ def test_a_successful_run_ends_without_tracebacks(tmp_path, standin):
     assert "Traceback" not in done.stderr and "EngineDeadError" not in done.stderr, done.stderr[-3000:]
     assert "fieldmill progress: 3/3 documents" in done.stderr  # the progress line, not Ray's block counters
     assert "Total Progress" not in done.stderr
+
+
+def test_reprocess_a_prefix_then_the_current_view(tmp_path):
+    """A month of two clinics; clinic-2 is reprocessed; the view holds one row per document, the newer answer for clinic-2.
+    (The stand-in engine answers: this is about runs and views, not extraction.)"""
+    corpus = tmp_path / "corpus"
+    write_corpus("invoice", 2, str(corpus), seed=5, formats=("txt",))
+    month = corpus / "2026-11"
+    for index, clinic in enumerate(("clinic-1", "clinic-2")):
+        (month / clinic).mkdir(parents=True)
+        (corpus / "docs" / f"invoice-000{index}.txt").rename(month / clinic / f"invoice-000{index}.txt")
+    out = str(tmp_path / "out")
+    answer = tmp_path / "answer.json"
+    answer.write_text(json.dumps(load_schema("invoice").json_schema["examples"][0]))
+    standin = {"env": standin_env(str(answer))}
+    first = fieldmill("run", str(month), "--schema", "invoice", "--output", out, *STANDIN, **standin)
+    assert first.returncode == 0, first.stderr[-3000:]
+    plain = fieldmill("run", str(month / "clinic-2"), "--schema", "invoice", "--output", out, *STANDIN, **standin)
+    assert plain.returncode == 0 and "0 processed now, 1 already done" in plain.stdout  # done in the month's run
+    again = fieldmill("run", str(month / "clinic-2"), "--schema", "invoice", "--output", out, "--reprocess", *STANDIN, **standin)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "1 processed now, 0 already done" in again.stdout
+
+    view = fieldmill("results", out, "--to", str(tmp_path / "view"))
+    assert view.returncode == 0, view.stderr
+    rows = {Path(r["doc_uri"]).parent.name: r for r in local_rows(str(tmp_path / "view"))}
+    assert sorted(rows) == ["clinic-1", "clinic-2"] and len(local_rows(str(tmp_path / "view"))) == 2
+    runs = {r["run_id"] for r in local_rows(out)}
+    reprocess_run = next(r for r in runs if "-r2" in r)
+    assert rows["clinic-2"]["run_id"] == reprocess_run and rows["clinic-1"]["run_id"] != reprocess_run
+    assert len(local_rows(out)) == 3  # runs are immutable: the first answer for clinic-2 is still there
