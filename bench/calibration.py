@@ -26,7 +26,7 @@ import json
 from pathlib import Path
 
 from fieldmill.calibration import expected_calibration_error, labelled_signals
-from fieldmill.evaluate import DEFAULT_REL_TOL
+from fieldmill.evaluate import DEFAULT_REL_TOL, EvalError
 from fieldmill.trust import CALIBRATION_FILE, combined, fit
 
 TARGET = 0.98
@@ -73,7 +73,12 @@ def main() -> None:
         model = args.model.replace("/", "_").replace("+", "_")
         pairs += [(kind / model / "out", kind / "corpus" / "gold.jsonl") for kind in sorted(Path(args.work).iterdir())
                   if (kind / model / "out").is_dir()]
-    data = {f"{o}": labelled_signals(str(o), str(g), DEFAULT_REL_TOL) for o, g in pairs}
+    data = {}
+    for out, gold in pairs:
+        try:
+            data[f"{out}"] = labelled_signals(str(out), str(gold), DEFAULT_REL_TOL)
+        except EvalError as exc:
+            print(f"skipped {out}: {exc}")
     print(f"{sum(len(v) for v, _ in data.values())} judged values in {len(data)} labelled results")
     token, capped, fitted, rows = [], [], [], []
     for held, (values, right) in data.items():
