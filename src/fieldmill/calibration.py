@@ -51,12 +51,9 @@ class Calibration:
 
     def reliability(self, bins: int = 10) -> list[tuple[float, float, int, float | None, float | None]]:
         """(low, high, values, accuracy, mean confidence) per equal-width bin: the reliability diagram's points."""
-        out = []
-        for b in range(bins):
-            inside = [v for v in self.scored if b / bins <= v.confidence < (b + 1) / bins or (b == bins - 1 and v.confidence >= 1.0)]
-            out.append((b / bins, (b + 1) / bins, len(inside), _accuracy(inside),
-                        sum(v.confidence for v in inside) / len(inside) if inside else None))
-        return out
+        return [(low, high, len(inside), sum(r for _, r in inside) / len(inside) if inside else None,
+                 sum(c for c, _ in inside) / len(inside) if inside else None)
+                for low, high, inside in confidence_bins([(v.confidence, v.right) for v in self.scored], bins)]
 
     def ece(self) -> float | None:
         """Expected calibration error of the judged values' confidence."""
@@ -115,17 +112,19 @@ class Calibration:
                 self.values.append(Judged(path, confidence.get(path), grounding(path, p), hit is not None, True))
 
 
+def confidence_bins(scored: list[tuple[float, bool]], bins: int = 10) -> list[tuple[float, float, list[tuple[float, bool]]]]:
+    """(low, high, the (confidence, right) pairs inside) per equal-width bin; 1.0 falls in the last."""
+    return [(b / bins, (b + 1) / bins, [(c, r) for c, r in scored if b / bins <= c < (b + 1) / bins or (b == bins - 1 and c >= 1.0)])
+            for b in range(bins)]
+
+
 def expected_calibration_error(scored: list[tuple[float, bool]], bins: int = 10) -> float | None:
     """Expected calibration error: over equal-width confidence bins, the share-weighted gap between a bin's
     mean confidence and its accuracy (0 when the confidence says exactly how often values are right)."""
     if not scored:
         return None
-    gap = 0.0
-    for b in range(bins):
-        inside = [(c, r) for c, r in scored if b / bins <= c < (b + 1) / bins or (b == bins - 1 and c >= 1.0)]
-        if inside:
-            gap += len(inside) / len(scored) * abs(sum(c for c, _ in inside) / len(inside) - sum(r for _, r in inside) / len(inside))
-    return gap
+    return sum(len(inside) / len(scored) * abs(sum(c for c, _ in inside) / len(inside) - sum(r for _, r in inside) / len(inside))
+               for _, _, inside in confidence_bins(scored, bins) if inside)
 
 
 def labelled_signals(results: str, gold_uri: str, rel_tol: float) -> tuple[list[Any], list[bool]]:

@@ -28,6 +28,7 @@ from typing import Any, Iterator
 
 from fieldmill import storage
 from fieldmill.records import NONCOMPLIANT
+from fieldmill.trust import value_at
 
 DEFAULT_BELOW = 0.9
 _COLUMNS = ["doc_uri", "status", "record", "errors", "evidence", "ungrounded_fields", "confidence", "confidence_min"]
@@ -82,20 +83,6 @@ def review_line(row: dict[str, Any], below: float, ungrounded: bool) -> dict[str
     check = [{"field": path, "value": value_at(record, path), "quote": quotes.get(path), "confidence": confidence.get(path), "why": why,
               **({"rule": messages[path]} if path in messages else {})} for path, why in reasons.items()]
     return {"doc_uri": row["doc_uri"], "record": record, "status": row["status"], "confidence_min": row.get("confidence_min"), "check": check}
-
-
-def value_at(record: Any, path: str) -> Any:
-    """The value at a field path such as `line_items[2].amount` (None when the path is not in the record)."""
-    current = record
-    for part in path.replace("[", ".[").split("."):
-        if not part or part == "$":
-            continue
-        if part.startswith("["):
-            index = int(part[1:-1])
-            current = current[index] if isinstance(current, list) and index < len(current) else None
-        else:
-            current = current.get(part) if isinstance(current, dict) else None
-    return current
 
 
 def _json_value(value: Any) -> Any:

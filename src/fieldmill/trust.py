@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from fieldmill.hardening import non_null_options
+
 CALIBRATION_FILE = "fieldmill-calibration.json"
 GROUNDINGS = ("copied", "read", "near", "ungrounded", "unchecked", "null")
 _MATCHES = {"exact": "copied", "normalised": "copied", "date": "read", "number": "read", "words": "read", "fuzzy": "near"}
@@ -101,8 +103,8 @@ def has_candidates(path: str, node: dict[str, Any] | None, lowered_text: str) ->
     node = node or {}
     words = label_words(path)
     description = str(node.get("description") or "").lower()
-    kinds = {o.get("type") for o in node.get("anyOf", [node])} - {"null"}
-    formats = {o.get("format") for o in node.get("anyOf", [node])}
+    kinds = {o.get("type") for o in non_null_options(node)}
+    formats = {o.get("format") for o in non_null_options(node)}
     if "enum" in node or "const" in node or "boolean" in kinds:
         return False  # the schema supplies these; their absence is a reading, not a miss
     if formats & {"date", "date-time"} or words & _DATE_WORDS or ("date" in description and not kinds & {"number", "integer"}):
@@ -125,8 +127,8 @@ def _label_seen(words: set[str], lowered_text: str) -> bool:
 
 
 def value_at(record: Any, path: str) -> Any:
-    """The value at a field path (`seller.address.city`, `line_items[2].amount`) of parsed JSON, else None."""
-    for step in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+    """The value at a field path (`seller.address.city`, `line_items[2].amount`; `$` is the whole record), else None."""
+    for step in _steps(path):
         if step.startswith("["):
             index = int(step[1:-1])
             record = record[index] if isinstance(record, list) and index < len(record) else None
@@ -138,8 +140,8 @@ def value_at(record: Any, path: str) -> Any:
 def node_at(hardened: dict[str, Any], path: str) -> dict[str, Any] | None:
     """The schema node of a field path."""
     node: dict[str, Any] | None = hardened
-    for step in re.findall(r"[^.\[\]]+|\[\d+\]", path):
-        options = [o for o in node.get("anyOf", [node]) if o.get("type") != "null"] if node else []
+    for step in _steps(path):
+        options = non_null_options(node)
         if step.startswith("["):
             node = next((o["items"] for o in options if o.get("type") == "array"), None)
         else:
@@ -147,6 +149,11 @@ def node_at(hardened: dict[str, Any], path: str) -> dict[str, Any] | None:
         if node is None:
             return None
     return node
+
+
+def _steps(path: str) -> list[str]:
+    """A field path's property names and `[i]` indexes (`$`, the record itself, has none)."""
+    return re.findall(r"[^.\[\]$]+|\[\d+\]", path)
 
 
 @dataclass(frozen=True)
