@@ -15,7 +15,7 @@ scored cell by cell against the gold:
 * present right: of the cells whose document states the value, the share right.
 
     python bench/realistic.py --count 8 [--kinds receipt,invoice,agreement,letter,team-receipt]
-        [--models bundled,bundled-base] [--seed 9100] [--work out/bench-realistic]
+        [--models bundled,bundled-base] [--seed 9100] [--work out/bench-realistic] [--run-args "--dates any"]
 
 `team-receipt` is the 4-field receipt schema a team wrote in the issue that started this
 work (company; date "exactly as printed, e.g. 25/12/2018"; address "as printed"; total
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -117,6 +118,7 @@ def main() -> None:
     parser.add_argument("--kinds", default=",".join([*KINDS, "team-receipt"]))
     parser.add_argument("--models", default="bundled,bundled-base", help="comma-separated model specs (a spec may be MODEL+ADAPTER for --lora)")
     parser.add_argument("--work", default="out/bench-realistic")
+    parser.add_argument("--run-args", default="", help="more options for every `fieldmill run` (e.g. \"--dates any\" to compare a decoding option)")
     args = parser.parse_args()
 
     totals: dict[str, dict[str, list[int]]] = {}
@@ -133,7 +135,7 @@ def main() -> None:
             out = Path(args.work) / kind / spec.replace("/", "_").replace("+", "_") / "out"
             started = time.time()
             fieldmill("run", str(corpus / "docs"), "--schema", str(corpus / "schema.json"), "--output", str(out), "--model", model,
-                      *(["--lora", adapter] if adapter else []))
+                      *(["--lora", adapter] if adapter else []), *shlex.split(args.run_args))
             counts = score(out, corpus)
             total = totals.setdefault(spec, {k: [0, 0] for k in counts})
             for measure, (right, cells) in counts.items():

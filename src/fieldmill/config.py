@@ -42,6 +42,9 @@ class RunConfig(BaseModel):
     grounding: str = Field("off", pattern="^(off|strict)$", description="strict: free-text fields are null or a verbatim span of the document, by "
                            "construction (a per-document grammar); evidence and confidence are written either way.",
                            json_schema_extra={"env": "FIELDMILL_GROUNDING"})
+    dates: str = Field("document", pattern="^(document|any)$", description="document: a date field holds a date the document prints "
+                       "(read either way when ambiguous), in the form its description asks for, or null; any: whatever date the model writes. "
+                       "A document that prints no date decodes as with any.", json_schema_extra={"env": "FIELDMILL_DATES"})
     reprocess: bool = Field(False, description="Start a new run over INPUT even if its documents were done (resuming an unfinished reprocess run).")
     ray_address: str | None = Field(None, description="Existing Ray cluster to join (e.g. 'auto'); else a local one is started.",
                                     json_schema_extra={"env": "RAY_ADDRESS"})

@@ -37,13 +37,14 @@ _DEFAULT_OCR = OcrSettings()
 # Reasons a document ends as a `failed` row.
 READ_ERROR = "read_error"
 UNSUPPORTED_TYPE = "unsupported_type"
-EMPTY = "empty"
+EMPTY = "empty"  # the document holds no text
 DECODE_ERROR = "decode_error"
 TOO_LONG = "too_long"
 ENGINE_ERROR = "engine_error"
 CHANGED = "changed"  # replaced between listing and reading: the next run reads the new version
+NO_OUTPUT = "no_output"  # the engine answered nothing without an error (vLLM does when a grammar's compilation times out)
 # Reasons that may pass: the same command tries such a document again (a bounded number of times).
-TRANSIENT = (READ_ERROR, ENGINE_ERROR, CHANGED)
+TRANSIENT = (READ_ERROR, ENGINE_ERROR, CHANGED, NO_OUTPUT)
 
 # Share of control characters above which "text" is really binary.
 _MAX_CONTROL_SHARE = 0.05

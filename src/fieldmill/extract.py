@@ -22,7 +22,7 @@ from fieldmill.confidence import field_confidence
 from fieldmill.engines import Engine, EngineConfig, create_engine
 from fieldmill.evidence import DocumentIndex, ground, text_digest
 from fieldmill.constraint import build_constraint
-from fieldmill.lark_grammar import grounded_grammar, has_free_text
+from fieldmill.lark_grammar import document_grammar
 from fieldmill.repair import bounded, list_cuts
 from fieldmill.prompts import build_prompt, schema_prefix, schema_title
 from fieldmill.records import FAILED, NONCOMPLIANT, check_output
@@ -31,6 +31,9 @@ from fieldmill.schemas import load_schema
 GROUNDING_OFF = "off"
 GROUNDING_STRICT = "strict"  # free-text fields can only be copied from the document (lark_grammar.py)
 GROUNDING_MODES = (GROUNDING_OFF, GROUNDING_STRICT)
+DATES_FROM_DOCUMENT = "document"  # a date field is one of the dates the document prints (document_dates.py)
+DATES_ANY = "any"
+DATES_MODES = (DATES_FROM_DOCUMENT, DATES_ANY)
 # Characters per token no tokenizer beats by much; longer texts are refused before
 # tokenising them (a multi-megabyte document would otherwise stall the actor).
 _MAX_CHARS_PER_TOKEN = 32
@@ -53,19 +56,21 @@ class ContextTooSmall(RuntimeError):
 class Extractor:
     def __init__(self, schema_spec: str, engine_config: dict[str, Any], max_doc_tokens: int | None = None, engine: Engine | None = None,
                  retries: int = 0, retry_temperature: float = 0.7, grounding: str = GROUNDING_OFF, schema_source: str | None = None,
-                 engines=None):
+                 engines=None, dates: str = DATES_FROM_DOCUMENT):
         started = time.perf_counter()
         self.engines = engines  # the driver's count of open engines (pipeline.EngineCount), or None
         if grounding not in GROUNDING_MODES:
             raise ValueError(f"grounding {grounding!r}: choose one of {', '.join(GROUNDING_MODES)}")
         self.grounding = grounding
+        if dates not in DATES_MODES:
+            raise ValueError(f"dates {dates!r}: choose one of {', '.join(DATES_MODES)}")
+        self.dates = dates
         self.retries = retries
         self.retry_temperature = retry_temperature
         self.schema = load_schema(schema_spec, source=schema_source)
         self.engine = engine or create_engine(EngineConfig(**engine_config))
         self.constraint = self.schema.constraint
         self.calibration = getattr(self.engine, "calibration", None)  # stored with the model (`fieldmill calibrate`), else None
-        self.strict_applies = has_free_text(self.schema.hardened)
         # The prompt format the model was trained on (its card says; a pretrained model: the worked example).
         self.prefix = schema_prefix(self.schema.hardened, schema_title(self.schema.name), self.schema.example_document,
                                     prompt_format=self.engine.prompt_format)
@@ -144,9 +149,7 @@ class Extractor:
                 started,
                 prompt_tokens=len(prompt_ids),
             )
-        constraint = self.constraint
-        if self.grounding == GROUNDING_STRICT and self.strict_applies:
-            constraint = replace(constraint, grammar=grounded_grammar(self.schema.hardened, text))
+        constraint = self._for_document(self.constraint, self.schema.hardened, text)
         best = None
         spent = {"prompt_tokens": 0, "completion_tokens": 0, "generation_s": 0.0}
         # A window of a long document is not a whole record (its sums and rules may need other windows):
@@ -185,15 +188,18 @@ class Extractor:
         if not cuts:
             return None
         schema = bounded(self.schema.hardened, cuts)
-        tighter = build_constraint(schema)
-        if constraint.grammar is not None and self.grounding == GROUNDING_STRICT:
-            tighter = replace(tighter, grammar=grounded_grammar(schema, text))
-        return tighter
+        return self._for_document(build_constraint(schema), schema, text)
+
+    def _for_document(self, constraint, hardened: dict[str, Any], text: str):
+        """The constraint for one document: free text grounded in it (`--grounding strict`), date fields
+        among the dates it prints (`--dates document`); the schema's own where neither applies."""
+        grammar = document_grammar(hardened, text, spans=self.grounding == GROUNDING_STRICT, dates=self.dates == DATES_FROM_DOCUMENT)
+        return replace(constraint, grammar=grammar) if grammar is not None else constraint
 
     def _result(self, generation, started: float, row: dict[str, Any]) -> dict[str, Any]:
         base = {"raw_output": generation.text}
         if not generation.text.strip():
-            return {**_failed(documents.EMPTY, f"the engine returned no text (finish reason {generation.finish_reason})", started), **base}
+            return {**_failed(documents.NO_OUTPUT, f"the engine returned no text (finish reason {generation.finish_reason})", started), **base}
         checked = check_output(generation.text, self.schema.model, self.schema.hardened, self.schema.validator)
         if generation.finish_reason == "length" and checked.status == NONCOMPLIANT:
             checked.error = f"output cut off at {generation.completion_tokens} tokens; " + (checked.error or "")

@@ -29,6 +29,7 @@ import re
 from typing import Any
 
 from fieldmill.constraint import exact_pattern, value_node
+from fieldmill.document_dates import EITHER, ISO, PRINTED, PrintedDate, date_ask, iso_candidates, printed_candidates, printed_dates
 from fieldmill.patterns import pattern_body_regex
 
 _CHUNK = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
@@ -70,12 +71,14 @@ def chunks(text: str) -> list[str]:
     return [json.dumps(piece, ensure_ascii=False)[1:-1] for piece in _CHUNK.findall(text.translate(_CONTROL))]
 
 
-def record_grammar(hardened: dict[str, Any], document: str | None = None) -> str:
-    """The record's Lark grammar: patterns intersected with lengths; with `document`, free text as its spans."""
-    builder = _Builder(spans=document is not None)
+def record_grammar(hardened: dict[str, Any], document: str | None = None, spans: bool = False, dates: bool = False) -> str:
+    """The record's Lark grammar: patterns intersected with lengths; for a `document`, free text as
+    its spans (`spans`) and date fields as the dates it prints (`dates`, see `document_dates.py`)."""
+    printed = printed_dates(document) if dates and document is not None else []
+    builder = _Builder(spans=spans and document is not None, dates=printed)
     start = builder.value(hardened, "$")
     lines = ["%llguidance {}", f"start: {start}"]
-    if document is not None:
+    if builder.spans:
         lines.append(f"SPAN: %regex {json.dumps({'substring_chunks': chunks(document)}, ensure_ascii=False)}")
     lines += [f"{name}: {body}" for name, body in builder.rules]
     return "\n".join(lines) + "\n"
@@ -83,12 +86,35 @@ def record_grammar(hardened: dict[str, Any], document: str | None = None) -> str
 
 def grounded_grammar(hardened: dict[str, Any], document: str) -> str:
     """`--grounding strict`: the record's grammar with every free-text field a span of `document` (or null)."""
-    return record_grammar(hardened, document)
+    return record_grammar(hardened, document, spans=True)
+
+
+def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates: bool) -> str | None:
+    """The grammar for one document, or None when nothing in it depends on the document (no free text
+    to ground, no date field, or a document that prints no date): the schema's own constraint then serves."""
+    spans = spans and has_free_text(hardened)
+    dates = dates and has_date_field(hardened) and bool(printed_dates(document))
+    return record_grammar(hardened, document, spans=spans, dates=dates) if spans or dates else None
+
+
+def has_date_field(hardened: dict[str, Any]) -> bool:
+    """Whether any field of the schema asks for a date (`document_dates.date_ask`)."""
+    def walk(node: dict[str, Any], name: str, description: str | None) -> bool:
+        description = node.get("description", description)
+        if "anyOf" in node:
+            return any(walk(o, name, description) for o in node["anyOf"])
+        if node.get("type") == "array":
+            return walk(node["items"], name, description)
+        if node.get("type") == "object":
+            return any(walk(sub, key, None) for key, sub in node.get("properties", {}).items())
+        return date_ask(name, description, node) is not None
+    return walk(hardened, "", None)
 
 
 class _Builder:
-    def __init__(self, spans: bool):
+    def __init__(self, spans: bool, dates: list[PrintedDate]):
         self.spans = spans
+        self.dates = dates
         self.rules: list[tuple[str, str]] = []
         self._terminals: dict[str, str] = {}
 
@@ -104,23 +130,49 @@ class _Builder:
             self.rules.append((name, body))
         return self._terminals[body]
 
-    def _special(self, node: dict[str, Any]) -> bool:
-        return _intersected(node) or (self.spans and is_free_text(node))
+    def _date_choices(self, node: dict[str, Any], name: str, description: str | None) -> list[str]:
+        """The values a date field may take in this document (none: the field is not a date field, or no date fits)."""
+        ask = date_ask(name, description, node) if self.dates else None
+        if ask is None:
+            return []
+        iso = iso_candidates(self.dates) if ask in (ISO, EITHER) else []
+        printed = printed_candidates(self.dates) if ask in (PRINTED, EITHER) else []
+        if ask == PRINTED:  # a document that prints ISO dates prints them "as printed" too
+            printed += [d for d in iso_candidates(self.dates) if d in printed]
+        return [v for v in dict.fromkeys(printed + iso) if node.get("minLength", 0) <= len(v) <= node.get("maxLength", len(v)) and _matches(node, v)]
 
-    def value(self, node: dict[str, Any], path: str) -> str:
-        """A Lark expression for `node`: a regex terminal where nothing special is inside, else rules."""
-        if not _any(node, self._special):
+    def _special(self, node: dict[str, Any], name: str, description: str | None) -> bool:
+        return _intersected(node) or (self.spans and is_free_text(node)) or bool(self._date_choices(node, name, description))
+
+    def _has_special(self, node: dict[str, Any], name: str, description: str | None) -> bool:
+        description = node.get("description", description)
+        if "anyOf" in node:
+            return any(self._has_special(o, name, description) for o in node["anyOf"])
+        if node.get("type") == "array":
+            return self._has_special(node["items"], name, description)
+        if node.get("type") == "object":
+            return any(self._has_special(sub, key, None) for key, sub in node.get("properties", {}).items())
+        return self._special(node, name, description)
+
+    def value(self, node: dict[str, Any], path: str, name: str = "", description: str | None = None) -> str:
+        """A Lark expression for `node` (the field `name`, described by `description` where the node is not):
+        a regex terminal where nothing special is inside, else rules."""
+        description = node.get("description", description)
+        if not self._has_special(node, name, description):
             return _regex_terminal(value_node(node, path).regex())
         if "anyOf" in node:
-            return "(" + " | ".join(self.value(o, f"{path}|{i}") for i, o in enumerate(node["anyOf"])) + ")"
+            return "(" + " | ".join(self.value(o, f"{path}|{i}", name, description) for i, o in enumerate(node["anyOf"])) + ")"
         kind = node.get("type")
         if kind == "string":
+            choices = self._date_choices(node, name, description)
+            if choices:
+                return self.terminal(" | ".join(json.dumps(json.dumps(v, ensure_ascii=False), ensure_ascii=False) for v in choices))
             length = f"/(?s:.{{{node.get('minLength', 0)},{node['maxLength']}}})/"
             if _intersected(node):
                 return self.terminal(f'"\\"" (/{_slashes(pattern_body_regex(node["pattern"]))}/ & {length}) "\\""')
             return self.terminal(f'"\\"" (SPAN & {length}) "\\""')
         if kind == "array":
-            item = self.rule(self.value(node["items"], f"{path}[]"))
+            item = self.rule(self.value(node["items"], f"{path}[]", name, description))
             low, high = node["minItems"], node["maxItems"]
             if high == 0:
                 return '"[]"'
@@ -129,11 +181,21 @@ class _Builder:
             return f'"[" {body} "]"' if low > 0 else f'"[" ({body})? "]"'
         # an object with properties (maps keep the regex: their keys are neither spans nor patterns)
         parts = []
-        for i, (name, sub) in enumerate(node["properties"].items()):
-            parts.append(json.dumps(("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":", ensure_ascii=False))
-            parts.append(self.value(sub, f"{path}.{name}"))
+        for i, (key, sub) in enumerate(node["properties"].items()):
+            parts.append(json.dumps(("{" if i == 0 else ",") + json.dumps(key, ensure_ascii=False) + ":", ensure_ascii=False))
+            parts.append(self.value(sub, f"{path}.{key}", key, None))
         parts.append('"}"' if node["properties"] else '"{}"')
         return self.rule(" ".join(parts))
+
+
+def _matches(node: dict[str, Any], value: str) -> bool:
+    pattern = node.get("pattern")
+    if pattern is None:
+        return True
+    try:
+        return re.search(pattern, value) is not None
+    except re.error:
+        return False
 
 
 def _slashes(regex: str) -> str:
@@ -144,4 +206,4 @@ def _regex_terminal(regex: str) -> str:
     return "/" + _slashes(regex) + "/"
 
 
-__all__ = ["record_grammar", "grounded_grammar", "needs_grammar", "has_free_text", "is_free_text", "chunks"]
+__all__ = ["record_grammar", "grounded_grammar", "document_grammar", "has_date_field", "needs_grammar", "has_free_text", "is_free_text", "chunks"]

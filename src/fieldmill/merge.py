@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from fieldmill.documents import TRANSIENT
 from fieldmill.hardening import non_null_options
 
 
@@ -191,9 +192,16 @@ class WindowAssembler:
                                 {e["field"]: {k: v for k, v in e.items() if k != "field"} for e in json.loads(r.get("evidence_json") or "[]")},
                                 {s["field"]: s for s in json.loads(r.get("signals_json") or "[]")})
                    for r in rows]
-        if all(w.record is None for w in windows):  # every window failed: the document failed, for the first window's reason
-            failed = next((r for r in rows if r.get("status") == "failed"), first)
-            return {**keep, **totals, **{k: failed.get(k) for k in ("status", "reason", "error", "errors_json", "raw_output")},
+        # A window that failed for a passing reason (an engine error) would lose its facts for good if the others
+        # were merged: the document fails for that reason, so the next run reads it again. Every window failed:
+        # the document failed, for the first window's reason.
+        passing = next((r for r in rows if r.get("status") == "failed" and r.get("reason") in TRANSIENT), None)
+        if passing is not None or all(w.record is None for w in windows):
+            failed = passing or next((r for r in rows if r.get("status") == "failed"), first)
+            error = failed.get("error") or ""
+            if passing is not None:
+                error = f"window {int(failed.get('window_index') or 0) + 1} of {len(rows)} failed ({failed.get('reason')}): {error}"
+            return {**keep, **totals, **{k: failed.get(k) for k in ("status", "reason", "errors_json", "raw_output")}, "error": error,
                     "record_pickle": b"", "evidence_json": "[]", "ungrounded_json": "[]", "confidence_json": "", "signals_json": ""}
         merged = merge_windows(windows, self.schema.hardened)
         try:

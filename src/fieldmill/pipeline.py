@@ -46,6 +46,10 @@ _FORWARDED_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_
 _WORKER_ENV = {"VLLM_LOGGING_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_REGEX_COMPILATION_TIMEOUT_S": "1800", "TOKENIZERS_PARALLELISM": "false"}
 
 
+# Starts of the local Ray node before a run gives up (see `is_slow_node_start`).
+RAY_START_ATTEMPTS = 3
+
+
 class WorkerDied(RuntimeError):
     """An extraction actor died after the run had produced rows (not a model that cannot load)."""
 
@@ -126,13 +130,28 @@ def init_ray(address: str | None) -> None:
     env = {k: os.environ[k] for k in _FORWARDED_ENV if k in os.environ}
     # No address means a cluster of our own ("local"), even if `ray start` left one running here.
     options: dict[str, Any] = {"include_dashboard": False} if not address else {}  # a cluster keeps its own dashboard
-    ray.init(
-        address=address or "local",
-        runtime_env={"env_vars": {**_WORKER_ENV, **env}},
-        logging_level=logging.WARNING,
-        log_to_driver=True,
-        **options,
-    )
+    for attempt in range(1, RAY_START_ATTEMPTS + 1):
+        try:
+            ray.init(
+                address=address or "local",
+                runtime_env={"env_vars": {**_WORKER_ENV, **env}},
+                logging_level=logging.WARNING,
+                log_to_driver=True,
+                **options,
+            )
+            return
+        except Exception as exc:  # Ray raises a bare Exception for this
+            if address or not is_slow_node_start(exc) or attempt == RAY_START_ATTEMPTS:
+                raise
+            log.warning("the local Ray node did not register within Ray's 30 s (a busy machine); starting it again (%d/%d)",
+                        attempt + 1, RAY_START_ATTEMPTS)
+            ray.shutdown()
+
+
+def is_slow_node_start(exc: BaseException) -> bool:
+    """Ray gave up on its own node's start-up: it waits a fixed 30 s for the raylet to register,
+    which a machine busy loading a model on every core can miss. Starting again succeeds."""
+    return "timed out during startup" in str(exc)
 
 
 def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = None, metrics: RunMetrics | None = None) -> RunResult:
@@ -199,6 +218,7 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
         "model_id": model_id,
         "backend": config.engine.backend,
         "grounding": config.grounding,
+        "dates": config.dates,
         "fieldmill_version": __version__,
         "started_at": previous.get("started_at") or _iso(started),
         "ended_at": previous.get("ended_at") or _iso(ended),
@@ -243,6 +263,7 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
             "retries": config.retries,
             "retry_temperature": config.retry_temperature,
             "grounding": config.grounding,
+            "dates": config.dates,
             "engines": engines,
         },
         batch_size=config.batch_size,

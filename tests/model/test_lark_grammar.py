@@ -115,3 +115,41 @@ def _free_text_values(value, node):
             yield from _free_text_values(item, items)
     elif isinstance(value, str) and any(is_free_text(o) for o in options):
         yield value
+
+
+def _dated_schema():
+    from fieldmill.hardening import harden
+
+    return harden({"type": "object", "properties": {
+        "issued": {"type": "string", "format": "date"},
+        "due": {"type": ["string", "null"], "description": "Due date, exactly as printed"},
+        "period_end": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+        "customer": {"type": "string"},
+    }})
+
+
+def test_date_fields_take_the_dates_the_document_prints_in_the_form_asked(tokenizer):
+    from fieldmill.lark_grammar import document_grammar
+
+    hardened = _dated_schema()
+    text = "INVOICE 7731\nDate: 03/04/2021\nPayment due 2 May 2021\nPeriod to 31-MAR-21\nBill to: Harbour Foods"
+    m = matcher(tokenizer, document_grammar(hardened, text, spans=False, dates=True))
+
+    def record(issued, due, end, customer="Harbour Foods"):
+        return json.dumps({"issued": issued, "due": due, "period_end": end, "customer": customer}, separators=(",", ":"))
+
+    assert accepts(tokenizer, m, record("2021-04-03", "2 May 2021", "2021-03-31"))
+    assert accepts(tokenizer, m, record("2021-03-04", None, "2021-03-31"))  # 03/04/2021 read month first; a null where allowed
+    assert accepts(tokenizer, m, record("2021-04-03", "2 May 2021", "2021-03-31", customer="anyone"))  # free text stays free
+    assert not accepts(tokenizer, m, record("2620-04-03", "2 May 2021", "2021-03-31"))  # a date the document never prints
+    assert not accepts(tokenizer, m, record("2021-04-03", "2021-05-02", "2021-03-31"))  # ISO where the field asks as printed
+    assert not accepts(tokenizer, m, record("2021-04-03", "2 May 2021", "2021-41-64"))  # the pattern alone would allow it
+
+
+def test_a_document_without_dates_or_date_fields_keeps_the_schemas_own_constraint():
+    from fieldmill.lark_grammar import document_grammar
+
+    hardened = _dated_schema()
+    assert document_grammar(hardened, "no date printed here", spans=False, dates=True) is None
+    assert document_grammar(hardened, "Date: 03/04/2021", spans=False, dates=False) is None
+    assert document_grammar(load_schema("invoice").hardened, "Date: 03/04/2021", spans=False, dates=True) is not None

@@ -95,3 +95,20 @@ def test_a_list_that_runs_on_is_decoded_again_bounded_where_the_rules_say_it_end
     assert second.fullmatch(json.dumps(VALID, separators=(",", ":")))
     assert not second.fullmatch(json.dumps(runaway, separators=(",", ":")))  # three items or more cannot be written
     assert constraints[1].max_output_bytes < constraints[0].max_output_bytes
+
+
+class SilentEngine(ScriptedEngine):
+    """vLLM's answer when a grammar's compilation timed out: no text, no error."""
+
+    async def generate(self, prompt_ids, constraint, max_tokens, temperature=0.0, seed=None):
+        self.calls.append((temperature, seed))
+        return Generation(text="", prompt_tokens=len(prompt_ids), completion_tokens=0, finish_reason="stop", generation_s=0.1)
+
+
+def test_an_engine_that_answers_nothing_fails_the_document_for_a_passing_reason():
+    from fieldmill.documents import NO_OUTPUT, TRANSIENT
+
+    extractor = Extractor("invoice", {}, engine=SilentEngine([]), retries=0)
+    result = asyncio.run(extractor.extract({"doc_uri": "/docs/a.txt", "text": "INVOICE ..."}))
+    assert (result["status"], result["reason"]) == ("failed", NO_OUTPUT) and NO_OUTPUT in TRANSIENT
+    assert "no text" in result["error"]

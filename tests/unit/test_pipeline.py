@@ -1,7 +1,11 @@
-"""How the driver cuts the manifest into Ray Data blocks."""
+"""How the driver cuts the manifest into Ray Data blocks, and how it starts its local Ray node."""
 
 from __future__ import annotations
 
+import pytest
+import ray
+
+from fieldmill import pipeline
 from fieldmill.store import Run
 from fieldmill.pipeline import expand_chunk
 
@@ -21,3 +25,51 @@ def test_mostly_done_listings_still_cut_chunks_by_size(tmp_path):
     chunks = Run(str(tmp_path), 'r').write_manifest_chunks("a1", iter(entries), chunk_size=10, pending_size=4)
     assert chunks == [(str(tmp_path / "_manifest" / "a1" / "chunk-00002.jsonl"), 1)]
     assert len(list((tmp_path / "_manifest" / "a1").iterdir())) == 3
+
+
+class _FlakyRayStart:
+    """ray.init as a loaded 2-core machine saw it: the node misses Ray's fixed 30 s registration wait."""
+
+    def __init__(self, failures: int, error: str = "The current node timed out during startup. This could happen because "
+                                                   "some of the raylet failed to startup or the GCS has become overloaded."):
+        self.failures, self.error, self.calls, self.shutdowns = failures, error, 0, 0
+
+    def init(self, **kwargs):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise Exception(self.error)
+
+    def shutdown(self):
+        self.shutdowns += 1
+
+
+@pytest.fixture
+def flaky_ray(monkeypatch):
+    def make(failures: int, **kwargs) -> _FlakyRayStart:
+        fake = _FlakyRayStart(failures, **kwargs)
+        monkeypatch.setattr(ray, "is_initialized", lambda: False)
+        monkeypatch.setattr(ray, "init", fake.init)
+        monkeypatch.setattr(ray, "shutdown", fake.shutdown)
+        return fake
+    return make
+
+
+def test_a_local_node_that_starts_slowly_is_started_again(flaky_ray):
+    fake = flaky_ray(failures=pipeline.RAY_START_ATTEMPTS - 1)
+    pipeline.init_ray(None)
+    assert (fake.calls, fake.shutdowns) == (pipeline.RAY_START_ATTEMPTS, pipeline.RAY_START_ATTEMPTS - 1)
+
+
+def test_a_node_that_never_starts_and_other_errors_are_not_retried_forever(flaky_ray):
+    fake = flaky_ray(failures=99)
+    with pytest.raises(Exception, match="timed out during startup"):
+        pipeline.init_ray(None)
+    assert fake.calls == pipeline.RAY_START_ATTEMPTS
+    other = flaky_ray(failures=99, error="Permission denied: /tmp/ray")
+    with pytest.raises(Exception, match="Permission denied"):
+        pipeline.init_ray(None)
+    assert other.calls == 1
+    remote = flaky_ray(failures=99)  # a cluster of someone else's is not ours to restart
+    with pytest.raises(Exception, match="timed out"):
+        pipeline.init_ray("ray://head:10001")
+    assert remote.calls == 1

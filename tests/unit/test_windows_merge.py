@@ -124,3 +124,23 @@ def test_the_assembler_writes_one_validated_row_per_document_with_document_offse
     assert evidence == [{"start": 9000, "end": 9009, "quote": "Bolt GmbH", "match": "exact", "page": 27, "field": "parties[1].name"}]
     assert "contract_title" in _json.loads(row["ungrounded_json"]) and _json.loads(row["confidence_json"]) == {"contract_title": 0.9}
     assert row["status"] == "noncompliant" and "effective_date" in row["errors_json"]  # the merged record is validated as one
+
+
+def test_a_window_that_failed_for_a_passing_reason_fails_its_document_so_the_next_run_reads_it_again():
+    import pickle
+
+    from fieldmill.documents import ENGINE_ERROR, TRANSIENT
+    from fieldmill.merge import WindowAssembler
+    from fieldmill.schemas import load_schema
+
+    schema = load_schema("legal_contract")
+    base = {"doc_uri": "/d/c.pdf", "doc_etag": "e", "doc_key": "c.pdf", "doc_bytes": 1, "doc_pages": 30, "window_count": 3, "text_sha256": "f" * 64}
+    good = {"contract_title": "Supply Agreement", "contract_type": "supply", "parties": [{"name": "Acme Ltd", "role": "supplier"}]}
+    rows = [{**base, "window_index": 0, "status": "noncompliant", "record_pickle": pickle.dumps(good)},
+            {**base, "window_index": 1, "status": "failed", "reason": ENGINE_ERROR, "error": "EngineDeadError: engine core died", "record_pickle": b""},
+            {**base, "window_index": 2, "status": "noncompliant", "record_pickle": pickle.dumps(good)}]
+    assembler = WindowAssembler(schema)
+    assert assembler.add(rows[0]) is None and assembler.add(rows[1]) is None
+    row = assembler.add(rows[2])
+    assert (row["status"], row["reason"]) == ("failed", ENGINE_ERROR) and row["reason"] in TRANSIENT
+    assert row["error"] == "window 2 of 3 failed (engine_error): EngineDeadError: engine core died" and row["record_pickle"] == b""

@@ -1,0 +1,155 @@
+"""The dates a document prints, and which of a schema's fields ask for one and in which form.
+
+A small model reads a printed date well and rewrites it badly: asked for ISO it writes
+`2620-05-26` for `26/05/2018` or a month 41, asked for the date "as printed" it writes
+ISO anyway. The document says which dates exist, so a date field's decoding can offer
+exactly those (`lark_grammar.py`), and the model only chooses:
+
+* `printed_dates(text)`: every date-like span in the text (`14/03/2019`, `26 March 1969`,
+  `MAR 5, 2024`, `14-MAR-19`, `2019-03-14`, `14.03.2019`) with each calendar date it can
+  mean (`03/04/2021` is 3 April or 4 March: both are offered, the model reads the rest
+  of the document);
+* `date_ask(name, node)`: whether a schema field asks for a date, and in which form:
+  `iso` (a `format: date` string, an ISO-date pattern, or words like "YYYY-MM-DD"),
+  `printed` (a string field about a date whose description asks for the value as printed,
+  written or shown), or `either` (a string field about a date that says neither).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+MONTHS = {name: number for number, names in enumerate((
+    ("jan", "january", "janv", "januar", "janvier", "januari"), ("feb", "february", "febr", "februar", "fevr", "févr", "fevrier", "février", "februari"),
+    ("mar", "march", "mär", "märz", "maerz", "mars", "maart"), ("apr", "april", "avr", "avril"),
+    ("may", "mai", "mei"), ("jun", "june", "juni", "juin"), ("jul", "july", "juli", "juil", "juillet"),
+    ("aug", "august", "aout", "août", "augustus"), ("sep", "sept", "september", "septembre"),
+    ("oct", "october", "okt", "oktober", "octobre"), ("nov", "november", "novembre"), ("dec", "december", "dez", "dezember", "déc", "décembre", "decembre"),
+), start=1) for name in names}
+_MONTH = "(?:" + "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True)) + r")\.?"
+_ORD = r"(?:st|nd|rd|th|er|\.)?"
+_NUMERIC = re.compile(r"(?<![\d.,/-])(\d{1,4})([/.-])(\d{1,2})\2(\d{2,4})(?![\d/-]|[.,]\d)")
+_DAY_MONTH = re.compile(rf"(?<![\w.])(\d{{1,2}}){_ORD}(?:[ -]|\s+of\s+)?({_MONTH})[ ,.-]*(\d{{4}}|\d{{2}})(?!\d)", re.IGNORECASE)
+_MONTH_DAY = re.compile(rf"(?<![\w])({_MONTH})[ ]+(\d{{1,2}}){_ORD},?[ ]+(\d{{4}})(?!\d)", re.IGNORECASE)
+# Years a printed date can mean: two digits are this century up to ten years ahead, else the last.
+_YEARS = range(1850, 2150)
+
+
+@dataclass(frozen=True)
+class PrintedDate:
+    text: str  # the span as printed
+    start: int
+    dates: tuple[str, ...]  # the ISO dates it can mean, most likely first
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    if len(text) == 2:
+        pivot = (dt.date.today().year + 10) % 100
+        year += 2000 if year <= pivot else 1900
+    return year
+
+
+def _iso(year: int, month: int, day: int) -> str | None:
+    if year not in _YEARS:
+        return None
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _numeric(match: re.Match) -> tuple[str, ...]:
+    first, _, second, third = match.groups()
+    if len(first) == 4:
+        return tuple(d for d in (_iso(int(first), int(second), int(third)),) if d)
+    if len(first) == 3 or len(third) == 3:
+        return ()
+    year = _year(third)
+    day_first = _iso(year, int(second), int(first))
+    month_first = _iso(year, int(first), int(second))
+    return tuple(dict.fromkeys(d for d in (day_first, month_first) if d))
+
+
+def _month(text: str) -> int:
+    return MONTHS[text.rstrip(".").lower()]
+
+
+def printed_dates(text: str) -> list[PrintedDate]:
+    """Every date the text prints, in document order, with the calendar dates each can mean."""
+    found: dict[int, PrintedDate] = {}
+    for match in _NUMERIC.finditer(text):
+        dates = _numeric(match)
+        if dates:
+            found[match.start()] = PrintedDate(match.group(0), match.start(), dates)
+    for match in _DAY_MONTH.finditer(text):
+        day = _iso(_year(match.group(3)), _month(match.group(2)), int(match.group(1)))
+        if day:
+            found[match.start()] = PrintedDate(match.group(0).rstrip(" ,.-"), match.start(), (day,))
+    for match in _MONTH_DAY.finditer(text):
+        day = _iso(_year(match.group(3)), _month(match.group(1)), int(match.group(2)))
+        if day:
+            found[match.start()] = PrintedDate(match.group(0), match.start(), (day,))
+    return [found[start] for start in sorted(found)]
+
+
+def iso_candidates(dates: list[PrintedDate]) -> list[str]:
+    """The ISO dates the document can mean, each once, in document order."""
+    return list(dict.fromkeys(day for printed in dates for day in printed.dates))
+
+
+def printed_candidates(dates: list[PrintedDate]) -> list[str]:
+    """The printed forms, each once, in document order."""
+    return list(dict.fromkeys(printed.text for printed in dates))
+
+
+# --- which fields ask for a date, and how -----------------------------------------------------
+
+ISO = "iso"
+PRINTED = "printed"
+EITHER = "either"
+_ABOUT_A_DATE = re.compile(r"(?<!candi)(?<!vali)(?<!up)(?<!man)(?<!accommo)date|\bdob\b|birth|\bday\b|\bdated\b|\bissued\b|yyyy|dd[/.-]mm|mm[/.-]dd", re.IGNORECASE)
+_ASKS_ISO = re.compile(r"yyyy-mm-dd|iso[ -]?8601|\biso\b", re.IGNORECASE)
+_ASKS_PRINTED = re.compile(r"as (?:it is |it's )?(?:printed|written|shown|stated|it appears|appears|on the)|exactly|verbatim|keep the format"
+                           r"|same format|original format|\bas is\b", re.IGNORECASE)
+_ISO_EXAMPLE = "2019-03-14"
+
+
+def _words(name: str) -> str:
+    """A field name as words: `encounterDate` and `encounter_date` both read 'encounter date'."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])|[_\-.]", " ", name)
+
+
+def date_ask(name: str, description: str | None, node: dict[str, Any]) -> str | None:
+    """How a string field asks for a date (`ISO`, `PRINTED`, `EITHER`), or None when it does not ask for one."""
+    if node.get("type") != "string" or {"enum", "const"} & set(node):
+        return None
+    if node.get("format") == "date":
+        return ISO
+    if node.get("format") is not None:
+        return None
+    pattern = node.get("pattern")
+    if pattern is not None:
+        return ISO if _is_iso_pattern(pattern) else None
+    said = f"{_words(name)} {description or ''}"
+    if not _ABOUT_A_DATE.search(said) and not printed_dates(description or ""):
+        return None
+    if _ASKS_ISO.search(description or ""):
+        return ISO
+    if _ASKS_PRINTED.search(description or ""):
+        return PRINTED
+    return EITHER
+
+
+def _is_iso_pattern(pattern: str) -> bool:
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        return False
+    return bool(compiled.fullmatch(_ISO_EXAMPLE)) and not compiled.search("2019-03-14x") and not compiled.search("x2019-03-14")
+
+
+__all__ = ["PrintedDate", "printed_dates", "iso_candidates", "printed_candidates", "date_ask", "ISO", "PRINTED", "EITHER"]

@@ -1,0 +1,51 @@
+"""Which dates a document prints, and which fields ask for a date in which form (document_dates.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fieldmill.document_dates import EITHER, ISO, PRINTED, date_ask, iso_candidates, printed_candidates, printed_dates
+
+
+def test_printed_dates_in_the_forms_documents_print_them():
+    text = ("DATE : 14/03/2019 10:42:07 AM\nInvoice date: March 5, 2024   Due 5th April 2024\n"
+            "D.O.B. 26 March 1969  Visit 14-MAR-19  printed 2019-03-14  Datum 14.03.2019  le 3 févr. 2020")
+    found = {d.text: d.dates for d in printed_dates(text)}
+    assert found == {"14/03/2019": ("2019-03-14",), "March 5, 2024": ("2024-03-05",), "5th April 2024": ("2024-04-05",),
+                     "26 March 1969": ("1969-03-26",), "14-MAR-19": ("2019-03-14",), "2019-03-14": ("2019-03-14",),
+                     "14.03.2019": ("2019-03-14",), "3 févr. 2020": ("2020-02-03",)}
+
+
+def test_an_ambiguous_date_offers_both_readings_and_an_impossible_one_neither():
+    assert [d.dates for d in printed_dates("on 03/04/21 and 13/04/2021 and 31/02/2020")] == [("2021-04-03", "2021-03-04"), ("2021-04-13",)]
+
+
+@pytest.mark.parametrize("text", ["tel 012-345-6789", "amount 1.234,56", "version 1.2.3", "card 12/2019", "ref 4411-22-33-44",
+                                  "total 14.03.20199", "IP 10.1.2.300"])
+def test_numbers_that_are_not_dates_are_not_offered(text):
+    assert printed_dates(text) == []
+
+
+def test_candidates_keep_document_order_each_once():
+    dates = printed_dates("Issued 02/01/2020, paid 2020-01-02, due 15 Jan 2020")
+    assert printed_candidates(dates) == ["02/01/2020", "2020-01-02", "15 Jan 2020"]
+    assert iso_candidates(dates) == ["2020-01-02", "2020-02-01", "2020-01-15"]
+
+
+@pytest.mark.parametrize("name, description, node, ask", [
+    ("issue_date", None, {"type": "string", "format": "date"}, ISO),
+    ("when", None, {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}, ISO),
+    ("periodStart", "First day of the period in YYYY-MM-DD format.", {"type": "string"}, ISO),
+    ("date", "The date exactly as printed, e.g. 25/12/2018", {"type": "string"}, PRINTED),
+    ("birthDate", "Patient's date of birth as written", {"type": "string"}, PRINTED),
+    ("visit", "when the patient came, e.g. 25/12/2018", {"type": "string"}, EITHER),
+    ("Invoice Date", None, {"type": "string"}, EITHER),
+    ("candidate_name", "who applied", {"type": "string"}, None),
+    ("updated_by", None, {"type": "string"}, None),
+    ("code", None, {"type": "string", "pattern": "^[A-Z]{2}-[0-9]{7}$"}, None),
+    ("date_kind", None, {"type": "string", "enum": ["issue", "due"]}, None),
+    ("started", None, {"type": "string", "format": "date-time"}, None),
+    ("date", None, {"type": "number"}, None),
+])
+def test_which_fields_ask_for_a_date_and_in_which_form(name, description, node, ask):
+    assert date_ask(name, description, node) == ask
