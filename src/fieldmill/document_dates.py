@@ -111,7 +111,12 @@ def printed_candidates(dates: list[PrintedDate]) -> list[str]:
 ISO = "iso"
 PRINTED = "printed"
 EITHER = "either"
-_ABOUT_A_DATE = re.compile(r"(?<!candi)(?<!vali)(?<!up)(?<!man)(?<!accommo)date|\bdob\b|birth|\bday\b|\bdated\b|\bissued\b|yyyy|dd[/.-]mm|mm[/.-]dd", re.IGNORECASE)
+# A field is about a date when its name says so, or its description starts by saying so, spells a date's
+# shape, or gives a date as its example; a text field that only mentions a date ("payment terms, e.g. due
+# 30 days after the invoice date") stays free text.
+_DATE_WORDS = re.compile(r"(?<!candi)(?<!vali)(?<!up)(?<!man)(?<!accommo)date|\bdob\b|birth|\bday\b|\bdated\b", re.IGNORECASE)
+_STARTS_WITH_A_DATE = re.compile(r"\s*(?:the\s+|a\s+)?(?:\w+\s+)?(?:date|day)\b", re.IGNORECASE)
+_DATE_SHAPE = re.compile(r"yyyy|dd[/.-]mm|mm[/.-]dd", re.IGNORECASE)
 _ASKS_ISO = re.compile(r"yyyy-mm-dd|iso[ -]?8601|\biso\b", re.IGNORECASE)
 _ASKS_PRINTED = re.compile(r"as (?:it is |it's )?(?:printed|written|shown|stated|it appears|appears|on the)|exactly|verbatim|keep the format"
                            r"|same format|original format|\bas is\b", re.IGNORECASE)
@@ -134,12 +139,13 @@ def date_ask(name: str, description: str | None, node: dict[str, Any]) -> str | 
     pattern = node.get("pattern")
     if pattern is not None:
         return ISO if _is_iso_pattern(pattern) else None
-    said = f"{_words(name)} {description or ''}"
-    if not _ABOUT_A_DATE.search(said) and not printed_dates(description or ""):
+    description = description or ""
+    if not (_DATE_WORDS.search(_words(name)) or _STARTS_WITH_A_DATE.match(description) or _DATE_SHAPE.search(description)
+            or printed_dates(description)):
         return None
-    if _ASKS_ISO.search(description or ""):
+    if _ASKS_ISO.search(description):
         return ISO
-    if _ASKS_PRINTED.search(description or ""):
+    if _ASKS_PRINTED.search(description):
         return PRINTED
     return EITHER
 

@@ -31,9 +31,11 @@ from fieldmill.schemas import load_schema
 GROUNDING_OFF = "off"
 GROUNDING_STRICT = "strict"  # free-text fields can only be copied from the document (lark_grammar.py)
 GROUNDING_MODES = (GROUNDING_OFF, GROUNDING_STRICT)
-DATES_FROM_DOCUMENT = "document"  # a date field is one of the dates the document prints (document_dates.py)
-DATES_ANY = "any"
-DATES_MODES = (DATES_FROM_DOCUMENT, DATES_ANY)
+# Where date and number fields take their values: what the document prints (document_dates.py,
+# document_numbers.py), or anything their type allows.
+FROM_DOCUMENT = "document"
+ANY_VALUE = "any"
+VALUE_SOURCES = (FROM_DOCUMENT, ANY_VALUE)
 # Characters per token no tokenizer beats by much; longer texts are refused before
 # tokenising them (a multi-megabyte document would otherwise stall the actor).
 _MAX_CHARS_PER_TOKEN = 32
@@ -56,15 +58,16 @@ class ContextTooSmall(RuntimeError):
 class Extractor:
     def __init__(self, schema_spec: str, engine_config: dict[str, Any], max_doc_tokens: int | None = None, engine: Engine | None = None,
                  retries: int = 0, retry_temperature: float = 0.7, grounding: str = GROUNDING_OFF, schema_source: str | None = None,
-                 engines=None, dates: str = DATES_FROM_DOCUMENT):
+                 engines=None, dates: str = FROM_DOCUMENT, numbers: str = FROM_DOCUMENT):
         started = time.perf_counter()
         self.engines = engines  # the driver's count of open engines (pipeline.EngineCount), or None
         if grounding not in GROUNDING_MODES:
             raise ValueError(f"grounding {grounding!r}: choose one of {', '.join(GROUNDING_MODES)}")
         self.grounding = grounding
-        if dates not in DATES_MODES:
-            raise ValueError(f"dates {dates!r}: choose one of {', '.join(DATES_MODES)}")
-        self.dates = dates
+        for option, value in (("dates", dates), ("numbers", numbers)):
+            if value not in VALUE_SOURCES:
+                raise ValueError(f"{option} {value!r}: choose one of {', '.join(VALUE_SOURCES)}")
+        self.dates, self.numbers = dates, numbers
         self.retries = retries
         self.retry_temperature = retry_temperature
         self.schema = load_schema(schema_spec, source=schema_source)
@@ -191,9 +194,10 @@ class Extractor:
         return self._for_document(build_constraint(schema), schema, text)
 
     def _for_document(self, constraint, hardened: dict[str, Any], text: str):
-        """The constraint for one document: free text grounded in it (`--grounding strict`), date fields
-        among the dates it prints (`--dates document`); the schema's own where neither applies."""
-        grammar = document_grammar(hardened, text, spans=self.grounding == GROUNDING_STRICT, dates=self.dates == DATES_FROM_DOCUMENT)
+        """The constraint for one document: free text grounded in it (`--grounding strict`), date and number
+        fields among the dates and numbers it prints (`--dates/--numbers document`); else the schema's own."""
+        grammar = document_grammar(hardened, text, spans=self.grounding == GROUNDING_STRICT, dates=self.dates == FROM_DOCUMENT,
+                                   numbers=self.numbers == FROM_DOCUMENT)
         return replace(constraint, grammar=grammar) if grammar is not None else constraint
 
     def _result(self, generation, started: float, row: dict[str, Any]) -> dict[str, Any]:

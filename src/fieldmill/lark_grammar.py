@@ -1,6 +1,6 @@
 """A record's constraint as a Lark grammar (llguidance's dialect), for what one regex cannot say.
 
-The record's regex (`constraint.py`) serves every backend. Two things need more, and
+The record's regex (`constraint.py`) serves every backend. Three things need more, and
 llguidance's Lark grammars have both (vLLM's `guidance` backend, the default, takes them
 as a `grammar` structured output):
 
@@ -16,6 +16,10 @@ as a `grammar` structured output):
   content, so any run of them is a valid JSON string body that decodes to that run of
   the document, quotes, backslashes and line breaks included.
 
+* **Values the document prints.** A date field takes one of the dates the document prints
+  and a number field one of its numbers (`document_dates.py`, `document_numbers.py`), as
+  literal alternatives; the model still chooses which.
+
 Either kind of string is bounded by the field's `maxLength` in JSON characters, which is
 at most its length in characters, so the grammar's longest record is no longer than the
 regex's and the token budget derived from the regex still holds. Everything else is
@@ -26,10 +30,12 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from fieldmill.constraint import exact_pattern, value_node
 from fieldmill.document_dates import EITHER, ISO, PRINTED, PrintedDate, date_ask, iso_candidates, printed_candidates, printed_dates
+from fieldmill.document_numbers import DECIMAL2, NUMBER, PrintedNumber, decimal2_candidates, number_ask, number_candidates, printed_numbers
 from fieldmill.patterns import pattern_body_regex
 
 _CHUNK = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
@@ -71,11 +77,14 @@ def chunks(text: str) -> list[str]:
     return [json.dumps(piece, ensure_ascii=False)[1:-1] for piece in _CHUNK.findall(text.translate(_CONTROL))]
 
 
-def record_grammar(hardened: dict[str, Any], document: str | None = None, spans: bool = False, dates: bool = False) -> str:
-    """The record's Lark grammar: patterns intersected with lengths; for a `document`, free text as
-    its spans (`spans`) and date fields as the dates it prints (`dates`, see `document_dates.py`)."""
-    printed = printed_dates(document) if dates and document is not None else []
-    builder = _Builder(spans=spans and document is not None, dates=printed)
+def record_grammar(hardened: dict[str, Any], document: str | None = None, spans: bool = False, dates: bool = False,
+                   numbers: bool = False) -> str:
+    """The record's Lark grammar: patterns intersected with lengths; for a `document`, free text as its
+    spans (`spans`), date fields as the dates it prints (`dates`, `document_dates.py`) and number fields
+    as the numbers it prints (`numbers`, `document_numbers.py`)."""
+    printed = Printed(printed_dates(document) if dates and document is not None else [],
+                      printed_numbers(document) if numbers and document is not None else [])
+    builder = _Builder(spans=spans and document is not None, printed=printed)
     start = builder.value(hardened, "$")
     lines = ["%llguidance {}", f"start: {start}"]
     if builder.spans:
@@ -89,16 +98,19 @@ def grounded_grammar(hardened: dict[str, Any], document: str) -> str:
     return record_grammar(hardened, document, spans=True)
 
 
-def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates: bool) -> str | None:
-    """The grammar for one document, or None when nothing in it depends on the document (no free text
-    to ground, no date field, or a document that prints no date): the schema's own constraint then serves."""
+def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates: bool, numbers: bool = False) -> str | None:
+    """The grammar for one document, or None when nothing in it depends on the document (no free text to
+    ground, no date or number field, or a document that prints none): the schema's own constraint then serves."""
     spans = spans and has_free_text(hardened)
-    dates = dates and has_date_field(hardened) and bool(printed_dates(document))
-    return record_grammar(hardened, document, spans=spans, dates=dates) if spans or dates else None
+    dates = dates and _has_field(hardened, lambda name, description, node: date_ask(name, description, node) is not None) \
+        and bool(printed_dates(document))
+    numbers = numbers and _has_field(hardened, lambda name, description, node: number_ask(name, description, node) is not None) \
+        and bool(printed_numbers(document))
+    return record_grammar(hardened, document, spans=spans, dates=dates, numbers=numbers) if spans or dates or numbers else None
 
 
-def has_date_field(hardened: dict[str, Any]) -> bool:
-    """Whether any field of the schema asks for a date (`document_dates.date_ask`)."""
+def _has_field(hardened: dict[str, Any], test) -> bool:
+    """Whether `test(name, description, node)` holds for a leaf of the schema (the description is the field's)."""
     def walk(node: dict[str, Any], name: str, description: str | None) -> bool:
         description = node.get("description", description)
         if "anyOf" in node:
@@ -107,14 +119,22 @@ def has_date_field(hardened: dict[str, Any]) -> bool:
             return walk(node["items"], name, description)
         if node.get("type") == "object":
             return any(walk(sub, key, None) for key, sub in node.get("properties", {}).items())
-        return date_ask(name, description, node) is not None
+        return test(name, description, node)
     return walk(hardened, "", None)
 
 
+@dataclass(frozen=True)
+class Printed:
+    """What one document prints that fields may take (empty: that kind of field decodes as the schema says)."""
+
+    dates: list[PrintedDate]
+    numbers: list[PrintedNumber]
+
+
 class _Builder:
-    def __init__(self, spans: bool, dates: list[PrintedDate]):
+    def __init__(self, spans: bool, printed: Printed):
         self.spans = spans
-        self.dates = dates
+        self.printed = printed
         self.rules: list[tuple[str, str]] = []
         self._terminals: dict[str, str] = {}
 
@@ -130,19 +150,26 @@ class _Builder:
             self.rules.append((name, body))
         return self._terminals[body]
 
-    def _date_choices(self, node: dict[str, Any], name: str, description: str | None) -> list[str]:
-        """The values a date field may take in this document (none: the field is not a date field, or no date fits)."""
-        ask = date_ask(name, description, node) if self.dates else None
-        if ask is None:
-            return []
-        iso = iso_candidates(self.dates) if ask in (ISO, EITHER) else []
-        printed = printed_candidates(self.dates) if ask in (PRINTED, EITHER) else []
-        if ask == PRINTED:  # a document that prints ISO dates prints them "as printed" too
-            printed += [d for d in iso_candidates(self.dates) if d in printed]
-        return [v for v in dict.fromkeys(printed + iso) if node.get("minLength", 0) <= len(v) <= node.get("maxLength", len(v)) and _matches(node, v)]
+    def _choices(self, node: dict[str, Any], name: str, description: str | None) -> list[str]:
+        """The JSON texts a date or number field may take in this document (none: not such a field, or nothing fits)."""
+        dates, numbers = self.printed.dates, self.printed.numbers
+        ask = date_ask(name, description, node) if dates else None
+        if ask is not None:
+            iso = iso_candidates(dates) if ask in (ISO, EITHER) else []
+            printed = printed_candidates(dates) if ask in (PRINTED, EITHER) else []
+            if ask == PRINTED:  # a document that prints ISO dates prints them "as printed" too
+                printed += [d for d in iso_candidates(dates) if d in printed]
+            strings = list(dict.fromkeys(printed + iso))
+        else:
+            ask = number_ask(name, description, node) if numbers else None
+            if ask == NUMBER:
+                return number_candidates(numbers, node)
+            strings = decimal2_candidates(numbers) if ask == DECIMAL2 else []
+        fits = [v for v in strings if node.get("minLength", 0) <= len(v) <= node.get("maxLength", len(v)) and _matches(node, v)]
+        return [json.dumps(v, ensure_ascii=False) for v in fits]
 
     def _special(self, node: dict[str, Any], name: str, description: str | None) -> bool:
-        return _intersected(node) or (self.spans and is_free_text(node)) or bool(self._date_choices(node, name, description))
+        return _intersected(node) or (self.spans and is_free_text(node)) or bool(self._choices(node, name, description))
 
     def _has_special(self, node: dict[str, Any], name: str, description: str | None) -> bool:
         description = node.get("description", description)
@@ -163,10 +190,10 @@ class _Builder:
         if "anyOf" in node:
             return "(" + " | ".join(self.value(o, f"{path}|{i}", name, description) for i, o in enumerate(node["anyOf"])) + ")"
         kind = node.get("type")
+        choices = self._choices(node, name, description)
+        if choices:
+            return self.terminal(" | ".join(json.dumps(text, ensure_ascii=False) for text in choices))
         if kind == "string":
-            choices = self._date_choices(node, name, description)
-            if choices:
-                return self.terminal(" | ".join(json.dumps(json.dumps(v, ensure_ascii=False), ensure_ascii=False) for v in choices))
             length = f"/(?s:.{{{node.get('minLength', 0)},{node['maxLength']}}})/"
             if _intersected(node):
                 return self.terminal(f'"\\"" (/{_slashes(pattern_body_regex(node["pattern"]))}/ & {length}) "\\""')
@@ -206,4 +233,4 @@ def _regex_terminal(regex: str) -> str:
     return "/" + _slashes(regex) + "/"
 
 
-__all__ = ["record_grammar", "grounded_grammar", "document_grammar", "has_date_field", "needs_grammar", "has_free_text", "is_free_text", "chunks"]
+__all__ = ["record_grammar", "grounded_grammar", "document_grammar", "needs_grammar", "has_free_text", "is_free_text", "chunks"]

@@ -20,7 +20,7 @@ OUTPUT) reads as just its rows.
   (`documents.TRANSIENT`: a read error, an engine error, a document replaced while it was
   read), which the same command tries again until they have been tried `max_tries` times.
 * The current view holds, for every document URI, the row produced last (`processed_at`)
-  among completed runs. Completion is written once, so running a finished command again
+  among completed runs, a failure for a passing reason only where no run answered. Completion is written once, so running a finished command again
   changes nothing that readers see.
 * A lease (`_lease`, renewed while the driver works, expiring after `lease_seconds`) keeps
   two drivers off one run; a crashed driver's lease simply expires.
@@ -449,13 +449,16 @@ class RunStore:
         oldest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
         for order, run in enumerate(runs):
             for name, index in run.part_indexes():
-                for position, (uri, stamp) in enumerate(zip(index.column("doc_uri").to_pylist(), index.column("processed_at").to_pylist())):
-                    key = (stamp or oldest, order, name, position)
+                fields = [index.column(c).to_pylist() for c in ("doc_uri", "processed_at", "status", "reason")]
+                for position, (uri, stamp, status, reason) in enumerate(zip(*fields)):
+                    # A failure for a passing reason (a reprocess whose engine died) never hides an answer an earlier run gave.
+                    answered = not (status == "failed" and reason in TRANSIENT)
+                    key = (answered, stamp or oldest, order, name, position)
                     digest = doc_digest(uri, "")
                     if digest not in chosen or key > chosen[digest]:
                         chosen[digest] = key
         wanted: dict[tuple[int, str], list[int]] = {}
-        for _, order, name, position in chosen.values():
+        for _, _, order, name, position in chosen.values():
             wanted.setdefault((order, name), []).append(position)
         needed = None if columns is None else sorted({"doc_uri", *columns})
         for (order, name), positions in sorted(wanted.items()):
@@ -475,6 +478,8 @@ class RunStore:
             view.counts.update(table.column("status").to_pylist())
             if target is not None:
                 view.parts.append(target.write_part(table))
+        if target is not None and not view.rows:  # never switch readers to an empty view (a mistyped OUTPUT, no completed run yet)
+            raise NoResults(f"no rows in completed runs under {self.output}: {to} still shows its previous view")
         if target is not None:
             view.location = target.publish()
         view.runs = [(r.run_id, contributed[r.run_id]) for r in runs if contributed[r.run_id]]

@@ -153,3 +153,24 @@ def test_a_document_without_dates_or_date_fields_keeps_the_schemas_own_constrain
     assert document_grammar(hardened, "no date printed here", spans=False, dates=True) is None
     assert document_grammar(hardened, "Date: 03/04/2021", spans=False, dates=False) is None
     assert document_grammar(load_schema("invoice").hardened, "Date: 03/04/2021", spans=False, dates=True) is not None
+
+
+def test_number_fields_take_the_numbers_the_document_prints(tokenizer):
+    from fieldmill.hardening import harden
+    from fieldmill.lark_grammar import document_grammar
+
+    hardened = harden({"type": "object", "properties": {
+        "opening": {"type": "number", "description": "Balance at the start of the period"},
+        "total": {"type": ["string", "null"], "description": "Total paid, digits with two decimals"},
+        "items": {"type": "integer", "description": "How many lines"},
+    }})
+    text = "Balance brought forward 4,127.89\nHardwood flooring 6.25 x 53.13 = 332.06\nTOTAL RM 1.234,50"
+    m = matcher(tokenizer, document_grammar(hardened, text, spans=False, dates=False, numbers=True))
+
+    def record(opening, total, items=3):
+        return json.dumps({"opening": opening, "total": total, "items": items}, separators=(",", ":"))
+
+    assert accepts(tokenizer, m, record(4127.89, "1234.50")) and accepts(tokenizer, m, record(332.06, None, items=41))
+    assert not accepts(tokenizer, m, record(4.12789, "1234.50"))  # a misread group
+    assert not accepts(tokenizer, m, record(332, "1234.50"))  # cents dropped
+    assert not accepts(tokenizer, m, record(4127.89, "2023-04-06"))  # a date where an amount was asked

@@ -122,6 +122,33 @@ def test_the_current_row_is_the_one_produced_last_among_completed_runs(tmp_path)
     assert sorted(view.runs) == [("monthly", 2), ("monthly-r20261110T000000", 1)]
 
 
+def test_a_newer_failure_for_a_passing_reason_never_hides_an_answer(tmp_path):
+    """A reprocess whose engine died writes engine_error rows; the view keeps the earlier answers, and a final
+    failure or a newer answer still replaces them."""
+    out = tmp_path / "out"
+    write_run(out, "monthly", [result("/in/a"), result("/in/b", "noncompliant"), result("/in/c"), result("/in/d", "failed", reason="engine_error")])
+    write_run(out, "monthly-r20261110T000000", [result("/in/a", "failed", reason="engine_error"), result("/in/b", "failed", reason="no_output"),
+                                                result("/in/c", "failed", reason="decode_error"), result("/in/d", "failed", reason="read_error")])
+    RunStore(str(out)).write_view(str(tmp_path / "view"))
+    rows = {r["doc_uri"]: r for r in ds.dataset(str(tmp_path / "view"), format="parquet").to_table().to_pylist()}
+    assert {uri: (r["run_id"], r["status"], r["reason"]) for uri, r in rows.items()} == {
+        "/in/a": ("monthly", "compliant", None), "/in/b": ("monthly", "noncompliant", None),
+        "/in/c": ("monthly-r20261110T000000", "failed", "decode_error"),  # a final failure is an answer about the document
+        "/in/d": ("monthly-r20261110T000000", "failed", "read_error")}  # no run answered: the newest failure
+
+
+def test_an_empty_view_never_replaces_the_current_one(tmp_path):
+    out, dest = tmp_path / "out", tmp_path / "view"
+    write_run(out, "r1", [result("/in/a")])
+    assert main(["results", str(out), "--to", str(dest)]) == 0
+    before = os.readlink(dest / "current")
+    assert main(["results", str(tmp_path / "ouy"), "--to", str(dest)]) == 3  # a mistyped OUTPUT
+    write_run(tmp_path / "new", "r1", [result("/in/a")], complete=False)  # no completed run yet
+    assert main(["results", str(tmp_path / "new"), "--to", str(dest)]) == 3
+    assert os.readlink(dest / "current") == before and len([p for p in dest.iterdir() if p.name.startswith("_view-")]) == 1
+    assert [r["doc_uri"] for r in ds.dataset(str(dest), format="parquet").to_table().to_pylist()] == ["/in/a"]
+
+
 def test_a_new_view_replaces_the_old_in_one_switch(tmp_path):
     out, dest = tmp_path / "out", tmp_path / "view"
     write_run(out, "r1", [result("/in/a"), result("/in/b")])

@@ -1,0 +1,49 @@
+"""Which numbers a document prints, and which fields take one (document_numbers.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from fieldmill.document_numbers import DECIMAL2, NUMBER, decimal2_candidates, json_number, number_ask, number_candidates, printed_numbers
+
+
+def readings(text: str) -> dict[str, list[str]]:
+    return {p.text: [str(v) for v in p.values] for p in printed_numbers(text)}
+
+
+def test_grouped_and_local_forms_read_as_the_same_amount():
+    assert readings("TOTAL RM1,234.56 | Summe 1.234,56 EUR | 1'234.56 CHF | 4,127.89") == {
+        "1,234.56": ["1234.56"], "1.234,56": ["1234.56"], "1'234.56": ["1234.56"], "4,127.89": ["4127.89"]}
+
+
+def test_an_ambiguous_group_offers_both_readings_and_signs_offer_both_signs():
+    assert readings("Menge 1.234  Rabatt (12.50)  Korrektur -3,00") == {
+        "1.234": ["1234", "1.234"], "(12.50)": ["-12.50", "12.50"], "-3,00": ["-3.00", "3.00"]}
+
+
+def test_table_columns_stay_separate_numbers():
+    assert readings("2 45.00 90.00") == {"2": ["2"], "45.00": ["45.00"], "90.00": ["90.00"]}
+
+
+def test_candidates_are_written_as_the_constraint_writes_numbers_within_bounds_and_steps():
+    numbers = printed_numbers("Qty 6.25 x 53.13 = 332.06, VAT 20%, paid 1,000.00, ref 0.001")
+    node = {"type": "number", "minimum": 0, "maximum": 999.99, "multipleOf": 0.01}
+    assert number_candidates(numbers, node) == ["6.25", "53.13", "332.06", "20"]  # 1000 is out of bounds, 0.001 off the step
+    assert json_number(Decimal("120.00")) == "120" and json_number(Decimal("-0.0")) == "0" and json_number(Decimal("1E+3")) == "1000"
+    assert decimal2_candidates(printed_numbers("Total 1.234,5 | 12.50 | 7 | 0.125")) == ["1234.50", "12.50", "7.00"]
+
+
+@pytest.mark.parametrize("name, description, node, ask", [
+    ("total", None, {"type": "number"}, NUMBER),
+    ("total", "Total paid, digits with two decimals", {"type": "string"}, DECIMAL2),
+    ("amountDue", "as a number with 2 decimal places, no currency symbol", {"type": "string"}, DECIMAL2),
+    ("total", None, {"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$"}, DECIMAL2),
+    ("total", "as printed, without the currency", {"type": "string"}, None),
+    ("count", None, {"type": "integer"}, None),
+    ("code", "two decimals of precision in the lab value", {"type": "string", "enum": ["a"]}, None),
+    ("note", "mentions 12.50 somewhere", {"type": "string"}, None),
+])
+def test_which_fields_take_a_printed_number(name, description, node, ask):
+    assert number_ask(name, description, node) == ask
