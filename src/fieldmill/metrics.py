@@ -30,12 +30,28 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1
 # Per-field confidence: the decisions live near 1.
 CONFIDENCE_BUCKETS = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.0)
 REVIEW_BELOW = 0.9  # a field below this confidence, or ungrounded, needs a person (`fieldmill review`'s default)
+_SEGMENT = re.compile(r"\[\]|[^.\[\]]+")
 _INDEX = re.compile(r"\[\d+\]")
 
 
-def field_label(location: str) -> str:
-    """`line_items[3].amount` -> `line_items[].amount`: one series per schema field, not per list item."""
-    return _INDEX.sub("[]", location or "$")
+def field_label(location: str, hardened: dict[str, Any] | None = None) -> str:
+    """`line_items[3].amount` -> `line_items[].amount`: one series per schema field, not per list item; with the
+    schema, a map's keys (chosen by the model from the document) collapse to the map's path, so series never
+    grow with the corpus."""
+    folded = _INDEX.sub("[]", location or "$")
+    if hardened is None or folded == "$":
+        return folded
+    node, kept = hardened, []
+    for segment in _SEGMENT.findall(folded.removeprefix("$").lstrip(".")):
+        options = [o for o in node.get("anyOf", [node]) if o.get("type") != "null"]
+        if segment == "[]":
+            node = next((o["items"] for o in options if o.get("type") == "array"), None)
+        else:
+            node = next((o["properties"][segment] for o in options if segment in (o.get("properties") or {})), None)
+        if node is None:  # a map's key, or a path the schema does not have
+            break
+        kept.append(segment)
+    return "".join(s if s == "[]" or not i else "." + s for i, s in enumerate(kept)) or "$"
 
 
 def filled_paths(value: Any, path: str = "") -> set[str]:
@@ -60,6 +76,7 @@ class RunMetrics:
         self.job = job
         self.registry = CollectorRegistry()
         self.schema = self.model = ""
+        self.hardened: dict[str, Any] | None = None
         r = self.registry
         self.documents = Counter(PREFIX + "documents", "Documents with a row in this run, by status.", ["schema", "model", "status"], registry=r)
         self.failures = Counter(PREFIX + "failures", "Failed documents by reason.", ["schema", "reason"], registry=r)
@@ -82,8 +99,8 @@ class RunMetrics:
         self._counts = {COMPLIANT: 0, NONCOMPLIANT: 0}
         self._values = {"grounded": 0, "ungrounded": 0, "fields": 0, "review": 0}
 
-    def start(self, schema: str, model: str) -> None:
-        self.schema, self.model = schema, model
+    def start(self, schema: str, model: str, hardened: dict[str, Any] | None = None) -> None:
+        self.schema, self.model, self.hardened = schema, model, hardened
         for status in (COMPLIANT, NONCOMPLIANT, FAILED):  # every series exists from the start, at 0
             self.documents.labels(schema, model, status)
         for kind in ("prompt", "completion"):
@@ -108,9 +125,9 @@ class RunMetrics:
             reached = self._counts[COMPLIANT] + self._counts[NONCOMPLIANT]
             self.compliance.labels(schema, model).set(self._counts[COMPLIANT] / reached)
         for error in row.get("errors") or ():
-            self.field_errors.labels(schema, field_label(error.get("field", "$"))).inc()
+            self.field_errors.labels(schema, field_label(error.get("field", "$"), self.hardened)).inc()
         if status == COMPLIANT and row.get("record_value"):
-            for path in filled_paths(row["record_value"]):
+            for path in {field_label(p, self.hardened) for p in filled_paths(row["record_value"])}:
                 self.field_filled.labels(schema, path).inc()
         if status != FAILED:
             self._observe_values(row)
@@ -126,7 +143,7 @@ class RunMetrics:
         schema, model = self.schema, self.model
         ungrounded = list(row.get("ungrounded_fields") or [])
         for path in ungrounded:
-            self.field_ungrounded.labels(schema, field_label(path)).inc()
+            self.field_ungrounded.labels(schema, field_label(path, self.hardened)).inc()
         confidence = dict(row.get("confidence") or [])
         for score in confidence.values():
             self.confidence.labels(schema).observe(score)

@@ -159,7 +159,7 @@ def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = Non
     reset_peak_rss()
     schema, model_id, store, run = plan_run(config)
     if metrics is not None:  # a run that fails from here on still reports its own (zero) numbers
-        metrics.start(schema.name, model_id)
+        metrics.start(schema.name, model_id, schema.hardened)
     with run.lease():
         return _run(config, schema, model_id, store, run, started, on_row, metrics)
 

@@ -30,6 +30,26 @@ def test_list_indices_fold_into_one_field_label():
     assert field_label("") == "$" and field_label("total") == "total"
 
 
+def test_map_keys_collapse_to_the_maps_path_so_series_never_grow_with_the_corpus():
+    from fieldmill.hardening import harden
+
+    hardened = harden({"type": "object", "properties": {
+        "lines": {"type": "array", "items": {"type": "object", "properties": {"extras": {"type": "object", "additionalProperties": {"type": "string"}},
+                                                                               "amount": {"type": "number"}}}},
+        "attributes": {"type": ["object", "null"], "additionalProperties": {"type": "number"}}}})
+    assert field_label("lines[3].extras.Colour", hardened) == "lines[].extras"
+    assert field_label("lines[0].amount", hardened) == "lines[].amount"
+    assert field_label("attributes.Serial No 4471", hardened) == "attributes"
+    assert field_label("$", hardened) == "$"
+    m = RunMetrics()
+    m.start("s", "m", hardened)
+    for key in ("Colour", "Size", "Serial No 4471"):
+        m.observe({"status": "compliant", "record_value": {"lines": [], "attributes": {key: 1}}, "errors": [{"field": f"attributes.{key}", "message": "x"}]})
+    text = generate_latest(m.registry).decode()
+    assert samples(text, "fieldmill_field_filled_total", field="attributes") == [3]
+    assert samples(text, "fieldmill_field_errors_total", field="attributes") == [3] and "Serial" not in text
+
+
 def test_filled_paths_are_leaves_with_values():
     record = {"a": 1, "b": None, "c": "", "d": {"e": "x", "f": None}, "tags": ["x", None], "items": [{"q": 1}, {"q": None, "r": 2}], "none": []}
     assert filled_paths(record) == {"a", "d.e", "tags[]", "items[].q", "items[].r"}
