@@ -126,14 +126,15 @@ class Run:
 
     # indexes
 
-    def index_tables(self) -> Iterator[pa.Table]:
+    def index_tables(self, repair: bool = False) -> Iterator[pa.Table]:
         """The run's index rows, a table at a time."""
-        for _, table in self.part_indexes():
+        for _, table in self.part_indexes(repair):
             yield table
 
-    def part_indexes(self) -> Iterator[tuple[str, pa.Table]]:
+    def part_indexes(self, repair: bool = False) -> Iterator[tuple[str, pa.Table]]:
         """(part name, its index rows in the part's row order): from the one-file index when it covers
-        every part, else from the parts' own indexes, rebuilt from a part whose index is missing."""
+        every part, else from the parts' own indexes, rebuilt from a part whose index is missing (and
+        written back when `repair`: only a driver does, so readers with read-only credentials can read)."""
         parts = self.part_names()
         whole = storage.join(self.folder, RUN_INDEX)
         if parts and storage.exists(whole):
@@ -152,12 +153,13 @@ class Run:
                 yield name, _read_parquet(storage.join(self.folder, INDEX_DIR, name), None)
             else:  # the driver died between a part and its index
                 table = index_of(self.read_part(name, INDEX_SCHEMA.names))
-                storage.write_bytes(storage.join(self.folder, INDEX_DIR, name), _parquet_bytes(table))
+                if repair:
+                    storage.write_bytes(storage.join(self.folder, INDEX_DIR, name), _parquet_bytes(table))
                 yield name, table
 
     def write_run_index(self) -> None:
         """All part indexes in one file (with a `part` column), so a completed run costs one read."""
-        tables = [table.append_column("part", pa.array([name] * table.num_rows, pa.string())) for name, table in self.part_indexes()]
+        tables = [table.append_column("part", pa.array([name] * table.num_rows, pa.string())) for name, table in self.part_indexes(repair=True)]
         table = pa.concat_tables(tables) if tables else INDEX_SCHEMA.append(pa.field("part", pa.string())).empty_table()
         storage.write_bytes(storage.join(self.folder, RUN_INDEX), _parquet_bytes(table))
 
@@ -437,7 +439,7 @@ class RunStore:
         """The done-set over `runs` (default: every run in OUTPUT), from indexes only."""
         history = History()
         for run in self.runs() if runs is None else runs:
-            for table in run.index_tables():
+            for table in run.index_tables(repair=True):  # the driver's start-up
                 history.add(table, schema_hash, model_id, max_tries)
         return history
 

@@ -67,6 +67,21 @@ def test_a_part_without_its_index_gets_one_back(tmp_path):
     assert lost.exists()
 
 
+def test_readers_never_write_into_output(tmp_path):
+    """results, review and eval read with read-only credentials: a missing index is rebuilt in memory only."""
+    run = write_run(tmp_path, "r1", [result("/d/a.txt"), result("/d/b.txt")])
+    (Path(run.folder) / "_index.parquet").unlink()
+    lost = Path(run.folder) / INDEX_DIR / run.part_names()[1]
+    lost.unlink()
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    tmp_path.chmod(0o555), Path(run.folder).chmod(0o555), (Path(run.folder) / INDEX_DIR).chmod(0o555)
+    try:
+        view = RunStore(str(tmp_path)).write_view()
+    finally:
+        tmp_path.chmod(0o755), Path(run.folder).chmod(0o755), (Path(run.folder) / INDEX_DIR).chmod(0o755)
+    assert view.rows == 2 and sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
 def test_startup_reads_indexes_not_parts(tmp_path, monkeypatch):
     run = write_run(tmp_path, "r1", [result("/d/a.txt"), result("/d/b.txt")])
     read = []
