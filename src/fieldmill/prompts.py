@@ -118,6 +118,12 @@ def build_prompt(prefix: str, document: str) -> str:
     return f"{prefix}\nDocument:\n{DOC_OPEN}\n{body}\n{DOC_CLOSE}\n\n{ANSWER_LEAD}"
 
 
+def prompt_token_ids(tokenizer, prompt: str) -> list[int]:
+    """The prompt's token ids, as every engine and the trainer compute them: text that spells a special
+    token (a document holding `<eos>` or `<start_of_turn>`) stays text, never a control token."""
+    return tokenizer(prompt, add_special_tokens=True, split_special_tokens=True)["input_ids"]
+
+
 def describe_fields(node: dict[str, Any], indent: str = "") -> list[str]:
     lines = []
     for name, sub in node.get("properties", {}).items():

@@ -63,7 +63,9 @@ class TransformersEngine(Engine):
         self.eos_ids = {self.tokenizer.eos_token_id, *(configured if isinstance(configured, list) else [configured])} - {None}
 
     def count_tokens(self, prompt: str) -> list[int]:
-        return self.tokenizer(prompt, add_special_tokens=True)["input_ids"]
+        from fieldmill.prompts import prompt_token_ids
+
+        return prompt_token_ids(self.tokenizer, prompt)
 
     async def generate(self, prompt_ids: list[int], constraint: Constraint, max_tokens: int, temperature: float = 0.0, seed: int | None = None) -> Generation:
         return await asyncio.to_thread(self._generate, prompt_ids, constraint, max_tokens, temperature, seed)

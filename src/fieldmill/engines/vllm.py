@@ -102,7 +102,9 @@ class VllmEngine(Engine):
         self.type_adapter = VLLMOfflineTypeAdapter()
 
     def count_tokens(self, prompt: str) -> list[int]:
-        return self.tokenizer(prompt, add_special_tokens=True)["input_ids"]
+        from fieldmill.prompts import prompt_token_ids
+
+        return prompt_token_ids(self.tokenizer, prompt)
 
     async def generate(self, prompt_ids: list[int], constraint: Constraint, max_tokens: int, temperature: float = 0.0, seed: int | None = None) -> Generation:
         from vllm import SamplingParams

@@ -31,6 +31,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from fieldmill.prompts import prompt_token_ids
+
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 CHECKPOINT = "checkpoint"
 _STATE = "trainer_state.json"
@@ -90,8 +92,8 @@ class TrainState:
 
 def tokenize(tokenizer, prompt: str, answer: str, list_weight: float = 1.0) -> Sequence:
     """prompt + answer + eos; with `list_weight` > 1, the answer tokens that decide a list's length weigh that much (weights.py)."""
-    prompt_ids = tokenizer(prompt, add_special_tokens=True)["input_ids"]
-    encoded = tokenizer(answer, add_special_tokens=False, return_offsets_mapping=list_weight != 1.0)
+    prompt_ids = prompt_token_ids(tokenizer, prompt)
+    encoded = tokenizer(answer, add_special_tokens=False, split_special_tokens=True, return_offsets_mapping=list_weight != 1.0)
     answer_ids = encoded["input_ids"] + [tokenizer.eos_token_id]
     weights = None
     if list_weight != 1.0:
