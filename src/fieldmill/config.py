@@ -79,11 +79,13 @@ def default_run_id(input_root: str, schema_name: str, schema_hash: str, model_id
 
 
 REPROCESS_MARK = "-r"
+FOLLOW_UP_MARK = "-f"
 
 
-def reprocess_run_id(base: str, existing: list[str], completed: set[str], now: dt.datetime) -> str:
-    """The run id of a reprocess: the newest unfinished `<base>-r<stamp>` run if one exists (resume), else a new one."""
-    mine = sorted(r for r in existing if r.startswith(base + REPROCESS_MARK) and r[len(base) + len(REPROCESS_MARK):].replace("T", "").isdigit())
+def reprocess_run_id(base: str, existing: list[str], completed: set[str], now: dt.datetime, mark: str = REPROCESS_MARK) -> str:
+    """The run id of a reprocess (or, with FOLLOW_UP_MARK, of a follow-up): the newest unfinished
+    `<base><mark><stamp>` run if one exists (resume), else a new one."""
+    mine = sorted(r for r in existing if r.startswith(base + mark) and r[len(base) + len(mark):].replace("T", "").isdigit())
     if mine and mine[-1] not in completed:
         return mine[-1]
-    return f"{base}{REPROCESS_MARK}{now.strftime('%Y%m%dT%H%M%S')}"
+    return f"{base}{mark}{now.strftime('%Y%m%dT%H%M%S')}"

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from fieldmill import __version__, storage
-from fieldmill.config import RunConfig, default_run_id, reprocess_run_id
+from fieldmill.config import FOLLOW_UP_MARK, RunConfig, default_run_id, reprocess_run_id
 from fieldmill.cost import price_per_hour, run_cost
 from fieldmill.documents import decode_batch
 from fieldmill.extract import Extractor
@@ -103,7 +103,22 @@ def plan_run(config: RunConfig) -> tuple[LoadedSchema, str, RunStore, Run]:
     if config.reprocess and not config.run_id:
         runs = store.runs()
         run_id = reprocess_run_id(run_id, [r.run_id for r in runs], {r.run_id for r in runs if r.completed}, dt.datetime.now(dt.timezone.utc))
+    elif not config.run_id and store.run(run_id).completed:
+        # A completed run never changes (its _SUCCESS counts and one row per document hold): new documents, and
+        # passing failures tried again, go to a follow-up run of the same command, which the view adds when it
+        # completes; an unfinished follow-up is resumed even when its rows are all written (killed before _SUCCESS).
+        runs = store.runs()
+        follow_up = reprocess_run_id(run_id, [r.run_id for r in runs], {r.run_id for r in runs if r.completed}, dt.datetime.now(dt.timezone.utc),
+                                     FOLLOW_UP_MARK)
+        if follow_up in {r.run_id for r in runs} or _has_pending(config, store, schema, model_id):
+            run_id = follow_up
     return schema, model_id, store, store.run(run_id)
+
+
+def _has_pending(config: RunConfig, store: RunStore, schema: LoadedSchema, model_id: str) -> bool:
+    """Whether INPUT holds a document the done-set lacks (one listing, stopped at the first)."""
+    history = store.history(schema.hash, model_id, max_tries=config.max_tries)
+    return any(doc_digest(info.uri, info.etag) not in history.done for info in storage.list_objects(storage.normalise_root(config.input)))
 
 
 def _listing(config: RunConfig, history: History, counters: dict[str, int]):

@@ -367,3 +367,23 @@ def test_reprocess_a_prefix_then_the_current_view(tmp_path):
     reprocess_run = next(r for r in runs if "-r2" in r)
     assert rows["clinic-2"]["run_id"] == reprocess_run and rows["clinic-1"]["run_id"] != reprocess_run
     assert len(local_rows(out)) == 3  # runs are immutable: the first answer for clinic-2 is still there
+
+
+def test_a_completed_run_never_changes_new_documents_go_to_a_follow_up_run(tmp_path, standin):
+    docs, out = tmp_path / "docs", tmp_path / "out"
+    write_docs(docs, 2)
+    args = ["run", str(docs), "--schema", "invoice", "--output", str(out), *STANDIN]
+    assert fieldmill(*args, env=standin).returncode == 0
+    (base,) = out.glob("run_id=*")
+    success = (base / "_SUCCESS").read_text()
+    files = sorted(p.name for p in base.rglob("*"))
+    (docs / "invoice-new.txt").write_text("Invoice INV-9\nTotal due: 9.00 EUR\n")
+    later = fieldmill(*args, env=standin)
+    assert later.returncode == 0 and "1 processed now, 2 already done" in later.stdout, later.stdout
+    assert (base / "_SUCCESS").read_text() == success and sorted(p.name for p in base.rglob("*")) == files  # untouched
+    (follow_up,) = [p for p in out.glob("run_id=*") if p != base]
+    assert follow_up.name.startswith(base.name + "-f") and json.loads((follow_up / "_SUCCESS").read_text())["rows"] == 1
+    again = fieldmill(*args, env=standin)  # nothing new: no further run
+    assert again.returncode == 0 and len(list(out.glob("run_id=*"))) == 2
+    assert fieldmill("results", str(out), "--to", str(tmp_path / "view")).returncode == 0
+    assert sorted(r["doc_key"] for r in local_rows(str(tmp_path / "view"))) == ["invoice-00000.txt", "invoice-00001.txt", "invoice-new.txt"]
