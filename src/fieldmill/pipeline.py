@@ -34,7 +34,7 @@ from fieldmill.models import ModelRef
 from fieldmill.output import row_schema
 from fieldmill.progress import Progress
 from fieldmill.schemas import LoadedSchema, load_schema, shipped_source
-from fieldmill.store import History, Run, RunConstants, RunStore, doc_digest
+from fieldmill.store import History, Lease, Run, RunConstants, RunStore, doc_digest
 from fieldmill.windows import window_rows
 
 log = logging.getLogger("fieldmill")
@@ -175,11 +175,11 @@ def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = Non
     schema, model_id, store, run = plan_run(config)
     if metrics is not None:  # a run that fails from here on still reports its own (zero) numbers
         metrics.start(schema.name, model_id, schema.hardened)
-    with run.lease():
-        return _run(config, schema, model_id, store, run, started, on_row, metrics)
+    with run.lease() as lease:
+        return _run(config, schema, model_id, store, run, lease, started, on_row, metrics)
 
 
-def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore, run: Run, started: float,
+def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore, run: Run, lease: Lease, started: float,
          on_row: Callable[[dict[str, Any]], None] | None, metrics: RunMetrics | None) -> RunResult:
     if metrics is not None:
         # A resumed run's metrics describe the whole run, the rows of its earlier attempts included.
@@ -190,7 +190,8 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
     history = store.history(None, None, runs=[run], max_tries=config.max_tries) if config.reprocess \
         else store.history(schema.hash, model_id, max_tries=config.max_tries)
     counters = {"listed": 0, "pending": 0, "left": 0}
-    writer = run.writer(row_schema(schema.hardened), RunConstants(run.run_id, schema.name, schema.hash, model_id), config.part_rows, config.part_seconds)
+    writer = run.writer(row_schema(schema.hardened), RunConstants(run.run_id, schema.name, schema.hash, model_id), config.part_rows, config.part_seconds,
+                        lease=lease)
     chunks = run.write_manifest_chunks(writer.attempt, _listing(config, history, counters), config.manifest_chunk,
                                        config.block_docs or config.batch_size * config.concurrent_batches)
     timings = {"list_s": time.time() - started, "read_s": 0.0, "engine_load_s": 0.0, "extract_wall_s": 0.0}
@@ -248,7 +249,7 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
     if counters["left"]:
         log.info("run %s is partial: %d documents left by --limit; the same command without --limit (or again) continues it", run.run_id, counters["left"])
     else:
-        run.complete(manifest)
+        run.complete(manifest, lease)
     return RunResult(run.run_id, run.folder, counters["listed"], writer.rows_written, counters["listed"] - counters["pending"], ended - started, manifest,
                      timings, left=counters["left"])
 

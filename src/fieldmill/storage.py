@@ -351,14 +351,44 @@ def read_versioned(uri: str) -> tuple[bytes, str] | None:
     return data, _local_version(data)
 
 
+def read_with_age(uri: str) -> tuple[bytes, str, float] | None:
+    """`read_versioned` plus the object's age by the store's own clock (S3: the answer's Date minus
+    Last-Modified; locally: now minus mtime), so two machines' clocks never meet; None when absent."""
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        try:
+            with _s3_request("read", uri):
+                answer = s3_client().get_object(Bucket=bucket, Key=key)
+                data = answer["Body"].read()
+        except StorageError as exc:
+            if "NoSuchKey" in str(exc) or "404" in str(exc):
+                return None
+            raise
+        from email.utils import parsedate_to_datetime
+
+        said = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+        now = parsedate_to_datetime(said) if said else answer["LastModified"]
+        return data, answer["ETag"].strip('"'), max(0.0, (now - answer["LastModified"]).total_seconds())
+    path = Path(uri)
+    try:
+        data = path.read_bytes()
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StorageError(f"cannot read {uri}: {exc}") from None
+    return data, _local_version(data), max(0.0, age)
+
+
 def _local_version(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
 
 
-def write_if(uri: str, data: bytes, version: str | None) -> None:
+def write_if(uri: str, data: bytes, version: str | None) -> str:
     """Write only if the object is still at `version` (None: only if it does not exist); else `Changed`.
+    Returns the new version (from the write's own answer: no read after it that could fail).
 
     S3 makes the check itself (`If-None-Match: *`, `If-Match`); locally an exclusive lock on
     the folder serialises writers (no lock file is left beside the object).
@@ -367,8 +397,8 @@ def write_if(uri: str, data: bytes, version: str | None) -> None:
         bucket, key = split_s3(uri)
         condition = {"IfNoneMatch": "*"} if version is None else {"IfMatch": f'"{version}"'}
         with _s3_request("write", uri):
-            s3_client().put_object(Bucket=bucket, Key=key, Body=data, **condition)
-        return
+            answer = s3_client().put_object(Bucket=bucket, Key=key, Body=data, **condition)
+        return answer["ETag"].strip('"')
     import fcntl
 
     path = Path(uri)
@@ -381,6 +411,7 @@ def write_if(uri: str, data: bytes, version: str | None) -> None:
             if (current is None) != (version is None) or (current is not None and current[1] != version):
                 raise Changed(f"cannot write {uri}: it is not the expected version")
             write_bytes(uri, data)
+            return _local_version(data)
         finally:
             os.close(folder)  # closing the descriptor releases the lock
     except OSError as exc:

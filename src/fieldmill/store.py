@@ -116,8 +116,12 @@ class Run:
     def completed(self) -> bool:
         return storage.exists(storage.join(self.folder, SUCCESS))
 
-    def complete(self, manifest: dict[str, Any]) -> bool:
-        """Write completion once (False when it was already written) and the run's one-file index."""
+    def complete(self, manifest: dict[str, Any], lease: "Lease | None" = None) -> bool:
+        """Write completion once (False when it was already written) and the run's one-file index;
+        with the driver's `lease`, only while it still holds it (and completion names its generation)."""
+        if lease is not None:
+            lease.verify()
+            manifest = {**manifest, "lease_generation": lease.generation}
         self.write_run_index()
         if self.completed:
             return False
@@ -184,8 +188,9 @@ class Run:
 
     # writing
 
-    def writer(self, schema: pa.Schema, constants: "RunConstants", part_rows: int = PART_ROWS, part_seconds: float = PART_SECONDS) -> "PartWriter":
-        return PartWriter(self, schema, constants, part_rows=part_rows, part_seconds=part_seconds)
+    def writer(self, schema: pa.Schema, constants: "RunConstants", part_rows: int = PART_ROWS, part_seconds: float = PART_SECONDS,
+               lease: "Lease | None" = None) -> "PartWriter":
+        return PartWriter(self, schema, constants, part_rows=part_rows, part_seconds=part_seconds, lease=lease)
 
     def write_manifest_chunks(self, attempt: str, entries: Iterable[dict[str, Any]], chunk_size: int,
                               pending_size: int | None = None) -> list[tuple[str, int]]:
@@ -291,34 +296,47 @@ _HELD: set[str] = set()  # owners of the leases this process holds
 
 
 class Lease:
-    """`_lease` in a run folder: {owner, expires}. Taken with a conditional write, renewed by a thread."""
+    """`_lease` in a run folder: {owner, generation, seconds}. Taken with a conditional write, renewed by a thread.
+
+    Fencing: the writer checks the lease before every part and before completion, so a driver that
+    stalled past its lease (and was replaced) writes nothing more. Expiry is judged by the store's
+    clock (the lease object's age, `storage.read_with_age`), never by comparing two machines'
+    clocks; and a renewal whose answer was lost (the write happened, the reply did not arrive) is
+    recognised as our own on the next try instead of being taken for another driver.
+    """
 
     def __init__(self, uri: str, seconds: float):
         self.uri = uri
         self.seconds = seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.generation = 0
         self._version: str | None = None
+        self._renewed = 0.0  # time.monotonic() of the last write that certainly holds
         self._lost: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def _body(self) -> bytes:
-        return json.dumps({"owner": self.owner, "expires": time.time() + self.seconds}).encode()
+        # `expires` is for a person reading the file; drivers judge expiry by the object's age.
+        return json.dumps({"owner": self.owner, "generation": self.generation, "seconds": self.seconds,
+                           "expires": time.time() + self.seconds}).encode()
 
     def acquire(self) -> "Lease":
-        current = storage.read_versioned(self.uri)
+        current = storage.read_with_age(self.uri)
         if current is not None:
             held = json.loads(current[0] or b"{}")
-            if held.get("owner") != self.owner and float(held.get("expires", 0)) > time.time() and not _owner_gone(held.get("owner", "")):
-                until = dt.datetime.fromtimestamp(float(held["expires"]), dt.timezone.utc).isoformat(timespec="seconds")
-                raise LeaseHeld(f"another driver ({held.get('owner')}) is working on this run until {until} (it renews while alive); "
-                                f"this one stops without writing. If that driver is gone, run again after {until}")
-        body = self._body()
+            left = float(held.get("seconds", self.seconds)) - current[2]
+            if held.get("owner") != self.owner and left > 0 and not _owner_gone(held.get("owner", "")):
+                raise LeaseHeld(f"another driver ({held.get('owner')}) is working on this run for {left:.0f} s more (it renews while alive); "
+                                f"this one stops without writing. If that driver is gone, run again after that")
+            self.generation = int(held.get("generation", 0)) + 1
+        else:
+            self.generation = 1
         try:
-            storage.write_if(self.uri, body, None if current is None else current[1])
+            self._version = storage.write_if(self.uri, self._body(), None if current is None else current[1])
         except storage.Changed:
             raise LeaseHeld("another driver took this run at the same moment; this one stops without writing") from None
-        self._version = storage.read_versioned(self.uri)[1]
+        self._renewed = time.monotonic()
         _HELD.add(self.owner)
         self._thread = threading.Thread(target=self._renew_loop, name="fieldmill-lease", daemon=True)
         self._thread.start()
@@ -327,19 +345,45 @@ class Lease:
     def _renew_loop(self) -> None:
         while not self._stop.wait(self.seconds / 3):
             try:
-                body = self._body()
-                storage.write_if(self.uri, body, self._version)
-                self._version = storage.read_versioned(self.uri)[1]
+                self._version = storage.write_if(self.uri, self._body(), self._version)
+                self._renewed = time.monotonic()
             except storage.Changed:
-                self._lost = "another driver took over this run's lease (this driver stalled past its expiry)"
-                return
+                if not self._still_mine():
+                    self._lost = "another driver took over this run's lease (this driver stalled past its expiry)"
+                    return
             except storage.StorageError as exc:
                 log.warning("cannot renew the run's lease (will retry): %s", exc)
 
+    def _still_mine(self) -> bool:
+        """After a refused renewal: whether the lease is still ours (an earlier write landed but its answer was lost)."""
+        try:
+            current = storage.read_versioned(self.uri)
+        except storage.StorageError:
+            return True  # cannot tell yet: the next renewal asks again (check() fences by time meanwhile)
+        if current is None:
+            return False
+        held = json.loads(current[0] or b"{}")
+        if held.get("owner") == self.owner and int(held.get("generation", 0)) == self.generation:
+            self._version = current[1]
+            return True
+        return False
+
     def check(self) -> None:
-        """Raise before writing when the lease was lost."""
+        """Raise before writing when the lease was lost, or has not been renewed for so long that another driver may hold it."""
         if self._lost:
             raise LeaseHeld(self._lost + "; this driver stops, the other one finishes the run")
+        if self._version is not None and time.monotonic() - self._renewed > self.seconds:
+            raise LeaseHeld(f"this driver could not renew the run's lease for {self.seconds:.0f} s (another driver may hold it now); "
+                            "it stops without writing more, and the same command resumes the run")
+
+    def verify(self) -> None:
+        """`check`, then read the lease itself: the last fence before completion is written."""
+        self.check()
+        current = storage.read_versioned(self.uri)
+        held = json.loads(current[0] or b"{}") if current is not None else {}
+        if held.get("owner") != self.owner or int(held.get("generation", 0)) != self.generation:
+            self._lost = f"the run's lease now belongs to {held.get('owner') or 'nobody'}"
+            self.check()
 
     def release(self) -> None:
         _HELD.discard(self.owner)

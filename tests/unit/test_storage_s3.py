@@ -34,7 +34,9 @@ def test_conditional_writes_and_pinned_reads_on_s3(s3_endpoint):
     with pytest.raises(storage.Changed):
         storage.write_if("s3://cond/run/_lease", b"two", None)  # exists already
     data, version = storage.read_versioned("s3://cond/run/_lease")
-    storage.write_if("s3://cond/run/_lease", b"three", version)
+    written = storage.write_if("s3://cond/run/_lease", b"three", version)
+    data, now, age = storage.read_with_age("s3://cond/run/_lease")
+    assert (data, now) == (b"three", written) and 0 <= age < 30  # the write's own answer names the new version; age by S3's clock
     with pytest.raises(storage.Changed):
         storage.write_if("s3://cond/run/_lease", b"four", version)  # someone wrote since
     s3.put_object(Bucket="cond", Key="docs/a.txt", Body=b"first")

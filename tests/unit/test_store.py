@@ -206,6 +206,62 @@ def test_a_lease_whose_driver_on_this_machine_has_died_is_taken_at_once(tmp_path
         run.lease(seconds=60).acquire()
 
 
+def test_expiry_is_judged_by_the_stores_clock_not_by_the_drivers_clocks(tmp_path):
+    run = RunStore(str(tmp_path)).run("r1")
+    lease = Path(run.folder, "_lease")
+    lease.parent.mkdir(parents=True)
+    # Written long ago by a driver whose clock ran a day ahead: its "expires" is still in the future, the object is old.
+    lease.write_text(json.dumps({"owner": "other-host:1:0123abcd", "generation": 4, "seconds": 60, "expires": time.time() + 86400}))
+    os.utime(lease, (time.time() - 120, time.time() - 120))
+    with run.lease(seconds=60) as taken:
+        assert taken.generation == 5
+    # Just renewed by a driver whose clock runs behind: its "expires" is in the past, the object is fresh.
+    lease.write_text(json.dumps({"owner": "other-host:1:0123abcd", "generation": 5, "seconds": 60, "expires": time.time() - 3600}))
+    with pytest.raises(LeaseHeld, match="another driver"):
+        run.lease(seconds=60).acquire()
+
+
+def test_a_driver_that_lost_its_lease_writes_no_part_and_no_completion(tmp_path):
+    run = RunStore(str(tmp_path)).run("r1")
+    lease = run.lease(seconds=0.3).acquire()
+    writer = run.writer(row_schema(SCHEMA.hardened), RunConstants("r1", "invoice", SCHEMA.hash, "m1"), lease=lease)
+    writer.add(result("/d/a.txt"))
+    writer.flush()
+    # This driver stalls; its lease expires and a second driver takes the run.
+    lease._stop.set()
+    time.sleep(0.4)
+    with run.lease(seconds=60) as other:
+        writer.add(result("/d/b.txt"))
+        with pytest.raises(LeaseHeld):
+            writer.flush()
+        with pytest.raises(LeaseHeld):
+            run.complete({"run_id": "r1"}, lease)
+        assert len(run.part_names()) == 1 and not run.completed
+        assert run.complete({"run_id": "r1"}, other) and json.loads(Path(run.folder, "_SUCCESS").read_text())["lease_generation"] == 2
+
+
+def test_a_renewal_whose_answer_was_lost_keeps_the_lease(tmp_path, monkeypatch):
+    """The write landed but its reply never arrived: the next renewal is refused (the version moved) and finds the lease its own."""
+    run = RunStore(str(tmp_path)).run("r1")
+    real = storage.write_if
+    writes, lost = [], []
+
+    def write_then_lose_the_answer(uri, data, version):
+        answer = real(uri, data, version)
+        writes.append(uri)
+        if len(writes) == 2:  # the first renewal (the first write takes the lease)
+            lost.append(uri)
+            raise storage.StorageError("read timeout on endpoint URL")
+        return answer
+
+    monkeypatch.setattr(storage, "write_if", write_then_lose_the_answer)
+    with run.lease(seconds=0.3) as lease:
+        time.sleep(0.5)  # a few renewals: the first loses its answer, the next is refused and recovers
+        assert lost and lease._lost is None
+        lease.check()
+        lease.verify()
+
+
 def test_manifest_chunks_keep_only_chunks_with_pending_work(tmp_path):
     entries = [{"uri": f"/d/{i}", "key": str(i), "size": 1, "etag": "e", "done": i < 4} for i in range(7)]
     chunks = Run(str(tmp_path), "r").write_manifest_chunks("a1", iter(entries), chunk_size=3)
