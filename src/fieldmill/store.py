@@ -308,7 +308,7 @@ class Lease:
     def __init__(self, uri: str, seconds: float):
         self.uri = uri
         self.seconds = seconds
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}:{_PID_NAMESPACE}"
         self.generation = 0
         self._version: str | None = None
         self._renewed = 0.0  # time.monotonic() of the last write that certainly holds
@@ -405,13 +405,23 @@ class Lease:
         self.release()
 
 
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid").removeprefix("pid:").strip("[]")
+    except OSError:
+        return ""
+
+
+_PID_NAMESPACE = _pid_namespace()  # a pid means this process only within this namespace (and host)
+
+
 def _owner_gone(owner: str) -> bool:
     """A lease owner on this machine whose process has ended (killed, crashed, or a restarted
-    container whose new driver got the same pid) holds nothing: the same command takes over at once."""
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False  # another machine's driver: only its expiry says it is gone
+    container whose new driver got the same pid) holds nothing: the same command takes over at once.
+    Only a pid of this host name *and* this pid namespace says so: two containers can share a name."""
+    host, pid, _, namespace = (owner.split(":") + ["", "", "", ""])[:4]
+    if host != socket.gethostname() or not pid.isdigit() or not namespace or namespace != _PID_NAMESPACE:
+        return False  # another machine's (or namespace's) driver: only its expiry says it is gone
     if int(pid) == os.getpid():
         return owner not in _HELD  # not held in this process: an earlier incarnation's with the same pid
     try:

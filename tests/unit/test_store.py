@@ -19,7 +19,7 @@ from fieldmill.cli import main
 from fieldmill.config import reprocess_run_id
 from fieldmill.output import row_schema
 from fieldmill.schemas import load_schema
-from fieldmill.store import INDEX_DIR, MAX_TRIES, LeaseHeld, Run, RunConstants, RunStore, doc_digest
+from fieldmill.store import _PID_NAMESPACE, INDEX_DIR, MAX_TRIES, LeaseHeld, Run, RunConstants, RunStore, doc_digest
 
 SCHEMA = load_schema("invoice")
 
@@ -197,13 +197,15 @@ def test_a_lease_whose_driver_on_this_machine_has_died_is_taken_at_once(tmp_path
     dead.wait()
     lease = Path(run.folder, "_lease")
     lease.parent.mkdir(parents=True)
-    for owner in (f"{socket.gethostname()}:{dead.pid}:0123abcd", f"{socket.gethostname()}:{os.getpid()}:0123abcd"):  # killed; an earlier incarnation's pid
+    here = _PID_NAMESPACE
+    for owner in (f"{socket.gethostname()}:{dead.pid}:0123abcd:{here}", f"{socket.gethostname()}:{os.getpid()}:0123abcd:{here}"):  # killed; an earlier incarnation's pid
         lease.write_text(json.dumps({"owner": owner, "expires": time.time() + 600}))
         with run.lease(seconds=60):
             pass
-    lease.write_text(json.dumps({"owner": f"other-host:{dead.pid}:0123abcd", "expires": time.time() + 600}))
-    with pytest.raises(LeaseHeld):  # another machine's driver is gone only when its lease expires
-        run.lease(seconds=60).acquire()
+    for owner in (f"other-host:{dead.pid}:0123abcd:{here}", f"{socket.gethostname()}:{dead.pid}:0123abcd:4026531999"):
+        lease.write_text(json.dumps({"owner": owner, "expires": time.time() + 600}))
+        with pytest.raises(LeaseHeld):  # another machine's (or pid namespace's) driver is gone only when its lease expires
+            run.lease(seconds=60).acquire()
 
 
 def test_expiry_is_judged_by_the_stores_clock_not_by_the_drivers_clocks(tmp_path):
