@@ -60,7 +60,8 @@ class Decoded:
     ocr_confidence: float | None = None  # mean OCR word confidence (0..1) when any page was read by OCR
 
 
-def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str | None = None, ocr: OcrSettings = _DEFAULT_OCR) -> Decoded:
+def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str | None = None, ocr: OcrSettings = _DEFAULT_OCR,
+                  max_pages: int | None = None) -> Decoded:
     """Read and decode one listed document, as `run` does; failures are reasons, never exceptions.
 
     With `etag`, the read is pinned to the listed version: a document replaced since it
@@ -79,12 +80,12 @@ def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str |
     if len(data) > max_doc_bytes:
         return Decoded(None, TOO_LONG, f"object grew past the {max_doc_bytes}-byte limit while listed")
     try:
-        return decode_document(key, data, ocr)
+        return decode_document(key, data, ocr, max_pages)
     except Exception as exc:  # a decoder library's own bug must not lose the document
         return Decoded(None, DECODE_ERROR, f"{type(exc).__name__}: {exc}"[:1000])
 
 
-def decode_batch(batch: dict[str, Any], max_doc_bytes: int, ocr: dict[str, Any] | None = None) -> dict[str, list]:
+def decode_batch(batch: dict[str, Any], max_doc_bytes: int, ocr: dict[str, Any] | None = None, max_pages: int | None = None) -> dict[str, list]:
     """Read and decode a batch of listed documents (a Ray Data task); failures become reasons, never exceptions."""
     settings = OcrSettings(**ocr) if ocr else _DEFAULT_OCR
     out: dict[str, list] = {key: list(values) for key, values in batch.items()}
@@ -95,7 +96,7 @@ def decode_batch(batch: dict[str, Any], max_doc_bytes: int, ocr: dict[str, Any] 
         started = time.perf_counter()
         try:
             location = raw.decode("utf-8", "surrogateescape") if raw else str(uri)  # a local name that is not UTF-8: its own bytes
-            decoded = read_document(location, str(key), int(size), max_doc_bytes, etag=str(etag), ocr=settings)
+            decoded = read_document(location, str(key), int(size), max_doc_bytes, etag=str(etag), ocr=settings, max_pages=max_pages)
             digest = text_digest(decoded.text) if decoded.text else ""
         except Exception as exc:  # one document's surprise is its own failed row, never the run's end
             decoded, digest = Decoded(None, DECODE_ERROR, f"{type(exc).__name__}: {exc}"[:1000]), ""
@@ -118,7 +119,7 @@ def is_supported(name: str) -> bool:
     return doc_type(name) in SUPPORTED_TYPES
 
 
-def decode_document(name: str, data: bytes, ocr: OcrSettings = _DEFAULT_OCR) -> Decoded:
+def decode_document(name: str, data: bytes, ocr: OcrSettings = _DEFAULT_OCR, max_pages: int | None = None) -> Decoded:
     kind = doc_type(name)
     if kind not in SUPPORTED_TYPES:
         return Decoded(None, UNSUPPORTED_TYPE, f"unsupported file type {kind or '(none)'!r}; supported: {', '.join(SUPPORTED_TYPES)}")
@@ -128,7 +129,7 @@ def decode_document(name: str, data: bytes, ocr: OcrSettings = _DEFAULT_OCR) -> 
         return Decoded(None, UNSUPPORTED_TYPE, f"{kind} is an image: it is read by OCR, and OCR is off (--ocr off)")
     try:
         if kind == ".pdf":
-            return _pdf_decoded(pdf_pages(data, ocr), ocr)
+            return _pdf_decoded(pdf_pages(data, ocr, max_pages), ocr)
         if kind in IMAGE_TYPES:
             return _pdf_decoded(image_pages(data, ocr), ocr)
         else:
@@ -137,6 +138,8 @@ def decode_document(name: str, data: bytes, ocr: OcrSettings = _DEFAULT_OCR) -> 
                 text = html_text(text)
             elif kind == ".json":
                 text = json_text(text)
+    except TooManyPages as exc:
+        return Decoded(None, TOO_LONG, str(exc))
     except DecodeError as exc:
         return Decoded(None, DECODE_ERROR, str(exc))
     except OcrError as exc:
@@ -158,6 +161,10 @@ def valid_unicode(text: str) -> str:
 
 class DecodeError(ValueError):
     pass
+
+
+class TooManyPages(DecodeError):
+    """A PDF longer than --max-doc-pages: refused from its page count, before any page is read."""
 
 
 def bytes_to_text(data: bytes) -> str:
@@ -258,7 +265,7 @@ def _pdf_decoded(pages: list[PageText], ocr: OcrSettings = _DEFAULT_OCR) -> Deco
                    ocr_confidence=sum(confidences) / len(confidences) if confidences else None)
 
 
-def pdf_pages(data: bytes, ocr: OcrSettings = _DEFAULT_OCR) -> list[PageText]:
+def pdf_pages(data: bytes, ocr: OcrSettings = _DEFAULT_OCR, max_pages: int | None = None) -> list[PageText]:
     """The text of a PDF, page by page: its text layer, or OCR of the rendered page where the layer is not the page's text."""
     import pypdfium2 as pdfium
 
@@ -268,6 +275,10 @@ def pdf_pages(data: bytes, ocr: OcrSettings = _DEFAULT_OCR) -> list[PageText]:
         if "password" in str(exc).lower():
             raise DecodeError("the PDF is encrypted (it needs a password to open)") from None
         raise DecodeError(f"cannot open PDF: {exc}") from None
+    if max_pages is not None and len(pdf) > max_pages:
+        count = len(pdf)
+        pdf.close()
+        raise TooManyPages(f"document of {count} pages exceeds --max-doc-pages {max_pages}")
     deadline = time.monotonic() + ocr.document_timeout_s
     try:
         pages, scanned = [], 0

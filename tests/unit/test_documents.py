@@ -100,3 +100,21 @@ def test_a_local_name_that_is_not_utf8_travels_as_its_bytes_and_is_written_print
     assert doc_digest(listed.uri, "e") == doc_digest(row["doc_uri"], "e")  # the listing and the rows key the done-set alike
     out = documents.decode_batch({k: [v] for k, v in row.items()}, 1 << 20)
     assert out["text"] == ["Invoice 7 total 3.00"]
+
+
+def test_a_pdf_over_the_page_limit_is_refused_from_its_page_count_before_any_page_is_read(monkeypatch):
+    import io
+
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument.new()
+    for _ in range(40):
+        pdf.new_page(200, 200)
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    read = []
+    real = pdfium.PdfPage.get_textpage
+    monkeypatch.setattr(pdfium.PdfPage, "get_textpage", lambda page: read.append(1) or real(page))
+    refused = decode_document("long.pdf", buffer.getvalue(), max_pages=30)
+    assert (refused.reason, refused.message) == (documents.TOO_LONG, "document of 40 pages exceeds --max-doc-pages 30") and not read
+    assert decode_document("long.pdf", buffer.getvalue(), max_pages=40).reason == documents.EMPTY and len(read) == 40
