@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import pickle
 import time
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 from fieldmill import documents, trust
 from fieldmill.confidence import field_confidence
@@ -28,6 +29,8 @@ from fieldmill.prompts import build_prompt, schema_prefix, schema_title
 from fieldmill.records import FAILED, NONCOMPLIANT, check_output
 from fieldmill.schemas import load_schema
 
+log = logging.getLogger("fieldmill")
+
 GROUNDING_OFF = "off"
 GROUNDING_STRICT = "strict"  # free-text fields can only be copied from the document (lark_grammar.py)
 GROUNDING_MODES = (GROUNDING_OFF, GROUNDING_STRICT)
@@ -36,12 +39,19 @@ GROUNDING_MODES = (GROUNDING_OFF, GROUNDING_STRICT)
 FROM_DOCUMENT = "document"
 ANY_VALUE = "any"
 VALUE_SOURCES = (FROM_DOCUMENT, ANY_VALUE)
+# Engine restarts per actor before its documents fail as engine_error (a machine that cannot keep one alive).
+MAX_ENGINE_RESTARTS = 3
 # Characters per token no tokenizer beats by much; longer texts are refused before
 # tokenising them (a multi-megabyte document would otherwise stall the actor).
 _MAX_CHARS_PER_TOKEN = 32
 # The smallest document room that makes a schema usable with a model.
 MIN_DOC_TOKENS = 256
 
+
+
+def is_dead_engine(exc: BaseException) -> bool:
+    """An engine that can answer nothing more (vLLM: its engine core process died), as opposed to one request's error."""
+    return "EngineDead" in type(exc).__name__ or "EngineDeadError" in str(exc)
 
 
 def _this_process() -> tuple[str, int]:
@@ -58,7 +68,7 @@ class ContextTooSmall(RuntimeError):
 class Extractor:
     def __init__(self, schema_spec: str, engine_config: dict[str, Any], max_doc_tokens: int | None = None, engine: Engine | None = None,
                  retries: int = 0, retry_temperature: float = 0.7, grounding: str = GROUNDING_OFF, schema_source: str | None = None,
-                 engines=None, dates: str = FROM_DOCUMENT, numbers: str = FROM_DOCUMENT):
+                 engines=None, dates: str = FROM_DOCUMENT, numbers: str = FROM_DOCUMENT, engine_factory: Callable[[], Engine] | None = None):
         started = time.perf_counter()
         self.engines = engines  # the driver's count of open engines (pipeline.EngineCount), or None
         if grounding not in GROUNDING_MODES:
@@ -71,7 +81,12 @@ class Extractor:
         self.retries = retries
         self.retry_temperature = retry_temperature
         self.schema = load_schema(schema_spec, source=schema_source)
-        self.engine = engine or create_engine(EngineConfig(**engine_config))
+        # How to build the engine again when it dies inside this live actor (vLLM's EngineDeadError): restarted,
+        # a bounded number of times, instead of failing every remaining document.
+        self.engine_factory = engine_factory or (None if engine is not None else (lambda: create_engine(EngineConfig(**engine_config))))
+        self.engine = engine or self.engine_factory()
+        self.engine_restarts = 0
+        self._restart_lock = asyncio.Lock()
         self.constraint = self.schema.constraint
         self.calibration = getattr(self.engine, "calibration", None)  # stored with the model (`fieldmill calibrate`), else None
         # The prompt format the model was trained on (its card says; a pretrained model: the worked example).
@@ -167,7 +182,7 @@ class Extractor:
             use = bound or constraint
             bound = None
             try:
-                generation = await self.engine.generate(prompt_ids, use, use.max_output_tokens, **sampling)
+                generation = await self._generate(prompt_ids, use, sampling)
             except Exception as exc:
                 if best is not None:
                     break
@@ -184,6 +199,28 @@ class Extractor:
                 bound = self._bounded(result, text, constraint)
         chosen = result if result["status"] != NONCOMPLIANT else best
         return {**chosen, **spent, "attempts": attempt + 1, "latency_s": time.perf_counter() - started}
+
+    async def _generate(self, prompt_ids: list[int], constraint, sampling: dict[str, Any]):
+        while True:
+            engine = self.engine
+            try:
+                return await engine.generate(prompt_ids, constraint, constraint.max_output_tokens, **sampling)
+            except Exception as exc:
+                if not is_dead_engine(exc) or self.engine_factory is None:
+                    raise
+                async with self._restart_lock:  # documents in flight all see the death; one of them restarts the engine
+                    if self.engine is engine:
+                        if self.engine_restarts >= MAX_ENGINE_RESTARTS:
+                            raise
+                        self.engine_restarts += 1
+                        log.warning("the engine died (%s: %s); starting it again (%d/%d)", type(exc).__name__, str(exc)[:200],
+                                    self.engine_restarts, MAX_ENGINE_RESTARTS)
+                        try:
+                            engine.close()
+                        except Exception:  # noqa: BLE001 - a dead engine may not close cleanly; its replacement matters
+                            pass
+                        self.engine = await asyncio.to_thread(self.engine_factory)
+            # then this document again, on the engine now running
 
     def _bounded(self, result: dict[str, Any], text: str, constraint):
         """The constraint with each list the rules refused from item k on bounded to k items, or None."""

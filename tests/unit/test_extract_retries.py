@@ -112,3 +112,48 @@ def test_an_engine_that_answers_nothing_fails_the_document_for_a_passing_reason(
     result = asyncio.run(extractor.extract({"doc_uri": "/docs/a.txt", "text": "INVOICE ..."}))
     assert (result["status"], result["reason"]) == ("failed", NO_OUTPUT) and NO_OUTPUT in TRANSIENT
     assert "no text" in result["error"]
+
+
+class EngineDeadError(RuntimeError):
+    """Named as vLLM names it: its engine core process is gone."""
+
+
+class DyingEngine(ScriptedEngine):
+    def __init__(self, outputs, answers_before_death):
+        super().__init__(outputs)
+        self.left = answers_before_death
+        self.closed = False
+
+    async def generate(self, prompt_ids, constraint, max_tokens, temperature=0.0, seed=None):
+        if self.left == 0:
+            raise EngineDeadError("EngineCore encountered an issue")
+        self.left -= 1
+        return await super().generate(prompt_ids, constraint, max_tokens, temperature, seed)
+
+    def close(self):
+        self.closed = True
+
+
+def test_an_engine_that_dies_in_a_live_actor_is_started_again_not_used_to_fail_the_rest():
+    from fieldmill.extract import MAX_ENGINE_RESTARTS
+
+    first = DyingEngine([VALID] * 5, answers_before_death=1)
+    started = []
+
+    def factory():
+        started.append(DyingEngine([VALID] * 5, answers_before_death=2))
+        return started[-1]
+
+    extractor = Extractor("invoice", {}, engine=first, engine_factory=factory, retries=0)
+
+    async def four_documents_in_flight():
+        return await asyncio.gather(*(extractor.extract({"doc_uri": f"/docs/{i}.txt", "text": "INVOICE ..."}) for i in range(4)))
+
+    results = asyncio.run(four_documents_in_flight())
+    assert [r["status"] for r in results] == ["compliant"] * 4
+    assert first.closed and len(started) == 2 and extractor.engine_restarts == 2  # one restart per death, not one per document
+    hopeless = Extractor("invoice", {}, engine=DyingEngine([], 0), engine_factory=lambda: DyingEngine([], 0), retries=0)
+    failed = asyncio.run(hopeless.extract({"doc_uri": "/docs/x.txt", "text": "INVOICE ..."}))
+    assert (failed["status"], failed["reason"]) == ("failed", "engine_error") and hopeless.engine_restarts == MAX_ENGINE_RESTARTS
+    again = asyncio.run(hopeless.extract({"doc_uri": "/docs/y.txt", "text": "INVOICE ..."}))
+    assert again["reason"] == "engine_error" and hopeless.engine_restarts == MAX_ENGINE_RESTARTS  # bounded: no restarts forever
