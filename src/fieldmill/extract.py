@@ -9,6 +9,7 @@ engine's scheduler, not the batch boundary, decides what runs together.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import json
 import logging
@@ -104,6 +105,10 @@ class Extractor:
         self.load_s = time.perf_counter() - started
         if self.engines is not None:
             self.engines.opened.remote(*_this_process())
+        # Ray Data ends its actors without deleting the UDF: at the actor's exit, close the engine before
+        # multiprocessing's own exit handler (registered earlier, so run later) kills vLLM's engine core under a
+        # live client, which printed three tracebacks at the end of every run.
+        atexit.register(self.__del__)
 
     def __del__(self):
         # Ray Data deletes the UDF at graceful shutdown: stop the engine before the

@@ -1,14 +1,20 @@
 """The line a person watches while a run goes on: done / planned, compliant share, documents per second, ETA.
 
 On a terminal it is one line rewritten in place; in a log (a pod, CI) it is a plain line
-every `interval` seconds, so logs stay readable.
+every `interval` seconds, so logs stay readable. While the run goes on, the rate is the
+documents of the last minute over that minute (rows reach the driver a block at a time, so
+a rate between two rows of one block would read thousands per second); the last line's
+rate is the run's own: its documents over its whole time.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 from typing import TextIO
+
+RATE_WINDOW_S = 60.0
 
 
 class Progress:
@@ -19,13 +25,12 @@ class Progress:
         self.interval = interval if interval is not None else (0.5 if self.tty else 30.0)
         self.done = self.compliant = self.reached = self.failed = 0
         self.started = time.monotonic()
-        self._first: float | None = None  # when the first row arrived: the rate leaves model loading out
+        self._recent: deque[float] = deque()  # arrival times within the rate window
         self._shown: float | None = None  # the first row is always shown
 
     def update(self, status: str) -> None:
         now = time.monotonic()
-        if self._first is None:
-            self._first = now
+        self._recent.append(now)
         self.done += 1
         self.failed += status == "failed"
         self.reached += status != "failed"
@@ -36,7 +41,14 @@ class Progress:
 
     def line(self, now: float | None = None) -> str:
         now = time.monotonic() if now is None else now
-        rate = (self.done - 1) / (now - self._first) if self._first is not None and now > self._first and self.done > 1 else 0.0
+        elapsed = now - self.started
+        if self.done >= self.planned:
+            rate = self.done / elapsed if elapsed > 0 else 0.0
+        else:
+            while self._recent and self._recent[0] < now - RATE_WINDOW_S:
+                self._recent.popleft()
+            window = min(RATE_WINDOW_S, elapsed)
+            rate = len(self._recent) / window if window > 0 else 0.0
         left = self.planned - self.done
         eta = f"{left / rate:.0f} s" if rate > 0 else "?"
         share = f"{self.compliant / self.reached:.0%}" if self.reached else "n/a"
