@@ -76,6 +76,8 @@ def test_local_folder_then_rerun_adds_nothing(tmp_path):
     first = fieldmill("run", docs, "--schema", "invoice", "--output", out)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "documents" in summary_line(first.stdout, "documents") and "compliance" in first.stdout
+    # A newcomer's first run must not look like a crash: the real engine's actors end without tracebacks.
+    assert "Traceback" not in first.stderr and "EngineDeadError" not in first.stderr, first.stderr[-3000:]
 
     rows = local_rows(out)
     assert sorted(r["doc_key"] for r in rows) == sorted(["binary.txt", "empty.txt", "photo.png", "invoice-0000.txt", "invoice-0001.html", "invoice-0002.pdf"])

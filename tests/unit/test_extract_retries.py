@@ -157,3 +157,26 @@ def test_an_engine_that_dies_in_a_live_actor_is_started_again_not_used_to_fail_t
     assert (failed["status"], failed["reason"]) == ("failed", "engine_error") and hopeless.engine_restarts == MAX_ENGINE_RESTARTS
     again = asyncio.run(hopeless.extract({"doc_uri": "/docs/y.txt", "text": "INVOICE ..."}))
     assert again["reason"] == "engine_error" and hopeless.engine_restarts == MAX_ENGINE_RESTARTS  # bounded: no restarts forever
+
+
+def test_the_engines_death_at_the_actors_end_is_not_logged_but_a_death_during_work_is():
+    import logging
+
+    from fieldmill.engines.vllm import IdleShutdownFilter
+
+    class Idle:
+        in_flight = 0
+
+    engine = Idle()
+    quiet = IdleShutdownFilter(engine)
+
+    def record(message, exc=None):
+        return logging.LogRecord("vllm.v1.engine.async_llm", logging.ERROR, "async_llm.py", 906, message, None,
+                                 (type(exc), exc, None) if exc else None)
+
+    shutdown = [record("AsyncLLM output_handler failed.", EngineDeadError("EngineCore encountered an issue")),
+                record("[shutdown] MPClient: engine core exited unexpectedly; starting cleanup")]
+    assert not any(quiet.filter(r) for r in shutdown)
+    assert quiet.filter(record("Added request fm-1"))
+    engine.in_flight = 2
+    assert all(quiet.filter(r) for r in shutdown)

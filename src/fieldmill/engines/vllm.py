@@ -7,6 +7,7 @@ which keeps the engine busy across Ray Data batch boundaries.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import time
 
@@ -23,6 +24,26 @@ os.environ.setdefault("VLLM_REGEX_COMPILATION_TIMEOUT_S", "1800")
 
 
 CPU_KV_CACHE_GIB = 2.0
+
+
+class IdleShutdownFilter(logging.Filter):
+    """Ray ends an extraction actor by stopping its processes, vLLM's engine core among them, and the
+    engine's client then logs "engine core exited unexpectedly" and a traceback (EngineDeadError): at
+    the end of every run, on every actor, with nothing in flight. Those records are dropped while
+    no request is in flight; a death during work is logged (and the engine restarted: extract.py)."""
+
+    LOGGERS = ("vllm.v1.engine.async_llm", "vllm.v1.engine.core_client")
+    _MARKS = ("output_handler failed", "engine core exited unexpectedly", "EngineDeadError")
+
+    def __init__(self, engine: "VllmEngine"):
+        super().__init__()
+        self.engine = engine
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.engine.in_flight:
+            return True
+        text = record.getMessage() + (str(record.exc_info[1]) if record.exc_info and record.exc_info[1] else "")
+        return not any(mark in text for mark in self._MARKS)
 
 
 def accelerator_present() -> bool:
@@ -86,6 +107,10 @@ class VllmEngine(Engine):
         )
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
         self.engine = AsyncLLM.from_engine_args(args)
+        self.in_flight = 0
+        quiet = IdleShutdownFilter(self)
+        for name in IdleShutdownFilter.LOGGERS:
+            logging.getLogger(name).addFilter(quiet)
         self.max_model_len = self.engine.model_config.max_model_len
         self.config = config
         self.lora_request = None
@@ -124,10 +149,14 @@ class VllmEngine(Engine):
         )
         started = time.perf_counter()
         final = None
-        async for output in self.engine.generate(
-            TokensPrompt(prompt_token_ids=prompt_ids), params, f"fm-{os.getpid()}-{next(self._ids)}", lora_request=self.lora_request
-        ):
-            final = output
+        self.in_flight += 1
+        try:
+            async for output in self.engine.generate(
+                TokensPrompt(prompt_token_ids=prompt_ids), params, f"fm-{os.getpid()}-{next(self._ids)}", lora_request=self.lora_request
+            ):
+                final = output
+        finally:
+            self.in_flight -= 1
         completion = final.outputs[0]
         ids = list(completion.token_ids)
         logprobs = _chosen_logprobs(ids, completion.logprobs)
