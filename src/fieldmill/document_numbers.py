@@ -4,7 +4,7 @@ The model reads `4,127.89` and writes `4.12789`, or a line amount `332` for `332
 date where an amount was asked. Like dates (`document_dates.py`), a number field's decoding
 can offer the numbers the document prints and let the model choose:
 
-* `printed_numbers(text)`: every number-like span with each value it can mean: `1,234.56`
+* `printed_numbers(text)`: every number-like span (not a part of a date or a time) with each value it can mean: `1,234.56`
   and `1.234,56` are 1234.56; `1.234` is 1.234 or 1234 (both offered); `(12.50)` and
   `-12.50` are also -12.5; currency signs and codes around them are not part of the span.
 * `number_ask(name, description, node)`: a `number` field that is not an integer
@@ -20,12 +20,15 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from fieldmill.document_dates import printed_dates
+
 NUMBER = "number"
 DECIMAL2 = "decimal2"
 
 # A grouped number (1,234,567.89 / 1.234.567,89 / 1'234.50) or a plain one (1234.5 / 1234,5 / 12); glued currency
 # (RM12.50, 12.50EUR) is not part of it. Space-grouped thousands are not read as one number: a table's columns are.
 _SPAN = re.compile(r"(?<![\d.,])(\(|-|−)?([1-9]\d{0,2}(?:([,.'’])\d{3})(?:\3\d{3})*(?:[.,]\d+)?|\d+(?:[.,]\d+)?)(\))?(?!\d|[.,]\d)")
+_TIME = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)")
 _ASKS_TWO_DECIMALS = re.compile(r"two decimals|2 decimals|two decimal places|2 decimal places|\b\d+\.\d{2}\b|cents", re.IGNORECASE)
 _ABOUT_AN_AMOUNT = re.compile(r"amount|total|price|cost|fee|balance|paid|due|tax|vat|gst|sum|charge|payment|subtotal|rent|salary|value|deposit",
                               re.IGNORECASE)
@@ -55,8 +58,12 @@ def _readings(body: str, group: str | None) -> list[Decimal]:
 
 
 def printed_numbers(text: str) -> list[PrintedNumber]:
+    """Every number the text prints, except the parts of its dates (a year is not an amount) and times."""
+    taken = [(d.start, d.start + len(d.text)) for d in printed_dates(text)] + [m.span() for m in _TIME.finditer(text)]
     out = []
     for match in _SPAN.finditer(text):
+        if any(start <= match.start() < end for start, end in taken):
+            continue
         sign, body, group, close = match.group(1), match.group(2), match.group(3), match.group(4)
         try:
             readings = _readings(body, group)

@@ -47,3 +47,7 @@ def test_candidates_are_written_as_the_constraint_writes_numbers_within_bounds_a
 ])
 def test_which_fields_take_a_printed_number(name, description, node, ask):
     assert number_ask(name, description, node) == ask
+
+
+def test_the_parts_of_dates_and_times_are_not_amounts():
+    assert readings("Date 06/04/2023 10:42:07 AM  Due 5 May 2023  Total 2,023.50") == {"2,023.50": ["2023.50"]}
