@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from fieldmill.document_dates import printed_dates
 from fieldmill.hardening import non_null_options
 
 CALIBRATION_FILE = "fieldmill-calibration.json"
@@ -35,12 +36,6 @@ _MATCHES = {"exact": "copied", "normalised": "copied", "date": "read", "number":
 # Without a fitted calibration: what each signal against a value caps its confidence at.
 CAPS = {"near": 0.9, "ungrounded": 0.5, "broken_rule": 0.5, "null_with_candidates": 0.5}
 
-_DATE_LIKE = re.compile(
-    r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b"
-    r"|\b\d{1,2}(?:st|nd|rd|th)?[ -]?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?[ -]?\d{2,4}\b"
-    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?,? \d{2,4}\b",
-    re.IGNORECASE,
-)
 _AMOUNT_LIKE = re.compile(r"\d[\d,. '\u00a0]*[.,]\d{2}(?!\d)|\d+")
 _DATE_WORDS = {"date", "dated", "dob", "day", "birth", "born", "issued", "expiry", "expires", "due", "admission", "discharge", "effective"}
 _AMOUNT_WORDS = {"total", "amount", "price", "cost", "fee", "fees", "tax", "vat", "gst", "sum", "balance", "subtotal", "paid", "due", "net", "gross"}
@@ -108,7 +103,7 @@ def has_candidates(path: str, node: dict[str, Any] | None, lowered_text: str) ->
     if "enum" in node or "const" in node or "boolean" in kinds:
         return False  # the schema supplies these; their absence is a reading, not a miss
     if formats & {"date", "date-time"} or words & _DATE_WORDS or ("date" in description and not kinds & {"number", "integer"}):
-        return bool(_DATE_LIKE.search(lowered_text))
+        return bool(printed_dates(lowered_text))  # one reader of printed dates: the one that decodes them (document_dates)
     label = _label_seen(words - _DATE_WORDS if words - _DATE_WORDS else words, lowered_text)
     if kinds & {"number", "integer"} or words & _AMOUNT_WORDS:
         return label and bool(_AMOUNT_LIKE.search(lowered_text))
