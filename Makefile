@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Real servers for the metrics tests, and the OCR engine with its English model (Debian packages).
 DEBIAN_PACKAGES := prometheus prometheus-pushgateway tesseract-ocr tesseract-ocr-eng
 
-.PHONY: demo test install clean default-model stage1-model stage2-model leftout-model
+.PHONY: demo test install clean default-model default-calibration stage1-model stage2-model leftout-model
 
 install: $(INSTALLED)
 
@@ -104,6 +104,13 @@ default-model: $(INSTALLED) $(STAGE2_ADAPTER)
 	  --epochs 1 --lr 1e-4 --seed 0 --variant-share 0.3 --list-weight 1 --train-layers 8 --eval-fraction 0 \
 	  --prompt-format fields-v3 --checkpoint-every 25 $(FINETUNE_ARGS)
 	$(BIN)/python -m fieldmill.default_model_ship $(DEFAULT_MODEL_DIR)
+
+# The default model's calibration (src/fieldmill/default_model/fieldmill-calibration.json): held-out realistic
+# documents (templates and seeds never trained on) run with the shipped model, a logistic calibration fitted on
+# every kind's labelled values (bench/calibration.py prints its ECE with each kind held out in turn).
+default-calibration: $(INSTALLED)
+	$(BIN)/python bench/realistic.py --count 6 --seed 9300 --models bundled --work out/calibration-realistic
+	$(BIN)/python bench/calibration.py --work out/calibration-realistic --model bundled --write src/fieldmill/default_model
 
 # An evaluation model that never saw legal contracts: the same recipe without them, so that
 # `python bench/accuracy.py --schemas legal_contract --models bundled-base,$(LEFTOUT_MODEL_DIR)`
