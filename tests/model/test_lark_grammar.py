@@ -6,8 +6,6 @@ not contain; enums, dates and numbers keep their own regexes.
 """
 
 import json
-import random
-import re
 
 import pytest
 

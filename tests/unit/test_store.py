@@ -83,7 +83,7 @@ def test_readers_never_write_into_output(tmp_path):
 
 
 def test_startup_reads_indexes_not_parts(tmp_path, monkeypatch):
-    run = write_run(tmp_path, "r1", [result("/d/a.txt"), result("/d/b.txt")])
+    write_run(tmp_path, "r1", [result("/d/a.txt"), result("/d/b.txt")])
     read = []
     real = storage.open_object
     monkeypatch.setattr(storage, "open_object", lambda uri: read.append(uri) or real(uri))

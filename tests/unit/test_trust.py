@@ -14,7 +14,7 @@ from fieldmill.extract import provenance
 from fieldmill.output import row_schema
 from fieldmill.schemas import load_schema
 from fieldmill.store import Run, RunConstants
-from fieldmill.trust import CALIBRATION_FILE, Calibration, ValueSignals, combined, fit, has_candidates, load_calibration, signals
+from fieldmill.trust import CALIBRATION_FILE, Calibration, ValueSignals, combined, fit, has_candidates, load_calibration
 
 SCHEMA = """
     from typing import Optional

@@ -37,7 +37,7 @@ from typing import Any, Callable
 
 from faker import Faker
 
-from fieldmill.synth.layout import Page, fit_height, render_pdf, text_width
+from fieldmill.synth.layout import Page, fit_height, render_pdf
 
 TRAIN_TEMPLATES = tuple(range(6))
 HELD_OUT_TEMPLATES = (6, 7)
