@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fieldmill.document_dates import printed_dates
+from fieldmill.patterns import pattern_admits
 
 NUMBER = "number"
 DECIMAL2 = "decimal2"
@@ -113,20 +114,11 @@ def number_ask(name: str, description: str | None, node: dict[str, Any]) -> str 
         return None
     pattern = node.get("pattern")
     if pattern is not None:
-        return DECIMAL2 if _is_decimal2_pattern(pattern) else None
+        return DECIMAL2 if pattern_admits(pattern, ("1234.50", "7.00"), ("1234.50x", "1,234.50", "1234.5")) else None
     said = f"{name} {description or ''}"
     if description and _ASKS_TWO_DECIMALS.search(description) and _ABOUT_AN_AMOUNT.search(said):
         return DECIMAL2
     return None
-
-
-def _is_decimal2_pattern(pattern: str) -> bool:
-    try:
-        compiled = re.compile(pattern)
-    except re.error:
-        return False
-    return (bool(compiled.fullmatch("1234.50")) and bool(compiled.fullmatch("7.00")) and not compiled.search("1234.50x")
-            and not compiled.search("1,234.50") and not compiled.search("1234.5"))
 
 
 __all__ = ["PrintedNumber", "printed_numbers", "number_candidates", "decimal2_candidates", "number_ask", "json_number", "NUMBER", "DECIMAL2"]

@@ -12,6 +12,8 @@ becomes its JSON escape, and character classes leave out what JSON must escape.
 
 from __future__ import annotations
 
+import re
+
 import functools
 
 try:  # Python 3.11+
@@ -75,6 +77,16 @@ class _Open(Node):
 
 
 @functools.lru_cache(maxsize=256)
+def pattern_admits(pattern: str, wholes: tuple[str, ...], nowhere: tuple[str, ...]) -> bool:
+    """Whether a JSON Schema `pattern` (searched, as JSON Schema does) matches each of `wholes` entirely
+    and none of `nowhere` anywhere: how a field's pattern says which shape of value it asks for."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        return False
+    return all(compiled.fullmatch(w) for w in wholes) and not any(compiled.search(n) for n in nowhere)
+
+
 def pattern_widths(pattern: str) -> tuple[int, int]:
     """The fewest and most characters a match of the (anchored) pattern has."""
     low, high = sre_parse.parse(pattern).getwidth()
