@@ -78,12 +78,13 @@ def chunks(text: str) -> list[str]:
 
 
 def record_grammar(hardened: dict[str, Any], document: str | None = None, spans: bool = False, dates: bool = False,
-                   numbers: bool = False) -> str:
+                   numbers: bool = False, printed: "Printed | None" = None) -> str:
     """The record's Lark grammar: patterns intersected with lengths; for a `document`, free text as its
     spans (`spans`), date fields as the dates it prints (`dates`, `document_dates.py`) and number fields
-    as the numbers it prints (`numbers`, `document_numbers.py`)."""
-    printed = Printed(printed_dates(document) if dates and document is not None else [],
-                      printed_numbers(document) if numbers and document is not None else [])
+    as the numbers it prints (`numbers`, `document_numbers.py`); `printed`: what was already read of it."""
+    if printed is None:
+        printed = Printed(printed_dates(document) if dates and document is not None else [],
+                          printed_numbers(document) if numbers and document is not None else [])
     builder = _Builder(spans=spans and document is not None, printed=printed)
     start = builder.value(hardened, "$")
     lines = ["%llguidance {}", f"start: {start}"]
@@ -100,27 +101,28 @@ def grounded_grammar(hardened: dict[str, Any], document: str) -> str:
 
 def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates: bool, numbers: bool = False) -> str | None:
     """The grammar for one document, or None when nothing in it depends on the document (no free text to
-    ground, no date or number field, or a document that prints none): the schema's own constraint then serves."""
+    ground, no date or number field, or a document that prints none): the schema's own constraint then serves.
+    The document is read for dates and numbers once, and only for the kinds of field the schema has."""
     spans = spans and has_free_text(hardened)
-    dates = dates and _has_field(hardened, lambda name, description, node: date_ask(name, description, node) is not None) \
-        and bool(printed_dates(document))
-    numbers = numbers and _has_field(hardened, lambda name, description, node: number_ask(name, description, node) is not None) \
-        and bool(printed_numbers(document))
-    return record_grammar(hardened, document, spans=spans, dates=dates, numbers=numbers) if spans or dates or numbers else None
+    dates = dates and _any_leaf(hardened, lambda node, name, description: date_ask(name, description, node) is not None)
+    numbers = numbers and _any_leaf(hardened, lambda node, name, description: number_ask(name, description, node) is not None)
+    printed = Printed(printed_dates(document) if dates else [], printed_numbers(document) if numbers else [])
+    if not (spans or printed.dates or printed.numbers):
+        return None
+    return record_grammar(hardened, document, spans=spans, printed=printed)
 
 
-def _has_field(hardened: dict[str, Any], test) -> bool:
-    """Whether `test(name, description, node)` holds for a leaf of the schema (the description is the field's)."""
-    def walk(node: dict[str, Any], name: str, description: str | None) -> bool:
-        description = node.get("description", description)
-        if "anyOf" in node:
-            return any(walk(o, name, description) for o in node["anyOf"])
-        if node.get("type") == "array":
-            return walk(node["items"], name, description)
-        if node.get("type") == "object":
-            return any(walk(sub, key, None) for key, sub in node.get("properties", {}).items())
-        return test(name, description, node)
-    return walk(hardened, "", None)
+def _any_leaf(node: dict[str, Any], test, name: str = "", description: str | None = None) -> bool:
+    """Whether `test(leaf, field name, field description)` holds for a leaf under `node` (a field's
+    description sits on its anyOf, not always on its options, so it is carried down)."""
+    description = node.get("description", description)
+    if "anyOf" in node:
+        return any(_any_leaf(o, test, name, description) for o in node["anyOf"])
+    if node.get("type") == "array":
+        return _any_leaf(node["items"], test, name, description)
+    if node.get("type") == "object":
+        return any(_any_leaf(sub, test, key, None) for key, sub in node.get("properties", {}).items())
+    return test(node, name, description)
 
 
 @dataclass(frozen=True)
@@ -168,24 +170,14 @@ class _Builder:
         fits = [v for v in strings if node.get("minLength", 0) <= len(v) <= node.get("maxLength", len(v)) and _matches(node, v)]
         return [json.dumps(v, ensure_ascii=False) for v in fits]
 
-    def _special(self, node: dict[str, Any], name: str, description: str | None) -> bool:
+    def _special(self, node: dict[str, Any], name: str, description: str | None) -> bool:  # a leaf the regex cannot say
         return _intersected(node) or (self.spans and is_free_text(node)) or bool(self._choices(node, name, description))
-
-    def _has_special(self, node: dict[str, Any], name: str, description: str | None) -> bool:
-        description = node.get("description", description)
-        if "anyOf" in node:
-            return any(self._has_special(o, name, description) for o in node["anyOf"])
-        if node.get("type") == "array":
-            return self._has_special(node["items"], name, description)
-        if node.get("type") == "object":
-            return any(self._has_special(sub, key, None) for key, sub in node.get("properties", {}).items())
-        return self._special(node, name, description)
 
     def value(self, node: dict[str, Any], path: str, name: str = "", description: str | None = None) -> str:
         """A Lark expression for `node` (the field `name`, described by `description` where the node is not):
         a regex terminal where nothing special is inside, else rules."""
         description = node.get("description", description)
-        if not self._has_special(node, name, description):
+        if not _any_leaf(node, self._special, name, description):
             return _regex_terminal(value_node(node, path).regex())
         if "anyOf" in node:
             return "(" + " | ".join(self.value(o, f"{path}|{i}", name, description) for i, o in enumerate(node["anyOf"])) + ")"
