@@ -11,7 +11,8 @@ endpoint (moto) unless a rule picks it for a fault:
 A rule matches by method, an operation (`list`, `get`, `put`, `head`) and a regex on the
 key, and fires on every `every`-th matching request, at most `times` times (None: always).
 The proxy counts requests and injected faults, so a test knows how many requests the
-client had to retry.
+client had to retry, and the real answers the client gave up on before they arrived
+(`abandoned`: the endpoint was slower than the client's read timeout, a retry of its own).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class FaultProxy:
     rules: list[Rule] = field(default_factory=list)
     requests: Counter = field(default_factory=Counter)  # by operation
     faults: Counter = field(default_factory=Counter)  # by (operation, fault)
+    abandoned: Counter = field(default_factory=Counter)  # by operation: answers the client no longer waited for
 
     def __post_init__(self):
         self._lock = threading.Lock()
@@ -108,7 +110,7 @@ class FaultProxy:
 
             def _handle(self):
                 body = self._body()
-                _, fault = proxy.decide(self.command, self.path)
+                operation, fault = proxy.decide(self.command, self.path)
                 if fault == "slowdown":
                     self.send_response(503, "Slow Down")
                     self.send_header("Content-Type", "application/xml")
@@ -134,11 +136,22 @@ class FaultProxy:
                 if self.command == "HEAD":
                     return
                 if fault == "truncate" and len(answer) > 1:
-                    self.wfile.write(answer[: len(answer) // 2])
-                    self.wfile.flush()
+                    self._send(answer[: len(answer) // 2])
                     self._abort()
                     return
-                self.wfile.write(answer)
+                if not self._send(answer):
+                    with proxy._lock:
+                        proxy.abandoned[operation] += 1
+
+            def _send(self, data: bytes) -> bool:
+                """Write `data`; False when the client had already hung up."""
+                try:
+                    self.wfile.write(data)
+                    self.wfile.flush()
+                    return True
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+                    return False
 
             def _abort(self):
                 self.close_connection = True

@@ -20,9 +20,9 @@ def proxied(s3_endpoint, monkeypatch):
     s3.create_bucket(Bucket="faults")
     for name in ("a.txt", "b.txt", "c.txt"):
         s3.put_object(Bucket="faults", Key=f"docs/{name}", Body=(name * 1000).encode())
-    with fault_proxy(s3_endpoint, hold_s=1.5) as proxy:
+    with fault_proxy(s3_endpoint, hold_s=4.0) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-        monkeypatch.setenv("FIELDMILL_S3_READ_TIMEOUT", "0.5")
+        monkeypatch.setenv("FIELDMILL_S3_READ_TIMEOUT", "1.5")  # a loaded machine's moto may take a second
         monkeypatch.setenv("AWS_MAX_ATTEMPTS", "4")
         storage.s3_client.cache_clear()
         yield proxy
@@ -34,14 +34,15 @@ def test_listing_rides_out_each_fault(proxied, fault):
     proxied.rules.append(Rule(fault, "list", times=2))
     keys = [info.key for info in storage.list_objects("s3://faults/docs/")]
     assert keys == ["a.txt", "b.txt", "c.txt"]
-    assert proxied.faults[("list", fault)] == 2 and proxied.requests["list"] == 3
+    # Two faults and one answer, plus any answer that came after the client's timeout (a busy endpoint).
+    assert proxied.faults[("list", fault)] == 2 and proxied.requests["list"] == 3 + proxied.abandoned["list"]
 
 
 @pytest.mark.parametrize("fault", ["slowdown", "drop", "timeout", "truncate"])
 def test_reads_ride_out_each_fault(proxied, fault):
     proxied.rules.append(Rule(fault, "get", key="b.txt", times=2))
     assert storage.read_bytes("s3://faults/docs/b.txt") == b"b.txt" * 1000
-    assert proxied.faults[("get", fault)] == 2 and proxied.requests["get"] == 3
+    assert proxied.faults[("get", fault)] == 2 and proxied.requests["get"] == 3 + proxied.abandoned["get"]
 
 
 @pytest.mark.parametrize("fault", ["slowdown", "drop", "timeout"])

@@ -225,13 +225,13 @@ def test_expiry_is_judged_by_the_stores_clock_not_by_the_drivers_clocks(tmp_path
 
 def test_a_driver_that_lost_its_lease_writes_no_part_and_no_completion(tmp_path):
     run = RunStore(str(tmp_path)).run("r1")
-    lease = run.lease(seconds=0.3).acquire()
+    lease = run.lease(seconds=1.5).acquire()
     writer = run.writer(row_schema(SCHEMA.hardened), RunConstants("r1", "invoice", SCHEMA.hash, "m1"), lease=lease)
     writer.add(result("/d/a.txt"))
     writer.flush()
     # This driver stalls; its lease expires and a second driver takes the run.
     lease._stop.set()
-    time.sleep(0.4)
+    time.sleep(1.6)
     with run.lease(seconds=60) as other:
         writer.add(result("/d/b.txt"))
         with pytest.raises(LeaseHeld):
@@ -257,9 +257,11 @@ def test_a_renewal_whose_answer_was_lost_keeps_the_lease(tmp_path, monkeypatch):
         return answer
 
     monkeypatch.setattr(storage, "write_if", write_then_lose_the_answer)
-    with run.lease(seconds=0.3) as lease:
-        time.sleep(0.5)  # a few renewals: the first loses its answer, the next is refused and recovers
-        assert lost and lease._lost is None
+    with run.lease(seconds=3) as lease:
+        deadline = time.monotonic() + 30  # renewals every second: the first loses its answer, the next is refused and recovers
+        while len(writes) < 3 and time.monotonic() < deadline:  # the take, the lost one, one after the refusal
+            time.sleep(0.05)
+        assert lost and len(writes) >= 3 and lease._lost is None
         lease.check()
         lease.verify()
 
