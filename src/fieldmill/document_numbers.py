@@ -7,10 +7,14 @@ can offer the numbers the document prints and let the model choose:
 * `printed_numbers(text)`: every number-like span (not a part of a date or a time) with each value it can mean: `1,234.56`
   and `1.234,56` are 1234.56; `1.234` is 1.234 or 1234 (both offered); `(12.50)` and
   `-12.50` are also -12.5; currency signs and codes around them are not part of the span.
+  A number inside an identifier (`INV-06729`, `SW1A`, `L8K2K5`) is not read: the hyphen of
+  `INV-06729` is not a sign, and a code's digits are not an amount (`RM12.50`, `12.50EUR`
+  still are: glued letters are a currency when the number has decimals).
 * `number_ask(name, description, node)`: a `number` field that is not an integer
-  (`type: number`; integers are often counted or computed, never offered), or a string
+  (`type: number`; integers are often counted or computed, never offered), a string
   field that asks for an amount with two decimals (its description says so, or its
-  pattern is `^-?[0-9]+\\.[0-9]{2}$`-like).
+  pattern is `^-?[0-9]+\\.[0-9]{2}$`-like), or a string field that asks for an amount as
+  the document prints it (`1,169.34`, `3.289,38`: `printed_amount_candidates`).
 """
 
 from __future__ import annotations
@@ -20,17 +24,26 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fieldmill.document_dates import printed_dates
+from fieldmill.document_dates import date_ask, printed_dates
 from fieldmill.patterns import pattern_admits
 
 NUMBER = "number"
 DECIMAL2 = "decimal2"
+PRINTED_AMOUNT = "printed_amount"
 
 # A grouped number (1,234,567.89 / 1.234.567,89 / 1'234.50) or a plain one (1234.5 / 1234,5 / 12); glued currency
 # (RM12.50, 12.50EUR) is not part of it. Space-grouped thousands are not read as one number: a table's columns are.
 _SPAN = re.compile(r"(?<![\d.,])(\(|-|−)?([1-9]\d{0,2}(?:([,.'’])\d{3})(?:\3\d{3})*(?:[.,]\d+)?|\d+(?:[.,]\d+)?)(\))?(?!\d|[.,]\d)")
 _TIME = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)")
 _ASKS_TWO_DECIMALS = re.compile(r"two decimals|2 decimals|two decimal places|2 decimal places|\b\d+\.\d{2}\b|cents", re.IGNORECASE)
+_ASKS_AS_PRINTED = re.compile(r"\bas (?:it is |it's )?(?:printed|written|shown|stated|appears|on the (?:document|page|receipt|invoice|statement))"
+                              r"|exactly as|verbatim|\bas in the (?:document|text)", re.IGNORECASE)
+# Money a document prints (not tax or VAT alone: "VAT number", "tax ID" are identifiers) ...
+_MONEY = re.compile(r"amount|total|price|cost|\bfees?\b|balance|paid|\bdue\b|\bsum\b|charge|payment|subtotal|\brent\b|salary|deposit",
+                    re.IGNORECASE)
+# ... unless the field is a number that identifies something (an account, a VAT registration, an invoice).
+_IDENTIFIER = re.compile(r"(?:number|\bno\b\.?|#|\bid\b|code|reference|\bref\b|iban|registration)(?! of (?:items|units|days|pages))",
+                         re.IGNORECASE)
 _ABOUT_AN_AMOUNT = re.compile(r"amount|total|price|cost|fee|balance|paid|due|tax|vat|gst|sum|charge|payment|subtotal|rent|salary|value|deposit",
                               re.IGNORECASE)
 
@@ -58,12 +71,26 @@ def _readings(body: str, group: str | None) -> list[Decimal]:
     return [Decimal(body.replace(",", "."))]
 
 
+def _in_identifier(text: str, match: re.Match) -> bool:
+    """Whether a number span is part of a code (`INV-06729`, `SW1A`, `N97`, `4K2`) rather than a number."""
+    body_start = match.start(2)
+    before = text[body_start - 1] if body_start > 0 else " "
+    after = text[match.end()] if match.end() < len(text) else " "
+    if match.group(1) == "-" and match.start() > 0 and text[match.start() - 1].isalnum():
+        return True  # INV-06729, 2024-0042: the hyphen joins, it is no minus sign
+    if before in "-/" and body_start > 1 and text[body_start - 2].isalnum():
+        return True
+    has_fraction = bool(re.search(r"[.,]\d{1,2}$", match.group(2)))
+    glued = before.isalpha() or after.isalpha() or after == "-" and match.end() + 1 < len(text) and text[match.end() + 1].isalnum()
+    return glued and not (has_fraction and not (before.isalpha() and after.isalpha()))
+
+
 def printed_numbers(text: str) -> list[PrintedNumber]:
-    """Every number the text prints, except the parts of its dates (a year is not an amount) and times."""
+    """Every number the text prints, except the parts of its dates (a year is not an amount), times and codes."""
     taken = [(d.start, d.start + len(d.text)) for d in printed_dates(text)] + [m.span() for m in _TIME.finditer(text)]
     out = []
     for match in _SPAN.finditer(text):
-        if any(start <= match.start() < end for start, end in taken):
+        if any(start <= match.start() < end for start, end in taken) or _in_identifier(text, match):
             continue
         sign, body, group, close = match.group(1), match.group(2), match.group(3), match.group(4)
         try:
@@ -104,21 +131,29 @@ def decimal2_candidates(numbers: list[PrintedNumber]) -> list[str]:
     return list(dict.fromkeys(f"{value:.2f}" for printed in numbers for value in printed.values if value == value.quantize(Decimal("0.01"))))
 
 
+def printed_amount_candidates(numbers: list[PrintedNumber]) -> list[str]:
+    """The amounts as the document prints them (`1,169.34`, `(12.50)`), for a field that asks for them so."""
+    return list(dict.fromkeys(printed.text for printed in numbers))
+
+
 def number_ask(name: str, description: str | None, node: dict[str, Any]) -> str | None:
-    """How a field asks for a number the document prints (`NUMBER`, `DECIMAL2`), or None."""
+    """How a field asks for a number the document prints (`NUMBER`, `DECIMAL2`, `PRINTED_AMOUNT`), or None."""
     if {"enum", "const"} & set(node):
         return None
     if node.get("type") == "number":
         return NUMBER
-    if node.get("type") != "string" or node.get("format") is not None:
-        return None
+    if node.get("type") != "string" or node.get("format") is not None or date_ask(name, description, node) is not None:
+        return None  # a date field takes the document's dates (document_dates), never its numbers
     pattern = node.get("pattern")
     if pattern is not None:
         return DECIMAL2 if pattern_admits(pattern, ("1234.50", "7.00"), ("1234.50x", "1,234.50", "1234.5")) else None
     said = f"{name} {description or ''}"
     if description and _ASKS_TWO_DECIMALS.search(description) and _ABOUT_AN_AMOUNT.search(said):
         return DECIMAL2
+    if description and _ASKS_AS_PRINTED.search(description) and _MONEY.search(said) and not _IDENTIFIER.search(said):
+        return PRINTED_AMOUNT
     return None
 
 
-__all__ = ["PrintedNumber", "printed_numbers", "number_candidates", "decimal2_candidates", "number_ask", "json_number", "NUMBER", "DECIMAL2"]
+__all__ = ["PrintedNumber", "printed_numbers", "number_candidates", "decimal2_candidates", "printed_amount_candidates", "number_ask",
+           "json_number", "NUMBER", "DECIMAL2", "PRINTED_AMOUNT"]

@@ -35,7 +35,8 @@ from typing import Any
 
 from fieldmill.constraint import exact_pattern, value_node
 from fieldmill.document_dates import EITHER, ISO, PRINTED, PrintedDate, date_ask, iso_candidates, printed_candidates, printed_dates
-from fieldmill.document_numbers import DECIMAL2, NUMBER, PrintedNumber, decimal2_candidates, number_ask, number_candidates, printed_numbers
+from fieldmill.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, PrintedNumber, decimal2_candidates, number_ask, number_candidates
+from fieldmill.document_numbers import printed_amount_candidates, printed_numbers
 from fieldmill.patterns import pattern_body_regex
 
 _CHUNK = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
@@ -166,7 +167,8 @@ class _Builder:
             ask = number_ask(name, description, node) if numbers else None
             if ask == NUMBER:
                 return number_candidates(numbers, node)
-            strings = decimal2_candidates(numbers) if ask == DECIMAL2 else []
+            strings = (decimal2_candidates(numbers) if ask == DECIMAL2 else printed_amount_candidates(numbers) if ask == PRINTED_AMOUNT
+                       else [])
         fits = [v for v in strings if node.get("minLength", 0) <= len(v) <= node.get("maxLength", len(v)) and _matches(node, v)]
         return [json.dumps(v, ensure_ascii=False) for v in fits]
 

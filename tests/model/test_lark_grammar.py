@@ -29,15 +29,19 @@ def tokenizer():
 
 
 def matcher(tokenizer, grammar: str):
+    """The compiled grammar; `accepts` walks a fresh matcher over each text (a matcher that refused a
+    token stays in its error state, reset or not)."""
     import llguidance
 
     compiled = llguidance.LLMatcher.grammar_from_lark(grammar)
     assert not llguidance.LLMatcher.validate_grammar(compiled), llguidance.LLMatcher.validate_grammar(compiled)
-    return llguidance.LLMatcher(tokenizer.llguidance, compiled, log_level=0)
+    return compiled
 
 
-def accepts(tokenizer, m, text: str) -> bool:
-    m.reset()
+def accepts(tokenizer, compiled, text: str) -> bool:
+    import llguidance
+
+    m = llguidance.LLMatcher(tokenizer.llguidance, compiled, log_level=0)
     return m.consume_tokens(tokenizer.encode(text, add_special_tokens=False)) and m.is_accepting()
 
 
@@ -161,14 +165,18 @@ def test_number_fields_take_the_numbers_the_document_prints(tokenizer):
         "opening": {"type": "number", "description": "Balance at the start of the period"},
         "total": {"type": ["string", "null"], "description": "Total paid, digits with two decimals"},
         "items": {"type": "integer", "description": "How many lines"},
+        "closing": {"type": ["string", "null"], "description": "Closing balance as printed, without the currency"},
     }})
-    text = "Balance brought forward 4,127.89\nHardwood flooring 6.25 x 53.13 = 332.06\nTOTAL RM 1.234,50"
+    text = "Balance brought forward 4,127.89\nHardwood flooring 6.25 x 53.13 = 332.06\nTOTAL RM 1.234,50\nINV-2023 ref SW1A"
     m = matcher(tokenizer, document_grammar(hardened, text, spans=False, dates=False, numbers=True))
 
-    def record(opening, total, items=3):
-        return json.dumps({"opening": opening, "total": total, "items": items}, separators=(",", ":"))
+    def record(opening, total, items=3, closing="1.234,50"):
+        return json.dumps({"opening": opening, "total": total, "items": items, "closing": closing}, separators=(",", ":"))
 
-    assert accepts(tokenizer, m, record(4127.89, "1234.50")) and accepts(tokenizer, m, record(332.06, None, items=41))
+    assert accepts(tokenizer, m, record(4127.89, "1234.50")) and accepts(tokenizer, m, record(332.06, None, items=41, closing=None))
     assert not accepts(tokenizer, m, record(4.12789, "1234.50"))  # a misread group
     assert not accepts(tokenizer, m, record(332, "1234.50"))  # cents dropped
     assert not accepts(tokenizer, m, record(4127.89, "2023-04-06"))  # a date where an amount was asked
+    assert not accepts(tokenizer, m, record(4127.89, "2023.00"))  # a code's digits are no amount
+    assert not accepts(tokenizer, m, record(4127.89, "1234.50", closing="1234.50"))  # normalised where asked as printed
+    assert accepts(tokenizer, m, record(4127.89, "1234.50", closing="4,127.89"))

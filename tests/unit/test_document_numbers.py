@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from fieldmill.document_numbers import DECIMAL2, NUMBER, decimal2_candidates, json_number, number_ask, number_candidates, printed_numbers
+from fieldmill.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, decimal2_candidates, json_number, number_ask, number_candidates
+from fieldmill.document_numbers import printed_amount_candidates, printed_numbers
 
 
 def readings(text: str) -> dict[str, list[str]]:
@@ -40,7 +41,12 @@ def test_candidates_are_written_as_the_constraint_writes_numbers_within_bounds_a
     ("total", "Total paid, digits with two decimals", {"type": "string"}, DECIMAL2),
     ("amountDue", "as a number with 2 decimal places, no currency symbol", {"type": "string"}, DECIMAL2),
     ("total", None, {"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$"}, DECIMAL2),
-    ("total", "as printed, without the currency", {"type": "string"}, None),
+    ("closingBalance", "Balance at the end of the period as printed, without the currency", {"type": "string"}, PRINTED_AMOUNT),
+    ("total", "Total exactly as shown on the receipt", {"type": "string"}, PRINTED_AMOUNT),
+    ("Seller vat", "VAT or tax number of the seller, as printed", {"type": "string"}, None),  # an identifier, not an amount
+    ("accountNumber", "account number as printed", {"type": "string"}, None),
+    ("dueDate", "Date payment is due, as printed", {"type": "string"}, None),  # a date: document_dates offers it
+    ("note", "anything as printed", {"type": "string"}, None),
     ("count", None, {"type": "integer"}, None),
     ("code", "two decimals of precision in the lab value", {"type": "string", "enum": ["a"]}, None),
     ("note", "mentions 12.50 somewhere", {"type": "string"}, None),
@@ -51,3 +57,13 @@ def test_which_fields_take_a_printed_number(name, description, node, ask):
 
 def test_the_parts_of_dates_and_times_are_not_amounts():
     assert readings("Date 06/04/2023 10:42:07 AM  Due 5 May 2023  Total 2,023.50") == {"2,023.50": ["2023.50"]}
+
+
+def test_numbers_inside_codes_are_not_amounts_but_glued_currency_is():
+    text = "Invoice # : INV-06729  Port Julie, S4J 4K2  SW1A 7QG  order 2024-0042  RM12.50  12.50EUR  Balance -3.10"
+    assert readings(text) == {"12.50": ["12.50"], "-3.10": ["-3.10", "3.10"]}
+
+
+def test_an_amount_asked_as_printed_is_offered_as_printed():
+    numbers = printed_numbers("Opening 1,169.34  Closing 3.289,38  Fee (12.50)")
+    assert printed_amount_candidates(numbers) == ["1,169.34", "3.289,38", "(12.50)"]
