@@ -98,12 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     results = commands.add_parser("results", help="the current view: one row per document across runs, the newest completed run winning")
     results.add_argument("output", metavar="OUTPUT", help="the --output of the runs (local folder or s3://)")
     results.add_argument("--to", default=None, help="write the view as Parquet parts here (local folder or s3://)")
+    results.add_argument("--schema", default=None, help="the schema whose view this is, where OUTPUT holds runs of several (its name or the --schema of its runs)")
     results.set_defaults(handler=cmd_results)
 
     review = commands.add_parser("review", help="list the documents whose values a person should check (low confidence, ungrounded, broken rules), as a file to correct")
     review.add_argument("output", metavar="OUTPUT", help="the --output of the runs (its current view), or OUTPUT/run_id=ID")
     review.add_argument("--below", type=_fraction, default=0.9, help="flag fields whose confidence is below this (default 0.9)")
     review.add_argument("--ungrounded", action="store_true", help="also flag filled values that the document states nowhere")
+    review.add_argument("--schema", default=None, help="the schema whose current view to review, where OUTPUT holds runs of several")
     review.add_argument("--to", required=True, help="review.jsonl (one {doc_uri, record, check} per document: correct `record`, then give the file to"
                                                    " `fieldmill finetune --gold`) or review.csv; local or s3://")
     review.set_defaults(handler=cmd_review)
@@ -162,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="compare a run's records with gold records: compliance and per-field accuracy")
     evaluate.add_argument("--results", required=True, help="OUTPUT (its newest completed run) or OUTPUT/run_id=ID")
     evaluate.add_argument("--gold", required=True, help="gold.jsonl: one {\"name\": relative path, \"record\": {...}} per line")
+    evaluate.add_argument("--schema", default=None, help="the schema whose current view to score, where RESULTS holds runs of several")
     evaluate.add_argument("--report", default=None, help="also write a markdown report here (local path or s3://)")
     evaluate.add_argument("--plot", default=None, help="also write a PNG bar chart of per-field accuracy here (embedded in --report)")
     evaluate.add_argument("--length-plot", default=None, help="also write micro accuracy against document length (pages) as a PNG here")
@@ -263,7 +266,7 @@ def cmd_synth(args) -> int:
 def cmd_results(args) -> int:
     from fieldmill.store import RunStore
 
-    view = RunStore(args.output).write_view(args.to)  # storage errors: one line and their exit code (main)
+    view = RunStore(args.output).write_view(args.to, args.schema)  # storage errors: one line and their exit code (main)
     if not view.runs:
         raise Fatal(EXIT_MISSING_INPUT, f"no completed runs under {args.output}")
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(view.counts.items()))
@@ -280,7 +283,7 @@ def cmd_review(args) -> int:
     from fieldmill.review import ReviewSummary, review_lines, write_review
 
     summary = ReviewSummary()
-    lines = list(review_lines(args.output, args.below, args.ungrounded, summary))  # storage errors: one line (main)
+    lines = list(review_lines(args.output, args.below, args.ungrounded, summary, schema=args.schema))  # storage errors: one line (main)
     write_review(lines, args.to)
     share = summary.flagged / summary.documents if summary.documents else 0.0
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(summary.why.items())) or "none"
@@ -306,7 +309,7 @@ def cmd_eval(args) -> int:
     from fieldmill.evaluate import DEFAULT_REL_TOL, EvalError, evaluate
 
     try:
-        ev = evaluate(args.results, args.gold, rel_tol=DEFAULT_REL_TOL if args.rel_tol is None else args.rel_tol)
+        ev = evaluate(args.results, args.gold, rel_tol=DEFAULT_REL_TOL if args.rel_tol is None else args.rel_tol, schema=args.schema)
     except EvalError as exc:
         raise Fatal(EXIT_MISSING_INPUT, str(exc)) from None
     print(text_report(ev), flush=True)

@@ -251,10 +251,11 @@ _COLUMNS = ["doc_uri", "run_id", "schema_name", "status", "reason", "record", "c
 LENGTH_BUCKETS = ((1, 1, "1"), (2, 5, "2-5"), (6, 20, "6-20"), (21, 60, "21-60"), (61, 10**9, "61+"))
 
 
-def read_rows(results: str, columns: list[str] = _COLUMNS) -> tuple[str, pa.DataType, dict[str, dict[str, Any]]]:
-    """Where the rows come from, the record type, and the current row of every document URI."""
+def read_rows(results: str, columns: list[str] = _COLUMNS, schema: str | None = None) -> tuple[str, pa.DataType, dict[str, dict[str, Any]]]:
+    """Where the rows come from, the record type, and the current row of every document URI (of `schema`
+    where RESULTS holds runs of several)."""
     try:
-        store, runs = results_runs(results)
+        store, runs = results_runs(results, schema)
     except NoResults as exc:
         raise EvalError(str(exc)) from None
     by_uri: dict[str, dict[str, Any]] = {}
@@ -267,11 +268,11 @@ def read_rows(results: str, columns: list[str] = _COLUMNS) -> tuple[str, pa.Data
     return runs[0].folder if len(runs) == 1 else storage.normalise_root(results), record_type, by_uri
 
 
-def evaluate(results: str, gold_uri: str, rel_tol: float = DEFAULT_REL_TOL) -> Evaluation:
+def evaluate(results: str, gold_uri: str, rel_tol: float = DEFAULT_REL_TOL, schema: str | None = None) -> Evaluation:
     from fieldmill.calibration import Calibration
 
     calibration = Calibration()
-    source, record_type, by_uri = read_rows(results)
+    source, record_type, by_uri = read_rows(results, schema=schema)
     gold = read_gold(gold_uri)
     all_leaves = leaves(record_type)
     fields = [FieldScore(leaf.path, leaf.is_list) for leaf in all_leaves]

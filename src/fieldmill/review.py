@@ -42,12 +42,13 @@ class ReviewSummary:
     why: dict[str, int] = field(default_factory=dict)
 
 
-def review_lines(output: str, below: float = DEFAULT_BELOW, ungrounded: bool = False, summary: ReviewSummary | None = None) -> Iterator[dict[str, Any]]:
-    """The review line of every current document that needs a look."""
+def review_lines(output: str, below: float = DEFAULT_BELOW, ungrounded: bool = False, summary: ReviewSummary | None = None,
+                 schema: str | None = None) -> Iterator[dict[str, Any]]:
+    """The review line of every current document (of `schema`, where OUTPUT holds several) that needs a look."""
     from fieldmill.store import results_runs
 
     summary = summary if summary is not None else ReviewSummary()
-    store, runs = results_runs(output)
+    store, runs = results_runs(output, schema)
     for _, table in store.current(_COLUMNS, runs):
         for row in table.to_pylist():
             if row["record"] is None:

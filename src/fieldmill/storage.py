@@ -66,6 +66,7 @@ class ObjectInfo:
     key: str  # relative to the listed prefix, '/'-separated
     size: int
     etag: str
+    modified: float = 0.0  # when the store wrote it, by the store's clock (S3 Last-Modified, the file's mtime)
 
 
 def is_s3(uri: str) -> bool:
@@ -153,7 +154,7 @@ def _list_local(root: str) -> Iterator[ObjectInfo]:
         raise MissingInput(f"input {root} does not exist")
     if base.is_file():
         stat = base.stat()
-        yield ObjectInfo(str(base), base.name, stat.st_size, local_etag(base))
+        yield ObjectInfo(str(base), base.name, stat.st_size, local_etag(base), stat.st_mtime_ns / 1e9)
         return
     for directory, subdirs, files in os.walk(base):
         subdirs.sort()
@@ -165,7 +166,8 @@ def _list_local(root: str) -> Iterator[ObjectInfo]:
                 continue  # vanished or a dangling link: it is not a document
             if not path.is_file():
                 continue
-            yield ObjectInfo(str(path), path.relative_to(base).as_posix(), stat.st_size, f"{stat.st_mtime_ns:x}-{stat.st_size:x}")  # = local_etag
+            yield ObjectInfo(str(path), path.relative_to(base).as_posix(), stat.st_size, f"{stat.st_mtime_ns:x}-{stat.st_size:x}",  # = local_etag
+                             stat.st_mtime_ns / 1e9)
 
 
 def _list_s3(root: str) -> Iterator[ObjectInfo]:
@@ -180,7 +182,7 @@ def _list_s3(root: str) -> Iterator[ObjectInfo]:
                 key = item["Key"]
                 if key.endswith("/"):
                     continue  # a folder marker
-                yield ObjectInfo(f"s3://{bucket}/{key}", key[len(prefix) :], item["Size"], item["ETag"].strip('"'))
+                yield ObjectInfo(f"s3://{bucket}/{key}", key[len(prefix) :], item["Size"], item["ETag"].strip('"'), item["LastModified"].timestamp())
     except credential_errors as exc:
         raise NoCredentials(f"no AWS credentials for {root}: {exc}") from None
     except client_error as exc:
@@ -453,6 +455,16 @@ def list_names(prefix_uri: str) -> list[str]:
     if not path.is_dir():
         return []
     return sorted(p.name for p in path.iterdir() if p.is_file())
+
+
+def list_modified(prefix_uri: str) -> dict[str, float]:
+    """{name: when the store wrote it, by the store's clock} of the objects directly under a folder."""
+    if is_s3(prefix_uri):
+        return {info.key: info.modified for info in _list_s3(prefix_uri) if "/" not in info.key}
+    path = Path(prefix_uri)
+    if not path.is_dir():
+        return {}
+    return {p.name: p.stat().st_mtime_ns / 1e9 for p in sorted(path.iterdir()) if p.is_file()}
 
 
 def list_folders(prefix_uri: str) -> list[str]:

@@ -19,9 +19,12 @@ OUTPUT) reads as just its rows.
   row of this schema version and model in any run, except failures for a passing reason
   (`documents.TRANSIENT`: a read error, an engine error, a document replaced while it was
   read), which the same command tries again until they have been tried `max_tries` times.
-* The current view holds, for every document URI, the row produced last (`processed_at`)
-  among completed runs, a failure for a passing reason only where no run answered. Completion is written once, so running a finished command again
-  changes nothing that readers see.
+* The current view is one schema's: for every document URI, the row the store received last
+  among completed runs (when it wrote the row's part, by the store's clock: S3
+  `Last-Modified`, the file's mtime; never a driver's), a failure for a passing reason only
+  where no run answered. Completion is
+  written once, so running a finished command again changes nothing that readers see. An
+  OUTPUT holding runs of several schemas has one view per schema: readers name one.
 * A lease (`_lease`, renewed while the driver works, expiring after `lease_seconds`) keeps
   two drivers off one run; a crashed driver's lease simply expires.
 """
@@ -115,6 +118,11 @@ class Run:
     @property
     def completed(self) -> bool:
         return storage.exists(storage.join(self.folder, SUCCESS))
+
+    def part_written(self) -> dict[str, float]:
+        """{part name: when the store wrote it, by the store's own clock}: the order of rows that several
+        drivers (on machines whose clocks disagree) wrote."""
+        return {n: t for n, t in storage.list_modified(self.folder).items() if n.startswith("part-") and n.endswith(".parquet")}
 
     def complete(self, manifest: dict[str, Any], lease: "Lease | None" = None) -> bool:
         """Write completion once (False when it was already written) and the run's one-file index;
@@ -497,19 +505,37 @@ class RunStore:
                 history.add(table, schema_hash, model_id, max_tries)
         return history
 
+    def view_runs(self, schema: str | None = None) -> tuple[list[Run], list[Run]]:
+        """The completed runs of one schema, and the unfinished runs. `schema` (a run's schema name, or the
+        --schema it was run with) picks one where OUTPUT holds several; several and none named is an error
+        that names them."""
+        done, unfinished = self.completed()
+        described = [(run, run.completion() or {}) for run in done]
+        names = Counter(str(completion.get("schema_name")) for _, completion in described)
+        if schema is not None:
+            picked = [run for run, c in described if schema in (c.get("schema_name"), c.get("schema_spec"))]
+            if described and not picked:
+                raise NoResults(f"no completed run of schema {schema!r} under {self.output}; its runs are of {_named(names)}")
+            return picked, unfinished
+        if len(names) > 1:
+            raise SeveralSchemas(f"{self.output} holds runs of several schemas ({_named(names)}): name one with --schema NAME")
+        return done, unfinished
+
     def current(self, columns: list[str] | None = None, runs: list[Run] | None = None) -> Iterator[tuple[Run, pa.Table]]:
-        """(run, rows of one of its parts that are current): for every document URI, its row produced last
-        among `runs` (default: the completed runs), chosen from the indexes, then read from the parts."""
-        runs = self.completed()[0] if runs is None else runs
+        """(run, rows of one of its parts that are current): for every document URI, the row the store
+        received last among `runs` (default: the completed runs of OUTPUT's one schema), chosen from the
+        indexes, then read from the parts."""
+        runs = self.view_runs()[0] if runs is None else runs
         chosen: dict[bytes, tuple] = {}
-        oldest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
         for order, run in enumerate(runs):
+            written = run.part_written()
             for name, index in run.part_indexes():
-                fields = [index.column(c).to_pylist() for c in ("doc_uri", "processed_at", "status", "reason")]
-                for position, (uri, stamp, status, reason) in enumerate(zip(*fields)):
+                fields = [index.column(c).to_pylist() for c in ("doc_uri", "status", "reason")]
+                for position, (uri, status, reason) in enumerate(zip(*fields)):
                     # A failure for a passing reason (a reprocess whose engine died) never hides an answer an earlier run gave.
+                    # Order: when the store wrote the part (its clock, never a driver's), then the run and the part's name.
                     answered = not (status == "failed" and reason in TRANSIENT)
-                    key = (answered, stamp or oldest, order, name, position)
+                    key = (answered, written.get(name, 0.0), order, name, position)
                     digest = doc_digest(uri, "")
                     if digest not in chosen or key > chosen[digest]:
                         chosen[digest] = key
@@ -522,9 +548,10 @@ class RunStore:
             table = run.read_part(name, needed).take(pa.array(sorted(positions), pa.int64()))
             yield run, table
 
-    def write_view(self, to: str | None = None) -> View:
-        """The current view; written under `to` when given, replacing the previous view in one switch."""
-        runs, unfinished = self.completed()
+    def write_view(self, to: str | None = None, schema: str | None = None) -> View:
+        """The current view (of `schema` where OUTPUT holds several); written under `to` when given,
+        replacing the previous view in one switch."""
+        runs, unfinished = self.view_runs(schema)
         view = View(skipped_runs=[r.run_id for r in unfinished])
         contributed: Counter = Counter()
         target = ViewTarget(to) if to else None
@@ -598,9 +625,17 @@ class NoResults(storage.MissingInput):
     """RESULTS names no run folder and no OUTPUT with a completed run."""
 
 
-def results_runs(results: str) -> tuple[RunStore, list[Run]]:
+class SeveralSchemas(NoResults):
+    """OUTPUT holds completed runs of several schemas and the reader named none."""
+
+
+def _named(names: Counter) -> str:
+    return ", ".join(f"{name} ({count} run{'s' if count > 1 else ''})" for name, count in sorted(names.items()))
+
+
+def results_runs(results: str, schema: str | None = None) -> tuple[RunStore, list[Run]]:
     """The runs a reader of RESULTS means: the run folder it names, or the completed runs of an OUTPUT
-    (its one unfinished run when nothing completed yet)."""
+    (of `schema` where it holds several; its one unfinished run when nothing completed yet)."""
     root = storage.normalise_root(results)
     name = root.rstrip("/").rsplit("/", 1)[-1]
     if name.startswith(RUN_PREFIX):
@@ -609,7 +644,7 @@ def results_runs(results: str) -> tuple[RunStore, list[Run]]:
             raise NoResults(f"no result parts under {results}")
         return RunStore(root.rstrip("/").rsplit("/", 1)[0] or "/"), [run]
     store = RunStore(root)
-    runs, unfinished = store.completed()
+    runs, unfinished = store.view_runs(schema)
     if not runs and len(unfinished) == 1:
         runs = unfinished
     if not runs:
@@ -636,5 +671,5 @@ def _read_parquet(uri: str, columns: list[str] | None) -> pa.Table:
         return parquet.read(columns=columns)
 
 
-__all__ = ["RunStore", "Run", "results_runs", "NoResults", "PartWriter", "RunConstants", "Lease", "LeaseHeld", "History", "View", "doc_digest", "index_of",
+__all__ = ["RunStore", "Run", "results_runs", "NoResults", "SeveralSchemas", "PartWriter", "RunConstants", "Lease", "LeaseHeld", "History", "View", "doc_digest", "index_of",
            "SUCCESS", "MAX_TRIES"]

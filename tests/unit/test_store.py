@@ -19,7 +19,7 @@ from fieldmill.cli import main
 from fieldmill.config import reprocess_run_id
 from fieldmill.output import row_schema
 from fieldmill.schemas import load_schema
-from fieldmill.store import _PID_NAMESPACE, INDEX_DIR, MAX_TRIES, LeaseHeld, Run, RunConstants, RunStore, doc_digest
+from fieldmill.store import _PID_NAMESPACE, INDEX_DIR, MAX_TRIES, LeaseHeld, NoResults, Run, RunConstants, RunStore, SeveralSchemas, doc_digest
 
 SCHEMA = load_schema("invoice")
 
@@ -150,6 +150,47 @@ def test_a_newer_failure_for_a_passing_reason_never_hides_an_answer(tmp_path):
         "/in/a": ("monthly", "compliant", None), "/in/b": ("monthly", "noncompliant", None),
         "/in/c": ("monthly-r20261110T000000", "failed", "decode_error"),  # a final failure is an answer about the document
         "/in/d": ("monthly-r20261110T000000", "failed", "read_error")}  # no run answered: the newest failure
+
+
+def test_the_store_orders_rows_not_the_drivers_clocks(tmp_path, monkeypatch):
+    """A driver whose clock runs an hour ahead wrote its row first; a second driver (right clock) wrote the
+    document's row after it: the view takes the row the store received last."""
+    out = tmp_path / "out"
+    real_now = dt.datetime.now
+
+    class Ahead(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return real_now(tz) + dt.timedelta(hours=1)
+
+    monkeypatch.setattr("fieldmill.output.dt.datetime", Ahead)
+    write_run(out, "monthly", [result("/in/a", "noncompliant")])
+    monkeypatch.undo()
+    time.sleep(0.05)
+    write_run(out, "monthly-r20261110T000000", [result("/in/a")])
+    stamps = {r["run_id"]: r["processed_at"] for r in ds.dataset(str(out), format="parquet").to_table().to_pylist()}
+    assert stamps["monthly"] > stamps["monthly-r20261110T000000"]  # the drivers' clocks say the other way round
+    RunStore(str(out)).write_view(str(tmp_path / "view"))
+    (row,) = ds.dataset(str(tmp_path / "view"), format="parquet").to_table().to_pylist()
+    assert (row["run_id"], row["status"]) == ("monthly-r20261110T000000", "compliant")
+
+
+def test_one_view_per_schema(tmp_path, capsys):
+    """Runs of two schemas in one OUTPUT never mix in one view: readers name one, and are told which exist."""
+    out = tmp_path / "out"
+    write_run(out, "invoices", [result("/in/a"), result("/in/b")], complete=False).complete({"run_id": "invoices", "schema_name": "invoice"})
+    receipts = write_run(out, "receipts", [result("/in/b", "noncompliant"), result("/in/c")], complete=False)
+    receipts.complete({"run_id": "receipts", "schema_name": "receipt", "schema_spec": "schemas/receipt.json"})
+    with pytest.raises(SeveralSchemas, match=r"several schemas \(invoice \(1 run\), receipt \(1 run\)\): name one with --schema"):
+        RunStore(str(out)).write_view()
+    assert main(["results", str(out)]) == 3 and "name one with --schema" in capsys.readouterr().err
+    assert main(["results", str(out), "--schema", "schemas/receipt.json", "--to", str(tmp_path / "view")]) == 0
+    rows = ds.dataset(str(tmp_path / "view"), format="parquet").to_table().to_pylist()
+    assert sorted((r["doc_uri"], r["status"]) for r in rows) == [("/in/b", "noncompliant"), ("/in/c", "compliant")]
+    view = RunStore(str(out)).write_view(schema="invoice")
+    assert view.rows == 2 and view.runs == [("invoices", 2)]
+    with pytest.raises(NoResults, match="no completed run of schema 'contract'.*invoice \\(1 run\\), receipt"):
+        RunStore(str(out)).write_view(schema="contract")
 
 
 def test_an_empty_view_never_replaces_the_current_one(tmp_path):
