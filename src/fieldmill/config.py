@@ -32,6 +32,9 @@ class RunConfig(BaseModel):
                               "of this size whose records are merged into one (see windows.py, merge.py).")
     overlap_tokens: int = Field(150, ge=0, description="How much consecutive windows share, in whole paragraphs of up to this many tokens.")
     max_doc_pages: int = Field(500, ge=1, description="Longer documents (PDF pages, else pages of 3,000 characters) fail as too_long.")
+    decode_timeout_s: float | None = Field(None, gt=0, description="Longest decode of one document (text layer, HTML, OCR), in a child process "
+                                           "of the reader: past it the child is stopped and the document fails as too_long; a decoder that "
+                                           "crashes fails only its document. Default: the OCR document limit plus a minute.")
     retries: int = Field(2, ge=0, le=10, description="Extra attempts, sampled at the retry temperature, for a record that fails validation "
                          "(the first is greedy; 0 = greedy only).", json_schema_extra={"env": "FIELDMILL_RETRIES"})
     retry_temperature: float = Field(0.7, gt=0, le=2, description="Sampling temperature of the retries.")
@@ -62,6 +65,10 @@ class RunConfig(BaseModel):
     manifest_chunk: int = Field(1000, ge=1, description="Most entries (done or pending) per manifest chunk.")
     ocr: OcrSettings = Field(default_factory=OcrSettings, description="How scans (images, PDF pages without a text layer) are read.",
                              json_schema_extra={"prefix": "ocr-"})
+
+    @property
+    def decode_limit_s(self) -> float:
+        return self.decode_timeout_s if self.decode_timeout_s is not None else self.ocr.document_timeout_s + 60
 
     @field_validator("run_id")
     @classmethod

@@ -61,11 +61,13 @@ class Decoded:
 
 
 def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str | None = None, ocr: OcrSettings = _DEFAULT_OCR,
-                  max_pages: int | None = None) -> Decoded:
+                  max_pages: int | None = None, decode_timeout_s: float | None = None) -> Decoded:
     """Read and decode one listed document, as `run` does; failures are reasons, never exceptions.
 
     With `etag`, the read is pinned to the listed version: a document replaced since it
     was listed is a `changed` row (the next run reads the new version under its new ETag).
+    With `decode_timeout_s`, the decode runs in a child process stopped after that long
+    (`decode_process.py`): a decoder that hangs or crashes costs this document only.
     """
     if not is_supported(key):
         return decode_document(key, b"")
@@ -80,12 +82,17 @@ def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str |
     if len(data) > max_doc_bytes:
         return Decoded(None, TOO_LONG, f"object grew past the {max_doc_bytes}-byte limit while listed")
     try:
+        if decode_timeout_s is not None:
+            from fieldmill.decode_process import shared
+
+            return shared(decode_timeout_s).decode(decode_document, key, data, ocr, max_pages)
         return decode_document(key, data, ocr, max_pages)
     except Exception as exc:  # a decoder library's own bug must not lose the document
         return Decoded(None, DECODE_ERROR, f"{type(exc).__name__}: {exc}"[:1000])
 
 
-def decode_batch(batch: dict[str, Any], max_doc_bytes: int, ocr: dict[str, Any] | None = None, max_pages: int | None = None) -> dict[str, list]:
+def decode_batch(batch: dict[str, Any], max_doc_bytes: int, ocr: dict[str, Any] | None = None, max_pages: int | None = None,
+                 decode_timeout_s: float | None = None) -> dict[str, list]:
     """Read and decode a batch of listed documents (a Ray Data task); failures become reasons, never exceptions."""
     settings = OcrSettings(**ocr) if ocr else _DEFAULT_OCR
     out: dict[str, list] = {key: list(values) for key, values in batch.items()}
@@ -96,7 +103,8 @@ def decode_batch(batch: dict[str, Any], max_doc_bytes: int, ocr: dict[str, Any] 
         started = time.perf_counter()
         try:
             location = raw.decode("utf-8", "surrogateescape") if raw else str(uri)  # a local name that is not UTF-8: its own bytes
-            decoded = read_document(location, str(key), int(size), max_doc_bytes, etag=str(etag), ocr=settings, max_pages=max_pages)
+            decoded = read_document(location, str(key), int(size), max_doc_bytes, etag=str(etag), ocr=settings, max_pages=max_pages,
+                                    decode_timeout_s=decode_timeout_s)
             digest = text_digest(decoded.text) if decoded.text else ""
         except Exception as exc:  # one document's surprise is its own failed row, never the run's end
             decoded, digest = Decoded(None, DECODE_ERROR, f"{type(exc).__name__}: {exc}"[:1000]), ""

@@ -266,7 +266,7 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
     ds = ds.flat_map(expand_chunk)
     # Reading runs in CPU tasks (OCR included, bounded per document), beside the extraction actors, never on a GPU worker.
     ds = ds.map_batches(decode_batch, fn_kwargs={"max_doc_bytes": config.max_doc_bytes, "ocr": config.ocr.model_dump(),
-                                                 "max_pages": config.max_doc_pages}, batch_size=8,
+                                                 "max_pages": config.max_doc_pages, "decode_timeout_s": config.decode_limit_s}, batch_size=8,
                         batch_format="default", num_cpus=1)
     # A long document becomes windows here, so its windows spread over the actor pool like documents.
     ds = ds.flat_map(window_rows, fn_kwargs={"chunk_tokens": config.chunk_tokens, "overlap_tokens": config.overlap_tokens,

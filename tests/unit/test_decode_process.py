@@ -1,0 +1,89 @@
+"""Decoding in a child process: a decoder that hangs or crashes costs its document only (decode_process.py)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from pathlib import Path
+
+from fieldmill import storage
+from fieldmill.decode_process import DecodeProcess
+from fieldmill.documents import DECODE_ERROR, TOO_LONG, Decoded, decode_batch
+
+
+def hangs(name: str, data: bytes) -> Decoded:  # a decoder stuck in a loop (pdfium on a hostile page)
+    time.sleep(3600)
+    return Decoded("never")
+
+
+def crashes(name: str, data: bytes) -> Decoded:  # a decoder that takes its process down (a C library's crash)
+    os.abort()
+
+
+def reads(name: str, data: bytes) -> Decoded:
+    return Decoded(data.decode() + f" ({os.getpid()})")
+
+
+def test_a_hanging_decoder_is_stopped_at_the_limit_and_the_next_document_reads():
+    process = DecodeProcess(limit_s=20)
+    try:
+        first = process.decode(reads, "a.txt", b"hello")  # starts the child (spawn: about a second)
+        process.limit_s = 2
+        started = time.monotonic()
+        stuck = process.decode(hangs, "b.pdf", b"%PDF")
+        assert time.monotonic() - started < 10
+        assert (stuck.text, stuck.reason) == (None, TOO_LONG) and "longer than 2 s" in stuck.message
+        process.limit_s = 20
+        after = process.decode(reads, "c.txt", b"again")
+        assert first.text.startswith("hello") and after.text.startswith("again")
+        assert first.text.split()[-1] != after.text.split()[-1]  # a new child: the stuck one was killed
+    finally:
+        process.close()
+
+
+def test_a_crashing_decoder_fails_its_document_only():
+    process = DecodeProcess(limit_s=30)
+    try:
+        crashed = process.decode(crashes, "a.pdf", b"%PDF")
+        assert (crashed.text, crashed.reason) == (None, DECODE_ERROR) and "crashed" in crashed.message
+        assert process.decode(reads, "b.txt", b"fine").text.startswith("fine")
+    finally:
+        process.close()
+
+
+def test_a_batch_decodes_the_same_in_a_child(tmp_path):
+    (tmp_path / "a.txt").write_text("Invoice INV-1\nTotal 12.50\n")
+    (tmp_path / "b.html").write_text("<p>Receipt</p><p>Total 3.10</p>")
+    uris = [str(tmp_path / "a.txt"), str(tmp_path / "b.html")]
+    batch = {"doc_uri": uris, "doc_key": ["a.txt", "b.html"], "doc_bytes": [os.path.getsize(u) for u in uris],
+             "doc_etag": [storage.local_etag(Path(u)) for u in uris]}
+    inline = decode_batch(batch, max_doc_bytes=1 << 20)
+    isolated = decode_batch(batch, max_doc_bytes=1 << 20, decode_timeout_s=60)
+    assert isolated["text"] == inline["text"] and "Total 12.50" in isolated["text"][0] and "Total 3.10" in isolated["text"][1]
+    assert isolated["read_reason"] == ["", ""]
+
+
+def test_the_child_ends_with_the_worker_that_started_it(tmp_path):
+    """A worker killed with -9 (Ray stopping, the OOM killer) leaves no decoder process behind."""
+    import subprocess
+    import sys
+
+    script = ("import os, sys, time\nfrom fieldmill.decode_process import DecodeProcess\nfrom test_decode_process import reads\n"
+              "p = DecodeProcess(30)\nprint(p.decode(reads, 'a.txt', b'x').text.split()[-1].strip('()'), flush=True)\ntime.sleep(600)\n")
+    worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
+    child = int(worker.stdout.readline())
+    worker.kill()
+    worker.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and Path(f"/proc/{child}").exists() and "Z" not in _state(child):
+        time.sleep(0.1)
+    assert not Path(f"/proc/{child}").exists() or "Z" in _state(child)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return "Z"
