@@ -15,7 +15,7 @@ scored cell by cell against the gold:
 * present right: of the cells whose document states the value, the share right.
 
     python bench/realistic.py --count 8 [--kinds receipt,invoice,agreement,letter,team-receipt]
-        [--models bundled,bundled-base] [--seed 9100] [--work out/bench-realistic] [--run-args "--dates any"]
+        [--models bundled,bundled-base] [--seed 9100] [--work out/bench-realistic] [--run-args "--dates any"] [--wrong]
 
 `team-receipt` is the 4-field receipt schema a team wrote in the issue that started this
 work (company; date "exactly as printed, e.g. 25/12/2018"; address "as printed"; total
@@ -82,8 +82,8 @@ def same(gold, predicted) -> bool:
     return _text(gold) == _text(predicted)
 
 
-def score(out: Path, corpus: Path) -> dict[str, list[int]]:
-    """Counts [right, cells] per measure."""
+def score(out: Path, corpus: Path, wrong: list[str] | None = None) -> dict[str, list[int]]:
+    """Counts [right, cells] per measure; each wrong cell described in `wrong` when given."""
     _, (run,) = results_runs(str(out))
     rows = [row for name in run.part_names() for row in run.read_part(name, ["doc_uri", "status", "record"]).to_pylist()]
     index = SuffixIndex(row["doc_uri"] for row in rows)
@@ -97,6 +97,8 @@ def score(out: Path, corpus: Path) -> dict[str, list[int]]:
         for key, asked in line["asked"].items():
             gold, predicted = line["record"][key], record.get(key)
             right = same(gold, predicted)
+            if not right and wrong is not None:
+                wrong.append(f"{line['name']} {key!r} [{asked['kind']}/{asked['form']}]: gold {gold!r}, got {predicted!r}")
             counts["exact"][0] += right
             counts["exact"][1] += 1
             if gold is None:
@@ -118,6 +120,7 @@ def main() -> None:
     parser.add_argument("--kinds", default=",".join([*KINDS, "team-receipt"]))
     parser.add_argument("--models", default="bundled,bundled-base", help="comma-separated model specs (a spec may be MODEL+ADAPTER for --lora)")
     parser.add_argument("--work", default="out/bench-realistic")
+    parser.add_argument("--wrong", action="store_true", help="also print every wrong cell (document, field, gold, answer)")
     parser.add_argument("--run-args", default="", help="more options for every `fieldmill run` (e.g. \"--dates any\" to compare a decoding option)")
     args = parser.parse_args()
 
@@ -136,7 +139,10 @@ def main() -> None:
             started = time.time()
             fieldmill("run", str(corpus / "docs"), "--schema", str(corpus / "schema.json"), "--output", str(out), "--model", model,
                       *(["--lora", adapter] if adapter else []), *shlex.split(args.run_args))
-            counts = score(out, corpus)
+            wrong: list[str] = []
+            counts = score(out, corpus, wrong)
+            if args.wrong:
+                print("\n".join(f"  wrong {kind} {spec}: {cell}" for cell in wrong))
             total = totals.setdefault(spec, {k: [0, 0] for k in counts})
             for measure, (right, cells) in counts.items():
                 total[measure][0] += right
