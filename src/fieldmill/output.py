@@ -23,6 +23,10 @@ CONFIDENCE_TYPE = pa.map_(pa.string(), pa.float64())
 # `fieldmill calibrate` refits from.
 SIGNALS_TYPE = pa.list_(pa.struct([pa.field("field", pa.string()), pa.field("token_p", pa.float64()), pa.field("grounding", pa.string()),
                                    pa.field("broken_rule", pa.bool_()), pa.field("candidates", pa.bool_())]))
+# A long document's windows that were read (retrieval.py): document offsets, and the fields each was chosen for
+# (none: read for every field, as the first window is and every window is with --retrieval off). Null: one window.
+WINDOWS_READ_TYPE = pa.list_(pa.struct([pa.field("window", pa.int32()), pa.field("start", pa.int64()), pa.field("end", pa.int64()),
+                                        pa.field("fields", pa.list_(pa.string()))]))
 
 
 def row_schema(hardened: dict[str, Any]) -> pa.Schema:
@@ -58,6 +62,8 @@ def row_schema(hardened: dict[str, Any]) -> pa.Schema:
             pa.field("attempts", pa.int32()),
             pa.field("tries", pa.int32()),
             pa.field("chunks", pa.int32()),
+            pa.field("windows", pa.int32()),
+            pa.field("windows_read", WINDOWS_READ_TYPE),
             pa.field("doc_pages", pa.int32()),
             pa.field("processed_at", pa.timestamp("us", tz="UTC")),
         ]
@@ -98,9 +104,11 @@ def build_row(result: dict[str, Any], record: dict[str, Any] | None, record_type
         "attempts": int(result.get("attempts") or 0),
         "tries": int(result.get("doc_tries") or 0) + 1,
         "chunks": int(result.get("chunks") or 1),
+        "windows": int(result.get("doc_windows") or 1),
+        "windows_read": json.loads(result["doc_windows_read"]) if result.get("doc_windows_read") else None,
         "doc_pages": int(result["doc_pages"]) if result.get("doc_pages") is not None else None,
         "processed_at": dt.datetime.now(dt.timezone.utc),
     }
 
 
-__all__ = ["row_schema", "build_row", "ERRORS_TYPE", "EVIDENCE_TYPE", "CONFIDENCE_TYPE", "SIGNALS_TYPE"]
+__all__ = ["row_schema", "build_row", "WINDOWS_READ_TYPE", "ERRORS_TYPE", "EVIDENCE_TYPE", "CONFIDENCE_TYPE", "SIGNALS_TYPE"]

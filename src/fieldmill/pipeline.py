@@ -35,6 +35,7 @@ from fieldmill.output import row_schema
 from fieldmill.progress import Progress
 from fieldmill.schemas import LoadedSchema, load_schema, shipped_source
 from fieldmill.store import History, Lease, Run, RunConstants, RunStore, doc_digest
+from fieldmill.retrieval import RETRIEVAL_BM25, field_queries
 from fieldmill.windows import window_rows
 
 log = logging.getLogger("fieldmill")
@@ -269,8 +270,9 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
                                                  "max_pages": config.max_doc_pages, "decode_timeout_s": config.decode_limit_s}, batch_size=8,
                         batch_format="default", num_cpus=1)
     # A long document becomes windows here, so its windows spread over the actor pool like documents.
+    queries = field_queries(schema.hardened) if config.retrieval == RETRIEVAL_BM25 else None
     ds = ds.flat_map(window_rows, fn_kwargs={"chunk_tokens": config.chunk_tokens, "overlap_tokens": config.overlap_tokens,
-                                             "max_pages": config.max_doc_pages})
+                                             "max_pages": config.max_doc_pages, "queries": queries, "per_field": config.retrieval_windows})
     ds = ds.map_batches(
         Extractor,
         fn_constructor_kwargs={

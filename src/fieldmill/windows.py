@@ -87,17 +87,22 @@ def split(text: str, size: int, overlap: int, pages: list[tuple[int, int]] | Non
     return [Window(i, a, text[a:b]) for i, (a, b) in enumerate(windows)]
 
 
-def window_rows(row: dict[str, Any], chunk_tokens: int, overlap_tokens: int, max_pages: int) -> list[dict[str, Any]]:
-    """A decoded document -> its windows as rows (Ray Data flat_map); a short one stays one row.
+def window_rows(row: dict[str, Any], chunk_tokens: int, overlap_tokens: int, max_pages: int, queries: dict[str, str] | None = None,
+                per_field: int = 1) -> list[dict[str, Any]]:
+    """A decoded document -> the windows to read as rows (Ray Data flat_map); a short one stays one row.
 
-    Each window row carries the document's identity and digest, the window's place
-    (`window_index`, `window_count`, `window_start`) and the document's pages, so the
-    extractor can put its evidence in document offsets and pages. A document longer than
-    `max_pages` pages is one `too_long` row, never hours of a worker's time.
+    Each window row carries the document's identity and digest, the window's place among
+    those read (`window_index`, `window_count`, `window_start`) and the document's pages, so
+    the extractor can put its evidence in document offsets and pages. With `queries` (field:
+    query text, `retrieval.py`), only the first window and each field's `per_field` best are
+    read; `doc_windows` (how many the document has) and `doc_windows_read` (which were read,
+    for which fields) travel to the row. A document longer than `max_pages` pages is one
+    `too_long` row, never hours of a worker's time.
     """
     text = row.get("text") or ""
     pages = [tuple(p) for p in json.loads(row["pages_json"])] if row.get("pages_json") else None
-    base = {**row, "window_index": 0, "window_count": 1, "window_start": 0, "doc_pages": page_count(text, pages) if text else 0}
+    base = {**row, "window_index": 0, "window_count": 1, "window_start": 0, "doc_pages": page_count(text, pages) if text else 0,
+            "doc_windows": 1, "doc_windows_read": ""}
     if row.get("read_reason") or not text:
         return [base]
     if base["doc_pages"] > max_pages:
@@ -107,7 +112,15 @@ def window_rows(row: dict[str, Any], chunk_tokens: int, overlap_tokens: int, max
     windows = split(text, int(chunk_tokens * CHARS_PER_TOKEN), int(overlap_tokens * CHARS_PER_TOKEN), pages)
     if len(windows) == 1:
         return [base]
-    return [{**base, "text": w.text, "window_index": w.index, "window_count": len(windows), "window_start": w.start} for w in windows]
+    if queries:
+        from fieldmill.retrieval import choose
+
+        plan = [(windows[i], fields) for i, fields in choose([w.text for w in windows], queries, per_field)]
+    else:
+        plan = [(w, []) for w in windows]
+    read = json.dumps([{"window": w.index, "start": w.start, "end": w.start + len(w.text), "fields": fields} for w, fields in plan])
+    return [{**base, "text": w.text, "window_index": position, "window_count": len(plan), "window_start": w.start, "doc_windows": len(windows),
+             "doc_windows_read": read} for position, (w, _) in enumerate(plan)]
 
 
 __all__ = ["Window", "split", "blocks", "page_count", "window_rows", "CHARS_PER_TOKEN", "CHARS_PER_PAGE"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -36,3 +37,27 @@ def test_a_long_contract_is_one_row_from_many_windows_and_an_oversized_one_is_re
         assert text[evidence["start"]:evidence["end"]] == evidence["quote"]
         assert 1 <= evidence["page"] <= long["doc_pages"]
     assert any(e["start"] > 20000 for e in long["evidence"]) or long["chunks"] > 1
+    read = long["windows_read"]  # --retrieval off: every window, each for every field
+    assert long["windows"] == long["chunks"] == len(read) and all(w["fields"] == [] for w in read) and read[0]["start"] == 0
+    assert read[-1]["end"] == len(text)
+
+    # --retrieval bm25 with a team's 4-field schema: the first window and each field's best, recorded; evidence
+    # still in document offsets.
+    (docs / "huge.txt").unlink()
+    (tmp_path / "agreement.json").write_text(json.dumps(AGREEMENT))
+    ranked = fieldmill("run", str(docs), "--schema", str(tmp_path / "agreement.json"), "--output", str(tmp_path / "ranked"), "--retrieval", "bm25",
+                       "--retries", "0")
+    assert ranked.returncode == 0, ranked.stderr[-3000:]
+    (row,) = local_rows(str(tmp_path / "ranked"))
+    assert row["status"] in ("compliant", "noncompliant") and row["windows"] == long["windows"]
+    assert row["chunks"] < row["windows"] and len(row["windows_read"]) == row["chunks"] and row["windows_read"][0]["window"] == 0
+    assert {f for w in row["windows_read"] for f in w["fields"]} <= set(AGREEMENT["properties"])
+    for evidence in row["evidence"]:
+        assert text[evidence["start"]:evidence["end"]] == evidence["quote"]
+
+
+AGREEMENT = {"title": "agreement", "type": "object", "properties": {
+    "parties": {"type": "array", "items": {"type": "string"}, "description": "Names of the parties to the agreement"},
+    "effective_date": {"type": ["string", "null"], "format": "date", "description": "Date the agreement takes effect"},
+    "governing_law": {"type": ["string", "null"], "description": "Law that governs the agreement"},
+    "term": {"type": ["string", "null"], "description": "Initial term of the agreement"}}}

@@ -1,0 +1,63 @@
+"""Rank a long document's windows per field, read the first and each field's best (retrieval.py, windows.window_rows)."""
+
+from __future__ import annotations
+
+import json
+
+from fieldmill.hardening import harden
+from fieldmill.retrieval import choose, field_queries, rank
+from fieldmill.windows import window_rows
+
+SCHEMA = harden({"type": "object", "properties": {
+    "parties": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "role": {"type": "string"}}},
+                "description": "Companies that sign the agreement"},
+    "effectiveDate": {"type": "string", "format": "date"},
+    "governingLaw": {"type": "string", "description": "Jurisdiction whose laws govern the contract"},
+    "termMonths": {"type": ["integer", "null"], "description": "Duration of the agreement in months"},
+}})
+
+BOILERPLATE = ("The Supplier shall perform the services with reasonable skill and care. Notices shall be given in writing. "
+               "Each party shall bear its own costs. ") * 6
+CONTRACT = [
+    "MASTER SERVICES AGREEMENT between Acme Holdings Ltd and Bolt GmbH (each a party).",
+    BOILERPLATE,
+    "TERM. This agreement has a duration of 24 months from commencement and renews for further months unless terminated.",
+    BOILERPLATE,
+    "GOVERNING LAW. This contract is governed by the laws of England and Wales; the courts of that jurisdiction decide disputes.",
+    BOILERPLATE,
+    "Effective date: 1 March 2024. Signed by the parties on the dates written below.",
+]
+
+
+def test_a_fields_query_says_what_the_schema_says_about_it():
+    queries = field_queries(SCHEMA)
+    assert set(queries) == {"parties", "effectiveDate", "governingLaw", "termMonths"}
+    assert "name" in queries["parties"] and "role" in queries["parties"] and "Companies that sign" in queries["parties"]
+    assert "Law" in queries["governingLaw"] and "Jurisdiction" in queries["governingLaw"]
+    assert "march" in queries["effectiveDate"] and "march" not in queries["governingLaw"]  # a date field asks for windows with dates
+
+
+def test_each_field_ranks_the_window_that_states_it_first():
+    ranked = rank(CONTRACT, field_queries(SCHEMA))
+    assert ranked["governingLaw"][0][0] == 4 and ranked["termMonths"][0][0] == 2 and ranked["effectiveDate"][0][0] == 6
+    assert all(window not in (1, 3, 5) for window, _ in ranked["governingLaw"][:1])
+
+
+def test_the_first_window_and_each_fields_best_are_read_and_boilerplate_is_not():
+    plan = choose(CONTRACT, field_queries(SCHEMA))
+    assert plan == [(0, ["parties"]), (2, ["termMonths"]), (4, ["governingLaw"]), (6, ["effectiveDate"])]  # no boilerplate window
+    assert choose(["Cover page", "Nothing about any field here"], field_queries(SCHEMA)) == [(0, [])]  # the first is always read
+
+
+def test_window_rows_read_only_the_chosen_windows_and_say_which():
+    text = "\n\n".join(CONTRACT)
+    row = {"doc_uri": "/d/msa.txt", "doc_etag": "e", "text": text, "pages_json": "", "read_reason": "", "read_message": ""}
+    everything = window_rows(row, chunk_tokens=200, overlap_tokens=0, max_pages=100)
+    chosen = window_rows(row, chunk_tokens=200, overlap_tokens=0, max_pages=100, queries=field_queries(SCHEMA))
+    assert 1 < len(chosen) < len(everything) and {r["doc_windows"] for r in chosen} == {len(everything)}
+    assert [r["window_index"] for r in chosen] == list(range(len(chosen))) and {r["window_count"] for r in chosen} == {len(chosen)}
+    read = json.loads(chosen[0]["doc_windows_read"])
+    assert [w["start"] for w in read] == [r["window_start"] for r in chosen] and read[0]["window"] == 0
+    assert all(text[w["start"]:w["end"]] == r["text"] for w, r in zip(read, chosen))
+    assert any("governingLaw" in w["fields"] and "GOVERNING LAW" in text[w["start"]:w["end"]] for w in read)
+    assert [w["fields"] for w in json.loads(everything[0]["doc_windows_read"])] == [[]] * len(everything)  # off: every window, for every field
