@@ -131,6 +131,37 @@ def decimal2_candidates(numbers: list[PrintedNumber]) -> list[str]:
     return list(dict.fromkeys(f"{value:.2f}" for printed in numbers for value in printed.values if value == value.quantize(Decimal("0.01"))))
 
 
+_NAMES_A_THING = re.compile(r"name|company|customer|client|vendor|supplier|seller|buyer|merchant|store|shop|\bbill(?:ed)? to|\bship(?:ped)? to"
+                            r"|address|\bpart(?:y|ies)\b|signator|signed|person|recipient|sender|payee|payer|issuer|employer|patient"
+                            r"|physician|doctor|bank|city|country|street", re.IGNORECASE)
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+
+
+def names_a_thing(name: str, description: str | None, node: dict[str, Any]) -> bool:
+    """A free-text field that names or identifies something (a VAT or account number, a customer, an
+    address, a signer): its value is never exactly one of the document's amounts or dates, which is the
+    commonest slip of a small model on invoices and statements (a VAT number answered with the VAT amount)."""
+    if node.get("type") != "string" or {"enum", "const", "pattern", "format"} & set(node):
+        return False
+    if date_ask(name, description, node) is not None or number_ask(name, description, node) is not None:
+        return False
+    words = re.sub(r"[_\-]+", " ", _CAMEL.sub(r"\1 \2", name))
+    said = f"{words} {description or ''}"
+    return not _MONEY.search(said) and bool(_IDENTIFIER.search(said) or _NAMES_A_THING.search(said))
+
+
+def amount_texts(numbers: list[PrintedNumber]) -> list[str]:
+    """The document's amounts (numbers with decimals) in every form a model writes them: as printed, with
+    two decimals, as a JSON number (what a field that names a thing must not be)."""
+    out = []
+    for printed in numbers:
+        if not re.search(r"[.,]\d{1,2}\)?$", printed.text):
+            continue
+        out.append(printed.text)
+        out += [f"{value:.2f}" for value in printed.values] + [json_number(value) for value in printed.values]
+    return list(dict.fromkeys(out))
+
+
 def printed_amount_candidates(numbers: list[PrintedNumber]) -> list[str]:
     """The amounts as the document prints them (`1,169.34`, `(12.50)`), for a field that asks for them so."""
     return list(dict.fromkeys(printed.text for printed in numbers))
@@ -156,4 +187,4 @@ def number_ask(name: str, description: str | None, node: dict[str, Any]) -> str 
 
 
 __all__ = ["PrintedNumber", "printed_numbers", "number_candidates", "decimal2_candidates", "printed_amount_candidates", "number_ask",
-           "json_number", "NUMBER", "DECIMAL2", "PRINTED_AMOUNT"]
+           "json_number", "names_a_thing", "amount_texts", "NUMBER", "DECIMAL2", "PRINTED_AMOUNT"]

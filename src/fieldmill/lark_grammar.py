@@ -36,9 +36,10 @@ from typing import Any
 from fieldmill.constraint import exact_pattern, value_node
 from fieldmill.document_dates import EITHER, ISO, PRINTED, PrintedDate, date_ask, iso_candidates, printed_candidates, printed_dates
 from fieldmill.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, PrintedNumber, decimal2_candidates, number_ask, number_candidates
-from fieldmill.document_numbers import printed_amount_candidates, printed_numbers
+from fieldmill.document_numbers import amount_texts, names_a_thing, printed_amount_candidates, printed_numbers
 from fieldmill.patterns import pattern_body_regex
 
+_JSON_STRING_BODY = r'/([^"\\\x00-\x1f]|\\["\\\/bfnrt])*/'  # what a JSON string holds between its quotes
 _CHUNK = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
 _CONTROL = {i: " " for i in range(0x20) if chr(i) not in "\n\r\t"}
 
@@ -105,8 +106,9 @@ def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates
     ground, no date or number field, or a document that prints none): the schema's own constraint then serves.
     The document is read for dates and numbers once, and only for the kinds of field the schema has."""
     spans = spans and has_free_text(hardened)
-    dates = dates and _any_leaf(hardened, lambda node, name, description: date_ask(name, description, node) is not None)
-    numbers = numbers and _any_leaf(hardened, lambda node, name, description: number_ask(name, description, node) is not None)
+    naming = _any_leaf(hardened, lambda node, name, description: names_a_thing(name, description, node))
+    dates = dates and (naming or _any_leaf(hardened, lambda node, name, description: date_ask(name, description, node) is not None))
+    numbers = numbers and (naming or _any_leaf(hardened, lambda node, name, description: number_ask(name, description, node) is not None))
     printed = Printed(printed_dates(document) if dates else [], printed_numbers(document) if numbers else [])
     if not (spans or printed.dates or printed.numbers):
         return None
@@ -172,8 +174,17 @@ class _Builder:
         fits = [v for v in strings if node.get("minLength", 0) <= len(v) <= node.get("maxLength", len(v)) and _matches(node, v)]
         return [json.dumps(v, ensure_ascii=False) for v in fits]
 
+    def _avoided(self, node: dict[str, Any], name: str, description: str | None) -> list[str]:
+        """What a field that names or identifies something must not be in this document: exactly one of its
+        amounts or dates (JSON string bodies)."""
+        if not (self.printed.numbers or self.printed.dates) or not names_a_thing(name, description, node):
+            return []
+        texts = amount_texts(self.printed.numbers) + [d.text for d in self.printed.dates] + iso_candidates(self.printed.dates)
+        return [json.dumps(t, ensure_ascii=False)[1:-1] for t in dict.fromkeys(texts)]
+
     def _special(self, node: dict[str, Any], name: str, description: str | None) -> bool:  # a leaf the regex cannot say
-        return _intersected(node) or (self.spans and is_free_text(node)) or bool(self._choices(node, name, description))
+        return (_intersected(node) or (self.spans and is_free_text(node)) or bool(self._choices(node, name, description))
+                or bool(self._avoided(node, name, description)))
 
     def value(self, node: dict[str, Any], path: str, name: str = "", description: str | None = None) -> str:
         """A Lark expression for `node` (the field `name`, described by `description` where the node is not):
@@ -191,7 +202,10 @@ class _Builder:
             length = f"/(?s:.{{{node.get('minLength', 0)},{node['maxLength']}}})/"
             if _intersected(node):
                 return self.terminal(f'"\\"" (/{_slashes(pattern_body_regex(node["pattern"]))}/ & {length}) "\\""')
-            return self.terminal(f'"\\"" (SPAN & {length}) "\\""')
+            avoided = self._avoided(node, name, description)
+            unless = " & ~(" + " | ".join(json.dumps(t, ensure_ascii=False) for t in avoided) + ")" if avoided else ""
+            body = "SPAN" if self.spans and is_free_text(node) else _JSON_STRING_BODY
+            return self.terminal(f'"\\"" ({body} & {length}{unless}) "\\""')
         if kind == "array":
             item = self.rule(self.value(node["items"], f"{path}[]", name, description))
             low, high = node["minItems"], node["maxItems"]

@@ -180,3 +180,27 @@ def test_number_fields_take_the_numbers_the_document_prints(tokenizer):
     assert not accepts(tokenizer, m, record(4127.89, "2023.00"))  # a code's digits are no amount
     assert not accepts(tokenizer, m, record(4127.89, "1234.50", closing="1234.50"))  # normalised where asked as printed
     assert accepts(tokenizer, m, record(4127.89, "1234.50", closing="4,127.89"))
+
+
+def test_a_field_that_names_a_thing_is_never_exactly_an_amount_or_a_date_of_the_document(tokenizer):
+    """A VAT number answered with the VAT amount, an account number with the statement date: refused; the
+    field may still hold any other text (or a span of it under strict grounding)."""
+    from fieldmill.hardening import harden
+    from fieldmill.lark_grammar import document_grammar
+
+    hardened = harden({"type": "object", "properties": {
+        "sellerVat": {"type": "string", "description": "VAT or tax number of the seller, as printed"},
+        "accountNumber": {"type": ["string", "null"]},
+        "note": {"type": "string"},
+    }})
+    text = "VAT Reg No GB 982 7140\nAccount 6909 0908 5173\nStatement date 15-12-2016\nVAT 20% 1,158.40"
+
+    def record(vat, account, note="1,158.40"):
+        return json.dumps({"sellerVat": vat, "accountNumber": account, "note": note}, separators=(",", ":"))
+
+    for spans in (False, True):
+        m = matcher(tokenizer, document_grammar(hardened, text, spans=spans, dates=True, numbers=True))
+        assert accepts(tokenizer, m, record("GB 982 7140", "6909 0908 5173")) and accepts(tokenizer, m, record("GB 982 7140", None))
+        for vat in ("1,158.40", "1158.40", "1158.4"):
+            assert not accepts(tokenizer, m, record(vat, "6909 0908 5173"))
+        assert not accepts(tokenizer, m, record("GB 982 7140", "15-12-2016")) and not accepts(tokenizer, m, record("GB 982 7140", "2016-12-15"))

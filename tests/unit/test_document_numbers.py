@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from fieldmill.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, decimal2_candidates, json_number, number_ask, number_candidates
-from fieldmill.document_numbers import printed_amount_candidates, printed_numbers
+from fieldmill.document_numbers import amount_texts, names_a_thing, printed_amount_candidates, printed_numbers
 
 
 def readings(text: str) -> dict[str, list[str]]:
@@ -67,3 +67,23 @@ def test_numbers_inside_codes_are_not_amounts_but_glued_currency_is():
 def test_an_amount_asked_as_printed_is_offered_as_printed():
     numbers = printed_numbers("Opening 1,169.34  Closing 3.289,38  Fee (12.50)")
     assert printed_amount_candidates(numbers) == ["1,169.34", "3.289,38", "(12.50)"]
+
+
+@pytest.mark.parametrize("name, description, names", [
+    ("Seller vat", "VAT or tax number of the seller, as printed", True),
+    ("accountNumber", "account number", True),
+    ("Bill to", "Customer the invoice is addressed to", True),
+    ("sender-name", "person who signed the letter.", True),
+    ("invoice_no", None, True),
+    ("Amount due", None, False),  # money
+    ("total", "total as a number", False),
+    ("dueDate", "Date payment is due", False),  # a date: document_dates
+    ("notes", None, False),  # says nothing of what it holds
+])
+def test_which_fields_name_a_thing(name, description, names):
+    assert names_a_thing(name, description, {"type": "string"}) is names
+    assert not names_a_thing(name, description, {"type": "string", "enum": ["a"]})
+
+
+def test_amounts_in_every_form_a_model_writes_them():
+    assert amount_texts(printed_numbers("Total 1,158.40  Qty 3  Rabatt (2,5)")) == ["1,158.40", "1158.40", "1158.4", "(2,5)", "-2.50", "2.50", "-2.5", "2.5"]
