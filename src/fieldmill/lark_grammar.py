@@ -40,6 +40,9 @@ from fieldmill.document_numbers import amount_texts, names_a_thing, printed_amou
 from fieldmill.patterns import pattern_body_regex
 
 _JSON_STRING_BODY = r'/([^"\\\x00-\x1f]|\\["\\\/bfnrt])*/'  # what a JSON string holds between its quotes
+# Digits and separators only, holding a decimal amount (1.58, 1,158.40) or a numeric date (15-12-2016): never a name or an identifier.
+_AMOUNT_OR_DATE_ONLY = (r'(/[0-9\s.,:;\/()-]*/ & (/(?s:.*)[0-9][.,][0-9]{2}([^0-9](?s:.*))?/'
+                        r' | /(?s:.*)[0-9]{1,4}[-\/.][0-9]{1,2}[-\/.][0-9]{1,4}(?s:.*)/))')
 _CHUNK = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
 _CONTROL = {i: " " for i in range(0x20) if chr(i) not in "\n\r\t"}
 
@@ -174,13 +177,16 @@ class _Builder:
         fits = [v for v in strings if node.get("minLength", 0) <= len(v) <= node.get("maxLength", len(v)) and _matches(node, v)]
         return [json.dumps(v, ensure_ascii=False) for v in fits]
 
-    def _avoided(self, node: dict[str, Any], name: str, description: str | None) -> list[str]:
-        """What a field that names or identifies something must not be in this document: exactly one of its
-        amounts or dates (JSON string bodies)."""
+    def _avoided(self, node: dict[str, Any], name: str, description: str | None) -> str:
+        """What a field that names or identifies something must not be in a document that prints amounts or
+        dates, as a Lark expression (empty: nothing): exactly one of its amounts or dates, or only digits and
+        separators around a decimal amount or a numeric date (`59.92 `, `15-12-2016-`: a model kept from the
+        amount pads it)."""
         if not (self.printed.numbers or self.printed.dates) or not names_a_thing(name, description, node):
-            return []
+            return ""
         texts = amount_texts(self.printed.numbers) + [d.text for d in self.printed.dates] + iso_candidates(self.printed.dates)
-        return [json.dumps(t, ensure_ascii=False)[1:-1] for t in dict.fromkeys(texts)]
+        literals = [json.dumps(json.dumps(t, ensure_ascii=False)[1:-1], ensure_ascii=False) for t in dict.fromkeys(texts)]
+        return " | ".join([*literals, _AMOUNT_OR_DATE_ONLY])
 
     def _special(self, node: dict[str, Any], name: str, description: str | None) -> bool:  # a leaf the regex cannot say
         return (_intersected(node) or (self.spans and is_free_text(node)) or bool(self._choices(node, name, description))
@@ -203,7 +209,7 @@ class _Builder:
             if _intersected(node):
                 return self.terminal(f'"\\"" (/{_slashes(pattern_body_regex(node["pattern"]))}/ & {length}) "\\""')
             avoided = self._avoided(node, name, description)
-            unless = " & ~(" + " | ".join(json.dumps(t, ensure_ascii=False) for t in avoided) + ")" if avoided else ""
+            unless = f" & ~({avoided})" if avoided else ""
             body = "SPAN" if self.spans and is_free_text(node) else _JSON_STRING_BODY
             return self.terminal(f'"\\"" ({body} & {length}{unless}) "\\""')
         if kind == "array":

@@ -193,7 +193,7 @@ def test_a_field_that_names_a_thing_is_never_exactly_an_amount_or_a_date_of_the_
         "accountNumber": {"type": ["string", "null"]},
         "note": {"type": "string"},
     }})
-    text = "VAT Reg No GB 982 7140\nAccount 6909 0908 5173\nStatement date 15-12-2016\nVAT 20% 1,158.40"
+    text = "VAT Reg No GB 982 7140\nAccount 6909 0908 5173\nStatement date 15-12-2016\nVAT 20% 1,158.40\nSort code 41-1400-1223115"
 
     def record(vat, account, note="1,158.40"):
         return json.dumps({"sellerVat": vat, "accountNumber": account, "note": note}, separators=(",", ":"))
@@ -204,3 +204,6 @@ def test_a_field_that_names_a_thing_is_never_exactly_an_amount_or_a_date_of_the_
         for vat in ("1,158.40", "1158.40", "1158.4"):
             assert not accepts(tokenizer, m, record(vat, "6909 0908 5173"))
         assert not accepts(tokenizer, m, record("GB 982 7140", "15-12-2016")) and not accepts(tokenizer, m, record("GB 982 7140", "2016-12-15"))
+        for padded in ("1158.40 1158.40", "1,158.40 ", "15-12-2016-", "15-12-2016 03-08-2018"):  # the amount or date, padded
+            assert not accepts(tokenizer, m, record(padded, "6909 0908 5173"))
+        assert accepts(tokenizer, m, record("41-1400-1223115", "6909 0908 5173"))  # digits and dashes: an identifier
