@@ -21,7 +21,7 @@ evidence (already in document offsets) and confidence follow it.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -54,6 +54,25 @@ class Merged:
 
     def evidence(self, windows: list[WindowResult]) -> list[dict[str, Any]]:
         return [{**windows[w].evidence[p], "field": path} for path, (w, p) in self.source.items() if p in windows[w].evidence]
+
+
+def focus(windows: list[WindowResult], plan: list[dict[str, Any]]) -> list[WindowResult]:
+    """With retrieval (`plan`: the windows read, in order, each with the fields it was chosen for), a later
+    window speaks only for the fields it was chosen for, and only where the first window left them empty:
+    a window of boilerplate read for one field cannot add list items or values to the others. Windows read
+    for every field (no retrieval) are merged as they are."""
+    if len(plan) != len(windows) or windows[0].record is None:
+        return windows
+    first = windows[0].record
+    focused = [windows[0]]
+    for window, entry in zip(windows[1:], plan[1:]):
+        fields = set(entry.get("fields") or [])
+        if not fields or window.record is None:
+            focused.append(window)
+            continue
+        record = {key: value if key in fields and first.get(key) in (None, [], {}) else None for key, value in window.record.items()}
+        focused.append(replace(window, record=record))
+    return focused
 
 
 def merge_windows(windows: list[WindowResult], hardened: dict[str, Any]) -> Merged:
@@ -203,7 +222,7 @@ class WindowAssembler:
                 error = f"window {int(failed.get('window_index') or 0) + 1} of {len(rows)} failed ({failed.get('reason')}): {error}"
             return {**keep, **totals, **{k: failed.get(k) for k in ("status", "reason", "errors_json", "raw_output")}, "error": error,
                     "record_pickle": b"", "evidence_json": "[]", "ungrounded_json": "[]", "confidence_json": "", "signals_json": ""}
-        merged = merge_windows(windows, self.schema.hardened)
+        merged = merge_windows(focus(windows, json.loads(first.get("doc_windows_read") or "[]")), self.schema.hardened)
         try:
             text = answer_text(_jsonable(merged.record), self.schema.hardened)
         except AnswerError:  # a required field no window filled: plain JSON, and validation says which

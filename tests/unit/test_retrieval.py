@@ -61,3 +61,20 @@ def test_window_rows_read_only_the_chosen_windows_and_say_which():
     assert all(text[w["start"]:w["end"]] == r["text"] for w, r in zip(read, chosen))
     assert any("governingLaw" in w["fields"] and "GOVERNING LAW" in text[w["start"]:w["end"]] for w in read)
     assert [w["fields"] for w in json.loads(everything[0]["doc_windows_read"])] == [[]] * len(everything)  # off: every window, for every field
+
+
+def test_a_window_read_for_one_field_speaks_only_for_it_and_only_where_the_first_was_silent():
+    """The first window names the parties; a window of boilerplate ranked for the governing law must not add
+    its clauses to the parties, and the first window's values stand."""
+    from fieldmill.merge import WindowResult, focus, merge_windows
+
+    first = WindowResult({"parties": ["Acme Holdings Ltd", "Bolt GmbH"], "effectiveDate": None, "governingLaw": None, "termMonths": 24})
+    law = WindowResult({"parties": ["4.1 Each party shall bear its own costs"], "effectiveDate": None, "governingLaw": "England and Wales",
+                        "termMonths": 12})
+    dated = WindowResult({"parties": ["Kelly Ltd"], "effectiveDate": "2024-03-01", "governingLaw": None, "termMonths": None})
+    plan = [{"window": 0, "fields": []}, {"window": 4, "fields": ["governingLaw", "termMonths"]}, {"window": 6, "fields": ["effectiveDate", "parties"]}]
+    merged = merge_windows(focus([first, law, dated], plan), SCHEMA).record
+    assert merged["parties"] == ["Acme Holdings Ltd", "Bolt GmbH"] and merged["termMonths"] == 24  # the first window's
+    assert merged["governingLaw"] == "England and Wales" and str(merged["effectiveDate"]) == "2024-03-01"  # filled where it was silent
+    every = [{"window": i, "fields": []} for i in range(3)]  # --retrieval off: every window speaks for every field
+    assert "Kelly Ltd" in merge_windows(focus([first, law, dated], every), SCHEMA).record["parties"]
