@@ -58,9 +58,11 @@ class Merged:
 
 def focus(windows: list[WindowResult], plan: list[dict[str, Any]]) -> list[WindowResult]:
     """With retrieval (`plan`: the windows read, in order, each with the fields it was chosen for), a later
-    window speaks only for the fields it was chosen for, and only where the first window left them empty:
-    a window of boilerplate read for one field cannot add list items or values to the others. Windows read
-    for every field (no retrieval) are merged as they are."""
+    window speaks only for the fields it was chosen for (a window of boilerplate read for one field cannot add
+    values to the others), and to a list only where the first window gave no item (the parties a preamble
+    names are not joined by the names a clause mentions). A scalar is then merged as always (the best
+    supported of the first window's and the chosen window's). Windows read for every field (no retrieval)
+    are merged as they are."""
     if len(plan) != len(windows) or windows[0].record is None:
         return windows
     first = windows[0].record
@@ -70,7 +72,7 @@ def focus(windows: list[WindowResult], plan: list[dict[str, Any]]) -> list[Windo
         if not fields or window.record is None:
             focused.append(window)
             continue
-        record = {key: value if key in fields and first.get(key) in (None, [], {}) else None for key, value in window.record.items()}
+        record = {key: value if key in fields and not (isinstance(value, list) and first.get(key)) else None for key, value in window.record.items()}
         focused.append(replace(window, record=record))
     return focused
 

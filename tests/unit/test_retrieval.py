@@ -63,9 +63,9 @@ def test_window_rows_read_only_the_chosen_windows_and_say_which():
     assert [w["fields"] for w in json.loads(everything[0]["doc_windows_read"])] == [[]] * len(everything)  # off: every window, for every field
 
 
-def test_a_window_read_for_one_field_speaks_only_for_it_and_only_where_the_first_was_silent():
+def test_a_window_read_for_one_field_speaks_only_for_it_and_adds_to_a_list_only_where_the_first_gave_none():
     """The first window names the parties; a window of boilerplate ranked for the governing law must not add
-    its clauses to the parties, and the first window's values stand."""
+    its clauses to the parties."""
     from fieldmill.merge import WindowResult, focus, merge_windows
 
     first = WindowResult({"parties": ["Acme Holdings Ltd", "Bolt GmbH"], "effectiveDate": None, "governingLaw": None, "termMonths": 24})
@@ -74,7 +74,8 @@ def test_a_window_read_for_one_field_speaks_only_for_it_and_only_where_the_first
     dated = WindowResult({"parties": ["Kelly Ltd"], "effectiveDate": "2024-03-01", "governingLaw": None, "termMonths": None})
     plan = [{"window": 0, "fields": []}, {"window": 4, "fields": ["governingLaw", "termMonths"]}, {"window": 6, "fields": ["effectiveDate", "parties"]}]
     merged = merge_windows(focus([first, law, dated], plan), SCHEMA).record
-    assert merged["parties"] == ["Acme Holdings Ltd", "Bolt GmbH"] and merged["termMonths"] == 24  # the first window's
-    assert merged["governingLaw"] == "England and Wales" and str(merged["effectiveDate"]) == "2024-03-01"  # filled where it was silent
+    assert merged["parties"] == ["Acme Holdings Ltd", "Bolt GmbH"]  # the first window's list, not the clauses'
+    assert merged["governingLaw"] == "England and Wales" and str(merged["effectiveDate"]) == "2024-03-01"
+    assert [w.record["termMonths"] for w in focus([first, law, dated], plan)] == [24, 12, None]  # a scalar: first and chosen window merge
     every = [{"window": i, "fields": []} for i in range(3)]  # --retrieval off: every window speaks for every field
     assert "Kelly Ltd" in merge_windows(focus([first, law, dated], every), SCHEMA).record["parties"]
