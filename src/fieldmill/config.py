@@ -31,9 +31,10 @@ class RunConfig(BaseModel):
     chunk_tokens: int = Field(1500, ge=200, description="A document longer than this (in tokens, estimated) is read in overlapping windows "
                               "of this size whose records are merged into one (see windows.py, merge.py).")
     overlap_tokens: int = Field(150, ge=0, description="How much consecutive windows share, in whole paragraphs of up to this many tokens.")
-    retrieval: str = Field("off", pattern="^(off|bm25)$", description="bm25: a document longer than one window is read in its first window "
-                           "and in each field's best-ranked windows (BM25 over the windows, queried with the schema's words for the field); "
-                           "off: every window is read. The row's windows_read says which were read, for which fields.",
+    retrieval: str = Field("bm25", pattern="^(off|bm25)$", description="bm25: a document longer than one window is read in its first window "
+                           "and in each field's best-ranked windows (BM25 over the windows, queried with the schema's words for the field), "
+                           "a later window speaking only for the fields it was chosen for; off: every window is read, for every field. "
+                           "The row's windows_read says which were read, for which fields.",
                            json_schema_extra={"env": "FIELDMILL_RETRIEVAL"})
     retrieval_windows: int = Field(1, ge=1, le=10, description="With --retrieval bm25: the best-ranked windows read per field.")
     max_doc_pages: int = Field(500, ge=1, description="Longer documents (PDF pages, else pages of 3,000 characters) fail as too_long.")

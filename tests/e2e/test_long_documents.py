@@ -23,7 +23,7 @@ def test_a_long_contract_is_one_row_from_many_windows_and_an_oversized_one_is_re
     (docs / "long.pdf").write_bytes((tmp_path / "long" / "docs" / "legal_contract-0000.pdf").read_bytes())
     (docs / "huge.txt").write_bytes((tmp_path / "huge" / "docs" / "legal_contract-0000.txt").read_bytes())
     out = tmp_path / "out"
-    ran = fieldmill("run", str(docs), "--schema", "legal_contract", "--output", str(out), "--max-doc-pages", "12", "--retries", "0")
+    ran = fieldmill("run", str(docs), "--schema", "legal_contract", "--output", str(out), "--max-doc-pages", "12", "--retries", "0", "--retrieval", "off")
     assert ran.returncode == 0, ran.stderr[-3000:]
     rows = {r["doc_key"]: r for r in local_rows(str(out))}
     assert set(rows) == {"long.pdf", "huge.txt"}  # one row per document, whatever its length
@@ -41,12 +41,11 @@ def test_a_long_contract_is_one_row_from_many_windows_and_an_oversized_one_is_re
     assert long["windows"] == long["chunks"] == len(read) and all(w["fields"] == [] for w in read) and read[0]["start"] == 0
     assert read[-1]["end"] == len(text)
 
-    # --retrieval bm25 with a team's 4-field schema: the first window and each field's best, recorded; evidence
-    # still in document offsets.
+    # The default (--retrieval bm25) with a team's 4-field schema: the first window and each field's best, recorded;
+    # evidence still in document offsets.
     (docs / "huge.txt").unlink()
     (tmp_path / "agreement.json").write_text(json.dumps(AGREEMENT))
-    ranked = fieldmill("run", str(docs), "--schema", str(tmp_path / "agreement.json"), "--output", str(tmp_path / "ranked"), "--retrieval", "bm25",
-                       "--retries", "0")
+    ranked = fieldmill("run", str(docs), "--schema", str(tmp_path / "agreement.json"), "--output", str(tmp_path / "ranked"), "--retries", "0")
     assert ranked.returncode == 0, ranked.stderr[-3000:]
     (row,) = local_rows(str(tmp_path / "ranked"))
     assert row["status"] in ("compliant", "noncompliant") and row["windows"] == long["windows"]
