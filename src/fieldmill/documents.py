@@ -29,6 +29,7 @@ from fieldmill.ocr import IMAGE_TYPES, OcrError, OcrSettings
 TEXT_TYPES = (".txt", ".md", ".markdown", ".text")
 HTML_TYPES = (".html", ".htm", ".xhtml")
 SUPPORTED_TYPES = TEXT_TYPES + HTML_TYPES + (".pdf", ".json") + IMAGE_TYPES
+NATIVE_DECODED = (".pdf",) + IMAGE_TYPES  # decoded by native code (pdfium, Pillow, Tesseract): in a child process, under a time limit
 # A PDF page whose text layer has fewer characters than this, over an image covering most of the page, is a scan.
 _SCAN_TEXT_CHARS = 40
 _SCAN_IMAGE_SHARE = 0.5

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -23,7 +22,7 @@ def test_a_long_contract_is_one_row_from_many_windows_and_an_oversized_one_is_re
     (docs / "long.pdf").write_bytes((tmp_path / "long" / "docs" / "legal_contract-0000.pdf").read_bytes())
     (docs / "huge.txt").write_bytes((tmp_path / "huge" / "docs" / "legal_contract-0000.txt").read_bytes())
     out = tmp_path / "out"
-    ran = fieldmill("run", str(docs), "--schema", "legal_contract", "--output", str(out), "--max-doc-pages", "12", "--retries", "0", "--retrieval", "off")
+    ran = fieldmill("run", str(docs), "--schema", "legal_contract", "--output", str(out), "--max-doc-pages", "12", "--retries", "0")
     assert ran.returncode == 0, ran.stderr[-3000:]
     rows = {r["doc_key"]: r for r in local_rows(str(out))}
     assert set(rows) == {"long.pdf", "huge.txt"}  # one row per document, whatever its length
@@ -37,26 +36,9 @@ def test_a_long_contract_is_one_row_from_many_windows_and_an_oversized_one_is_re
         assert text[evidence["start"]:evidence["end"]] == evidence["quote"]
         assert 1 <= evidence["page"] <= long["doc_pages"]
     assert any(e["start"] > 20000 for e in long["evidence"]) or long["chunks"] > 1
-    read = long["windows_read"]  # --retrieval off: every window, each for every field
-    assert long["windows"] == long["chunks"] == len(read) and all(w["fields"] == [] for w in read) and read[0]["start"] == 0
-    assert read[-1]["end"] == len(text)
-
-    # The default (--retrieval bm25) with a team's 4-field schema: the first window and each field's best, recorded;
-    # evidence still in document offsets.
-    (docs / "huge.txt").unlink()
-    (tmp_path / "agreement.json").write_text(json.dumps(AGREEMENT))
-    ranked = fieldmill("run", str(docs), "--schema", str(tmp_path / "agreement.json"), "--output", str(tmp_path / "ranked"), "--retries", "0")
-    assert ranked.returncode == 0, ranked.stderr[-3000:]
-    (row,) = local_rows(str(tmp_path / "ranked"))
-    assert row["status"] in ("compliant", "noncompliant") and row["windows"] == long["windows"]
-    assert row["chunks"] < row["windows"] and len(row["windows_read"]) == row["chunks"] and row["windows_read"][0]["window"] == 0
-    assert {f for w in row["windows_read"] for f in w["fields"]} <= set(AGREEMENT["properties"])
-    for evidence in row["evidence"]:
-        assert text[evidence["start"]:evidence["end"]] == evidence["quote"]
-
-
-AGREEMENT = {"title": "agreement", "type": "object", "properties": {
-    "parties": {"type": "array", "items": {"type": "string"}, "description": "Names of the parties to the agreement"},
-    "effective_date": {"type": ["string", "null"], "format": "date", "description": "Date the agreement takes effect"},
-    "governing_law": {"type": ["string", "null"], "description": "Law that governs the agreement"},
-    "term": {"type": ["string", "null"], "description": "Initial term of the agreement"}}}
+    # The default, --retrieval bm25: the first window and each field's best (a 44-field schema reads most of them),
+    # recorded in document offsets; a later window was read for the fields it names (off: every window, unit-tested).
+    read = long["windows_read"]
+    assert long["chunks"] == len(read) <= long["windows"] and read[0]["window"] == 0 and read[0]["start"] == 0
+    assert all(w["fields"] for w in read[1:]) and {f for w in read for f in w["fields"]} <= set(load_schema("legal_contract").hardened["properties"])
+    assert all(text[w["start"]:w["end"]] and w["end"] <= len(text) for w in read)

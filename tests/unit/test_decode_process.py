@@ -53,15 +53,20 @@ def test_a_crashing_decoder_fails_its_document_only():
 
 
 def test_a_batch_decodes_the_same_in_a_child(tmp_path):
+    """A PDF (pdfium) is decoded in the child; text is decoded inline (Python, bounded by the byte limit)."""
+    from fieldmill.decode_process import _SHARED
+    from fieldmill.synth import write_corpus
+
+    write_corpus("invoice", 1, str(tmp_path / "corpus"), seed=3, formats=("pdf",))
     (tmp_path / "a.txt").write_text("Invoice INV-1\nTotal 12.50\n")
-    (tmp_path / "b.html").write_text("<p>Receipt</p><p>Total 3.10</p>")
-    uris = [str(tmp_path / "a.txt"), str(tmp_path / "b.html")]
-    batch = {"doc_uri": uris, "doc_key": ["a.txt", "b.html"], "doc_bytes": [os.path.getsize(u) for u in uris],
+    uris = [str(tmp_path / "a.txt"), str(next((tmp_path / "corpus" / "docs").iterdir()))]
+    batch = {"doc_uri": uris, "doc_key": ["a.txt", "b.pdf"], "doc_bytes": [os.path.getsize(u) for u in uris],
              "doc_etag": [storage.local_etag(Path(u)) for u in uris]}
-    inline = decode_batch(batch, max_doc_bytes=1 << 20)
-    isolated = decode_batch(batch, max_doc_bytes=1 << 20, decode_timeout_s=60)
-    assert isolated["text"] == inline["text"] and "Total 12.50" in isolated["text"][0] and "Total 3.10" in isolated["text"][1]
-    assert isolated["read_reason"] == ["", ""]
+    inline = decode_batch(batch, max_doc_bytes=1 << 22)
+    isolated = decode_batch(batch, max_doc_bytes=1 << 22, decode_timeout_s=60)
+    assert isolated["text"] == inline["text"] and "Total 12.50" in isolated["text"][0] and len(isolated["text"][1]) > 100
+    assert isolated["read_reason"] == ["", ""] and _SHARED[60]._pool is not None  # the PDF went through the child
+    _SHARED.pop(60).close()
 
 
 def test_the_child_ends_with_the_worker_that_started_it(tmp_path):
