@@ -125,7 +125,7 @@ _ASKS_PRINTED = re.compile(r"as (?:it is |it's )?(?:printed|written|shown|stated
 _ISO_EXAMPLE = "2019-03-14"
 
 
-def _words(name: str) -> str:
+def field_words(name: str) -> str:
     """A field name as words: `encounterDate` and `encounter_date` both read 'encounter date'."""
     return re.sub(r"(?<=[a-z])(?=[A-Z])|[_\-.]", " ", name)
 
@@ -142,7 +142,7 @@ def date_ask(name: str, description: str | None, node: dict[str, Any]) -> str | 
     if pattern is not None:
         return ISO if pattern_admits(pattern, (_ISO_EXAMPLE,), (_ISO_EXAMPLE + "x", "x" + _ISO_EXAMPLE)) else None
     description = description or ""
-    if not (_DATE_WORDS.search(_words(name)) or _STARTS_WITH_A_DATE.match(description) or _DATE_SHAPE.search(description)
+    if not (_DATE_WORDS.search(field_words(name)) or _STARTS_WITH_A_DATE.match(description) or _DATE_SHAPE.search(description)
             or printed_dates(description)):
         return None
     if _ASKS_ISO.search(description):
@@ -152,4 +152,4 @@ def date_ask(name: str, description: str | None, node: dict[str, Any]) -> str | 
     return EITHER
 
 
-__all__ = ["PrintedDate", "printed_dates", "iso_candidates", "printed_candidates", "date_ask", "ISO", "PRINTED", "EITHER"]
+__all__ = ["field_words", "PrintedDate", "printed_dates", "iso_candidates", "printed_candidates", "date_ask", "ISO", "PRINTED", "EITHER"]

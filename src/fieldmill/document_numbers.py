@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fieldmill.document_dates import date_ask, printed_dates
+from fieldmill.document_dates import date_ask, field_words, printed_dates
 from fieldmill.patterns import pattern_admits
 
 NUMBER = "number"
@@ -134,7 +134,6 @@ def decimal2_candidates(numbers: list[PrintedNumber]) -> list[str]:
 _NAMES_A_THING = re.compile(r"name|company|customer|client|vendor|supplier|seller|buyer|merchant|store|shop|\bbill(?:ed)? to|\bship(?:ped)? to"
                             r"|address|\bpart(?:y|ies)\b|signator|signed|person|recipient|sender|payee|payer|issuer|employer|patient"
                             r"|physician|doctor|bank|city|country|street", re.IGNORECASE)
-_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 
 
 def names_a_thing(name: str, description: str | None, node: dict[str, Any]) -> bool:
@@ -145,8 +144,7 @@ def names_a_thing(name: str, description: str | None, node: dict[str, Any]) -> b
         return False
     if date_ask(name, description, node) is not None or number_ask(name, description, node) is not None:
         return False
-    words = re.sub(r"[_\-]+", " ", _CAMEL.sub(r"\1 \2", name))
-    said = f"{words} {description or ''}"
+    said = f"{field_words(name)} {description or ''}"
     return not _MONEY.search(said) and bool(_IDENTIFIER.search(said) or _NAMES_A_THING.search(said))
 
 

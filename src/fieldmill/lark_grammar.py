@@ -145,6 +145,7 @@ class _Builder:
         self.printed = printed
         self.rules: list[tuple[str, str]] = []
         self._terminals: dict[str, str] = {}
+        self._avoid: str | None = None
 
     def rule(self, body: str) -> str:
         name = f"r{len(self.rules)}"
@@ -184,9 +185,11 @@ class _Builder:
         amount pads it)."""
         if not (self.printed.numbers or self.printed.dates) or not names_a_thing(name, description, node):
             return ""
-        texts = amount_texts(self.printed.numbers) + [d.text for d in self.printed.dates] + iso_candidates(self.printed.dates)
-        literals = [json.dumps(json.dumps(t, ensure_ascii=False)[1:-1], ensure_ascii=False) for t in dict.fromkeys(texts)]
-        return " | ".join([*literals, _AMOUNT_OR_DATE_ONLY])
+        if self._avoid is None:  # the same for every such field of the document: built once
+            texts = amount_texts(self.printed.numbers) + [d.text for d in self.printed.dates] + iso_candidates(self.printed.dates)
+            literals = [json.dumps(json.dumps(t, ensure_ascii=False)[1:-1], ensure_ascii=False) for t in dict.fromkeys(texts)]
+            self._avoid = " | ".join([*literals, _AMOUNT_OR_DATE_ONLY])
+        return self._avoid
 
     def _special(self, node: dict[str, Any], name: str, description: str | None) -> bool:  # a leaf the regex cannot say
         return (_intersected(node) or (self.spans and is_free_text(node)) or bool(self._choices(node, name, description))

@@ -14,10 +14,9 @@ The row records which windows were read and for which fields (`windows_read`).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from fieldmill.document_dates import date_ask
+from fieldmill.document_dates import date_ask, field_words
 from fieldmill.hardening import non_null_options
 
 RETRIEVAL_OFF = "off"
@@ -26,7 +25,6 @@ RETRIEVAL_MODES = (RETRIEVAL_OFF, RETRIEVAL_BM25)
 
 _DATE_CUES = ["date", "dated", "day", "january", "february", "march", "april", "may", "june", "july", "august", "september",
               "october", "november", "december"]
-_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 
 
 def _stem(tokens: list[str]) -> list[str]:
@@ -41,14 +39,10 @@ def _stem(tokens: list[str]) -> list[str]:
     return out
 
 
-def _name_words(name: str) -> str:
-    return " ".join(re.split(r"[^A-Za-z0-9]+", _CAMEL.sub(r"\1 \2", name)))
-
-
 def _said(node: dict[str, Any], name: str, description: str | None) -> tuple[list[str], bool]:
     """The words a schema says about a field and everything below it, and whether it holds a date."""
     description = node.get("description", description)
-    words = [_name_words(name), description or ""]
+    words = [field_words(name), description or ""]
     options = non_null_options(node) if "anyOf" in node else [node]
     dated = False
     for option in options:
