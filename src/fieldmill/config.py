@@ -38,9 +38,9 @@ class RunConfig(BaseModel):
                            json_schema_extra={"env": "FIELDMILL_RETRIEVAL"})
     retrieval_windows: int = Field(1, ge=1, le=10, description="With --retrieval bm25: the best-ranked windows read per field.")
     max_doc_pages: int = Field(500, ge=1, description="Longer documents (PDF pages, else pages of 3,000 characters) fail as too_long.")
-    decode_timeout_s: float | None = Field(None, gt=0, description="Longest decode of one document (text layer, HTML, OCR), in a child process "
-                                           "of the reader: past it the child is stopped and the document fails as too_long; a decoder that "
-                                           "crashes fails only its document. Default: the OCR document limit plus a minute.")
+    decode_timeout_s: float | None = Field(None, gt=0, description="Longest decode of one document: PDFs and images in a child process of "
+                                           "the reader (a decoder that crashes fails only its document), text, HTML and JSON under a timer; "
+                                           "past it the document fails as too_long. Default: the OCR document limit plus a minute.")
     retries: int = Field(2, ge=0, le=10, description="Extra attempts, sampled at the retry temperature, for a record that fails validation "
                          "(the first is greedy; 0 = greedy only).", json_schema_extra={"env": "FIELDMILL_RETRIES"})
     retry_temperature: float = Field(0.7, gt=0, le=2, description="Sampling temperature of the retries.")

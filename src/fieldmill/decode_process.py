@@ -1,4 +1,4 @@
-"""Documents are decoded in a child process of the worker that reads them, under a time limit.
+"""Documents are decoded under a time limit: native decoders in a child process of the worker, Python ones under a timer.
 
 The decoders are libraries (pdfium in C, Tesseract through a subprocess, Python's HTML
 parser) fed with whatever a team's bucket holds. In the worker's own process, a PDF whose
@@ -10,6 +10,10 @@ with every document of its batch. In a child:
 * a decoder that crashes kills only the child: its document fails as `decode_error`
   ("the decoder crashed"), and the next document starts a new child.
 
+Text, HTML and JSON are decoded by Python code in the worker itself (`decode_inline`): a
+timer (SIGALRM) interrupts a decode that runs past the limit, and the document fails as
+`too_long` the same way. A child's round trip would cost more than decoding a small text.
+
 One child per worker process, started on its first document (about a second) and reused
 for every later one (a document costs a pipe round trip of its bytes). It is started with
 `spawn`: a Ray worker runs threads, which `fork` must not copy.
@@ -18,6 +22,8 @@ for every later one (a document costs a pipe round trip of its bytes). It is sta
 from __future__ import annotations
 
 import multiprocessing
+import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor, TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
@@ -44,7 +50,7 @@ class DecodeProcess:
             return future.result(timeout=self.limit_s)
         except FutureTimeout:
             self.close()
-            return Decoded(None, TOO_LONG, f"decoding took longer than {self.limit_s:.0f} s (--decode-timeout-s): it was stopped")
+            return _too_long(self.limit_s)
         except BrokenProcessPool:
             self.close()
             return Decoded(None, DECODE_ERROR, "the decoder crashed on this document (its process died); the next document starts a new one")
@@ -57,6 +63,37 @@ class DecodeProcess:
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _TimeUp(BaseException):  # not an Exception: a decoder's own `except Exception` must not swallow it
+    pass
+
+
+def decode_inline(limit_s: float, decoder: Callable[..., Decoded], *args: Any) -> Decoded:
+    """Runs a Python decoder in this process, stopped after `limit_s` by a timer signal. Python delivers
+    signals on the main thread only (where Ray runs a task); elsewhere the decode runs without a timer
+    (its input is still bounded by --max-doc-bytes)."""
+    if threading.current_thread() is not threading.main_thread():
+        return decoder(*args)
+
+    def time_up(signum, frame):
+        raise _TimeUp
+
+    previous = signal.signal(signal.SIGALRM, time_up)
+    try:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, limit_s)
+            return decoder(*args)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _TimeUp:  # raised in the decoder, or just as it returned: either way it used its time
+        return _too_long(limit_s)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _too_long(limit_s: float) -> Decoded:
+    return Decoded(None, TOO_LONG, f"decoding took longer than {limit_s:g} s (--decode-timeout-s): it was stopped")
 
 
 def _die_with_parent() -> None:
@@ -80,4 +117,4 @@ def shared(limit_s: float) -> DecodeProcess:
     return _SHARED[limit_s]
 
 
-__all__ = ["DecodeProcess", "shared"]
+__all__ = ["DecodeProcess", "decode_inline", "shared"]

@@ -67,8 +67,10 @@ def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str |
 
     With `etag`, the read is pinned to the listed version: a document replaced since it
     was listed is a `changed` row (the next run reads the new version under its new ETag).
-    With `decode_timeout_s`, the decode runs in a child process stopped after that long
-    (`decode_process.py`): a decoder that hangs or crashes costs this document only.
+    With `decode_timeout_s`, the decode is stopped after that long (`decode_process.py`): native
+    decoders (PDF, images) run in a child process, so that one that hangs or crashes costs this
+    document only; text, HTML and JSON are decoded in this process under a timer (a child's round
+    trip per document costs more than decoding a small text).
     """
     if not is_supported(key):
         return decode_document(key, b"")
@@ -83,11 +85,13 @@ def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str |
     if len(data) > max_doc_bytes:
         return Decoded(None, TOO_LONG, f"object grew past the {max_doc_bytes}-byte limit while listed")
     try:
-        if decode_timeout_s is not None:
-            from fieldmill.decode_process import shared
+        if decode_timeout_s is None:
+            return decode_document(key, data, ocr, max_pages)
+        from fieldmill.decode_process import decode_inline, shared
 
+        if doc_type(key) in NATIVE_DECODED:
             return shared(decode_timeout_s).decode(decode_document, key, data, ocr, max_pages)
-        return decode_document(key, data, ocr, max_pages)
+        return decode_inline(decode_timeout_s, decode_document, key, data, ocr, max_pages)
     except Exception as exc:  # a decoder library's own bug must not lose the document
         return Decoded(None, DECODE_ERROR, f"{type(exc).__name__}: {exc}"[:1000])
 

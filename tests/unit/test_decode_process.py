@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 from fieldmill import storage
-from fieldmill.decode_process import DecodeProcess
-from fieldmill.documents import DECODE_ERROR, TOO_LONG, Decoded, decode_batch
+from fieldmill import documents
+from fieldmill.decode_process import DecodeProcess, decode_inline
+from fieldmill.documents import DECODE_ERROR, TOO_LONG, Decoded, decode_batch, read_document
 
 
 def hangs(name: str, data: bytes) -> Decoded:  # a decoder stuck in a loop (pdfium on a hostile page)
@@ -67,6 +68,41 @@ def test_a_batch_decodes_the_same_in_a_child(tmp_path):
     assert isolated["text"] == inline["text"] and "Total 12.50" in isolated["text"][0] and len(isolated["text"][1]) > 100
     assert isolated["read_reason"] == ["", ""] and _SHARED[60]._pool is not None  # the PDF went through the child
     _SHARED.pop(60).close()
+
+
+def test_a_python_decoder_that_loops_is_stopped_in_the_worker(tmp_path, monkeypatch):
+    """HTML, JSON and text are decoded in the worker itself, under a timer: a parser stuck on a hostile page
+    fails its document as too_long at the limit, without a child process."""
+    from fieldmill.decode_process import _SHARED
+
+    def loops(markup: str) -> str:  # pure Python busy in a loop (no sleep: the timer must interrupt bytecode)
+        while True:
+            try:
+                markup = markup[::-1]
+            except Exception:  # a decoder that swallows its own exceptions must still be stopped
+                pass
+
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><p>Total 12.50</p></body></html>")
+    before = set(_SHARED)
+    monkeypatch.setattr(documents, "html_text", loops)
+    started = time.monotonic()
+    stuck = read_document(str(page), "page.html", page.stat().st_size, 1 << 20, decode_timeout_s=1)
+    assert time.monotonic() - started < 5
+    assert (stuck.text, stuck.reason) == (None, TOO_LONG) and "longer than 1 s" in stuck.message
+    assert set(_SHARED) == before  # no decode child for an HTML page
+    monkeypatch.undo()
+    fine = read_document(str(page), "page.html", page.stat().st_size, 1 << 20, decode_timeout_s=1)
+    assert fine.reason is None and "Total 12.50" in fine.text
+    time.sleep(1.5)  # the timer was cancelled: nothing fires after the decode returned
+
+
+def test_off_the_main_thread_a_python_decode_runs_without_a_timer():
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        decoded = pool.submit(decode_inline, 0.5, reads, "a.txt", b"from a thread").result()
+    assert decoded.text.startswith("from a thread")
 
 
 def test_the_child_ends_with_the_worker_that_started_it(tmp_path):
