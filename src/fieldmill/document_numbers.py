@@ -9,7 +9,10 @@ can offer the numbers the document prints and let the model choose:
   `-12.50` are also -12.5; currency signs and codes around them are not part of the span.
   A number inside an identifier (`INV-06729`, `SW1A`, `L8K2K5`) is not read: the hyphen of
   `INV-06729` is not a sign, and a code's digits are not an amount (`RM12.50`, `12.50EUR`
-  still are: glued letters are a currency when the number has decimals).
+  still are: glued letters are a currency when the number has decimals). A whole number
+  followed by a word (`25737 West Ports`, `3 items`, `30 days`) is a street number or a
+  count: read as a number, never offered as an amount (`decimal2_candidates`,
+  `printed_amount_candidates`) unless the word is a currency (`25 EUR`, `40 dollars`).
 * `number_ask(name, description, node)`: a `number` field that is not an integer
   (`type: number`; integers are often counted or computed, never offered), a string
   field that asks for an amount with two decimals (its description says so, or its
@@ -48,11 +51,19 @@ _ABOUT_AN_AMOUNT = re.compile(r"amount|total|price|cost|fee|balance|paid|due|tax
                               re.IGNORECASE)
 
 
+# A whole number's next word that makes it an amount all the same.
+_CURRENCY_WORD = re.compile(r"USD|EUR|GBP|JPY|CNY|RMB|INR|MYR|SGD|AUD|CAD|CHF|NZD|HKD|SEK|NOK|DKK|ZAR|BRL|MXN|IDR|THB|PHP|VND|KRW|AED|SAR|PLN"
+                            r"|CZK|HUF|TRY|RUB|NGN|KES|EGP|(?i:(?:dollar|euro|pound|rupee|ringgit|peso|franc|krona|krone|kronor|rand|real|yen"
+                            r"|yuan|dinar|dirham|shilling|naira|baht|won|zloty|lira|cent|buck)s?|rs|rm|eur|usd|gbp)")
+
+
 @dataclass(frozen=True)
 class PrintedNumber:
     text: str
     start: int
     values: tuple[Decimal, ...]  # what it can mean, most likely first
+    amount: bool = True  # False: a whole number followed by a word (a street number, a count), never an amount
+
 
 
 def _readings(body: str, group: str | None) -> list[Decimal]:
@@ -99,8 +110,16 @@ def printed_numbers(text: str) -> list[PrintedNumber]:
             continue
         negative = sign in ("-", "−") or (sign == "(" and close == ")")
         values = tuple(dict.fromkeys([-v for v in readings] + readings if negative else readings))
-        out.append(PrintedNumber(match.group(0).strip(), match.start(), values))
+        out.append(PrintedNumber(match.group(0).strip(), match.start(), values, amount=not _leads_words(text, match)))
     return out
+
+
+def _leads_words(text: str, match: re.Match) -> bool:
+    """A whole number followed on its line by a word that is not a currency (`25737 West Ports`, `3 items`)."""
+    if match.group(1) or match.group(3) or re.search(r"[.,]", match.group(2)):
+        return False
+    word = re.match(r"[ \t]+([^\W\d_]{2,})", text[match.end():match.end() + 40])
+    return word is not None and not _CURRENCY_WORD.fullmatch(word.group(1))
 
 
 def json_number(value: Decimal) -> str:
@@ -128,7 +147,8 @@ def number_candidates(numbers: list[PrintedNumber], node: dict[str, Any]) -> lis
 
 def decimal2_candidates(numbers: list[PrintedNumber]) -> list[str]:
     """The two-decimal strings (`1234.50`) an amount field may take in this document."""
-    return list(dict.fromkeys(f"{value:.2f}" for printed in numbers for value in printed.values if value == value.quantize(Decimal("0.01"))))
+    return list(dict.fromkeys(f"{value:.2f}" for printed in numbers if printed.amount for value in printed.values
+                              if value == value.quantize(Decimal("0.01"))))
 
 
 _NAMES_A_THING = re.compile(r"name|company|customer|client|vendor|supplier|seller|buyer|merchant|store|shop|\bbill(?:ed)? to|\bship(?:ped)? to"
@@ -162,7 +182,7 @@ def amount_texts(numbers: list[PrintedNumber]) -> list[str]:
 
 def printed_amount_candidates(numbers: list[PrintedNumber]) -> list[str]:
     """The amounts as the document prints them (`1,169.34`, `(12.50)`), for a field that asks for them so."""
-    return list(dict.fromkeys(printed.text for printed in numbers))
+    return list(dict.fromkeys(printed.text for printed in numbers if printed.amount))
 
 
 def number_ask(name: str, description: str | None, node: dict[str, Any]) -> str | None:

@@ -87,3 +87,10 @@ def test_which_fields_name_a_thing(name, description, names):
 
 def test_amounts_in_every_form_a_model_writes_them():
     assert amount_texts(printed_numbers("Total 1,158.40  Qty 3  Rabatt (2,5)")) == ["1,158.40", "1158.40", "1158.4", "(2,5)", "-2.50", "2.50", "-2.5", "2.5"]
+
+
+def test_a_whole_number_before_a_word_is_a_street_number_or_a_count_not_an_amount():
+    numbers = printed_numbers("25737 West Ports Suite 911\nPayment within 30 days, 3 items\nTotal 25 EUR, tip 5 dollars\nQty 2 45.00")
+    assert decimal2_candidates(numbers) == ["911.00", "25.00", "5.00", "2.00", "45.00"]
+    assert printed_amount_candidates(numbers) == ["911", "25", "5", "2", "45.00"]
+    assert "25737" in number_candidates(numbers, {"type": "number"})  # still a number: a count field may want it
