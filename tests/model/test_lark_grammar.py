@@ -207,3 +207,7 @@ def test_a_field_that_names_a_thing_is_never_exactly_an_amount_or_a_date_of_the_
         for padded in ("1158.40 1158.40", "1,158.40 ", "15-12-2016-", "15-12-2016 03-08-2018"):  # the amount or date, padded
             assert not accepts(tokenizer, m, record(padded, "6909 0908 5173"))
         assert accepts(tokenizer, m, record("41-1400-1223115", "6909 0908 5173"))  # digits and dashes: an identifier
+        for wandering in ("1,158.40 1.58 9046 48 48 4X", "1158.40 VAT"):
+            assert not accepts(tokenizer, m, record(wandering, None))  # an amount, then anything
+        if not spans:  # a tax number that opens with digits and dots is no amount
+            assert accepts(tokenizer, m, record("12.345.678-9", None)) and accepts(tokenizer, m, record("9.5 Tower Road", None))
