@@ -3,7 +3,8 @@
 One `Extractor` per Ray actor. It builds the engine once, loads the schema once
 (the engine compiles its grammar on first use and caches it), and handles several
 batches at once (`max_concurrency`), each row as its own engine request, so the
-engine's scheduler, not the batch boundary, decides what runs together.
+engine's scheduler, not the batch boundary, decides what runs together. A window of a long
+document that retrieval chose for some fields is asked for those fields only (`Reading`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import os
 import pickle
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from fieldmill import documents, trust
@@ -26,8 +27,9 @@ from fieldmill.evidence import DocumentIndex, ground, text_digest
 from fieldmill.constraint import build_constraint
 from fieldmill.lark_grammar import document_grammar
 from fieldmill.repair import bounded, list_cuts
-from fieldmill.prompts import build_prompt, schema_prefix, schema_title
+from fieldmill.prompts import build_prompt, in_schema_order, schema_prefix, schema_title
 from fieldmill.records import FAILED, NONCOMPLIANT, check_output
+from fieldmill.retrieval import field_group
 from fieldmill.schemas import load_schema
 
 log = logging.getLogger("fieldmill")
@@ -66,6 +68,15 @@ class ContextTooSmall(RuntimeError):
     pass
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a row is read with: the whole schema, or the group of fields a window of a long document was chosen for."""
+
+    hardened: dict[str, Any]
+    constraint: Any
+    prefix: str
+
+
 class Extractor:
     def __init__(self, schema_spec: str, engine_config: dict[str, Any], max_doc_tokens: int | None = None, engine: Engine | None = None,
                  retries: int = 0, retry_temperature: float = 0.7, grounding: str = GROUNDING_OFF, schema_source: str | None = None,
@@ -93,6 +104,7 @@ class Extractor:
         # The prompt format the model was trained on (its card says; a pretrained model: the worked example).
         self.prefix = schema_prefix(self.schema.hardened, schema_title(self.schema.name), self.schema.example_document,
                                     prompt_format=self.engine.prompt_format)
+        self._readings = {(): Reading(self.schema.hardened, self.constraint, self.prefix)}
         overhead = len(self.engine.count_tokens(build_prompt(self.prefix, "")))
         room = self.engine.max_model_len - self.constraint.max_output_tokens - overhead
         if room < MIN_DOC_TOKENS:
@@ -162,9 +174,10 @@ class Extractor:
         if row.get("read_reason"):
             return _failed(row["read_reason"], row.get("read_message") or row["read_reason"], started)
         text = row["text"]
+        reading = self._reading(row)
         if len(text) > self.max_prompt_tokens * _MAX_CHARS_PER_TOKEN:
             return _failed(documents.TOO_LONG, f"document of {len(text)} characters cannot fit {self.max_prompt_tokens} prompt tokens", started)
-        prompt_ids = self.engine.count_tokens(build_prompt(self.prefix, text))
+        prompt_ids = self.engine.count_tokens(build_prompt(reading.prefix, text))
         if len(prompt_ids) > self.max_prompt_tokens:
             return _failed(
                 documents.TOO_LONG,
@@ -172,7 +185,7 @@ class Extractor:
                 started,
                 prompt_tokens=len(prompt_ids),
             )
-        constraint = self._for_document(self.constraint, self.schema.hardened, text)
+        constraint = self._for_document(reading.constraint, reading.hardened, text)
         best = None
         spent = {"prompt_tokens": 0, "completion_tokens": 0, "generation_s": 0.0}
         # A window of a long document is not a whole record (its sums and rules may need other windows):
@@ -195,7 +208,7 @@ class Extractor:
             spent["prompt_tokens"] += generation.prompt_tokens
             spent["completion_tokens"] += generation.completion_tokens
             spent["generation_s"] += generation.generation_s
-            result = self._result(generation, started, row)
+            result = self._result(generation, started, row, reading)
             if best is None or _error_count(result) < _error_count(best):
                 best = result  # of the invalid answers, the one the rules refuse least (the greedy one on a tie)
             if result["status"] != NONCOMPLIANT:
@@ -227,6 +240,29 @@ class Extractor:
                         self.engine = await asyncio.to_thread(self.engine_factory)
             # then this document again, on the engine now running
 
+    def _reading(self, row: dict[str, Any]) -> Reading:
+        """The whole schema, or for a window that retrieval chose for some fields (`window_fields`), those fields
+        only: a shorter prompt, a smaller constraint and a shorter answer (built once per group, then reused)."""
+        fields = tuple(json.loads(row["window_fields"])) if row.get("window_fields") else ()
+        if fields not in self._readings:
+            hardened = field_group(self.schema.hardened, list(fields))
+            self._readings[fields] = Reading(hardened, build_constraint(hardened),
+                                             schema_prefix(hardened, schema_title(self.schema.name), prompt_format=self.engine.prompt_format))
+        return self._readings[fields]
+
+    def _whole_record(self, text: str, reading: Reading) -> str:
+        """A group's answer as a record of the whole schema (the other fields null), for validation and merging."""
+        if reading.hardened is self.schema.hardened:
+            return text
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            return text
+        if not isinstance(answer, dict):
+            return text
+        whole = in_schema_order({key: answer.get(key) for key in self.schema.hardened.get("properties", {})}, self.schema.hardened)
+        return json.dumps(whole, ensure_ascii=False, separators=(",", ":"))
+
     def _bounded(self, result: dict[str, Any], text: str, constraint):
         """The constraint with each list the rules refused from item k on bounded to k items, or None."""
         cuts = list_cuts(json.loads(result["errors_json"]) if result.get("errors_json") else [], self.schema.hardened)
@@ -242,11 +278,11 @@ class Extractor:
                                    numbers=self.numbers == FROM_DOCUMENT)
         return replace(constraint, grammar=grammar) if grammar is not None else constraint
 
-    def _result(self, generation, started: float, row: dict[str, Any]) -> dict[str, Any]:
+    def _result(self, generation, started: float, row: dict[str, Any], reading: Reading) -> dict[str, Any]:
         base = {"raw_output": generation.text}
         if not generation.text.strip():
             return {**_failed(documents.NO_OUTPUT, f"the engine returned no text (finish reason {generation.finish_reason})", started), **base}
-        checked = check_output(generation.text, self.schema.model, self.schema.hardened, self.schema.validator)
+        checked = check_output(self._whole_record(generation.text, reading), self.schema.model, self.schema.hardened, self.schema.validator)
         if generation.finish_reason == "length" and checked.status == NONCOMPLIANT:
             checked.error = f"output cut off at {generation.completion_tokens} tokens; " + (checked.error or "")
         return {

@@ -5,9 +5,11 @@ boilerplate a chance to produce a plausible wrong value. With `--retrieval bm25`
 windows are ranked for each top-level field by BM25 (`bm25s`) over the window texts,
 queried with what the schema says about the field: the words of its name and of the names
 and descriptions below it, its description, and type cues (month names for a date field).
-A document is read in its first window (titles, parties and dates sit there) and in each
-field's best `per_field` windows; fields whose words appear nowhere rely on the first.
-The row records which windows were read and for which fields (`windows_read`).
+A document is read in its first window (titles, parties and dates sit there), with the
+whole schema, and in each field's best `per_field` windows, with only the fields each was
+chosen for (`field_group`: a shorter prompt, a smaller constraint, a shorter answer);
+fields whose words appear nowhere rely on the first. The row records which windows were
+read and for which fields (`windows_read`).
 
     plan = choose(window_texts, field_queries(hardened))  # [(window, [fields])], in document order
 """
@@ -94,4 +96,18 @@ def choose(texts: list[str], queries: dict[str, str], per_field: int = 1) -> lis
     return sorted(chosen.items())
 
 
-__all__ = ["field_queries", "rank", "choose", "RETRIEVAL_OFF", "RETRIEVAL_BM25", "RETRIEVAL_MODES"]
+def field_group(hardened: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    """The hardened schema with only `fields` of its top-level properties (in the schema's order), to read a
+    window chosen for them; the schema itself when that would leave nothing out or nothing in."""
+    properties = hardened.get("properties") or {}
+    keep = [key for key in properties if key in set(fields)]
+    if not keep or len(keep) == len(properties):
+        return hardened
+    group = {**hardened, "properties": {key: properties[key] for key in keep}}
+    if "required" in hardened:
+        group["required"] = [key for key in hardened["required"] if key in keep]
+    group.pop("examples", None)  # a worked example of the whole record is not one of the group's
+    return group
+
+
+__all__ = ["field_queries", "rank", "choose", "field_group", "RETRIEVAL_OFF", "RETRIEVAL_BM25", "RETRIEVAL_MODES"]

@@ -95,14 +95,15 @@ def window_rows(row: dict[str, Any], chunk_tokens: int, overlap_tokens: int, max
     those read (`window_index`, `window_count`, `window_start`) and the document's pages, so
     the extractor can put its evidence in document offsets and pages. With `queries` (field:
     query text, `retrieval.py`), only the first window and each field's `per_field` best are
-    read; `doc_windows` (how many the document has) and `doc_windows_read` (which were read,
-    for which fields) travel to the row. A document longer than `max_pages` pages is one
+    read, a later window for its fields only (`window_fields`, JSON; empty: the whole schema);
+    `doc_windows` (how many the document has) and `doc_windows_read` (which were read, for
+    which fields) travel to the row. A document longer than `max_pages` pages is one
     `too_long` row, never hours of a worker's time.
     """
     text = row.get("text") or ""
     pages = [tuple(p) for p in json.loads(row["pages_json"])] if row.get("pages_json") else None
-    base = {**row, "window_index": 0, "window_count": 1, "window_start": 0, "doc_pages": page_count(text, pages) if text else 0,
-            "doc_windows": 1, "doc_windows_read": ""}
+    base = {**row, "window_index": 0, "window_count": 1, "window_start": 0, "window_fields": "",
+            "doc_pages": page_count(text, pages) if text else 0, "doc_windows": 1, "doc_windows_read": ""}
     if row.get("read_reason") or not text:
         return [base]
     if base["doc_pages"] > max_pages:
@@ -119,8 +120,9 @@ def window_rows(row: dict[str, Any], chunk_tokens: int, overlap_tokens: int, max
     else:
         plan = [(w, []) for w in windows]
     read = json.dumps([{"window": w.index, "start": w.start, "end": w.start + len(w.text), "fields": fields} for w, fields in plan])
-    return [{**base, "text": w.text, "window_index": position, "window_count": len(plan), "window_start": w.start, "doc_windows": len(windows),
-             "doc_windows_read": read} for position, (w, _) in enumerate(plan)]
+    return [{**base, "text": w.text, "window_index": position, "window_count": len(plan), "window_start": w.start,
+             "window_fields": json.dumps(fields) if position and fields else "", "doc_windows": len(windows), "doc_windows_read": read}
+            for position, (w, fields) in enumerate(plan)]
 
 
 __all__ = ["Window", "split", "blocks", "page_count", "window_rows", "CHARS_PER_TOKEN", "CHARS_PER_PAGE"]

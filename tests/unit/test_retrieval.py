@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from fieldmill.hardening import harden
-from fieldmill.retrieval import choose, field_queries, rank
+from fieldmill.retrieval import choose, field_group, field_queries, rank
 from fieldmill.windows import window_rows
 
 SCHEMA = harden({"type": "object", "properties": {
@@ -61,6 +61,17 @@ def test_window_rows_read_only_the_chosen_windows_and_say_which():
     assert all(text[w["start"]:w["end"]] == r["text"] for w, r in zip(read, chosen))
     assert any("governingLaw" in w["fields"] and "GOVERNING LAW" in text[w["start"]:w["end"]] for w in read)
     assert [w["fields"] for w in json.loads(everything[0]["doc_windows_read"])] == [[]] * len(everything)  # off: every window, for every field
+    # the first window is read with the whole schema, a later one with the fields it was chosen for
+    assert chosen[0]["window_fields"] == "" and all(json.loads(r["window_fields"]) == w["fields"] for w, r in zip(read[1:], chosen[1:]))
+    assert {r["window_fields"] for r in everything} == {""}
+
+
+def test_a_field_group_is_the_schema_with_only_its_fields():
+    schema = {**SCHEMA, "required": list(SCHEMA["properties"]), "examples": [{"termMonths": 1}]}
+    group = field_group(schema, ["termMonths", "parties"])
+    assert list(group["properties"]) == ["parties", "termMonths"] and group["required"] == ["parties", "termMonths"]  # the schema's order
+    assert "examples" not in group and group["properties"]["parties"] is SCHEMA["properties"]["parties"]
+    assert field_group(schema, list(SCHEMA["properties"])) is schema and field_group(schema, []) is schema
 
 
 def test_a_window_read_for_one_field_speaks_only_for_it_and_adds_to_a_list_only_where_the_first_gave_none():

@@ -1,0 +1,56 @@
+"""A window that retrieval chose for some fields is read with those fields only (extract.Extractor, retrieval.field_group).
+
+The engine is a scripted stand-in behind the real `Engine` interface that records what it
+was asked: these tests are about the prompt, the constraint and the record the extractor
+builds for a window, not about what a model writes.
+"""
+
+import asyncio
+import json
+import pickle
+import re
+
+from fieldmill.engines.base import Engine, Generation
+from fieldmill.extract import Extractor
+from fieldmill.prompts import example_record
+from fieldmill.schemas import load_schema
+
+SCHEMA = load_schema("invoice")
+
+
+class RecordingEngine(Engine):
+    max_model_len = 32768
+    prompt_format = "fields-v3"
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.prompts, self.constraints = [], []
+
+    def count_tokens(self, prompt):
+        self.prompts.append(prompt)
+        return list(range(len(prompt) // 4 + 1))
+
+    async def generate(self, prompt_ids, constraint, max_tokens, temperature=0.0, seed=None):
+        self.constraints.append(constraint)
+        text = json.dumps(self.answers.pop(0), separators=(",", ":"))
+        return Generation(text=text, prompt_tokens=len(prompt_ids), completion_tokens=20, finish_reason="stop", generation_s=0.1)
+
+
+def test_a_window_chosen_for_some_fields_is_asked_for_them_only():
+    whole = example_record(SCHEMA.hardened)
+    engine = RecordingEngine([whole, {"total": 1234.5, "currency": "EUR"}])
+    extractor = Extractor("invoice", {}, engine=engine)
+    engine.prompts.clear()
+    first = asyncio.run(extractor.extract({"doc_uri": "/d/a.txt", "text": "INVOICE ...", "window_count": 2, "window_fields": ""}))
+    later = asyncio.run(extractor.extract({"doc_uri": "/d/a.txt", "text": "... Total EUR 1,234.50", "window_count": 2, "window_start": 900,
+                                           "window_fields": json.dumps(["total", "currency"])}))
+    whole_prompt, group_prompt = engine.prompts
+    assert "line_items" in whole_prompt and "line_items" not in group_prompt and "total" in group_prompt and "currency" in group_prompt
+    group_regex = re.compile(engine.constraints[1].regex)
+    assert group_regex.fullmatch('{"currency":"EUR","total":1234.5}') or group_regex.fullmatch('{"total":1234.5,"currency":"EUR"}')
+    assert not group_regex.fullmatch(json.dumps(whole, separators=(",", ":")))
+    assert engine.constraints[1].max_output_bytes < engine.constraints[0].max_output_bytes  # a shorter answer
+    record = pickle.loads(later["record_pickle"])
+    assert set(record) == set(SCHEMA.hardened["properties"]) and record["total"] == 1234.5 and record["currency"] == "EUR"
+    assert record["invoice_number"] is None and pickle.loads(first["record_pickle"])["invoice_number"] == whole["invoice_number"]
+    assert json.loads(later["raw_output"]) == {"total": 1234.5, "currency": "EUR"}  # what the model wrote, as it wrote it
