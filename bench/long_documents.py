@@ -4,10 +4,13 @@ For each length (pages): `fieldmill synth --schema legal_contract --pages P-P` w
 contracts (seeds no training used), the facts scattered through filler; each retrieval
 mode runs them through the real CLI with a team's 4-field schema (parties, effective date,
 governing law, initial term: the schema of the real-agreements trial in issue 26) and the
-rows are scored against the gold restricted to those fields (`fieldmill eval`). One table:
-micro accuracy, windows read and windows per document, engine seconds per document.
+rows are scored against the gold restricted to those fields (`fieldmill eval`); with
+`--schema builtin`, with the built-in `legal_contract` schema (44 fields) and its whole gold
+instead. One table: micro accuracy, windows read and windows per document, engine seconds
+per document.
 
-    python bench/long_documents.py [--pages 1,5,20,60] [--count 3] [--modes off,bm25] [--model bundled] [--work out/bench-long]
+    python bench/long_documents.py [--pages 1,5,20,60] [--count 3] [--modes off,bm25] [--schema team|builtin] [--model bundled]
+        [--work out/bench-long]
 """
 
 from __future__ import annotations
@@ -41,12 +44,13 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=3)
     parser.add_argument("--seed", type=int, default=8800)
     parser.add_argument("--modes", default="off,bm25")
+    parser.add_argument("--schema", choices=("team", "builtin"), default="team", help="the team's 4-field schema, or legal_contract's 44 fields")
     parser.add_argument("--model", default="bundled")
     parser.add_argument("--work", default="out/bench-long")
     args = parser.parse_args()
 
+    Path(args.work).mkdir(parents=True, exist_ok=True)
     schema = Path(args.work) / "agreement.json"
-    schema.parent.mkdir(parents=True, exist_ok=True)
     schema.write_text(json.dumps(AGREEMENT, indent=1))
     lines = []
     for pages in map(int, args.pages.split(",")):
@@ -58,9 +62,10 @@ def main() -> None:
         for mode in args.modes.split(","):
             out = Path(args.work) / f"pages-{pages}" / mode / "out"
             started = time.time()
-            fieldmill("run", str(corpus / "docs"), "--schema", str(schema), "--output", str(out), "--model", args.model, "--retrieval", mode)
+            fieldmill("run", str(corpus / "docs"), "--schema", str(schema) if args.schema == "team" else "legal_contract", "--output", str(out),
+                      "--model", args.model, "--retrieval", mode)
             wall = time.time() - started
-            ev = evaluate(str(out), str(corpus / "team-gold.jsonl"))
+            ev = evaluate(str(out), str(corpus / ("team-gold.jsonl" if args.schema == "team" else "gold.jsonl")))
             _, (run,) = results_runs(str(out))
             rows = list(run.rows(["chunks", "windows", "generation_s"]))
             per_doc = {k: sum(float(r[k] or 0) for r in rows) / len(rows) for k in ("chunks", "windows", "generation_s")}
