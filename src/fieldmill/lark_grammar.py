@@ -40,14 +40,9 @@ from fieldmill.document_numbers import amount_texts, names_a_thing, printed_amou
 from fieldmill.patterns import pattern_body_regex
 
 _JSON_STRING_BODY = r'/([^"\\\x00-\x1f]|\\["\\\/bfnrt])*/'  # what a JSON string holds between its quotes
-# Digits and separators only, holding a decimal amount (1.58, 1,158.40) or a numeric date (15-12-2016), or any text
-# that opens with a decimal amount and a space (`1.58 1.58 9046 48 48 …`: a model kept from the amount wanders on
-# after it): never a name or an identifier (a tax number such as 12.345.678-9 opens with no amount and a space).
-# Kept to small regexes: the document's own amounts and dates as openers (a long alternation under a negation) left
-# llguidance's lexer with no way on, and the answer stopped mid-string.
+# Digits and separators only, holding a decimal amount (1.58, 1,158.40) or a numeric date (15-12-2016): never a name or an identifier.
 _AMOUNT_OR_DATE_ONLY = (r'(/[0-9\s.,:;\/()-]*/ & (/(?s:.*)[0-9][.,][0-9]{2}([^0-9](?s:.*))?/'
-                        r' | /(?s:.*)[0-9]{1,4}[-\/.][0-9]{1,2}[-\/.][0-9]{1,4}(?s:.*)/))'
-                        r' | /[0-9][0-9,.]*[.,][0-9]{2}\s(?s:.*)/')
+                        r' | /(?s:.*)[0-9]{1,4}[-\/.][0-9]{1,2}[-\/.][0-9]{1,4}(?s:.*)/))')
 _CHUNK = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
 _CONTROL = {i: " " for i in range(0x20) if chr(i) not in "\n\r\t"}
 
@@ -185,10 +180,9 @@ class _Builder:
 
     def _avoided(self, node: dict[str, Any], name: str, description: str | None) -> str:
         """What a field that names or identifies something must not be in a document that prints amounts or
-        dates, as a Lark expression (empty: nothing): exactly one of its amounts or dates, only digits and
+        dates, as a Lark expression (empty: nothing): exactly one of its amounts or dates, or only digits and
         separators around a decimal amount or a numeric date (`59.92 `, `15-12-2016-`: a model kept from the
-        amount pads it), or a decimal amount, a space and anything (`1.58 1.58 9046 48 48 …`: it wanders on after
-        it). A value that merely holds digits (`12.345.678-9`, `GB 982 7140`) is free."""
+        amount pads it)."""
         if not (self.printed.numbers or self.printed.dates) or not names_a_thing(name, description, node):
             return ""
         if self._avoid is None:  # the same for every such field of the document: built once
