@@ -201,6 +201,16 @@ class Extractor:
             bound = None
             try:
                 generation = await self._generate(prompt_ids, use, sampling)
+                if use is not reading.constraint and _cut_short(generation):
+                    # The document's grammar stopped the answer mid-way (llguidance gave up on it, and vLLM then allows
+                    # only the end of the sequence): this document is read under the schema's own constraint instead.
+                    log.warning("%s: the document's grammar stopped the answer (%r); reading it with the schema's constraint",
+                                row.get("doc_uri", ""), generation.text[-60:])
+                    spent["prompt_tokens"] += generation.prompt_tokens
+                    spent["completion_tokens"] += generation.completion_tokens
+                    spent["generation_s"] += generation.generation_s
+                    constraint = use = reading.constraint
+                    generation = await self._generate(prompt_ids, use, sampling)
             except Exception as exc:
                 if best is not None:
                     break
@@ -327,6 +337,12 @@ def _parsed(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return None
+
+
+def _cut_short(generation) -> bool:
+    """An answer the engine ended (not at its length limit) before its JSON was complete: under a JSON
+    constraint only a grammar that failed does that."""
+    return generation.finish_reason == "stop" and bool(generation.text.strip()) and _parsed(generation.text) is None
 
 
 def _error_count(result: dict[str, Any]) -> int:

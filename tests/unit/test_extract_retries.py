@@ -180,3 +180,28 @@ def test_the_engines_death_at_the_actors_end_is_not_logged_but_a_death_during_wo
     assert quiet.filter(record("Added request fm-1"))
     engine.in_flight = 2
     assert all(quiet.filter(r) for r in shutdown)
+
+
+class CutShortEngine(ScriptedEngine):
+    """Ends its first answer mid-string, as vLLM does when llguidance gives up on a document's grammar."""
+
+    def __init__(self, outputs):
+        super().__init__(outputs)
+        self.constraints = []
+
+    async def generate(self, prompt_ids, constraint, max_tokens, temperature=0.0, seed=None):
+        self.constraints.append(constraint)
+        if len(self.constraints) == 1:
+            return Generation(text='{"document_type":"invoice","invoice_number":"RX-22', prompt_tokens=len(prompt_ids), completion_tokens=12,
+                              finish_reason="stop", generation_s=0.2)
+        return await super().generate(prompt_ids, constraint, max_tokens, temperature, seed)
+
+
+def test_an_answer_the_documents_grammar_cut_short_is_read_again_under_the_schemas_constraint():
+    engine = CutShortEngine([VALID])
+    extractor = Extractor("invoice", {}, engine=engine, retries=0)
+    text = "INVOICE RX-2207\nIssued 12 March 2025, due 11 April 2025\nTotal GBP 162.00"
+    result = asyncio.run(extractor.extract({"doc_uri": "/docs/a.txt", "text": text}))
+    assert result["status"] == "compliant" and len(engine.constraints) == 2
+    assert engine.constraints[0].grammar is not None and engine.constraints[1] == SCHEMA.constraint  # the document's grammar, then the schema's
+    assert result["completion_tokens"] == 112  # both answers are paid for
