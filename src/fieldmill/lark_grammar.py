@@ -16,9 +16,10 @@ as a `grammar` structured output):
   content, so any run of them is a valid JSON string body that decodes to that run of
   the document, quotes, backslashes and line breaks included.
 
-* **Values the document prints.** A date field takes one of the dates the document prints
-  and a number field one of its numbers (`document_dates.py`, `document_numbers.py`), as
-  literal alternatives; the model still chooses which.
+* **Values the document prints.** A date field takes one of the dates the document prints,
+  a number field one of its numbers and a signer field one of the lines under its closing
+  (`document_dates.py`, `document_numbers.py`, `document_signers.py`), as literal
+  alternatives; the model still chooses which.
 
 Either kind of string is bounded by the field's `maxLength` in JSON characters, which is
 at most its length in characters, so the grammar's longest record is no longer than the
@@ -37,6 +38,7 @@ from fieldmill.constraint import exact_pattern, value_node
 from fieldmill.document_dates import EITHER, ISO, PRINTED, PrintedDate, date_ask, iso_candidates, printed_candidates, printed_dates
 from fieldmill.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, PrintedNumber, decimal2_candidates, number_ask, number_candidates
 from fieldmill.document_numbers import amount_texts, names_a_thing, printed_amount_candidates, printed_numbers
+from fieldmill.document_signers import signer_ask, signer_candidates
 from fieldmill.patterns import pattern_body_regex
 
 _JSON_STRING_BODY = r'/([^"\\\x00-\x1f]|\\["\\\/bfnrt])*/'  # what a JSON string holds between its quotes
@@ -85,11 +87,13 @@ def chunks(text: str) -> list[str]:
 def record_grammar(hardened: dict[str, Any], document: str | None = None, spans: bool = False, dates: bool = False,
                    numbers: bool = False, printed: "Printed | None" = None) -> str:
     """The record's Lark grammar: patterns intersected with lengths; for a `document`, free text as its
-    spans (`spans`), date fields as the dates it prints (`dates`, `document_dates.py`) and number fields
-    as the numbers it prints (`numbers`, `document_numbers.py`); `printed`: what was already read of it."""
+    spans (`spans`), date fields as the dates it prints (`dates`, `document_dates.py`), number fields
+    as the numbers it prints and signer fields as the lines under its closing (`numbers`,
+    `document_numbers.py`, `document_signers.py`); `printed`: what was already read of it."""
     if printed is None:
         printed = Printed(printed_dates(document) if dates and document is not None else [],
-                          printed_numbers(document) if numbers and document is not None else [])
+                          printed_numbers(document) if numbers and document is not None else [],
+                          signer_candidates(document) if numbers and document is not None else [])
     builder = _Builder(spans=spans and document is not None, printed=printed)
     start = builder.value(hardened, "$")
     lines = ["%llguidance {}", f"start: {start}"]
@@ -106,14 +110,17 @@ def grounded_grammar(hardened: dict[str, Any], document: str) -> str:
 
 def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates: bool, numbers: bool = False) -> str | None:
     """The grammar for one document, or None when nothing in it depends on the document (no free text to
-    ground, no date or number field, or a document that prints none): the schema's own constraint then serves.
-    The document is read for dates and numbers once, and only for the kinds of field the schema has."""
+    ground, no date, number or signer field, or a document that prints none): the schema's own constraint then
+    serves. The document is read for dates, numbers and signers once, and only for the kinds of field the
+    schema has (`numbers` governs every value read from the document that is not a date)."""
     spans = spans and has_free_text(hardened)
     naming = _any_leaf(hardened, lambda node, name, description: names_a_thing(name, description, node))
     dates = dates and (naming or _any_leaf(hardened, lambda node, name, description: date_ask(name, description, node) is not None))
+    signers = numbers and _any_leaf(hardened, lambda node, name, description: signer_ask(name, description, node))
     numbers = numbers and (naming or _any_leaf(hardened, lambda node, name, description: number_ask(name, description, node) is not None))
-    printed = Printed(printed_dates(document) if dates else [], printed_numbers(document) if numbers else [])
-    if not (spans or printed.dates or printed.numbers):
+    printed = Printed(printed_dates(document) if dates else [], printed_numbers(document) if numbers else [],
+                      signer_candidates(document) if signers else [])
+    if not (spans or printed.dates or printed.numbers or printed.signers):
         return None
     return record_grammar(hardened, document, spans=spans, printed=printed)
 
@@ -137,6 +144,7 @@ class Printed:
 
     dates: list[PrintedDate]
     numbers: list[PrintedNumber]
+    signers: list[str] = ()  # the lines under the closing of a letter (`document_signers.py`)
 
 
 class _Builder:
@@ -162,6 +170,9 @@ class _Builder:
     def _choices(self, node: dict[str, Any], name: str, description: str | None) -> list[str]:
         """The JSON texts a date or number field may take in this document (none: not such a field, or nothing fits)."""
         dates, numbers = self.printed.dates, self.printed.numbers
+        if self.printed.signers and signer_ask(name, description, node):
+            fits = [v for v in self.printed.signers if node.get("minLength", 0) <= len(v) <= node.get("maxLength", len(v))]
+            return [json.dumps(v, ensure_ascii=False) for v in fits]
         ask = date_ask(name, description, node) if dates else None
         if ask is not None:
             iso = iso_candidates(dates) if ask in (ISO, EITHER) else []

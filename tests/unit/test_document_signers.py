@@ -1,0 +1,54 @@
+"""Who signed a letter: the fields that ask for it, and the lines a letter offers (document_signers.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fieldmill.document_signers import signer_ask, signer_candidates
+from fieldmill.hardening import harden
+from fieldmill.lark_grammar import document_grammar
+
+LETTER = """Brown PLC
+4423 Jeffrey Avenue, Port Mary
+June 5, 2017
+Jonathan Mccall
+809 Lisa Fields, Kennethbury
+Dear Mr Mccall,
+We write regarding termination of services. Please reply no later than 26 June 2017.
+Yours sincerely,
+~~/\\~~
+Dr Jane Doe, Head of Accounts
+Brown PLC
+"""
+
+
+@pytest.mark.parametrize("name, description, asks", [
+    ("sender-name", "person who signed the letter.", True),
+    ("signatory", None, True),
+    ("signed_by", None, True),
+    ("signer", "Name of the signer", True),
+    ("job-title", "Job title of the person who signed.", False),  # about the signer, not the signer
+    ("date_signed", None, False),  # a date: document_dates
+    ("sender", "Company that sent the letter", False),
+    ("signature", "Whether the letter is signed", False),
+    ("recipient", "Person the letter is addressed to", False),
+])
+def test_which_fields_ask_for_the_person_who_signed(name, description, asks):
+    assert signer_ask(name, description, {"type": "string"}) is asks
+    assert not signer_ask(name, description, {"type": "string", "enum": ["a"]})
+
+
+def test_the_lines_under_the_last_closing_are_offered_scrawls_left_out():
+    assert signer_candidates(LETTER) == ["Dr Jane Doe, Head of Accounts", "Dr Jane Doe", "Brown PLC"]
+    assert signer_candidates("Kind regards\n\nSam Lee\n") == ["Sam Lee"]
+    assert signer_candidates("An invoice with no closing\nTotal 12.50") == []
+
+
+def test_a_signer_field_takes_one_of_those_lines_or_null():
+    hardened = harden({"type": "object", "properties": {"sender-name": {"type": "string", "description": "person who signed the letter."},
+                                                        "job-title": {"type": "string", "description": "Job title of the person who signed."}}})
+    grammar = document_grammar(hardened, LETTER, spans=False, dates=True, numbers=True)
+    choice = next(line for line in grammar.splitlines() if '"\\"Dr Jane Doe\\""' in line)
+    assert choice.split(": ", 1)[1] == '"\\"Dr Jane Doe, Head of Accounts\\"" | "\\"Dr Jane Doe\\"" | "\\"Brown PLC\\""'
+    assert document_grammar(hardened, LETTER, spans=False, dates=True, numbers=False) is None or "Jane" not in \
+        document_grammar(hardened, LETTER, spans=False, dates=True, numbers=False)  # --numbers any: free text
