@@ -59,21 +59,26 @@ class Merged:
 def focus(windows: list[WindowResult], plan: list[dict[str, Any]]) -> list[WindowResult]:
     """With retrieval (`plan`: the windows read, in order, each with the fields it was chosen for), a later
     window speaks only for the fields it was chosen for (a window of boilerplate read for one field cannot add
-    values to the others), and to a list only where the first window gave no item (the parties a preamble
-    names are not joined by the names a clause mentions). A scalar is then merged as always (the best
-    supported of the first window's and the chosen window's). Windows read for every field (no retrieval)
-    are merged as they are."""
+    values to the others). A list speaks from where retrieval found it: a later window was chosen for a list
+    only because it stands out from the first (`retrieval.choose`), so its items replace the first window's
+    (the signatures block's signatories, not the preamble's parties copied into them), and the first window's
+    stand where the chosen ones gave none. A scalar is then merged as always (the best supported of the first
+    window's and the chosen window's). Windows read for every field (no retrieval) are merged as they are."""
     if len(plan) != len(windows) or windows[0].record is None:
         return windows
-    first = windows[0].record
     focused = [windows[0]]
+    found: set[str] = set()  # lists a chosen window gave items for
     for window, entry in zip(windows[1:], plan[1:]):
         fields = set(entry.get("fields") or [])
         if not fields or window.record is None:
             focused.append(window)
             continue
-        record = {key: value if key in fields and not (isinstance(value, list) and first.get(key)) else None for key, value in window.record.items()}
+        record = {key: value if key in fields else None for key, value in window.record.items()}
+        found |= {key for key, value in record.items() if isinstance(value, list) and value}
         focused.append(replace(window, record=record))
+    if found:
+        first = windows[0].record
+        focused[0] = replace(windows[0], record={key: None if key in found else value for key, value in first.items()})
     return focused
 
 

@@ -6,9 +6,9 @@ windows are ranked for each top-level field by BM25 (`bm25s`) over the window te
 queried with what the schema says about the field: the words of its name and of the names
 and descriptions below it, its description, and type cues (month names for a date field).
 A document is read in its first window (titles, parties and dates sit there), with the
-whole schema, and in each field's best `per_field` windows, with only the fields each was
-chosen for (`field_group`: a shorter prompt, a smaller constraint, a shorter answer);
-fields whose words appear nowhere rely on the first. The row records which windows were
+whole schema, and in each field's best `per_field` windows where they stand out from the
+first (`STANDS_OUT`), with only the fields each was chosen for (`field_group`: a shorter
+prompt, a smaller constraint, a shorter answer); other fields rely on the first. The row records which windows were
 read and for which fields (`windows_read`).
 
     plan = choose(window_texts, field_queries(hardened))  # [(window, [fields])], in document order
@@ -24,6 +24,14 @@ from fieldmill.hardening import non_null_options
 RETRIEVAL_OFF = "off"
 RETRIEVAL_BM25 = "bm25"
 RETRIEVAL_MODES = (RETRIEVAL_OFF, RETRIEVAL_BM25)
+# A later window is read for a field only when its BM25 score is at least this many times the first window's:
+# with a wide schema (44 fields) every window is some field's best by a hair, each window read adds its
+# chances of a plausible wrong value, and the first window is read with every field anyway.
+STANDS_OUT = 1.5
+# ... and at least this score: a field whose words are in every window (`parties` in a contract) scores near
+# zero everywhere, and the best of such scores is noise, not a place. A word found in about half of the
+# windows or fewer scores above it.
+FLOOR = 0.5
 
 _DATE_CUES = ["date", "dated", "day", "january", "february", "march", "april", "may", "june", "july", "august", "september",
               "october", "november", "december"]
@@ -86,13 +94,19 @@ def rank(texts: list[str], queries: dict[str, str]) -> dict[str, list[tuple[int,
     return ranked
 
 
-def choose(texts: list[str], queries: dict[str, str], per_field: int = 1) -> list[tuple[int, list[str]]]:
+def choose(texts: list[str], queries: dict[str, str], per_field: int = 1, margin: float = STANDS_OUT,
+           floor: float = FLOOR) -> list[tuple[int, list[str]]]:
     """The windows to read, in document order, each with the fields it was chosen for: the first window
-    always, and each field's `per_field` best."""
+    always, and among each field's `per_field` best those that stand out from the first (a score at least
+    `margin` times the first window's, and at least `floor`): a field the first window speaks of about as
+    much as any other, or one no window speaks of distinctly, is left to the first window, which reads the
+    whole schema anyway."""
     chosen: dict[int, list[str]] = {0: []}
     for field, ranked in rank(texts, queries).items():
-        for window, _ in ranked[:per_field]:
-            chosen.setdefault(window, []).append(field)
+        first = next((score for window, score in ranked if window == 0), 0.0)
+        for window, score in ranked[:per_field]:
+            if window == 0 or (score >= margin * first and score >= floor):
+                chosen.setdefault(window, []).append(field)
     return sorted(chosen.items())
 
 

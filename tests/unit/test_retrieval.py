@@ -74,19 +74,38 @@ def test_a_field_group_is_the_schema_with_only_its_fields():
     assert field_group(schema, list(SCHEMA["properties"])) is schema and field_group(schema, []) is schema
 
 
-def test_a_window_read_for_one_field_speaks_only_for_it_and_adds_to_a_list_only_where_the_first_gave_none():
-    """The first window names the parties; a window of boilerplate ranked for the governing law must not add
-    its clauses to the parties."""
+def test_a_later_window_is_read_for_a_field_only_where_it_stands_out_from_the_first():
+    """A wide schema makes every window some field's best by a hair; such a field is left to the first window."""
+    opening = "SUPPLY AGREEMENT between Acme Holdings Ltd and Bolt GmbH, dated 1 March 2024."
+    later = "9. Governing law. This agreement is governed by the laws of England and Wales, whose courts have jurisdiction."
+    read_for = {field: window for window, fields in choose([opening, BOILERPLATE, later], field_queries(SCHEMA)) for field in fields}
+    assert read_for["governingLaw"] == 2  # clearly the later window's
+    mentioned = opening + " The laws of England and Wales govern this contract; their courts have jurisdiction."
+    read_for = {field: window for window, fields in choose([mentioned, BOILERPLATE, later], field_queries(SCHEMA)) for field in fields}
+    assert read_for.get("governingLaw", 0) == 0  # the first speaks of it about as much: left to the first window
+    # a field whose only words are in every window scores near zero everywhere: its best is noise, not a place
+    everywhere = ["Each party signs. " + BOILERPLATE, "Each party signs here too. " + BOILERPLATE, "The party signs. " + BOILERPLATE]
+    assert choose(everywhere, {"parties": "party"}, margin=1.0) == [(0, [])]
+    assert choose(everywhere, {"parties": "party"}, margin=1.0, floor=0.0) != [(0, [])]
+
+
+def test_a_window_read_for_one_field_speaks_only_for_it_and_a_list_from_where_it_was_found():
+    """A window of boilerplate ranked for the governing law must not add its clauses to the parties; a window
+    chosen for a list (the signatures block for the signatories) gives the list, not the first window's guess."""
     from fieldmill.merge import WindowResult, focus, merge_windows
 
     first = WindowResult({"parties": ["Acme Holdings Ltd", "Bolt GmbH"], "effectiveDate": None, "governingLaw": None, "termMonths": 24})
     law = WindowResult({"parties": ["4.1 Each party shall bear its own costs"], "effectiveDate": None, "governingLaw": "England and Wales",
                         "termMonths": 12})
-    dated = WindowResult({"parties": ["Kelly Ltd"], "effectiveDate": "2024-03-01", "governingLaw": None, "termMonths": None})
-    plan = [{"window": 0, "fields": []}, {"window": 4, "fields": ["governingLaw", "termMonths"]}, {"window": 6, "fields": ["effectiveDate", "parties"]}]
-    merged = merge_windows(focus([first, law, dated], plan), SCHEMA).record
+    signed = WindowResult({"parties": ["Kelly Ltd"], "effectiveDate": "2024-03-01", "governingLaw": None, "termMonths": None})
+    plan = [{"window": 0, "fields": []}, {"window": 4, "fields": ["governingLaw", "termMonths"]}, {"window": 6, "fields": ["effectiveDate"]}]
+    merged = merge_windows(focus([first, law, signed], plan), SCHEMA).record
     assert merged["parties"] == ["Acme Holdings Ltd", "Bolt GmbH"]  # the first window's list, not the clauses'
     assert merged["governingLaw"] == "England and Wales" and str(merged["effectiveDate"]) == "2024-03-01"
-    assert [w.record["termMonths"] for w in focus([first, law, dated], plan)] == [24, 12, None]  # a scalar: first and chosen window merge
+    assert [w.record["termMonths"] for w in focus([first, law, signed], plan)] == [24, 12, None]  # a scalar: first and chosen window merge
+    chosen = [*plan[:2], {"window": 6, "fields": ["effectiveDate", "parties"]}]
+    assert merge_windows(focus([first, law, signed], chosen), SCHEMA).record["parties"] == ["Kelly Ltd"]  # where retrieval found it
+    empty = WindowResult({**signed.record, "parties": []})
+    assert merge_windows(focus([first, law, empty], chosen), SCHEMA).record["parties"] == ["Acme Holdings Ltd", "Bolt GmbH"]
     every = [{"window": i, "fields": []} for i in range(3)]  # --retrieval off: every window speaks for every field
-    assert "Kelly Ltd" in merge_windows(focus([first, law, dated], every), SCHEMA).record["parties"]
+    assert "Kelly Ltd" in merge_windows(focus([first, law, signed], every), SCHEMA).record["parties"]
