@@ -58,6 +58,11 @@ class Word:
     height: int
     conf: float
     text: str
+    line: tuple[int, ...] = ()  # Tesseract's own line (block, paragraph, line): its words share one baseline
+
+    @property
+    def middle(self) -> tuple[float, float]:
+        return self.left + self.width / 2, self.top + self.height / 2
 
 
 @dataclass(frozen=True)
@@ -104,28 +109,65 @@ def parse_tsv(tsv: str) -> list[Word]:
         if len(cells) < 12 or cells[0] != "5" or not cells[11].strip():
             continue
         try:
-            words.append(Word(int(cells[6]), int(cells[7]), int(cells[8]), int(cells[9]), float(cells[10]), cells[11].strip()))
+            words.append(Word(int(cells[6]), int(cells[7]), int(cells[8]), int(cells[9]), float(cells[10]), cells[11].strip(),
+                              (int(cells[2]), int(cells[3]), int(cells[4]))))
         except ValueError:
             continue
     return words
 
 
 def rebuild_lines(words: list[Word]) -> list[str]:
-    """Words on one baseline band as one line (left to right), lines top to bottom."""
+    """Words on one baseline band as one line (left to right), lines top to bottom. A page scanned or
+    photographed a degree askew drops a baseline by half a line across the page, which would put a label and
+    the amount printed at the other end of its line on different lines (`Subtotal` under `609.16`), so
+    heights are measured across the page's slope (`skew`)."""
     if not words:
         return []
     typical = median(w.height for w in words) or 1
+    slope = skew(words)
+
+    def level(word: Word) -> float:
+        x, y = word.middle
+        return y - slope * x
+
     rows: list[list[Word]] = []
-    for word in sorted(words, key=lambda w: (w.top + w.height / 2, w.left)):
-        centre = word.top + word.height / 2
+    for word in sorted(words, key=lambda w: (level(w), w.left)):
         row = rows[-1] if rows else None
         if row is not None:
-            row_centre = median(w.top + w.height / 2 for w in row)
-            if abs(centre - row_centre) <= 0.5 * min(typical, max(word.height, 1)):
+            if abs(level(word) - median(level(w) for w in row)) <= 0.5 * min(typical, max(word.height, 1)):
                 row.append(word)
                 continue
         rows.append([word])
     return [" ".join(w.text for w in sorted(row, key=lambda w: w.left)) for row in rows]
 
 
-__all__ = ["OcrSettings", "OcrError", "OcrPage", "ocr_image", "available", "check_pixels", "rebuild_lines", "parse_tsv", "IMAGE_TYPES"]
+def skew(words: list[Word], most: float = 0.1) -> float:
+    """The page's slope (pixels down per pixel right), from the lines Tesseract found: the median slope of its
+    lines that span a few word heights or more, each line's fitted through its words' middles, longer lines
+    counting more; 0 when no line says (a page of single words), never more than `most` (about 6 degrees)."""
+    typical = median(w.height for w in words) or 1
+    lines: dict[tuple[int, ...], list[Word]] = {}
+    for word in words:
+        if word.line:
+            lines.setdefault(word.line, []).append(word)
+    fitted: list[tuple[float, float]] = []  # (slope, span)
+    for members in lines.values():
+        xs, ys = zip(*(w.middle for w in members)) if len(members) > 1 else ((), ())
+        span = max(xs) - min(xs) if xs else 0
+        if span < 3 * typical:
+            continue
+        mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+        spread = sum((x - mean_x) ** 2 for x in xs)
+        fitted.append((sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / spread, span))
+    if not fitted:
+        return 0.0
+    fitted.sort()
+    half, total = sum(span for _, span in fitted) / 2, 0.0
+    for slope, span in fitted:
+        total += span
+        if total >= half:
+            return max(-most, min(most, slope))
+    return 0.0
+
+
+__all__ = ["OcrSettings", "OcrError", "OcrPage", "ocr_image", "available", "check_pixels", "rebuild_lines", "skew", "parse_tsv", "IMAGE_TYPES"]

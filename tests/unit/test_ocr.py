@@ -8,7 +8,7 @@ from PIL import Image
 
 from fieldmill import documents
 from fieldmill.documents import decode_document
-from fieldmill.ocr import OcrSettings, Word, rebuild_lines
+from fieldmill.ocr import OcrSettings, Word, rebuild_lines, skew
 from fieldmill.synth.layout import Page, render_pdf
 from fieldmill.synth.scan import png_bytes, scan_pdf_bytes, scanned_pages, tiff_bytes
 
@@ -95,3 +95,21 @@ def test_lines_are_rebuilt_from_word_boxes_top_to_bottom_left_to_right():
              Word(400, 61, 60, 20, 91, "11.70")]
     assert rebuild_lines(words) == ["SUBTOTAL 11.70", "TOTAL 12.40"]
     assert rebuild_lines([]) == []
+
+
+def test_a_page_scanned_askew_keeps_a_label_and_the_amount_at_the_other_end_of_its_line_together():
+    """1.2 degrees down to the right: the amount sits 30 px lower than its label, more than half a line."""
+    slope = 0.021
+
+    def at(x: int, y: int, text: str, line: tuple[int, ...]) -> Word:
+        return Word(x, round(y + slope * x), 8 * len(text), 20, 90, text, line)
+
+    words = []
+    for row, (label, amount) in enumerate([("Sub total due", "609.16"), ("Tax at rate", "115.74"), ("Invoice total CAD", "724.90")]):
+        y = 100 + 40 * row
+        first, *rest = label.split()
+        words += [at(100, y, first, (1, 1, row)), *(at(100 + 120 * (i + 1), y, w, (1, 1, row)) for i, w in enumerate(rest))]
+        words.append(at(1500, y, amount, (2, 1, row)))
+    assert abs(skew(words) - slope) < 0.002
+    assert rebuild_lines(words) == ["Sub total due 609.16", "Tax at rate 115.74", "Invoice total CAD 724.90"]
+    assert skew([Word(10, 10, 50, 20, 90, "alone", (1, 1, 1))]) == 0.0  # no line long enough to say
