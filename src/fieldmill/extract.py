@@ -25,7 +25,7 @@ from fieldmill.confidence import field_confidence
 from fieldmill.engines import Engine, EngineConfig, create_engine
 from fieldmill.evidence import DocumentIndex, ground, text_digest
 from fieldmill.constraint import build_constraint
-from fieldmill.lark_grammar import document_grammar
+from fieldmill.lark_grammar import Asks, asks, document_grammar
 from fieldmill.repair import bounded, list_cuts
 from fieldmill.prompts import build_prompt, in_schema_order, schema_prefix, schema_title
 from fieldmill.records import FAILED, NONCOMPLIANT, check_output
@@ -75,6 +75,7 @@ class Reading:
     hardened: dict[str, Any]
     constraint: Any
     prefix: str
+    asked: Asks  # which of its fields read the document's printed values (`lark_grammar.asks`), once per schema or group
 
 
 class Extractor:
@@ -104,7 +105,7 @@ class Extractor:
         # The prompt format the model was trained on (its card says; a pretrained model: the worked example).
         self.prefix = schema_prefix(self.schema.hardened, schema_title(self.schema.name), self.schema.example_document,
                                     prompt_format=self.engine.prompt_format)
-        self._readings = {(): Reading(self.schema.hardened, self.constraint, self.prefix)}
+        self._readings = {(): Reading(self.schema.hardened, self.constraint, self.prefix, asks(self.schema.hardened))}
         overhead = len(self.engine.count_tokens(build_prompt(self.prefix, "")))
         room = self.engine.max_model_len - self.constraint.max_output_tokens - overhead
         if room < MIN_DOC_TOKENS:
@@ -185,7 +186,7 @@ class Extractor:
                 started,
                 prompt_tokens=len(prompt_ids),
             )
-        constraint = self._for_document(reading.constraint, reading.hardened, text)
+        constraint = self._for_document(reading.constraint, reading.hardened, text, reading.asked)
         best = None
         spent = {"prompt_tokens": 0, "completion_tokens": 0, "generation_s": 0.0}
         # A window of a long document is not a whole record (its sums and rules may need other windows):
@@ -257,7 +258,8 @@ class Extractor:
         if fields not in self._readings:
             hardened = field_group(self.schema.hardened, list(fields))
             self._readings[fields] = Reading(hardened, build_constraint(hardened),
-                                             schema_prefix(hardened, schema_title(self.schema.name), prompt_format=self.engine.prompt_format))
+                                             schema_prefix(hardened, schema_title(self.schema.name), prompt_format=self.engine.prompt_format),
+                                             asks(hardened))
         return self._readings[fields]
 
     def _whole_record(self, text: str, reading: Reading) -> str:
@@ -279,13 +281,13 @@ class Extractor:
         if not cuts:
             return None
         schema = bounded(self.schema.hardened, cuts)
-        return self._for_document(build_constraint(schema), schema, text)
+        return self._for_document(build_constraint(schema), schema, text, self._readings[()].asked)  # bounds change no field's kind
 
-    def _for_document(self, constraint, hardened: dict[str, Any], text: str):
+    def _for_document(self, constraint, hardened: dict[str, Any], text: str, asked: Asks | None = None):
         """The constraint for one document: free text grounded in it (`--grounding strict`), date and number
         fields among the dates and numbers it prints (`--dates/--numbers document`); else the schema's own."""
         grammar = document_grammar(hardened, text, spans=self.grounding == GROUNDING_STRICT, dates=self.dates == FROM_DOCUMENT,
-                                   numbers=self.numbers == FROM_DOCUMENT)
+                                   numbers=self.numbers == FROM_DOCUMENT, asked=asked)
         return replace(constraint, grammar=grammar) if grammar is not None else constraint
 
     def _result(self, generation, started: float, row: dict[str, Any], reading: Reading) -> dict[str, Any]:

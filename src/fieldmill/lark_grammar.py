@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fieldmill.constraint import exact_pattern, value_node
@@ -108,16 +108,38 @@ def grounded_grammar(hardened: dict[str, Any], document: str) -> str:
     return record_grammar(hardened, document, spans=True)
 
 
-def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates: bool, numbers: bool = False) -> str | None:
+@dataclass(frozen=True)
+class Asks:
+    """Which kinds of field a schema has that read a document's printed values: what `document_grammar` looks
+    for in each document. It depends on the schema only, so a reader computes it once per schema (`asks`)."""
+
+    free_text: bool
+    naming: bool
+    dates: bool
+    numbers: bool
+    signers: bool
+
+
+def asks(hardened: dict[str, Any]) -> Asks:
+    return Asks(free_text=has_free_text(hardened),
+                naming=_any_leaf(hardened, lambda node, name, description: names_a_thing(name, description, node)),
+                dates=_any_leaf(hardened, lambda node, name, description: date_ask(name, description, node) is not None),
+                numbers=_any_leaf(hardened, lambda node, name, description: number_ask(name, description, node) is not None),
+                signers=_any_leaf(hardened, lambda node, name, description: signer_ask(name, description, node)))
+
+
+def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates: bool, numbers: bool = False,
+                     asked: Asks | None = None) -> str | None:
     """The grammar for one document, or None when nothing in it depends on the document (no free text to
     ground, no date, number or signer field, or a document that prints none): the schema's own constraint then
     serves. The document is read for dates, numbers and signers once, and only for the kinds of field the
-    schema has (`numbers` governs every value read from the document that is not a date)."""
-    spans = spans and has_free_text(hardened)
-    naming = _any_leaf(hardened, lambda node, name, description: names_a_thing(name, description, node))
-    dates = dates and (naming or _any_leaf(hardened, lambda node, name, description: date_ask(name, description, node) is not None))
-    signers = numbers and _any_leaf(hardened, lambda node, name, description: signer_ask(name, description, node))
-    numbers = numbers and (naming or _any_leaf(hardened, lambda node, name, description: number_ask(name, description, node) is not None))
+    schema has (`asked`: `asks(hardened)`, computed here when not given; `numbers` governs every value read
+    from the document that is not a date)."""
+    asked = asked or asks(hardened)
+    spans = spans and asked.free_text
+    signers = numbers and asked.signers
+    dates = dates and (asked.naming or asked.dates)
+    numbers = numbers and (asked.naming or asked.numbers)
     printed = Printed(printed_dates(document) if dates else [], printed_numbers(document) if numbers else [],
                       signer_candidates(document) if signers else [])
     if not (spans or printed.dates or printed.numbers or printed.signers):
@@ -144,7 +166,7 @@ class Printed:
 
     dates: list[PrintedDate]
     numbers: list[PrintedNumber]
-    signers: list[str] = ()  # the lines under the closing of a letter (`document_signers.py`)
+    signers: list[str] = field(default_factory=list)  # the lines under the closing of a letter (`document_signers.py`)
 
 
 class _Builder:
@@ -261,4 +283,4 @@ def _regex_terminal(regex: str) -> str:
     return "/" + _slashes(regex) + "/"
 
 
-__all__ = ["record_grammar", "grounded_grammar", "document_grammar", "needs_grammar", "has_free_text", "is_free_text", "chunks"]
+__all__ = ["record_grammar", "grounded_grammar", "document_grammar", "Asks", "asks", "needs_grammar", "has_free_text", "is_free_text", "chunks"]

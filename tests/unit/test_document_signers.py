@@ -52,3 +52,18 @@ def test_a_signer_field_takes_one_of_those_lines_or_null():
     assert choice.split(": ", 1)[1] == '"\\"Dr Jane Doe, Head of Accounts\\"" | "\\"Dr Jane Doe\\"" | "\\"Brown PLC\\""'
     assert document_grammar(hardened, LETTER, spans=False, dates=True, numbers=False) is None or "Jane" not in \
         document_grammar(hardened, LETTER, spans=False, dates=True, numbers=False)  # --numbers any: free text
+
+
+def test_what_a_schema_asks_of_a_document_is_known_from_the_schema_alone():
+    """The reader computes it once per schema or field group (extract.Reading), not per document."""
+    from fieldmill.lark_grammar import Asks, asks
+
+    letter = harden({"type": "object", "properties": {"sender-name": {"type": "string", "description": "person who signed the letter."}}})
+    assert asks(letter).signers and not asks(letter).dates
+    dated = harden({"type": "object", "properties": {"issued": {"type": "string", "format": "date"}, "total": {"type": "number"}}})
+    assert asks(dated).dates and asks(dated).numbers and not asks(dated).signers
+    # given or not, the document's grammar is the same
+    assert document_grammar(letter, LETTER, spans=False, dates=True, numbers=True, asked=asks(letter)) == \
+        document_grammar(letter, LETTER, spans=False, dates=True, numbers=True)
+    nothing = Asks(free_text=False, naming=False, dates=False, numbers=False, signers=False)
+    assert document_grammar(letter, LETTER, spans=False, dates=True, numbers=True, asked=nothing) is None  # it reads what it is told

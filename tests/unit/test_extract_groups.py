@@ -10,35 +10,17 @@ import json
 import pickle
 import re
 
-from fieldmill.engines.base import Engine, Generation
 from fieldmill.extract import Extractor
 from fieldmill.prompts import example_record
 from fieldmill.schemas import load_schema
+from scripted_engine import ScriptedEngine
 
 SCHEMA = load_schema("invoice")
 
 
-class RecordingEngine(Engine):
-    max_model_len = 32768
-    prompt_format = "fields-v3"
-
-    def __init__(self, answers):
-        self.answers = list(answers)
-        self.prompts, self.constraints = [], []
-
-    def count_tokens(self, prompt):
-        self.prompts.append(prompt)
-        return list(range(len(prompt) // 4 + 1))
-
-    async def generate(self, prompt_ids, constraint, max_tokens, temperature=0.0, seed=None):
-        self.constraints.append(constraint)
-        text = json.dumps(self.answers.pop(0), separators=(",", ":"))
-        return Generation(text=text, prompt_tokens=len(prompt_ids), completion_tokens=20, finish_reason="stop", generation_s=0.1)
-
-
 def test_a_window_chosen_for_some_fields_is_asked_for_them_only():
     whole = example_record(SCHEMA.hardened)
-    engine = RecordingEngine([whole, {"total": 1234.5, "currency": "EUR"}])
+    engine = ScriptedEngine([whole, {"total": 1234.5, "currency": "EUR"}], prompt_format="fields-v3", completion_tokens=20, generation_s=0.1)
     extractor = Extractor("invoice", {}, engine=engine)
     engine.prompts.clear()
     first = asyncio.run(extractor.extract({"doc_uri": "/d/a.txt", "text": "INVOICE ...", "window_count": 2, "window_fields": ""}))

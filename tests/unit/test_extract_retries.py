@@ -9,30 +9,15 @@ import copy
 import json
 import pickle
 
-from fieldmill.engines.base import Engine, Generation
+from fieldmill.engines.base import Generation
 from fieldmill.extract import Extractor
 from fieldmill.prompts import example_record
 from fieldmill.schemas import load_schema
+from scripted_engine import ScriptedEngine
 
 SCHEMA = load_schema("invoice")
 VALID = example_record(SCHEMA.hardened)
 INVALID = copy.deepcopy(VALID) | {"total": 999.0}
-
-
-class ScriptedEngine(Engine):
-    max_model_len = 32768
-
-    def __init__(self, outputs):
-        self.outputs = list(outputs)
-        self.calls = []
-
-    def count_tokens(self, prompt):
-        return list(range(len(prompt) // 4 + 1))
-
-    async def generate(self, prompt_ids, constraint, max_tokens, temperature=0.0, seed=None):
-        self.calls.append((temperature, seed))
-        text = json.dumps(self.outputs.pop(0), separators=(",", ":"))
-        return Generation(text=text, prompt_tokens=len(prompt_ids), completion_tokens=100, finish_reason="stop", generation_s=0.5)
 
 
 def extract(outputs, retries, uri="/docs/a.txt"):
@@ -80,15 +65,8 @@ def test_a_list_that_runs_on_is_decoded_again_bounded_where_the_rules_say_it_end
                                                     "tax_rate_percent": None, "amount": 162.0}] * 3
     engine = ScriptedEngine([runaway, VALID])
     extractor = Extractor("invoice", {}, engine=engine, retries=2)
-    constraints = []
-    original = engine.generate
-
-    async def spy(prompt_ids, constraint, max_tokens, temperature=0.0, seed=None):
-        constraints.append(constraint)
-        return await original(prompt_ids, constraint, max_tokens, temperature, seed)
-
-    engine.generate = spy
     result = asyncio.run(extractor.extract({"doc_uri": "/docs/a.txt", "text": "INVOICE ..."}))
+    constraints = engine.constraints
     assert result["status"] == "compliant" and result["attempts"] == 2
     assert engine.calls[1] == (0.0, None)  # greedy again, not a sampled draw
     second = re.compile(constraints[1].regex)
@@ -185,13 +163,9 @@ def test_the_engines_death_at_the_actors_end_is_not_logged_but_a_death_during_wo
 class CutShortEngine(ScriptedEngine):
     """Ends its first answer mid-string, as vLLM does when llguidance gives up on a document's grammar."""
 
-    def __init__(self, outputs):
-        super().__init__(outputs)
-        self.constraints = []
-
     async def generate(self, prompt_ids, constraint, max_tokens, temperature=0.0, seed=None):
-        self.constraints.append(constraint)
-        if len(self.constraints) == 1:
+        if not self.constraints:
+            self.constraints.append(constraint)
             return Generation(text='{"document_type":"invoice","invoice_number":"RX-22', prompt_tokens=len(prompt_ids), completion_tokens=12,
                               finish_reason="stop", generation_s=0.2)
         return await super().generate(prompt_ids, constraint, max_tokens, temperature, seed)

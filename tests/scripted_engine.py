@@ -1,0 +1,38 @@
+"""A scripted stand-in for the model behind the real `Engine` interface, for unit tests of the extractor.
+
+It answers each call with the next of its scripted records (as compact JSON) and records what it was
+asked: the prompts it counted, the constraints and the (temperature, seed) of each generation. Tests
+of the extractor's attempt loop, field groups and fallbacks use it; what a model writes is the real
+model's tests' business.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fieldmill.engines.base import Engine, Generation
+
+
+class ScriptedEngine(Engine):
+    max_model_len = 32768
+
+    def __init__(self, outputs: list[Any], prompt_format: str | None = None, completion_tokens: int = 100, generation_s: float = 0.5):
+        self.outputs = list(outputs)
+        if prompt_format is not None:
+            self.prompt_format = prompt_format
+        self.completion_tokens, self.generation_s = completion_tokens, generation_s
+        self.calls: list[tuple[float, int | None]] = []
+        self.prompts: list[str] = []
+        self.constraints: list[Any] = []
+
+    def count_tokens(self, prompt):
+        self.prompts.append(prompt)
+        return list(range(len(prompt) // 4 + 1))
+
+    async def generate(self, prompt_ids, constraint, max_tokens, temperature=0.0, seed=None):
+        self.calls.append((temperature, seed))
+        self.constraints.append(constraint)
+        text = json.dumps(self.outputs.pop(0), separators=(",", ":"))
+        return Generation(text=text, prompt_tokens=len(prompt_ids), completion_tokens=self.completion_tokens, finish_reason="stop",
+                          generation_s=self.generation_s)
