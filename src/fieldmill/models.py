@@ -76,6 +76,12 @@ def default_adapter() -> Path:
     return Path(__file__).parent / "default_model"
 
 
+def context_length(spec: str) -> int | None:
+    """The context a run gives the model when none is asked for: `BUNDLED_MAX_MODEL_LEN` for the bundled
+    models (whatever their spelling), else None (the engine takes the model's own)."""
+    return BUNDLED_MAX_MODEL_LEN if _canonical(spec) in (BUNDLED_BASE, BUNDLED_FINETUNED) else None
+
+
 def _canonical(spec: str) -> str:
     """`bundled` names the fine-tuned default: one spelling for the code below."""
     return BUNDLED_FINETUNED if spec == BUNDLED else spec

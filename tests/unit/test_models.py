@@ -59,3 +59,10 @@ def test_prompt_format_comes_from_the_card(tmp_path):
     (folder / "fieldmill-model.json").write_text(json.dumps({"prompt_format": "fields-v9"}))
     with pytest.raises(models.ModelError, match="fields-v9"):
         models.prompt_format(folder)
+
+
+def test_every_spelling_of_the_bundled_model_gets_its_context_and_other_models_their_own():
+    from fieldmill.models import BUNDLED_MAX_MODEL_LEN, context_length
+
+    assert {context_length(spec) for spec in ("bundled", "bundled-base", "bundled-finetuned")} == {BUNDLED_MAX_MODEL_LEN}
+    assert context_length("/models/my-hf-folder") is None and context_length("s3://bucket/model.gguf") is None

@@ -90,7 +90,7 @@ class VllmEngine(Engine):
         gpu = accelerator_present()
         path = models.materialise(config.model)
         adapter = models.materialise(config.lora) if config.lora is not None else None
-        max_len = config.max_model_len or (models.BUNDLED_MAX_MODEL_LEN if config.model in (models.BUNDLED, models.BUNDLED_BASE, models.BUNDLED_FINETUNED) else None)
+        max_len = config.max_model_len or models.context_length(config.model)
         args = AsyncEngineArgs(
             model=str(path),
             tokenizer=str(path),
