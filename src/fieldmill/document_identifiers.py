@@ -78,14 +78,15 @@ def identifier_candidates(text: str) -> list[str]:
 
 def _runs(run: list[tuple[str, bool]]) -> list[str]:
     """The candidates in one run of code tokens: every stretch of up to `_LONGEST_RUN` tokens that ends in a
-    token with digits, holds at least two digits and starts with a token with digits or a capital prefix."""
+    token with digits, holds a letter or at least two digits, and starts with a token with digits or a capital
+    prefix."""
     out = []
     for first in range(len(run)):
         for last in range(first, min(len(run), first + _LONGEST_RUN)):
             if not run[last][1]:
                 continue
             value = " ".join(word for word, _ in run[first:last + 1])
-            if sum(c.isdigit() for c in value) >= 2:
+            if sum(c.isdigit() for c in value) >= 2 or any(c.isalpha() for c in value):  # `AB-2` is a code, `2` a count
                 out.append(value)
     return out
 

@@ -50,6 +50,7 @@ def test_the_codes_a_document_prints_are_offered_and_its_amounts_dates_and_times
     for other in ("1.58", "22.63", "24.21", "13:01:44", "2024", "10, 2024", "Holt-Walker", "IBAN: DE36", "067, Sydney"):
         assert other not in found, other
     assert len(found) == len(set(found)) and identifier_candidates("No codes here, only words.") == []
+    assert identifier_candidates("Confirmation no. AB-2 for 1 seat.") == ["AB-2"]  # a short code, not a count
 
 
 def test_an_identifier_field_takes_one_of_them_or_decodes_as_free_text_where_none_is_printed():
