@@ -35,7 +35,7 @@ from fieldmill.output import row_schema
 from fieldmill.progress import Progress
 from fieldmill.schemas import LoadedSchema, load_schema, shipped_source
 from fieldmill.store import History, Lease, Run, RunConstants, RunStore, doc_digest
-from fieldmill.retrieval import RETRIEVAL_BM25, field_queries
+from fieldmill.retrieval import RETRIEVAL_BM25, field_queries, list_fields
 from fieldmill.windows import window_rows
 
 log = logging.getLogger("fieldmill")
@@ -272,7 +272,8 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
     # A long document becomes windows here, so its windows spread over the actor pool like documents.
     queries = field_queries(schema.hardened) if config.retrieval == RETRIEVAL_BM25 else None
     ds = ds.flat_map(window_rows, fn_kwargs={"chunk_tokens": config.chunk_tokens, "overlap_tokens": config.overlap_tokens,
-                                             "max_pages": config.max_doc_pages, "queries": queries, "per_field": config.retrieval_windows})
+                                             "max_pages": config.max_doc_pages, "queries": queries, "per_field": config.retrieval_windows,
+                                             "lists": list_fields(schema.hardened)})
     ds = ds.map_batches(
         Extractor,
         fn_constructor_kwargs={

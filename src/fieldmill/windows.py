@@ -88,14 +88,15 @@ def split(text: str, size: int, overlap: int, pages: list[tuple[int, int]] | Non
 
 
 def window_rows(row: dict[str, Any], chunk_tokens: int, overlap_tokens: int, max_pages: int, queries: dict[str, str] | None = None,
-                per_field: int = 1) -> list[dict[str, Any]]:
+                per_field: int = 1, lists: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
     """A decoded document -> the windows to read as rows (Ray Data flat_map); a short one stays one row.
 
     Each window row carries the document's identity and digest, the window's place among
     those read (`window_index`, `window_count`, `window_start`) and the document's pages, so
     the extractor can put its evidence in document offsets and pages. With `queries` (field:
-    query text, `retrieval.py`), only the first window and each field's `per_field` best are
-    read, a later window for its fields only (`window_fields`, JSON; empty: the whole schema);
+    query text, `retrieval.py`; `lists`: the fields that hold lists), only the first window and
+    each field's `per_field` best are read, a later window for its fields only (`window_fields`,
+    JSON; empty: the whole schema);
     `doc_windows` (how many the document has) and `doc_windows_read` (which were read, for
     which fields) travel to the row. A document longer than `max_pages` pages is one
     `too_long` row, never hours of a worker's time.
@@ -116,7 +117,7 @@ def window_rows(row: dict[str, Any], chunk_tokens: int, overlap_tokens: int, max
     if queries:
         from fieldmill.retrieval import choose
 
-        plan = [(windows[i], fields) for i, fields in choose([w.text for w in windows], queries, per_field)]
+        plan = [(windows[i], fields) for i, fields in choose([w.text for w in windows], queries, per_field, lists=lists)]
     else:
         plan = [(w, []) for w in windows]
     read = json.dumps([{"window": w.index, "start": w.start, "end": w.start + len(w.text), "fields": fields} for w, fields in plan])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from fieldmill.hardening import harden
-from fieldmill.retrieval import choose, field_group, field_queries, rank
+from fieldmill.retrieval import choose, field_group, field_queries, list_fields, rank
 from fieldmill.windows import window_rows
 
 SCHEMA = harden({"type": "object", "properties": {
@@ -29,6 +29,14 @@ CONTRACT = [
 ]
 
 
+def test_words_meet_in_any_of_their_forms():
+    from fieldmill.retrieval import english_stem
+
+    assert english_stem(["governed", "governing", "laws", "cured", "parties"]) == english_stem(["govern", "govern", "law", "cure", "party"])
+    contract = ["SERVICES AGREEMENT between A Ltd and B Ltd.", BOILERPLATE, "This contract shall be governed by the laws of Ireland."]
+    assert rank(contract, {"governingLaw": field_queries(SCHEMA)["governingLaw"]})["governingLaw"][0][0] == 2
+
+
 def test_a_fields_query_says_what_the_schema_says_about_it():
     queries = field_queries(SCHEMA)
     assert set(queries) == {"parties", "effectiveDate", "governingLaw", "termMonths"}
@@ -44,8 +52,11 @@ def test_each_field_ranks_the_window_that_states_it_first():
 
 
 def test_the_first_window_and_each_fields_best_are_read_and_boilerplate_is_not():
-    plan = choose(CONTRACT, field_queries(SCHEMA))
-    assert plan == [(0, ["parties"]), (2, ["termMonths"]), (4, ["governingLaw"]), (6, ["effectiveDate"])]  # no boilerplate window
+    plan = choose(CONTRACT, field_queries(SCHEMA), lists=list_fields(SCHEMA))
+    assert plan == [(0, []), (2, ["termMonths"]), (4, ["governingLaw"]), (6, ["effectiveDate"])]  # no boilerplate window
+    # "Signed by the parties" outscores the preamble for `parties`, but not twice over: a list stays with the first
+    assert dict(choose(CONTRACT, field_queries(SCHEMA)))[6] == ["parties", "effectiveDate"]  # (were it not a list)
+    assert list_fields(SCHEMA) == {"parties"}
     assert choose(["Cover page", "Nothing about any field here"], field_queries(SCHEMA)) == [(0, [])]  # the first is always read
 
 
