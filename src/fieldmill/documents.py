@@ -282,6 +282,8 @@ def pdf_pages(data: bytes, ocr: OcrSettings = _DEFAULT_OCR, max_pages: int | Non
     """The text of a PDF, page by page: its text layer, or OCR of the rendered page where the layer is not the page's text."""
     import pypdfium2 as pdfium
 
+    from fieldmill.text_layer import page_text
+
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -299,7 +301,7 @@ def pdf_pages(data: bytes, ocr: OcrSettings = _DEFAULT_OCR, max_pages: int | Non
             page = pdf[index]
             try:
                 textpage = page.get_textpage()
-                text = textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
+                text = page_text(textpage)
                 textpage.close()
                 if ocr.enabled and _is_scan(page, text):
                     scanned += 1

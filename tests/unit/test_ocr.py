@@ -46,7 +46,7 @@ def test_a_scanned_pdf_is_read_by_ocr_and_a_digital_one_keeps_its_text_layer(sca
     assert scanned.text_source == "ocr" and "TOTAL 12.40" in scanned.text
     digital = decode_document("digital.pdf", _receipt_pdf(RECEIPT))
     assert digital.text_source == "text_layer" and digital.ocr_confidence is None
-    assert digital.text.split("\n")[:2] == ["SUBTOTAL", "TAX"]
+    assert digital.text.split("\n")[:2] == ["SUBTOTAL 11.70", "TAX 0.70"]  # the layer's own text, its rows rejoined (text_layer.py)
 
 
 def test_a_mixed_pdf_uses_each_pages_own_source_and_keeps_page_offsets(scans):
