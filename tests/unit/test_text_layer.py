@@ -46,3 +46,19 @@ def test_a_value_overprinting_a_line_or_on_another_baseline_does_not_join_it():
     assert rejoin([("TOTAL", (10, 100, 60, 110)), ("12.40", (200, 101, 240, 111))]) == ["TOTAL 12.40"]
     assert rejoin([("12.40", (200, 101, 240, 111)), ("TOTAL", (10, 100, 60, 110))]) == ["TOTAL 12.40"]  # left to right, whatever came first
     assert rejoin([("a note", None), ("", None)]) == ["a note"]
+
+
+def test_a_column_joins_its_labels_only_whole_and_only_as_values_beside_words():
+    """A label column then a value column: joined. A form's grid (a box's label and value drawn beside the next
+    box's) and a value column that is only partly values stay as the layer has them: joining part of a column
+    puts the rest of its values out of step with their labels."""
+    def placed(texts: list[str], left: float) -> list[tuple[str, tuple[float, float, float, float]]]:
+        return [(text, (left, 100 - 12 * i, left + 60, 110 - 12 * i)) for i, text in enumerate(texts)]
+
+    labels = ["SUBTOTAL", "GST @6%", "ROUNDED TOTAL", "VISA"]
+    assert rejoin(placed(labels, 10) + placed(["1906,74", "114,40", "2021,14", "2021,14"], 200)) == [
+        "SUBTOTAL 1906,74", "GST @6% 114,40", "ROUNDED TOTAL 2021,14", "VISA 2021,14"]
+    grid = placed(["FULL NAME", "Amanda Jacobs"], 10) + placed(["DATE OF BIRTH", "06-03-1995"], 200)
+    assert rejoin(grid) == ["FULL NAME", "Amanda Jacobs", "DATE OF BIRTH", "06-03-1995"]
+    partly = placed(["Name", "MRN", "Seen by"], 10) + placed(["Mart Bellemans-Vos", "4333699", "Dr James Mijsberg"], 200)
+    assert rejoin(partly) == ["Name", "MRN", "Seen by", "Mart Bellemans-Vos", "4333699", "Dr James Mijsberg"]
