@@ -56,9 +56,8 @@ class RunConfig(BaseModel):
                        "A document that prints no date decodes as with any.", json_schema_extra={"env": "FIELDMILL_DATES"})
     numbers: str = Field("document", pattern="^(document|any)$", description="document: a number field (not an integer) and a string field "
                          "asking for an amount with two decimals hold a number the document prints (every reading of 1.234), or null, "
-                         "a field asking for the person who signed holds a line under the letter's closing, and one asking for a "
-                         "number or code that identifies something holds a code the document prints; any: whatever the model "
-                         "writes. A document that prints none decodes as with any.",
+                         "and a field asking for the person who signed holds a line under the letter's closing; any: whatever the "
+                         "model writes. A document that prints none decodes as with any.",
                          json_schema_extra={"env": "FIELDMILL_NUMBERS"})
     reprocess: bool = Field(False, description="Start a new run over INPUT even if its documents were done (resuming an unfinished reprocess run).")
     ray_address: str | None = Field(None, description="Existing Ray cluster to join (e.g. 'auto'); else a local one is started.",

@@ -17,10 +17,9 @@ as a `grammar` structured output):
   the document, quotes, backslashes and line breaks included.
 
 * **Values the document prints.** A date field takes one of the dates the document prints,
-  a number field one of its numbers, a signer field one of the lines under its closing and
-  an identifier field one of the codes it prints (`document_dates.py`, `document_numbers.py`,
-  `document_signers.py`, `document_identifiers.py`), as literal alternatives; the model
-  still chooses which.
+  a number field one of its numbers and a signer field one of the lines under its closing
+  (`document_dates.py`, `document_numbers.py`, `document_signers.py`), as literal
+  alternatives; the model still chooses which.
 
 Either kind of string is bounded by the field's `maxLength` in JSON characters, which is
 at most its length in characters, so the grammar's longest record is no longer than the
@@ -39,7 +38,6 @@ from fieldmill.constraint import exact_pattern, value_node
 from fieldmill.document_dates import EITHER, ISO, PRINTED, PrintedDate, date_ask, iso_candidates, printed_candidates, printed_dates
 from fieldmill.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, PrintedNumber, decimal2_candidates, number_ask, number_candidates
 from fieldmill.document_numbers import amount_texts, names_a_thing, printed_amount_candidates, printed_numbers
-from fieldmill.document_identifiers import identifier_ask, identifier_candidates
 from fieldmill.document_signers import signer_ask, signer_candidates
 from fieldmill.patterns import pattern_body_regex
 
@@ -120,7 +118,6 @@ class Asks:
     dates: bool
     numbers: bool
     signers: bool
-    identifiers: bool
 
 
 def asks(hardened: dict[str, Any]) -> Asks:
@@ -128,26 +125,24 @@ def asks(hardened: dict[str, Any]) -> Asks:
                 naming=_any_leaf(hardened, lambda node, name, description: names_a_thing(name, description, node)),
                 dates=_any_leaf(hardened, lambda node, name, description: date_ask(name, description, node) is not None),
                 numbers=_any_leaf(hardened, lambda node, name, description: number_ask(name, description, node) is not None),
-                signers=_any_leaf(hardened, lambda node, name, description: signer_ask(name, description, node)),
-                identifiers=_any_leaf(hardened, lambda node, name, description: identifier_ask(name, description, node)))
+                signers=_any_leaf(hardened, lambda node, name, description: signer_ask(name, description, node)))
 
 
 def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates: bool, numbers: bool = False,
                      asked: Asks | None = None) -> str | None:
     """The grammar for one document, or None when nothing in it depends on the document (no free text to
-    ground, no date, number, signer or identifier field, or a document that prints none): the schema's own
-    constraint then serves. The document is read for each kind of value once, and only for the kinds of field
-    the schema has (`asked`: `asks(hardened)`, computed here when not given; `numbers` governs every value read
+    ground, no date, number or signer field, or a document that prints none): the schema's own constraint then
+    serves. The document is read for dates, numbers and signers once, and only for the kinds of field the
+    schema has (`asked`: `asks(hardened)`, computed here when not given; `numbers` governs every value read
     from the document that is not a date)."""
     asked = asked or asks(hardened)
     spans = spans and asked.free_text
     signers = numbers and asked.signers
-    identifiers = numbers and asked.identifiers
     dates = dates and (asked.naming or asked.dates)
     numbers = numbers and (asked.naming or asked.numbers)
     printed = Printed(printed_dates(document) if dates else [], printed_numbers(document) if numbers else [],
-                      signer_candidates(document) if signers else [], identifier_candidates(document) if identifiers else [])
-    if not (spans or printed.dates or printed.numbers or printed.signers or printed.identifiers):
+                      signer_candidates(document) if signers else [])
+    if not (spans or printed.dates or printed.numbers or printed.signers):
         return None
     return record_grammar(hardened, document, spans=spans, printed=printed)
 
@@ -172,7 +167,6 @@ class Printed:
     dates: list[PrintedDate]
     numbers: list[PrintedNumber]
     signers: list[str] = field(default_factory=list)  # the lines under the closing of a letter (`document_signers.py`)
-    identifiers: list[str] = field(default_factory=list)  # the codes and numbers it prints (`document_identifiers.py`)
 
 
 class _Builder:
@@ -200,9 +194,6 @@ class _Builder:
         dates, numbers = self.printed.dates, self.printed.numbers
         if self.printed.signers and signer_ask(name, description, node):
             fits = [v for v in self.printed.signers if node.get("minLength", 0) <= len(v) <= node.get("maxLength", len(v))]
-            return [json.dumps(v, ensure_ascii=False) for v in fits]
-        if self.printed.identifiers and identifier_ask(name, description, node):
-            fits = [v for v in self.printed.identifiers if node.get("minLength", 0) <= len(v) <= node.get("maxLength", len(v))]
             return [json.dumps(v, ensure_ascii=False) for v in fits]
         ask = date_ask(name, description, node) if dates else None
         if ask is not None:

@@ -183,57 +183,36 @@ def test_number_fields_take_the_numbers_the_document_prints(tokenizer):
 
 
 def test_a_field_that_names_a_thing_is_never_exactly_an_amount_or_a_date_of_the_document(tokenizer):
-    """A seller answered with the VAT amount, a branch with the statement date: refused; the field may still
-    hold any other text (or a span of it under strict grounding)."""
+    """A VAT number answered with the VAT amount, an account number with the statement date: refused; the
+    field may still hold any other text (or a span of it under strict grounding)."""
     from fieldmill.hardening import harden
     from fieldmill.lark_grammar import document_grammar
 
     hardened = harden({"type": "object", "properties": {
-        "seller": {"type": "string", "description": "Company that issued the invoice, as printed"},
-        "branch": {"type": ["string", "null"], "description": "Bank branch"},
+        "sellerVat": {"type": "string", "description": "VAT or tax number of the seller, as printed"},
+        "accountNumber": {"type": ["string", "null"]},
         "note": {"type": "string"},
     }})
-    text = "Seller GB 982 7140 Ltd\nBranch 6909 Main St\nStatement date 15-12-2016\nVAT 20% 1,158.40\nSort code 41-1400-1223115"
+    text = "VAT Reg No GB 982 7140\nAccount 6909 0908 5173\nStatement date 15-12-2016\nVAT 20% 1,158.40\nSort code 41-1400-1223115"
 
-    def record(seller, branch, note="1,158.40"):
-        return json.dumps({"seller": seller, "branch": branch, "note": note}, separators=(",", ":"))
+    def record(vat, account, note="1,158.40"):
+        return json.dumps({"sellerVat": vat, "accountNumber": account, "note": note}, separators=(",", ":"))
 
     for spans in (False, True):
         m = matcher(tokenizer, document_grammar(hardened, text, spans=spans, dates=True, numbers=True))
-        assert accepts(tokenizer, m, record("GB 982 7140 Ltd", "6909 Main St")) and accepts(tokenizer, m, record("GB 982 7140 Ltd", None))
-        for seller in ("1,158.40", "1158.40", "1158.4"):
-            assert not accepts(tokenizer, m, record(seller, "6909 Main St"))
-        assert not accepts(tokenizer, m, record("GB 982 7140 Ltd", "15-12-2016")) and not accepts(tokenizer, m, record("GB 982 7140 Ltd", "2016-12-15"))
+        assert accepts(tokenizer, m, record("GB 982 7140", "6909 0908 5173")) and accepts(tokenizer, m, record("GB 982 7140", None))
+        for vat in ("1,158.40", "1158.40", "1158.4"):
+            assert not accepts(tokenizer, m, record(vat, "6909 0908 5173"))
+        assert not accepts(tokenizer, m, record("GB 982 7140", "15-12-2016")) and not accepts(tokenizer, m, record("GB 982 7140", "2016-12-15"))
         for padded in ("1158.40 1158.40", "1,158.40 ", "15-12-2016-", "15-12-2016 03-08-2018"):  # the amount or date, padded
-            assert not accepts(tokenizer, m, record(padded, "6909 Main St"))
-        assert accepts(tokenizer, m, record("41-1400-1223115", "6909 Main St"))  # digits and dashes: no amount
-        if not spans:  # a name that opens with digits and dots is no amount
+            assert not accepts(tokenizer, m, record(padded, "6909 0908 5173"))
+        assert accepts(tokenizer, m, record("41-1400-1223115", "6909 0908 5173"))  # digits and dashes: an identifier
+        if not spans:  # a tax number that opens with digits and dots is no amount
             assert accepts(tokenizer, m, record("12.345.678-9", None)) and accepts(tokenizer, m, record("9.5 Tower Road", None))
 
 
-def test_an_identifier_field_takes_one_of_the_codes_the_document_prints(tokenizer):
-    """A VAT number answered with the VAT amount and padded with the IBAN's digits (`1.58 1.58 9046 48 48 ...`):
-    an identifier field now takes one of the document's codes, or null."""
-    from fieldmill.hardening import harden
-    from fieldmill.lark_grammar import document_grammar
-
-    hardened = harden({"type": "object", "properties": {"Seller vat": {"type": ["string", "null"], "description": "VAT or tax number of the seller"},
-                                                        "Vat amount": {"type": "number"}}})
-    text = ("Holt-Walker\nVAT Reg. No.: FR99 339968014\nInvoice # : 6117/89\nSubtotal 22.63\nGST 1.58\nTotal 24.21\n"
-            "Date March 10, 2024\nIBAN: DE36 4132 9939 2915 9046 48")
-    m = matcher(tokenizer, document_grammar(hardened, text, spans=False, dates=True, numbers=True))
-
-    def record(vat):
-        return json.dumps({"Seller vat": vat, "Vat amount": 1.58}, separators=(",", ":"))
-
-    for printed in ("FR99 339968014", "339968014", "6117/89", "DE36 4132 9939 2915 9046 48", None):
-        assert accepts(tokenizer, m, record(printed)), printed
-    for invented in ("1.58", "1.58 1.58 9046 48 48", "FR99339968014", "March 10, 2024", "Holt-Walker"):
-        assert not accepts(tokenizer, m, record(invented)), invented
-
-
 def test_a_naming_field_stopped_at_an_amount_can_always_go_on(tokenizer):
-    """A model that wrote one of the document's amounts into a naming field must be able to go on: the
+    """A model that wrote one of the document's amounts into a VAT-number field must be able to go on: the
     negation of what a naming field avoids, with its length, must stay within llguidance's lexer limits (a
     richer negation -- an amount, a space, then anything -- made the lexer give up right there, and vLLM ended
     the answer mid-string: a failed row)."""
@@ -243,11 +222,11 @@ def test_a_naming_field_stopped_at_an_amount_can_always_go_on(tokenizer):
     from fieldmill.hardening import harden
     from fieldmill.lark_grammar import document_grammar
 
-    hardened = harden({"type": "object", "properties": {"Seller": {"type": "string", "description": "Company that issued the invoice"},
+    hardened = harden({"type": "object", "properties": {"Seller vat": {"type": "string", "description": "VAT or tax number of the seller"},
                                                         "Vat amount": {"type": "number"}}})
     text = "VAT Reg. No.: FR99 339968014\nSubtotal 22.63\nVAT 1.58\nTotal 24.21\nPaid 6.05\nDue 18.16\nDate March 10, 2024"
     compiled = matcher(tokenizer, document_grammar(hardened, text, spans=False, dates=True, numbers=True))
-    for prefix in ('{"Seller":"1.58', '{"Seller":"1.58 1.58 9046 48', '{"Seller":"24.21 '):
+    for prefix in ('{"Seller vat":"1.58', '{"Seller vat":"1.58 1.58 9046 48', '{"Seller vat":"24.21 '):
         m = llguidance.LLMatcher(tokenizer.llguidance, compiled, log_level=0)
         assert m.consume_tokens(tokenizer.encode(prefix, add_special_tokens=False))
         allowed = np.frombuffer(m.compute_bitmask(), dtype=np.uint32)

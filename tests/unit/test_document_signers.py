@@ -65,5 +65,5 @@ def test_what_a_schema_asks_of_a_document_is_known_from_the_schema_alone():
     # given or not, the document's grammar is the same
     assert document_grammar(letter, LETTER, spans=False, dates=True, numbers=True, asked=asks(letter)) == \
         document_grammar(letter, LETTER, spans=False, dates=True, numbers=True)
-    nothing = Asks(free_text=False, naming=False, dates=False, numbers=False, signers=False, identifiers=False)
+    nothing = Asks(free_text=False, naming=False, dates=False, numbers=False, signers=False)
     assert document_grammar(letter, LETTER, spans=False, dates=True, numbers=True, asked=nothing) is None  # it reads what it is told
