@@ -8,8 +8,8 @@ and descriptions below it, its description, and type cues (month names for a dat
 A document is read in its first window (titles, parties and dates sit there), with the
 whole schema, and in each field's best `per_field` windows where they stand out from the
 first (`STANDS_OUT`), with only the fields each was chosen for (`field_group`: a shorter
-prompt, a smaller constraint, a shorter answer); other fields rely on the first. The row records which windows were
-read and for which fields (`windows_read`).
+prompt, a smaller constraint, a shorter answer); other fields rely on the first. The row
+records which windows were read and for which fields (`windows_read`).
 
     plan = choose(window_texts, field_queries(hardened))  # [(window, [fields])], in document order
 """
