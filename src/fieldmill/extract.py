@@ -283,7 +283,7 @@ class Extractor:
         schema = bounded(self.schema.hardened, cuts)
         return self._for_document(build_constraint(schema), schema, text, self._readings[()].asked)  # bounds change no field's kind
 
-    def _for_document(self, constraint, hardened: dict[str, Any], text: str, asked: Asks | None = None):
+    def _for_document(self, constraint, hardened: dict[str, Any], text: str, asked: Asks):
         """The constraint for one document: free text grounded in it (`--grounding strict`), date and number
         fields among the dates and numbers it prints (`--dates/--numbers document`); else the schema's own."""
         grammar = document_grammar(hardened, text, spans=self.grounding == GROUNDING_STRICT, dates=self.dates == FROM_DOCUMENT,

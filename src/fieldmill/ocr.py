@@ -125,19 +125,17 @@ def rebuild_lines(words: list[Word]) -> list[str]:
         return []
     typical = median(w.height for w in words) or 1
     slope = skew(words)
-
-    def level(word: Word) -> float:
-        x, y = word.middle
-        return y - slope * x
+    levels = [word.middle[1] - slope * word.middle[0] for word in words]  # heights with the page's slope taken out
 
     rows: list[list[Word]] = []
-    for word in sorted(words, key=lambda w: (level(w), w.left)):
-        row = rows[-1] if rows else None
-        if row is not None:
-            if abs(level(word) - median(level(w) for w in row)) <= 0.5 * min(typical, max(word.height, 1)):
-                row.append(word)
-                continue
+    row_levels: list[float] = []  # the current row's levels
+    for level, word in sorted(zip(levels, words), key=lambda pair: (pair[0], pair[1].left)):
+        if rows and abs(level - median(row_levels)) <= 0.5 * min(typical, max(word.height, 1)):
+            rows[-1].append(word)
+            row_levels.append(level)
+            continue
         rows.append([word])
+        row_levels = [level]
     return [" ".join(w.text for w in sorted(row, key=lambda w: w.left)) for row in rows]
 
 
