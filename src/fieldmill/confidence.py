@@ -134,17 +134,4 @@ def field_confidence(text: str, token_ends: list[int], token_logprobs: list[floa
     return out
 
 
-def token_ends(tokenizer: Any, token_ids: list[int], text: str) -> list[int]:
-    """Character offset in `text` after each token. Decoding token by token is exact for most
-    tokens; where it is not (a character split over byte tokens) the prefix is decoded instead."""
-    pieces = [tokenizer.decode([t], skip_special_tokens=True) for t in token_ids]
-    if "".join(pieces) == text:
-        ends, total = [], 0
-        for piece in pieces:
-            total += len(piece)
-            ends.append(total)
-        return ends
-    return [len(tokenizer.decode(token_ids[: i + 1], skip_special_tokens=True)) for i in range(len(token_ids))]
-
-
-__all__ = ["field_confidence", "value_spans", "token_ends", "SpanError"]
+__all__ = ["field_confidence", "value_spans", "SpanError"]

@@ -13,6 +13,7 @@ each page's own best source; `text_source` says which (`text`, `text_layer`, `oc
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import time
@@ -23,7 +24,6 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from fieldmill import storage
-from fieldmill.evidence import text_digest
 from fieldmill.ocr import IMAGE_TYPES, OcrError, OcrSettings
 
 TEXT_TYPES = (".txt", ".md", ".markdown", ".text")
@@ -122,6 +122,11 @@ def decode_batch(batch: dict[str, Any], max_doc_bytes: int, ocr: dict[str, Any] 
         out["doc_text_source"].append(decoded.text_source or "")
         out["doc_ocr_confidence"].append(decoded.ocr_confidence)
     return out
+
+
+def text_digest(text: str) -> str:
+    """The digest of a document's decoded text, kept with its row and evidence so a reader can check them."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def doc_type(name: str) -> str:

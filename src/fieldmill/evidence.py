@@ -15,7 +15,7 @@ For every filled leaf of a record (`seller.address.city`, `line_items[2].amount`
 
 A filled value found nowhere is *ungrounded*: the model may have invented it. Offsets
 are into the decoded text that the model read (`fieldmill.documents`); its SHA-256 is
-kept with them (`text_digest`) so a reader can check them. A PDF's evidence carries
+kept with them (`documents.text_digest`) so a reader can check them. A PDF's evidence carries
 its page number. When a value is printed several times, the first place counts.
 
 rapidfuzz does the near matching (a small C++ library, linear in the text per value);
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import hashlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -57,10 +56,6 @@ class Evidence:
 class Grounding:
     evidence: list[Evidence]
     ungrounded: list[str]  # filled leaves found nowhere in the text
-
-
-def text_digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class DocumentIndex:
@@ -289,4 +284,4 @@ def leaves(value: Any, node: dict[str, Any], path: str = "") -> Iterator[tuple[s
     yield path, value, options[0] if options else node
 
 
-__all__ = ["DocumentIndex", "Evidence", "Grounding", "ground", "locate", "leaves", "text_digest", "date_forms", "number_readings"]
+__all__ = ["DocumentIndex", "Evidence", "Grounding", "ground", "locate", "leaves", "date_forms", "number_readings"]

@@ -23,7 +23,7 @@ from typing import Any, Callable
 from fieldmill import documents, trust
 from fieldmill.confidence import field_confidence
 from fieldmill.engines import Engine, EngineConfig, create_engine
-from fieldmill.evidence import DocumentIndex, ground, text_digest
+from fieldmill.evidence import DocumentIndex, ground
 from fieldmill.constraint import build_constraint
 from fieldmill.lark_grammar import Asks, asks, document_grammar
 from fieldmill.repair import bounded, list_cuts
@@ -101,7 +101,7 @@ class Extractor:
         self.engine_restarts = 0
         self._restart_lock = asyncio.Lock()
         self.constraint = self.schema.constraint
-        self.calibration = getattr(self.engine, "calibration", None)  # stored with the model (`fieldmill calibrate`), else None
+        self.calibration = trust.load_calibration(*self.engine.model_folders)  # stored with the model (`fieldmill calibrate`), else None
         # The prompt format the model was trained on (its card says; a pretrained model: the worked example).
         self.prefix = schema_prefix(self.schema.hardened, schema_title(self.schema.name), self.schema.example_document,
                                     prompt_format=self.engine.prompt_format)
@@ -329,7 +329,7 @@ def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: st
         "ungrounded_json": json.dumps(grounding.ungrounded),
         "confidence_json": json.dumps(confidence) if confidence else "",
         "signals_json": json.dumps([v.as_row() for v in values]) if values else "",
-        "text_sha256": digest or text_digest(text),
+        "text_sha256": digest or documents.text_digest(text),
         "cached_prompt_tokens": generation.cached_prompt_tokens,
     }
 

@@ -62,7 +62,7 @@ def assert_model_rows(rows: list[dict], regex: str) -> None:
 def assert_evidence_points_into_the_document(row: dict, path: Path) -> None:
     """Offsets are into the decoded text the model read: a reader can check every quote."""
     from fieldmill.documents import decode_document
-    from fieldmill.evidence import text_digest
+    from fieldmill.documents import text_digest
 
     text = decode_document(path.name, path.read_bytes()).text
     assert text_digest(text) == row["doc_text_sha256"]

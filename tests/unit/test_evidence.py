@@ -8,7 +8,8 @@ import pytest
 from pydantic import BaseModel
 
 from fieldmill.documents import decode_document
-from fieldmill.evidence import DocumentIndex, ground, locate, number_readings, text_digest
+from fieldmill.documents import text_digest
+from fieldmill.evidence import DocumentIndex, ground, locate, number_readings
 from fieldmill.hardening import harden
 from fieldmill.synth.pdf import text_pdf
 

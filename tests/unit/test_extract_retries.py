@@ -8,6 +8,7 @@ import asyncio
 import copy
 import json
 import pickle
+from dataclasses import replace
 
 from fieldmill.engines.base import Generation
 from fieldmill.extract import Extractor
@@ -179,3 +180,24 @@ def test_an_answer_the_documents_grammar_cut_short_is_read_again_under_the_schem
     assert result["status"] == "compliant" and len(engine.constraints) == 2
     assert engine.constraints[0].grammar is not None and engine.constraints[1] == SCHEMA.constraint  # the document's grammar, then the schema's
     assert result["completion_tokens"] == 112  # both answers are paid for
+
+
+def test_the_confidence_follows_the_calibration_stored_with_the_engines_model(tmp_path):
+    from fieldmill.trust import CALIBRATION_FILE, FEATURES, Calibration
+
+    adapter, model = tmp_path / "adapter", tmp_path / "model"
+    adapter.mkdir(), model.mkdir()
+    (model / CALIBRATION_FILE).write_text(json.dumps(Calibration((0.0,) * len(FEATURES), 3.0).to_json()))  # every value: sigmoid(3)
+    (adapter / CALIBRATION_FILE).write_text(json.dumps(Calibration((0.0,) * len(FEATURES), -3.0).to_json()))  # beside the adapter: wins
+    class ProbableEngine(ScriptedEngine):  # reports a probability for each character of its answer, as real engines do per token
+        async def generate(self, prompt_ids, constraint, max_tokens, temperature=0.0, seed=None):
+            generation = await super().generate(prompt_ids, constraint, max_tokens, temperature, seed)
+            return replace(generation, token_logprobs=(-0.001,) * len(generation.text), token_ends=tuple(range(1, len(generation.text) + 1)))
+
+    plain, calibrated = ProbableEngine([VALID]), ProbableEngine([VALID])
+    calibrated.model_folders = (adapter, model)
+    confidences = []
+    for engine in (plain, calibrated):
+        result = asyncio.run(Extractor("invoice", {}, engine=engine).extract({"doc_uri": "/d/a.txt", "text": "INVOICE ..."}))
+        confidences.append(set(json.loads(result["confidence_json"]).values()))
+    assert confidences[1] == {round(1 / (1 + 2.718281828459045 ** 3), 6)} and confidences[0] != confidences[1]

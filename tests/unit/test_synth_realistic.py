@@ -115,3 +115,13 @@ def test_numbers_as_printed_keep_the_locales_decimal_comma():
     fact = realistic.money_fact(ctx, realistic._money(1234.5))
     assert fact.printed == "1.234,50" and realistic.answer(fact, "decimal2") == "1234.50" and realistic.answer(fact, "number") == 1234.5
     assert realistic.answer(fact, "printed") == "1.234,50"
+
+
+def test_an_unpaid_invoices_amount_due_is_its_total_and_a_part_paid_ones_is_the_balance():
+    seen = set()
+    for seed in range(40):
+        facts = realistic.draft(random.Random(seed), "invoice", 0).facts
+        paid = facts["amount_paid"].typed
+        assert facts["balance_due"].typed == facts["total"].typed - (paid or 0)
+        seen.add(paid is None)
+    assert seen == {True, False}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -56,8 +57,9 @@ class Engine(ABC):
     max_model_len: int
     #: The prompt format the model expects (`fieldmill.prompts.PROMPT_FORMATS`); a fine-tuned model's card names it.
     prompt_format: str = WORKED_EXAMPLE
-    #: The confidence calibration stored with the model (`fieldmill.trust.Calibration`), if it has one.
-    calibration = None
+    #: Where the model's files are, the adapter's folder first: what is stored with the model (its confidence
+    #: calibration, `fieldmill.trust.load_calibration`) is looked up there.
+    model_folders: tuple = ()
 
     @abstractmethod
     def count_tokens(self, prompt: str) -> list[int]:
@@ -69,3 +71,16 @@ class Engine(ABC):
 
     def close(self) -> None:  # pragma: no cover - engines without resources
         pass
+
+
+def token_ends(tokenizer: Any, token_ids: list[int], text: str) -> list[int]:
+    """Character offset in `text` after each token. Decoding token by token is exact for most
+    tokens; where it is not (a character split over byte tokens) the prefix is decoded instead."""
+    pieces = [tokenizer.decode([t], skip_special_tokens=True) for t in token_ids]
+    if "".join(pieces) == text:
+        ends, total = [], 0
+        for piece in pieces:
+            total += len(piece)
+            ends.append(total)
+        return ends
+    return [len(tokenizer.decode(token_ids[: i + 1], skip_special_tokens=True)) for i in range(len(token_ids))]

@@ -22,10 +22,8 @@ import threading
 import time
 
 from fieldmill import models
-from fieldmill.confidence import token_ends
 from fieldmill.constraint import Constraint
-from fieldmill.engines.base import Engine, EngineConfig, Generation
-from fieldmill.trust import load_calibration
+from fieldmill.engines.base import Engine, EngineConfig, Generation, token_ends
 
 
 class ConstraintNotApplied(RuntimeError):
@@ -53,7 +51,7 @@ class TransformersEngine(Engine):
         adapter = models.materialise(config.lora) if config.lora is not None else None
         if adapter is not None:
             self.prompt_format = models.prompt_format(adapter, default=self.prompt_format)
-        self.calibration = load_calibration(adapter, path)  # beside the adapter first: it was fitted on the adapter's answers
+        self.model_folders = tuple(f for f in (adapter, path) if f is not None)  # beside the adapter first: its calibration was fitted on its answers
         self.max_model_len = config.max_model_len or int(getattr(self.model.config, "max_position_embeddings", 32768))
         self.outlines_model = outlines.from_transformers(self.model, self.tokenizer)
         self.backend = LLGuidanceBackend(self.outlines_model)

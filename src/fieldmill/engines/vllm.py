@@ -12,10 +12,8 @@ import os
 import time
 
 from fieldmill import models
-from fieldmill.confidence import token_ends
 from fieldmill.constraint import Constraint
-from fieldmill.engines.base import BACKENDS, Engine, EngineConfig, Generation
-from fieldmill.trust import load_calibration
+from fieldmill.engines.base import BACKENDS, Engine, EngineConfig, Generation, token_ends
 
 # vLLM gives up compiling a regex after 5 s by default and then finishes the request
 # with *empty text and no error*. Grammar compilation is once per schema per actor, so
@@ -120,7 +118,7 @@ class VllmEngine(Engine):
 
             self.lora_request = LoRARequest("adapter", 1, str(adapter))
             self.prompt_format = models.prompt_format(adapter, default=self.prompt_format)
-        self.calibration = load_calibration(adapter, path)  # beside the adapter first: it was fitted on the adapter's answers
+        self.model_folders = tuple(f for f in (adapter, path) if f is not None)  # beside the adapter first: its calibration was fitted on its answers
         self._ids = itertools.count()
         from outlines.models.vllm_offline import VLLMOfflineTypeAdapter
 

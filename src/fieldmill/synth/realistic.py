@@ -392,7 +392,8 @@ def invoice(ctx: Ctx) -> Drafted:
     paid = _money(float(total) * rng.choice([0.25, 0.5])) if rng.random() < 0.25 else None
     f["subtotal"], f["tax"], f["total"] = money_fact(ctx, subtotal), money_fact(ctx, tax), money_fact(ctx, total)
     f["amount_paid"] = money_fact(ctx, paid) if paid else Fact("money", None)
-    f["balance_due"] = money_fact(ctx, total - paid) if paid else Fact("money", None)
+    # what is still to pay: the total on an invoice nothing was paid against (a user asking "amount due" wants it)
+    f["balance_due"] = money_fact(ctx, total - paid) if paid else f["total"]
     f["currency"] = Fact("text", ctx.locale.currency)
     totals = [("Subtotal", f["subtotal"].printed), (rng.choice(["VAT", "Tax", "GST", "Sales tax"]) + f" {style.choice(['', '(20%)', '@ rate'])}".rstrip(), f["tax"].printed),
               (rng.choice(["Total", "Total due", "Invoice total", "TOTAL"]) + f" ({ctx.locale.currency})", f["total"].printed)]
