@@ -103,7 +103,7 @@ default-model: $(INSTALLED) $(STAGE2_ADAPTER)
 	  --schema from-gold --data $(TRAIN_DIR)/stage3-generic/docs --gold $(TRAIN_DIR)/stage3-generic/gold.jsonl \
 	  --epochs 1 --lr 1e-4 --seed 0 --variant-share 0.3 --list-weight 1 --train-layers 8 --eval-fraction 0 \
 	  --prompt-format fields-v3 --checkpoint-every 25 $(FINETUNE_ARGS)
-	$(BIN)/python -m fieldmill.default_model_ship $(DEFAULT_MODEL_DIR)
+	$(BIN)/python -m fieldmill.model.ship $(DEFAULT_MODEL_DIR)
 
 # The default model's calibration (src/fieldmill/default_model/fieldmill-calibration.json): held-out realistic
 # documents (templates and seeds never trained on) run with the shipped model, a logistic calibration fitted on

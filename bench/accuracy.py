@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 from fieldmill.evaluate import SuffixIndex, evaluate, leaves, normalise, read_gold, values_at
-from fieldmill.store import results_runs
-from fieldmill.prompts import example_record
-from fieldmill.schemas import load_schema
+from fieldmill.run.store import results_runs
+from fieldmill.model.prompts import example_record
+from fieldmill.schema.load import load_schema
 
 
 def fieldmill(*args: str) -> subprocess.CompletedProcess:

@@ -14,9 +14,9 @@ import argparse
 import json
 import time
 
-from fieldmill.models import BUNDLED_BASE, materialise
-from fieldmill.prompts import example_record
-from fieldmill.schemas import load_schema
+from fieldmill.model.source import BUNDLED_BASE, materialise
+from fieldmill.model.prompts import example_record
+from fieldmill.schema.load import load_schema
 
 
 def xgrammar_cost(tokenizer, regex: str, ids: list[int]) -> tuple[float, float]:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from fieldmill.calibration import expected_calibration_error, labelled_signals
 from fieldmill.evaluate import DEFAULT_REL_TOL, EvalError
-from fieldmill.trust import CALIBRATION_FILE, combined, fit
+from fieldmill.extract.trust import CALIBRATION_FILE, combined, fit
 
 TARGET = 0.98
 THRESHOLDS = [t / 1000 for t in range(500, 1000, 5)] + [0.995, 0.999]

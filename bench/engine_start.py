@@ -26,7 +26,7 @@ from vllm.engine.arg_utils import AsyncEngineArgs
 from vllm.v1.engine.async_llm import AsyncLLM
 marks["import vllm"] = time.perf_counter() - t
 t = time.perf_counter()
-from fieldmill import models
+from fieldmill.model import source as models
 path = models.materialise({model!r})
 marks["model folder (cached)"] = time.perf_counter() - t
 t = time.perf_counter()

@@ -17,9 +17,9 @@ import time
 
 from fieldmill.documents import decode_document
 from fieldmill.engines import EngineConfig, create_engine
-from fieldmill.prompts import build_prompt, schema_prefix
-from fieldmill.records import COMPLIANT, check_output
-from fieldmill.schemas import load_schema
+from fieldmill.model.prompts import build_prompt, schema_prefix
+from fieldmill.schema.records import COMPLIANT, check_output
+from fieldmill.schema.load import load_schema
 from fieldmill.synth import generator_module
 from fieldmill.synth.surface import render
 

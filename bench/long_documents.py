@@ -23,7 +23,7 @@ from pathlib import Path
 from accuracy import fieldmill
 
 from fieldmill.evaluate import evaluate
-from fieldmill.store import results_runs
+from fieldmill.run.store import results_runs
 
 AGREEMENT = {"title": "agreement", "type": "object", "properties": {
     "parties": {"type": "array", "items": {"type": "string"}, "description": "Names of the parties to the agreement"},

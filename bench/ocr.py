@@ -27,7 +27,7 @@ from rapidfuzz.distance import Levenshtein
 from realistic import score
 
 from fieldmill.documents import decode_document
-from fieldmill.store import results_runs
+from fieldmill.run.store import results_runs
 
 
 def cer(reference: str, hypothesis: str) -> float:

@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--real", type=int, default=8, help="documents in the real-model resume scenario (0: skip)")
     args = parser.parse_args()
 
-    from fieldmill.schemas import load_schema
+    from fieldmill.schema.load import load_schema
 
     work = Path(tempfile.mkdtemp(prefix="fieldmill-bench-ops-"))
     answer = work / "answer.json"

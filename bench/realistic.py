@@ -33,7 +33,7 @@ from pathlib import Path
 from accuracy import fieldmill
 
 from fieldmill.evaluate import SuffixIndex
-from fieldmill.store import results_runs
+from fieldmill.run.store import results_runs
 from fieldmill.synth.realistic import KINDS, Asked, HELD_OUT_TEMPLATES, generate
 
 TEAM_RECEIPT = {

@@ -18,11 +18,11 @@ import argparse
 import json
 from pathlib import Path
 
-from fieldmill import retrieval
+from fieldmill.extract import retrieval
 from fieldmill.documents import decode_document
-from fieldmill.evidence import DocumentIndex, leaves, locate
-from fieldmill.schemas import load_schema
-from fieldmill.windows import CHARS_PER_TOKEN, split
+from fieldmill.extract.evidence import DocumentIndex, leaves, locate
+from fieldmill.schema.load import load_schema
+from fieldmill.extract.windows import CHARS_PER_TOKEN, split
 
 
 def _light(tokens: list[str]) -> list[str]:

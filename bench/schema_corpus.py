@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from schema_corpus import generated, hand_written  # noqa: E402
 
-from fieldmill.hardening import SchemaError  # noqa: E402
-from fieldmill.schemas import schema_from_document  # noqa: E402
+from fieldmill.schema.hardening import SchemaError  # noqa: E402
+from fieldmill.schema.load import schema_from_document  # noqa: E402
 
 
 def main() -> None:

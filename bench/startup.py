@@ -29,9 +29,9 @@ BEFORE = "a92e736"
 
 
 def build(output: Path, runs: int, docs: int) -> None:
-    from fieldmill.output import row_schema
-    from fieldmill.schemas import load_schema
-    from fieldmill.store import RunConstants, RunStore
+    from fieldmill.run.rows import row_schema
+    from fieldmill.schema.load import load_schema
+    from fieldmill.run.store import RunConstants, RunStore
 
     schema = load_schema("invoice")
     store = RunStore(str(output))
@@ -63,10 +63,10 @@ print(json.dumps({{"seconds": elapsed, "peak_bytes": peak, "done": done}}))
 """
 
 BEFORE_BODY = """
-from fieldmill.schemas import load_schema
+from fieldmill.schema.load import load_schema
 import importlib.util, types
 source = {old!r}
-old = types.ModuleType("old_output"); sys.modules["old_output"] = old; exec(compile(source, "output.py@{rev}", "exec"), old.__dict__)
+old = types.ModuleType("old_output"); sys.modules["old_output"] = old; exec(compile(source, "run/rows.py@{rev}", "exec"), old.__dict__)
 schema = load_schema("invoice")
 done_set = old.done_in_output({output!r}, schema.hash, "m")
 old.summarise_run(old.run_folder({output!r}, "invoice-month-000"))
@@ -74,8 +74,8 @@ done = len(done_set)
 """
 
 AFTER_BODY = """
-from fieldmill.schemas import load_schema
-from fieldmill.store import RunStore
+from fieldmill.schema.load import load_schema
+from fieldmill.run.store import RunStore
 schema = load_schema("invoice")
 store = RunStore({output!r})
 history = store.history(schema.hash, "m")

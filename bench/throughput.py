@@ -38,7 +38,7 @@ def product_run(corpus: Path, out: Path, schema: str, model: str, extra: list[st
         sys.exit(f"fieldmill run failed:\n{done.stderr[-3000:]}")
     found = re.search(r"model load ([\d.]+) s, extraction ([\d.]+) s wall", done.stdout)
     load_s, extract_s = float(found.group(1)), float(found.group(2))
-    from fieldmill.store import results_runs
+    from fieldmill.run.store import results_runs
 
     _, (run,) = results_runs(str(out))
     rows = list(run.rows(["status", "prompt_tokens", "completion_tokens", "cached_prompt_tokens", "raw_output", "generation_s", "latency_s"]))
@@ -46,10 +46,10 @@ def product_run(corpus: Path, out: Path, schema: str, model: str, extra: list[st
 
 
 def raw_prompts(corpus: Path, schema_spec: str, model: str):
-    from fieldmill import models
+    from fieldmill.model import source as models
     from fieldmill.documents import read_document
-    from fieldmill.prompts import build_prompt, schema_prefix, schema_title
-    from fieldmill.schemas import load_schema
+    from fieldmill.model.prompts import build_prompt, schema_prefix, schema_title
+    from fieldmill.schema.load import load_schema
     from fieldmill.storage import list_objects
 
     schema = load_schema(schema_spec)
@@ -65,7 +65,7 @@ def raw_prompts(corpus: Path, schema_spec: str, model: str):
 def raw_engine(path: Path, backend: str, speculative: dict | None = None):
     from vllm import LLM
 
-    from fieldmill.models import BUNDLED_MAX_MODEL_LEN
+    from fieldmill.model.source import BUNDLED_MAX_MODEL_LEN
 
     kwargs = {"speculative_config": speculative} if speculative else {}
     return LLM(model=str(path), max_model_len=BUNDLED_MAX_MODEL_LEN, gpu_memory_utilization=0.3 if not _gpu() else 0.9, enforce_eager=not _gpu(),

@@ -28,7 +28,7 @@ import re
 import time
 from pathlib import Path
 
-from fieldmill.constraint import Constraint
+from fieldmill.schema.constraint import Constraint
 from fieldmill.engines.base import Engine, EngineConfig, Generation
 
 

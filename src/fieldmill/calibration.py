@@ -134,7 +134,7 @@ def labelled_signals(results: str, gold_uri: str, rel_tol: float) -> tuple[list[
     import re
 
     from fieldmill.evaluate import SuffixIndex, leaves, read_gold, read_rows, values_at
-    from fieldmill.trust import ValueSignals, value_at
+    from fieldmill.extract.trust import ValueSignals, value_at
 
     _, record_type, by_uri = read_rows(results, ["doc_uri", "run_id", "schema_name", "status", "record", "signals"])
     leaf_of = {leaf.path: leaf for leaf in leaves(record_type)}

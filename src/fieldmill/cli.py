@@ -63,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     run = commands.add_parser("run", help="extract records from a folder or S3 prefix into Parquet")
-    from fieldmill.config import RunConfig
-    from fieldmill.config_options import add_options
+    from fieldmill.run.config import RunConfig
+    from fieldmill.run.options import add_options
 
     # Every setting of a run is a field of RunConfig (and of the engine and OCR settings it holds): its option,
     # default and help come from there.
@@ -205,8 +205,8 @@ def _version() -> str:
 
 
 def _load_schema(spec: str):
-    from fieldmill.hardening import SchemaError
-    from fieldmill.schemas import load_schema
+    from fieldmill.schema.hardening import SchemaError
+    from fieldmill.schema.load import load_schema
 
     try:
         return load_schema(spec)
@@ -264,7 +264,7 @@ def cmd_synth(args) -> int:
 
 
 def cmd_results(args) -> int:
-    from fieldmill.store import RunStore
+    from fieldmill.run.store import RunStore
 
     view = RunStore(args.output).write_view(args.to, args.schema)  # storage errors: one line and their exit code (main)
     if not view.runs:
@@ -280,7 +280,7 @@ def cmd_results(args) -> int:
 
 
 def cmd_review(args) -> int:
-    from fieldmill.review import ReviewSummary, review_lines, write_review
+    from fieldmill.run.review import ReviewSummary, review_lines, write_review
 
     summary = ReviewSummary()
     lines = list(review_lines(args.output, args.below, args.ungrounded, summary, schema=args.schema))  # storage errors: one line (main)
@@ -293,7 +293,7 @@ def cmd_review(args) -> int:
 
 
 def cmd_monthly(args) -> int:
-    from fieldmill.monthly import MonthlyError, main as monthly_main
+    from fieldmill.run.monthly import MonthlyError, main as monthly_main
 
     try:
         return monthly_main(args)
@@ -349,7 +349,7 @@ def cmd_calibrate(args) -> int:
 
     from fieldmill.calibration import expected_calibration_error, labelled_signals
     from fieldmill.evaluate import DEFAULT_REL_TOL, EvalError
-    from fieldmill.trust import CALIBRATION_FILE, combined, fit
+    from fieldmill.extract.trust import CALIBRATION_FILE, combined, fit
 
     folder = Path(args.model)
     if not ((folder / "config.json").is_file() or (folder / "adapter_config.json").is_file()):
@@ -407,7 +407,7 @@ def cmd_finetune(args) -> int:
         if source.schema != FROM_GOLD:
             _load_schema(source.schema)
     from fieldmill.finetune.report import evaluate_held_out, print_finetune_summary
-    from fieldmill.models import ModelError
+    from fieldmill.model.source import ModelError
 
     if not 0 <= args.eval_fraction < 1:
         raise Fatal(2, "--eval-fraction must be in [0, 1)")
@@ -439,11 +439,11 @@ def cmd_run(args) -> int:
 
     from pydantic import ValidationError
 
-    from fieldmill.config import RunConfig
-    from fieldmill.config_options import settings
-    from fieldmill.models import ModelError
+    from fieldmill.run.config import RunConfig
+    from fieldmill.run.options import settings
+    from fieldmill.model.source import ModelError
     from fieldmill.storage import MissingInput, NoCredentials, StorageError
-    from fieldmill.store import LeaseHeld
+    from fieldmill.run.store import LeaseHeld
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s fieldmill %(message)s", stream=sys.stderr)
     schema = _load_schema(args.schema_spec)  # one-line error before anything starts
@@ -451,11 +451,11 @@ def cmd_run(args) -> int:
         config = RunConfig.model_validate(settings(args, args.config_paths))
     except ValidationError as exc:
         raise Fatal(2, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
-    _check_backend(config.engine.backend, schema)
+    _check_backend(config.extraction.engine.backend, schema)
 
-    from fieldmill import pipeline
-    from fieldmill.metrics import RunMetrics
-    from fieldmill.summary import print_summary
+    from fieldmill.run import executor as pipeline
+    from fieldmill.run.metrics import RunMetrics
+    from fieldmill.run.summary import print_summary
 
     # Metrics cost a pass over a resumed run's parts: only when someone reads them.
     metrics = RunMetrics(job=args.metrics_job) if args.metrics_port is not None or args.pushgateway else None

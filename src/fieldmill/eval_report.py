@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from fieldmill.evaluate import Evaluation, FieldScore
-from fieldmill.records import COMPLIANT, FAILED, NONCOMPLIANT
+from fieldmill.schema.records import COMPLIANT, FAILED, NONCOMPLIANT
 
 
 def _pct(value: float | None) -> str:

@@ -33,9 +33,9 @@ from typing import Any, Iterable
 import pyarrow as pa
 
 from fieldmill import storage
-from fieldmill.store import NoResults, results_runs
-from fieldmill.records import COMPLIANT, NONCOMPLIANT
-from fieldmill.summary import compliance_rate
+from fieldmill.run.store import NoResults, results_runs
+from fieldmill.schema.records import COMPLIANT, NONCOMPLIANT
+from fieldmill.run.summary import compliance_rate
 
 DEFAULT_REL_TOL = 1e-3
 NO_RESULT = "no_result"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fieldmill.schemas import load_schema
+from fieldmill.schema.load import load_schema
 from fieldmill.synth import write_corpus
 from helpers import STANDIN, fieldmill, local_rows, standin_env
 from s3server import free_port

@@ -72,8 +72,8 @@ def test_served_model_answers_like_the_in_process_peft_model_and_has_its_own_id(
 
     from fieldmill.documents import decode_document
     from fieldmill.finetune.examples import run_prompt
-    from fieldmill.models import ModelRef, materialise
-    from fieldmill.schemas import load_schema
+    from fieldmill.model.source import ModelRef, materialise
+    from fieldmill.schema.load import load_schema
 
     root, _ = trained
     spec = str(root / "ticket.json")

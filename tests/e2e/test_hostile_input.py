@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fieldmill.schemas import load_schema
+from fieldmill.schema.load import load_schema
 from fieldmill.storage import printable
 from helpers import fieldmill, local_rows
 from hostile_files import hostile_files

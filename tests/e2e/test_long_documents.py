@@ -7,7 +7,7 @@ import re
 import pytest
 
 from fieldmill.documents import decode_document
-from fieldmill.schemas import load_schema
+from fieldmill.schema.load import load_schema
 from fieldmill.synth import write_corpus
 from helpers import fieldmill, local_rows
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fieldmill.models import ModelRef
+from fieldmill.model.source import ModelRef
 
-from fieldmill.schemas import load_schema
+from fieldmill.schema.load import load_schema
 from helpers import STANDIN, fieldmill, standin_env
 from promservers import binary, get, prometheus, pushgateway, query, samples
 from s3server import free_port

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from faultproxy import Rule, fault_proxy
-from fieldmill.schemas import load_schema
+from fieldmill.schema.load import load_schema
 from fieldmill.synth import write_corpus
 from helpers import STANDIN, fieldmill, local_rows, s3_rows, standin_env, summary_line
 from promservers import get, pushgateway, samples

@@ -13,7 +13,7 @@ def test_ray_train_with_two_workers_writes_a_model_that_the_card_describes(tmp_p
 
     from fieldmill import synth
     from fieldmill.finetune import FinetunePlan, Source, TrainConfig, finetune
-    from fieldmill.models import BUNDLED_BASE, materialise
+    from fieldmill.model.source import BUNDLED_BASE, materialise
 
     tokenizer = AutoTokenizer.from_pretrained(str(materialise(BUNDLED_BASE)))
     config = Gemma3TextConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,

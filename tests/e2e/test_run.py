@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pytest
 
-from fieldmill.models import ModelRef
-from fieldmill.schemas import load_schema
+from fieldmill.model.source import ModelRef
+from fieldmill.schema.load import load_schema
 from fieldmill.synth import write_corpus
 from helpers import fieldmill, local_rows, s3_json, s3_rows, summary_line
 

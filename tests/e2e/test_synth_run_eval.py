@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from fieldmill.schemas import load_schema
+from fieldmill.schema.load import load_schema
 from helpers import fieldmill, local_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]

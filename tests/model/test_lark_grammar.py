@@ -10,10 +10,10 @@ import json
 import pytest
 
 from fieldmill import synth
-from fieldmill.constraint import answer_text
-from fieldmill.lark_grammar import chunks, grounded_grammar
-from fieldmill.models import BUNDLED_BASE, materialise
-from fieldmill.schemas import load_schema
+from fieldmill.schema.constraint import answer_text
+from fieldmill.schema.lark_grammar import chunks, grounded_grammar
+from fieldmill.model.source import BUNDLED_BASE, materialise
+from fieldmill.schema.load import load_schema
 
 pytestmark = pytest.mark.model
 
@@ -73,7 +73,7 @@ def test_gold_records_are_spans_and_an_invented_value_is_refused(name, tokenizer
 def test_escaped_characters_inside_a_span_round_trip(tokenizer):
     from pydantic import BaseModel, Field
 
-    from fieldmill.hardening import harden
+    from fieldmill.schema.hardening import harden
 
     class Note(BaseModel):
         quote: str = Field(max_length=80)
@@ -93,7 +93,7 @@ def test_escaped_characters_inside_a_span_round_trip(tokenizer):
 def test_length_limits_hold_inside_spans(tokenizer):
     from pydantic import BaseModel, Field
 
-    from fieldmill.hardening import harden
+    from fieldmill.schema.hardening import harden
 
     class Short(BaseModel):
         code: str = Field(max_length=5)
@@ -104,7 +104,7 @@ def test_length_limits_hold_inside_spans(tokenizer):
 
 
 def _free_text_values(value, node):
-    from fieldmill.lark_grammar import is_free_text
+    from fieldmill.schema.lark_grammar import is_free_text
 
     options = [o for o in node.get("anyOf", [node]) if o.get("type") != "null"]
     if isinstance(value, dict):
@@ -120,7 +120,7 @@ def _free_text_values(value, node):
 
 
 def _dated_schema():
-    from fieldmill.hardening import harden
+    from fieldmill.schema.hardening import harden
 
     return harden({"type": "object", "properties": {
         "issued": {"type": "string", "format": "date"},
@@ -131,7 +131,7 @@ def _dated_schema():
 
 
 def test_date_fields_take_the_dates_the_document_prints_in_the_form_asked(tokenizer):
-    from fieldmill.lark_grammar import document_grammar
+    from fieldmill.schema.lark_grammar import document_grammar
 
     hardened = _dated_schema()
     text = "INVOICE 7731\nDate: 03/04/2021\nPayment due 2 May 2021\nPeriod to 31-MAR-21\nBill to: Harbour Foods"
@@ -149,7 +149,7 @@ def test_date_fields_take_the_dates_the_document_prints_in_the_form_asked(tokeni
 
 
 def test_a_document_without_dates_or_date_fields_keeps_the_schemas_own_constraint():
-    from fieldmill.lark_grammar import document_grammar
+    from fieldmill.schema.lark_grammar import document_grammar
 
     hardened = _dated_schema()
     assert document_grammar(hardened, "no date printed here", spans=False, dates=True) is None
@@ -158,8 +158,8 @@ def test_a_document_without_dates_or_date_fields_keeps_the_schemas_own_constrain
 
 
 def test_number_fields_take_the_numbers_the_document_prints(tokenizer):
-    from fieldmill.hardening import harden
-    from fieldmill.lark_grammar import document_grammar
+    from fieldmill.schema.hardening import harden
+    from fieldmill.schema.lark_grammar import document_grammar
 
     hardened = harden({"type": "object", "properties": {
         "opening": {"type": "number", "description": "Balance at the start of the period"},
@@ -185,8 +185,8 @@ def test_number_fields_take_the_numbers_the_document_prints(tokenizer):
 def test_a_field_that_names_a_thing_is_never_exactly_an_amount_or_a_date_of_the_document(tokenizer):
     """A VAT number answered with the VAT amount, an account number with the statement date: refused; the
     field may still hold any other text (or a span of it under strict grounding)."""
-    from fieldmill.hardening import harden
-    from fieldmill.lark_grammar import document_grammar
+    from fieldmill.schema.hardening import harden
+    from fieldmill.schema.lark_grammar import document_grammar
 
     hardened = harden({"type": "object", "properties": {
         "sellerVat": {"type": "string", "description": "VAT or tax number of the seller, as printed"},
@@ -219,8 +219,8 @@ def test_a_naming_field_stopped_at_an_amount_can_always_go_on(tokenizer):
     import numpy as np
     import llguidance
 
-    from fieldmill.hardening import harden
-    from fieldmill.lark_grammar import document_grammar
+    from fieldmill.schema.hardening import harden
+    from fieldmill.schema.lark_grammar import document_grammar
 
     hardened = harden({"type": "object", "properties": {"Seller vat": {"type": "string", "description": "VAT or tax number of the seller"},
                                                         "Vat amount": {"type": "number"}}})

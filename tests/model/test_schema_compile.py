@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from fieldmill.models import BUNDLED_BASE, materialise
-from fieldmill.prompts import example_record
-from fieldmill.schemas import load_schema
+from fieldmill.model.source import BUNDLED_BASE, materialise
+from fieldmill.model.prompts import example_record
+from fieldmill.schema.load import load_schema
 
 pytestmark = pytest.mark.model
 

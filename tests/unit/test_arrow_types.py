@@ -6,9 +6,9 @@ from typing import Optional
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-from fieldmill.arrow_types import arrow_type, to_arrow_value
-from fieldmill.hardening import harden
-from fieldmill.schemas import FieldmillJsonSchema
+from fieldmill.schema.arrow_types import arrow_type, to_arrow_value
+from fieldmill.schema.hardening import harden
+from fieldmill.schema.load import FieldmillJsonSchema
 
 
 class Kind(str, Enum):

@@ -7,10 +7,10 @@ import random
 import pytest
 from pydantic import ValidationError
 
-from fieldmill.arrow_types import arrow_type
+from fieldmill.schema.arrow_types import arrow_type
 from fieldmill.evaluate import leaves
-from fieldmill.models import BUNDLED_MAX_MODEL_LEN
-from fieldmill.schemas import builtin_names, load_schema
+from fieldmill.model.source import BUNDLED_MAX_MODEL_LEN
+from fieldmill.schema.load import builtin_names, load_schema
 from fieldmill.synth import generator_module
 
 BUILTINS = ["invoice", "legal_contract", "medical_record"]

@@ -8,9 +8,9 @@ import pytest
 
 from fieldmill.cli import main
 from fieldmill.evaluate import evaluate
-from fieldmill.output import row_schema
-from fieldmill.store import Run, RunConstants
-from fieldmill.schemas import load_schema
+from fieldmill.run.rows import row_schema
+from fieldmill.run.store import Run, RunConstants
+from fieldmill.schema.load import load_schema
 
 SCHEMA = """
     from typing import Optional

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from fieldmill.confidence import field_confidence, value_spans
+from fieldmill.extract.confidence import field_confidence, value_spans
 
 
 def test_spans_of_every_leaf_with_quotes_and_number_terminators():

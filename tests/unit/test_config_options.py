@@ -4,8 +4,8 @@ import argparse
 
 import pytest
 
-from fieldmill.config import RunConfig
-from fieldmill.config_options import add_options, settings
+from fieldmill.run.config import RunConfig
+from fieldmill.run.options import add_options, settings
 
 
 def parse(argv, monkeypatch=None, **env):
@@ -19,23 +19,25 @@ def parse(argv, monkeypatch=None, **env):
 def test_every_setting_has_one_option_and_left_out_ones_keep_the_models_defaults():
     config, paths = parse(["in/", "--schema", "invoice", "--output", "out/"])
     assert config == RunConfig(input="in/", schema_spec="invoice", output="out/")
-    nested = {f"engine.{f}" for f in RunConfig.model_fields["engine"].annotation.model_fields} | \
+    extraction = RunConfig.model_fields["extraction"].annotation
+    nested = {f"extraction.engine.{f}" for f in extraction.model_fields["engine"].annotation.model_fields} | \
+             {f"extraction.{f}" for f in extraction.model_fields if f != "engine"} | \
              {f"ocr.{f}" for f in RunConfig.model_fields["ocr"].annotation.model_fields}
-    assert set(paths) == (set(RunConfig.model_fields) - {"engine", "ocr"}) | nested
+    assert set(paths) == (set(RunConfig.model_fields) - {"extraction", "ocr"}) | nested
 
 
 def test_options_reach_the_nested_settings_by_their_flags(monkeypatch):
     config, _ = parse(["in/", "--schema", "s.json", "--output", "o", "--batch-size", "3", "--model", "m/", "--engine", "transformers",
                        "--no-enforce-eager", "--ocr", "off", "--ocr-lang", "eng+deu", "--reprocess", "--gpus-per-worker", "0.5"], monkeypatch)
-    assert (config.batch_size, config.engine.model, config.engine.kind, config.engine.enforce_eager) == (3, "m/", "transformers", False)
+    assert (config.batch_size, config.extraction.engine.model, config.extraction.engine.kind, config.extraction.engine.enforce_eager) == (3, "m/", "transformers", False)
     assert (config.ocr.mode, config.ocr.lang, config.reprocess, config.gpus_per_worker) == ("off", "eng+deu", True, 0.5)
 
 
 def test_an_environment_variable_is_a_default_and_a_flag_wins_over_it(monkeypatch):
     config, _ = parse(["in/", "--schema", "x", "--output", "o"], monkeypatch, FIELDMILL_RETRIES="0", FIELDMILL_OCR_LANG="deu")
-    assert config.retries == 0 and config.ocr.lang == "deu"
+    assert config.extraction.retries == 0 and config.ocr.lang == "deu"
     config, _ = parse(["in/", "--schema", "x", "--output", "o", "--retries", "1"], monkeypatch)
-    assert config.retries == 1
+    assert config.extraction.retries == 1
 
 
 def test_choices_come_from_the_fields_patterns():

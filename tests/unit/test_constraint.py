@@ -3,9 +3,9 @@ import re
 
 from pydantic import BaseModel, Field
 
-from fieldmill.constraint import build_constraint
-from fieldmill.hardening import HardeningPolicy, harden
-from fieldmill.schemas import load_schema
+from fieldmill.schema.constraint import build_constraint
+from fieldmill.schema.hardening import HardeningPolicy, harden
+from fieldmill.schema.load import load_schema
 
 
 class Item(BaseModel):
@@ -85,7 +85,7 @@ def test_optional_fields_accept_null():
 
 def test_builtin_invoice_example_matches_its_constraint():
     schema = load_schema("invoice")
-    from fieldmill.prompts import example_record
+    from fieldmill.model.prompts import example_record
 
     example = json.dumps(example_record(schema.hardened), ensure_ascii=False, separators=(",", ":"))
     assert re.fullmatch(schema.constraint.regex, example)

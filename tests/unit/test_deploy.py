@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from fieldmill.monthly import job_name, render
+from fieldmill.run.monthly import job_name, render
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

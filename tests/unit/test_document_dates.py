@@ -1,10 +1,10 @@
-"""Which dates a document prints, and which fields ask for a date in which form (document_dates.py)."""
+"""Which dates a document prints, and which fields ask for a date in which form (schema/document_dates.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from fieldmill.document_dates import EITHER, ISO, PRINTED, date_ask, iso_candidates, printed_candidates, printed_dates
+from fieldmill.schema.document_dates import EITHER, ISO, PRINTED, date_ask, iso_candidates, printed_candidates, printed_dates
 
 
 def test_printed_dates_in_the_forms_documents_print_them():

@@ -1,4 +1,4 @@
-"""Which numbers a document prints, and which fields take one (document_numbers.py)."""
+"""Which numbers a document prints, and which fields take one (schema/document_numbers.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from fieldmill.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, decimal2_candidates, json_number, number_ask, number_candidates
-from fieldmill.document_numbers import amount_texts, names_a_thing, printed_amount_candidates, printed_numbers
+from fieldmill.schema.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, decimal2_candidates, json_number, number_ask, number_candidates
+from fieldmill.schema.document_numbers import amount_texts, names_a_thing, printed_amount_candidates, printed_numbers
 
 
 def readings(text: str) -> dict[str, list[str]]:

@@ -1,12 +1,12 @@
-"""Who signed a letter: the fields that ask for it, and the lines a letter offers (document_signers.py)."""
+"""Who signed a letter: the fields that ask for it, and the lines a letter offers (schema/document_signers.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from fieldmill.document_signers import signer_ask, signer_candidates
-from fieldmill.hardening import harden
-from fieldmill.lark_grammar import document_grammar
+from fieldmill.schema.document_signers import signer_ask, signer_candidates
+from fieldmill.schema.hardening import harden
+from fieldmill.schema.lark_grammar import document_grammar
 
 LETTER = """Brown PLC
 4423 Jeffrey Avenue, Port Mary
@@ -56,7 +56,7 @@ def test_a_signer_field_takes_one_of_those_lines_or_null():
 
 def test_what_a_schema_asks_of_a_document_is_known_from_the_schema_alone():
     """The reader computes it once per schema or field group (extract.Reading), not per document."""
-    from fieldmill.lark_grammar import Asks, asks
+    from fieldmill.schema.lark_grammar import Asks, asks
 
     letter = harden({"type": "object", "properties": {"sender-name": {"type": "string", "description": "person who signed the letter."}}})
     assert asks(letter).signers and not asks(letter).dates

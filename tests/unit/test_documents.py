@@ -87,8 +87,8 @@ def test_one_documents_surprise_is_its_failed_row_never_the_batchs_end(monkeypat
 
 def test_a_local_name_that_is_not_utf8_travels_as_its_bytes_and_is_written_printable(tmp_path):
     from fieldmill import storage
-    from fieldmill.pipeline import expand_chunk
-    from fieldmill.store import doc_digest
+    from fieldmill.run.executor import expand_chunk
+    from fieldmill.run.store import doc_digest
 
     odd = "caf\udce9.txt"  # how Python lists a file named b"caf\xe9.txt"
     (tmp_path / odd).write_bytes(b"Invoice 7 total 3.00")

@@ -12,9 +12,9 @@ import pytest
 from fieldmill import storage
 from fieldmill.cli import main
 from fieldmill.evaluate import evaluate, leaves
-from fieldmill.output import row_schema
-from fieldmill.store import Run, RunConstants
-from fieldmill.schemas import load_schema
+from fieldmill.run.rows import row_schema
+from fieldmill.run.store import Run, RunConstants
+from fieldmill.schema.load import load_schema
 from fieldmill.synth import write_corpus
 from s3server import client
 

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 
 from fieldmill.documents import decode_document
 from fieldmill.documents import text_digest
-from fieldmill.evidence import DocumentIndex, ground, locate, number_readings
-from fieldmill.hardening import harden
+from fieldmill.extract.evidence import DocumentIndex, ground, locate, number_readings
+from fieldmill.schema.hardening import harden
 from fieldmill.synth.pdf import text_pdf
 
 TEXT = (

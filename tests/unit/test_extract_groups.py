@@ -10,9 +10,10 @@ import json
 import pickle
 import re
 
-from fieldmill.extract import Extractor
-from fieldmill.prompts import example_record
-from fieldmill.schemas import load_schema
+from fieldmill.extract.actor import Extractor
+from fieldmill.extract.settings import ExtractionSettings
+from fieldmill.model.prompts import example_record
+from fieldmill.schema.load import load_schema
 from scripted_engine import ScriptedEngine
 
 SCHEMA = load_schema("invoice")
@@ -21,7 +22,7 @@ SCHEMA = load_schema("invoice")
 def test_a_window_chosen_for_some_fields_is_asked_for_them_only():
     whole = example_record(SCHEMA.hardened)
     engine = ScriptedEngine([whole, {"total": 1234.5, "currency": "EUR"}], prompt_format="fields-v3", completion_tokens=20, generation_s=0.1)
-    extractor = Extractor("invoice", {}, engine=engine)
+    extractor = Extractor(ExtractionSettings(retries=0), "invoice", engine=engine)
     engine.prompts.clear()
     first = asyncio.run(extractor.extract({"doc_uri": "/d/a.txt", "text": "INVOICE ...", "window_count": 2, "window_fields": ""}))
     later = asyncio.run(extractor.extract({"doc_uri": "/d/a.txt", "text": "... Total EUR 1,234.50", "window_count": 2, "window_start": 900,

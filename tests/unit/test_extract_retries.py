@@ -11,9 +11,10 @@ import pickle
 from dataclasses import replace
 
 from fieldmill.engines.base import Generation
-from fieldmill.extract import Extractor
-from fieldmill.prompts import example_record
-from fieldmill.schemas import load_schema
+from fieldmill.extract.actor import Extractor
+from fieldmill.extract.settings import ExtractionSettings
+from fieldmill.model.prompts import example_record
+from fieldmill.schema.load import load_schema
 from scripted_engine import ScriptedEngine
 
 SCHEMA = load_schema("invoice")
@@ -23,7 +24,7 @@ INVALID = copy.deepcopy(VALID) | {"total": 999.0}
 
 def extract(outputs, retries, uri="/docs/a.txt"):
     engine = ScriptedEngine(outputs)
-    extractor = Extractor("invoice", {}, engine=engine, retries=retries)
+    extractor = Extractor(ExtractionSettings(retries=retries), "invoice", engine=engine)
     result = asyncio.run(extractor.extract({"doc_uri": uri, "text": "INVOICE ..."}))
     return result, engine.calls
 
@@ -65,7 +66,7 @@ def test_a_list_that_runs_on_is_decoded_again_bounded_where_the_rules_say_it_end
     runaway["line_items"] = VALID["line_items"] + [{"description": "Totals", "quantity": 162, "unit": None, "unit_price": 162.0,
                                                     "tax_rate_percent": None, "amount": 162.0}] * 3
     engine = ScriptedEngine([runaway, VALID])
-    extractor = Extractor("invoice", {}, engine=engine, retries=2)
+    extractor = Extractor(ExtractionSettings(retries=2), "invoice", engine=engine)
     result = asyncio.run(extractor.extract({"doc_uri": "/docs/a.txt", "text": "INVOICE ..."}))
     constraints = engine.constraints
     assert result["status"] == "compliant" and result["attempts"] == 2
@@ -87,7 +88,7 @@ class SilentEngine(ScriptedEngine):
 def test_an_engine_that_answers_nothing_fails_the_document_for_a_passing_reason():
     from fieldmill.documents import NO_OUTPUT, TRANSIENT
 
-    extractor = Extractor("invoice", {}, engine=SilentEngine([]), retries=0)
+    extractor = Extractor(ExtractionSettings(retries=0), "invoice", engine=SilentEngine([]))
     result = asyncio.run(extractor.extract({"doc_uri": "/docs/a.txt", "text": "INVOICE ..."}))
     assert (result["status"], result["reason"]) == ("failed", NO_OUTPUT) and NO_OUTPUT in TRANSIENT
     assert "no text" in result["error"]
@@ -114,7 +115,7 @@ class DyingEngine(ScriptedEngine):
 
 
 def test_an_engine_that_dies_in_a_live_actor_is_started_again_not_used_to_fail_the_rest():
-    from fieldmill.extract import MAX_ENGINE_RESTARTS
+    from fieldmill.extract.actor import MAX_ENGINE_RESTARTS
 
     first = DyingEngine([VALID] * 5, answers_before_death=1)
     started = []
@@ -123,7 +124,7 @@ def test_an_engine_that_dies_in_a_live_actor_is_started_again_not_used_to_fail_t
         started.append(DyingEngine([VALID] * 5, answers_before_death=2))
         return started[-1]
 
-    extractor = Extractor("invoice", {}, engine=first, engine_factory=factory, retries=0)
+    extractor = Extractor(ExtractionSettings(retries=0), "invoice", engine=first, engine_factory=factory)
 
     async def four_documents_in_flight():
         return await asyncio.gather(*(extractor.extract({"doc_uri": f"/docs/{i}.txt", "text": "INVOICE ..."}) for i in range(4)))
@@ -131,7 +132,7 @@ def test_an_engine_that_dies_in_a_live_actor_is_started_again_not_used_to_fail_t
     results = asyncio.run(four_documents_in_flight())
     assert [r["status"] for r in results] == ["compliant"] * 4
     assert first.closed and len(started) == 2 and extractor.engine_restarts == 2  # one restart per death, not one per document
-    hopeless = Extractor("invoice", {}, engine=DyingEngine([], 0), engine_factory=lambda: DyingEngine([], 0), retries=0)
+    hopeless = Extractor(ExtractionSettings(retries=0), "invoice", engine=DyingEngine([], 0), engine_factory=lambda: DyingEngine([], 0))
     failed = asyncio.run(hopeless.extract({"doc_uri": "/docs/x.txt", "text": "INVOICE ..."}))
     assert (failed["status"], failed["reason"]) == ("failed", "engine_error") and hopeless.engine_restarts == MAX_ENGINE_RESTARTS
     again = asyncio.run(hopeless.extract({"doc_uri": "/docs/y.txt", "text": "INVOICE ..."}))
@@ -174,7 +175,7 @@ class CutShortEngine(ScriptedEngine):
 
 def test_an_answer_the_documents_grammar_cut_short_is_read_again_under_the_schemas_constraint():
     engine = CutShortEngine([VALID])
-    extractor = Extractor("invoice", {}, engine=engine, retries=0)
+    extractor = Extractor(ExtractionSettings(retries=0), "invoice", engine=engine)
     text = "INVOICE RX-2207\nIssued 12 March 2025, due 11 April 2025\nTotal GBP 162.00"
     result = asyncio.run(extractor.extract({"doc_uri": "/docs/a.txt", "text": text}))
     assert result["status"] == "compliant" and len(engine.constraints) == 2
@@ -183,7 +184,7 @@ def test_an_answer_the_documents_grammar_cut_short_is_read_again_under_the_schem
 
 
 def test_the_confidence_follows_the_calibration_stored_with_the_engines_model(tmp_path):
-    from fieldmill.trust import CALIBRATION_FILE, FEATURES, Calibration
+    from fieldmill.extract.trust import CALIBRATION_FILE, FEATURES, Calibration
 
     adapter, model = tmp_path / "adapter", tmp_path / "model"
     adapter.mkdir(), model.mkdir()
@@ -198,6 +199,6 @@ def test_the_confidence_follows_the_calibration_stored_with_the_engines_model(tm
     calibrated.model_folders = (adapter, model)
     confidences = []
     for engine in (plain, calibrated):
-        result = asyncio.run(Extractor("invoice", {}, engine=engine).extract({"doc_uri": "/d/a.txt", "text": "INVOICE ..."}))
+        result = asyncio.run(Extractor(ExtractionSettings(retries=0), "invoice", engine=engine).extract({"doc_uri": "/d/a.txt", "text": "INVOICE ..."}))
         confidences.append(set(json.loads(result["confidence_json"]).values()))
     assert confidences[1] == {round(1 / (1 + 2.718281828459045 ** 3), 6)} and confidences[0] != confidences[1]

@@ -13,13 +13,14 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
 from fieldmill import synth  # noqa: E402
-from fieldmill.constraint import AnswerError, answer_text  # noqa: E402
-from fieldmill.extract import Extractor  # noqa: E402
+from fieldmill.schema.constraint import AnswerError, answer_text  # noqa: E402
+from fieldmill.extract.actor import Extractor  # noqa: E402
+from fieldmill.extract.settings import ExtractionSettings  # noqa: E402
 from fieldmill.finetune import examples as ex  # noqa: E402
 from fieldmill.finetune import trainer  # noqa: E402
 from fieldmill.finetune.variants import VariantPolicy, project, schema_variant  # noqa: E402
-from fieldmill.prompts import FIELDS_COMPACT, FIELDS_ONLY, build_prompt  # noqa: E402
-from fieldmill.schemas import load_schema  # noqa: E402
+from fieldmill.model.prompts import FIELDS_COMPACT, FIELDS_ONLY, build_prompt  # noqa: E402
+from fieldmill.schema.load import load_schema  # noqa: E402
 from standin_engine import StandInEngine  # noqa: E402
 
 
@@ -75,7 +76,7 @@ def test_training_prompt_is_byte_for_byte_the_runs_prompt(corpus, prompt_format)
     assert len(examples) == 4 and not skipped.counts
     engine = StandInEngine.__new__(StandInEngine)
     engine.prompt_format = prompt_format
-    extractor = Extractor("invoice", {}, engine=engine)
+    extractor = Extractor(ExtractionSettings(retries=0), "invoice", engine=engine)
     schema = load_schema("invoice")
     for example in examples:
         pair = ex.exact_pair(schema, example, prompt_format)
@@ -98,7 +99,7 @@ def test_gold_lines_with_their_own_schemas_train_on_them_as_run_would_serve_them
         path.write_text(json.dumps(line["schema"]))
         engine = StandInEngine.__new__(StandInEngine)
         engine.prompt_format = FIELDS_COMPACT
-        extractor = Extractor(str(path), {}, engine=engine)
+        extractor = Extractor(ExtractionSettings(retries=0), str(path), engine=engine)
         pair = ex.exact_pair(ex.resolve_schema(example.schema), example, FIELDS_COMPACT)
         assert pair.prompt == build_prompt(extractor.prefix, example.text)
         assert re.fullmatch(extractor.constraint.regex, pair.answer)
@@ -145,7 +146,7 @@ def test_schema_variant_renames_subsets_and_projects_the_gold():
 
 
 def load_schema_regex(hardened):
-    from fieldmill.constraint import build_constraint
+    from fieldmill.schema.constraint import build_constraint
 
     return build_constraint(hardened).regex
 

@@ -5,7 +5,7 @@ from typing import Literal, Optional
 import pytest
 from pydantic import BaseModel, Field
 
-from fieldmill.hardening import HardeningPolicy, SchemaError, accepts_null, harden
+from fieldmill.schema.hardening import HardeningPolicy, SchemaError, accepts_null, harden
 
 
 class Colour(str, Enum):
@@ -93,13 +93,13 @@ def test_recursive_schemas_are_unrolled_to_a_bounded_depth():
         assert children(level)["maxItems"] > 0
         level = children(level)["items"]
     assert children(level)["maxItems"] == 0  # ... the second level's do not
-    from fieldmill.constraint import build_constraint
+    from fieldmill.schema.constraint import build_constraint
 
     assert build_constraint(out).max_output_bytes < 10**6  # bounded
 
 
 def test_roots_that_are_not_records_are_wrapped():
-    from fieldmill.hardening import WRAPPED_KEY, unwrap
+    from fieldmill.schema.hardening import WRAPPED_KEY, unwrap
 
     listed = harden({"type": "array", "items": {"type": "object", "properties": {"sku": {"type": "string"}}}})
     assert listed[WRAPPED_KEY] == "items" and listed["properties"]["items"]["type"] == "array"

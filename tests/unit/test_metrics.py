@@ -10,7 +10,7 @@ import pytest
 import yaml
 from prometheus_client import generate_latest
 
-from fieldmill.metrics import METRIC_NAMES, RunMetrics, field_label, filled_paths
+from fieldmill.run.metrics import METRIC_NAMES, RunMetrics, field_label, filled_paths
 from promservers import samples
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -31,7 +31,7 @@ def test_list_indices_fold_into_one_field_label():
 
 
 def test_map_keys_collapse_to_the_maps_path_so_series_never_grow_with_the_corpus():
-    from fieldmill.hardening import harden
+    from fieldmill.schema.hardening import harden
 
     hardened = harden({"type": "object", "properties": {
         "lines": {"type": "array", "items": {"type": "object", "properties": {"extras": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -161,7 +161,7 @@ def test_alert_rules_use_defined_metrics_and_the_config_scrapes_the_gateway_with
 
 
 def test_cost_per_thousand_documents():
-    from fieldmill.cost import describe, run_cost
+    from fieldmill.run.cost import describe, run_cost
 
     cost = run_cost(wall_s=360.0, workers=2, documents=600, price=3.0)
     assert cost["worker_seconds"] == 720 and cost["worker_seconds_per_1k_docs"] == 1200

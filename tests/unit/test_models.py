@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from fieldmill import models
-from fieldmill.prompts import FIELDS_AS_ASKED, FIELDS_ONLY, WORKED_EXAMPLE
+from fieldmill.model import source as models
+from fieldmill.model.prompts import FIELDS_AS_ASKED, FIELDS_ONLY, WORKED_EXAMPLE
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +62,7 @@ def test_prompt_format_comes_from_the_card(tmp_path):
 
 
 def test_every_spelling_of_the_bundled_model_gets_its_context_and_other_models_their_own():
-    from fieldmill.models import BUNDLED_MAX_MODEL_LEN, context_length
+    from fieldmill.model.source import BUNDLED_MAX_MODEL_LEN, context_length
 
     assert {context_length(spec) for spec in ("bundled", "bundled-base", "bundled-finetuned")} == {BUNDLED_MAX_MODEL_LEN}
     assert context_length("/models/my-hf-folder") is None and context_length("s3://bucket/model.gguf") is None

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fieldmill import cli
-from fieldmill.monthly import MAX_NAME, MonthlyError, job_name, month_of, render
+from fieldmill.run.monthly import MAX_NAME, MonthlyError, job_name, month_of, render
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "kuberay" / "rayjob-template.yaml"
 PARAMS = {"SCHEMA": "medical_record", "INPUT_TEMPLATE": "s3://records/${MONTH}/", "MODEL": "s3://m/x", "OUTPUT": "s3://o/",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import ray
 
-from fieldmill import pipeline
-from fieldmill.store import Run
-from fieldmill.pipeline import expand_chunk
+from fieldmill.run import executor as pipeline
+from fieldmill.run.store import Run
+from fieldmill.run.executor import expand_chunk
 
 
 def test_chunks_hold_a_blocks_worth_of_pending_documents_and_cover_each_once(tmp_path):

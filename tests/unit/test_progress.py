@@ -2,7 +2,7 @@
 
 import io
 
-from fieldmill.progress import Progress
+from fieldmill.run.progress import Progress
 
 
 def test_a_log_gets_a_plain_line_every_interval_and_the_last_one():
@@ -18,7 +18,7 @@ def test_a_log_gets_a_plain_line_every_interval_and_the_last_one():
 
 def test_the_rate_is_the_last_minutes_and_the_last_lines_is_the_runs(monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr("fieldmill.progress.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("fieldmill.run.progress.time.monotonic", lambda: clock[0])
     sink = io.StringIO()
     progress = Progress(200, stream=sink, interval=0)
     clock[0] += 120  # the model loads

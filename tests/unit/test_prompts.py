@@ -2,8 +2,8 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, Field
 
-from fieldmill.hardening import harden
-from fieldmill.prompts import DOC_CLOSE, build_prompt, example_record, schema_prefix
+from fieldmill.schema.hardening import harden
+from fieldmill.model.prompts import DOC_CLOSE, build_prompt, example_record, schema_prefix
 
 
 class Party(BaseModel):
@@ -55,8 +55,8 @@ def test_worked_example_shows_document_and_record():
 
 def test_fields_v3_lets_a_description_decide_and_names_typed_dates_iso():
     """A string date asked for as printed is text; only a typed date is called YYYY-MM-DD; no global ISO rule for text."""
-    from fieldmill.prompts import FIELDS_AS_ASKED, FIELDS_COMPACT
-    from fieldmill.schemas import schema_from_document
+    from fieldmill.model.prompts import FIELDS_AS_ASKED, FIELDS_COMPACT
+    from fieldmill.schema.load import schema_from_document
 
     document = {"title": "receipt", "type": "object", "properties": {
         "date": {"type": "string", "description": "date exactly as printed, e.g. 25/12/2018"},

@@ -4,8 +4,8 @@ from typing import Optional
 
 from pydantic import BaseModel, Field, model_validator
 
-from fieldmill.hardening import harden
-from fieldmill.records import COMPLIANT, NONCOMPLIANT, check_output, drop_unstated
+from fieldmill.schema.hardening import harden
+from fieldmill.schema.records import COMPLIANT, NONCOMPLIANT, check_output, drop_unstated
 
 
 class Stay(BaseModel):
@@ -64,7 +64,7 @@ class Bill(BaseModel):
 
 def test_rules_inside_a_list_item_and_field_validators():
     """A rule on one line item nulls nothing; a field that fails its own check is null, the rest stay typed."""
-    from fieldmill.schemas import FieldmillJsonSchema
+    from fieldmill.schema.load import FieldmillJsonSchema
 
     hard = harden(Bill.model_json_schema(schema_generator=FieldmillJsonSchema))
     checked = check_output('{"code":"abc","lines":[{"qty":2,"price":1.5,"amount":3},{"qty":1,"price":2,"amount":5}],"total":8}', Bill, hard)

@@ -1,12 +1,12 @@
-"""Rank a long document's windows per field, read the first and each field's best (retrieval.py, windows.window_rows)."""
+"""Rank a long document's windows per field, read the first and each field's best (extract/retrieval.py, windows.window_rows)."""
 
 from __future__ import annotations
 
 import json
 
-from fieldmill.hardening import harden
-from fieldmill.retrieval import choose, field_group, field_queries, list_fields, rank
-from fieldmill.windows import window_rows
+from fieldmill.schema.hardening import harden
+from fieldmill.extract.retrieval import choose, field_group, field_queries, list_fields, rank
+from fieldmill.extract.windows import window_rows
 
 SCHEMA = harden({"type": "object", "properties": {
     "parties": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "role": {"type": "string"}}},
@@ -30,7 +30,7 @@ CONTRACT = [
 
 
 def test_words_meet_in_any_of_their_forms():
-    from fieldmill.retrieval import english_stem
+    from fieldmill.extract.retrieval import english_stem
 
     assert english_stem(["governed", "governing", "laws", "cured", "parties"]) == english_stem(["govern", "govern", "law", "cure", "party"])
     contract = ["SERVICES AGREEMENT between A Ltd and B Ltd.", BOILERPLATE, "This contract shall be governed by the laws of Ireland."]
@@ -105,7 +105,7 @@ def test_a_later_window_is_read_for_a_field_only_where_it_stands_out_from_the_fi
 def test_a_window_read_for_one_field_speaks_only_for_it_and_a_list_from_where_it_was_found():
     """A window of boilerplate ranked for the governing law must not add its clauses to the parties; a window
     chosen for a list (the signatures block for the signatories) gives the list, not the first window's guess."""
-    from fieldmill.merge import WindowResult, focus, merge_windows
+    from fieldmill.extract.merge import WindowResult, focus, merge_windows
 
     first = WindowResult({"parties": ["Acme Holdings Ltd", "Bolt GmbH"], "effectiveDate": None, "governingLaw": None, "termMonths": 24})
     law = WindowResult({"parties": ["4.1 Each party shall bear its own costs"], "effectiveDate": None, "governingLaw": "England and Wales",

@@ -8,10 +8,10 @@ import textwrap
 
 from fieldmill.cli import main
 from fieldmill.finetune import examples as ex
-from fieldmill.output import row_schema
-from fieldmill.store import Run, RunConstants
-from fieldmill.review import value_at
-from fieldmill.schemas import load_schema
+from fieldmill.run.rows import row_schema
+from fieldmill.run.store import Run, RunConstants
+from fieldmill.run.review import value_at
+from fieldmill.schema.load import load_schema
 
 SCHEMA = """
     import datetime as dt

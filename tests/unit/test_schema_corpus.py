@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from fieldmill.hardening import SchemaError
-from fieldmill.schemas import schema_from_document
+from fieldmill.schema.hardening import SchemaError
+from fieldmill.schema.load import schema_from_document
 from schema_corpus import generated, hand_written
 
 

@@ -3,8 +3,8 @@ import textwrap
 
 import pytest
 
-from fieldmill.hardening import SchemaError
-from fieldmill.schemas import builtin_names, load_schema
+from fieldmill.schema.hardening import SchemaError
+from fieldmill.schema.load import builtin_names, load_schema
 
 
 def test_builtin_by_name():
@@ -71,7 +71,7 @@ def test_bad_specs_are_schema_errors(spec):
 
 def test_a_schema_file_reaches_workers_by_content_not_by_path(tmp_path):
     """Workers on other nodes have no such file: the driver ships its text, and the worker loads the same schema version."""
-    from fieldmill.schemas import load_schema, shipped_source
+    from fieldmill.schema.load import load_schema, shipped_source
 
     py = tmp_path / "receipt_schema.py"
     py.write_text("from pydantic import BaseModel, Field\n\nclass Receipt(BaseModel):\n    shop: str = Field(max_length=40)\n    total: float\n")

@@ -55,7 +55,7 @@ def test_parquet_columns_travel_alone(s3_endpoint, monkeypatch):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from fieldmill.store import _read_parquet
+    from fieldmill.run.store import _read_parquet
 
     s3 = client(s3_endpoint)
     s3.create_bucket(Bucket="cols")

@@ -16,10 +16,10 @@ import pytest
 
 from fieldmill import storage
 from fieldmill.cli import main
-from fieldmill.config import reprocess_run_id
-from fieldmill.output import row_schema
-from fieldmill.schemas import load_schema
-from fieldmill.store import _PID_NAMESPACE, INDEX_DIR, MAX_TRIES, LeaseHeld, NoResults, Run, RunConstants, RunStore, SeveralSchemas, doc_digest
+from fieldmill.run.config import reprocess_run_id
+from fieldmill.run.rows import row_schema
+from fieldmill.schema.load import load_schema
+from fieldmill.run.store import _PID_NAMESPACE, INDEX_DIR, MAX_TRIES, LeaseHeld, NoResults, Run, RunConstants, RunStore, SeveralSchemas, doc_digest
 
 SCHEMA = load_schema("invoice")
 
@@ -163,7 +163,7 @@ def test_the_store_orders_rows_not_the_drivers_clocks(tmp_path, monkeypatch):
         def now(cls, tz=None):
             return real_now(tz) + dt.timedelta(hours=1)
 
-    monkeypatch.setattr("fieldmill.output.dt.datetime", Ahead)
+    monkeypatch.setattr("fieldmill.run.rows.dt.datetime", Ahead)
     write_run(out, "monthly", [result("/in/a", "noncompliant")])
     monkeypatch.undo()
     time.sleep(0.05)

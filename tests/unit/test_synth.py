@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from fieldmill.documents import decode_document
-from fieldmill.hardening import accepts_null
-from fieldmill.schemas import load_schema
+from fieldmill.schema.hardening import accepts_null
+from fieldmill.schema.load import load_schema
 from fieldmill.synth import GOLD, generator_module, generators, write_corpus
 from fieldmill.synth.surface import amount_forms, count_forms, currency_forms, date_forms, fmt_quantity, number_words
 
@@ -127,8 +127,8 @@ def test_optional_values_are_sometimes_absent(name):
 
 def test_generic_documents_carry_their_schema_and_state_their_text_values(tmp_path):
     """Each generic document has its own JSON Schema; its record validates and every text value is printed in it."""
-    from fieldmill.constraint import answer_text
-    from fieldmill.schemas import schema_from_document
+    from fieldmill.schema.constraint import answer_text
+    from fieldmill.schema.load import schema_from_document
 
     lines = write_corpus("generic", 30, str(tmp_path), seed=2)
     assert len({json.dumps(line["schema"], sort_keys=True) for line in lines}) == 30

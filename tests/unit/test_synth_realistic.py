@@ -7,7 +7,7 @@ import re
 import pytest
 
 from fieldmill.documents import decode_document
-from fieldmill.schemas import model_from_json_schema
+from fieldmill.schema.load import model_from_json_schema
 from fieldmill.synth import GOLD, SCHEMA_FILE, write_realistic
 from fieldmill.synth import realistic
 from fieldmill.synth.layout import Page, render_pdf

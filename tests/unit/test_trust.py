@@ -10,11 +10,11 @@ import pytest
 
 from fieldmill.calibration import expected_calibration_error
 from fieldmill.cli import main
-from fieldmill.extract import provenance
-from fieldmill.output import row_schema
-from fieldmill.schemas import load_schema
-from fieldmill.store import Run, RunConstants
-from fieldmill.trust import CALIBRATION_FILE, Calibration, ValueSignals, combined, fit, has_candidates, load_calibration
+from fieldmill.extract.actor import provenance
+from fieldmill.run.rows import row_schema
+from fieldmill.schema.load import load_schema
+from fieldmill.run.store import Run, RunConstants
+from fieldmill.extract.trust import CALIBRATION_FILE, Calibration, ValueSignals, combined, fit, has_candidates, load_calibration
 
 SCHEMA = """
     from typing import Optional

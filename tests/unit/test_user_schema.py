@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from fieldmill.records import COMPLIANT, NONCOMPLIANT, check_output
-from fieldmill.schemas import load_schema
+from fieldmill.schema.records import COMPLIANT, NONCOMPLIANT, check_output
+from fieldmill.schema.load import load_schema
 
 USER = {"type": "object", "properties": {
     "code": {"type": "string", "pattern": "^[A-Z]+$"},

@@ -4,9 +4,9 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from fieldmill.hardening import harden
-from fieldmill.merge import WindowResult, merge_windows
-from fieldmill.windows import blocks, page_count, split
+from fieldmill.schema.hardening import harden
+from fieldmill.extract.merge import WindowResult, merge_windows
+from fieldmill.extract.windows import blocks, page_count, split
 
 
 def test_windows_cover_every_character_cut_at_paragraphs_and_overlap():
@@ -86,7 +86,7 @@ def test_nested_objects_merge_and_all_null_stays_null():
 def test_window_rows_carry_offsets_and_a_document_over_the_page_limit_is_too_long():
     import json as _json
 
-    from fieldmill.windows import window_rows
+    from fieldmill.extract.windows import window_rows
 
     text = "\n\n".join(f"Paragraph {i}. " + "text " * 60 for i in range(30))
     row = {"doc_uri": "/d/long.txt", "doc_etag": "e", "text": text, "pages_json": "", "read_reason": "", "read_message": ""}
@@ -103,8 +103,8 @@ def test_the_assembler_writes_one_validated_row_per_document_with_document_offse
     import json as _json
     import pickle
 
-    from fieldmill.merge import WindowAssembler
-    from fieldmill.schemas import load_schema
+    from fieldmill.extract.merge import WindowAssembler
+    from fieldmill.schema.load import load_schema
 
     schema = load_schema("legal_contract")
     base = {"doc_uri": "/d/c.pdf", "doc_etag": "e", "doc_key": "c.pdf", "doc_bytes": 1, "doc_pages": 30, "window_count": 2, "text_sha256": "f" * 64}
@@ -130,8 +130,8 @@ def test_a_window_that_failed_for_a_passing_reason_fails_its_document_so_the_nex
     import pickle
 
     from fieldmill.documents import ENGINE_ERROR, TRANSIENT
-    from fieldmill.merge import WindowAssembler
-    from fieldmill.schemas import load_schema
+    from fieldmill.extract.merge import WindowAssembler
+    from fieldmill.schema.load import load_schema
 
     schema = load_schema("legal_contract")
     base = {"doc_uri": "/d/c.pdf", "doc_etag": "e", "doc_key": "c.pdf", "doc_bytes": 1, "doc_pages": 30, "window_count": 3, "text_sha256": "f" * 64}

@@ -8,10 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from fieldmill.constraint import Constraint
-from fieldmill.prompts import WORKED_EXAMPLE
+from fieldmill.schema.constraint import Constraint
+from fieldmill.model.prompts import WORKED_EXAMPLE
 
-from fieldmill.backends import BACKENDS, DEFAULT_BACKEND  # noqa: E402,F401  (BACKENDS re-exported for engines)
+from fieldmill.engines.backends import BACKENDS, DEFAULT_BACKEND  # noqa: E402,F401  (BACKENDS re-exported for engines)
 
 
 class EngineConfig(BaseModel):
@@ -55,10 +55,10 @@ class Engine(ABC):
 
     #: Longest prompt + output the engine accepts, in tokens.
     max_model_len: int
-    #: The prompt format the model expects (`fieldmill.prompts.PROMPT_FORMATS`); a fine-tuned model's card names it.
+    #: The prompt format the model expects (`fieldmill.model.prompts.PROMPT_FORMATS`); a fine-tuned model's card names it.
     prompt_format: str = WORKED_EXAMPLE
     #: Where the model's files are, the adapter's folder first: what is stored with the model (its confidence
-    #: calibration, `fieldmill.trust.load_calibration`) is looked up there.
+    #: calibration, `fieldmill.extract.trust.load_calibration`) is looked up there.
     model_folders: tuple = ()
 
     @abstractmethod

@@ -21,8 +21,8 @@ import asyncio
 import threading
 import time
 
-from fieldmill import models
-from fieldmill.constraint import Constraint
+from fieldmill.model import source as models
+from fieldmill.schema.constraint import Constraint
 from fieldmill.engines.base import Engine, EngineConfig, Generation, token_ends
 
 
@@ -61,7 +61,7 @@ class TransformersEngine(Engine):
         self.eos_ids = {self.tokenizer.eos_token_id, *(configured if isinstance(configured, list) else [configured])} - {None}
 
     def count_tokens(self, prompt: str) -> list[int]:
-        from fieldmill.prompts import prompt_token_ids
+        from fieldmill.model.prompts import prompt_token_ids
 
         return prompt_token_ids(self.tokenizer, prompt)
 

@@ -11,8 +11,8 @@ import logging
 import os
 import time
 
-from fieldmill import models
-from fieldmill.constraint import Constraint
+from fieldmill.model import source as models
+from fieldmill.schema.constraint import Constraint
 from fieldmill.engines.base import BACKENDS, Engine, EngineConfig, Generation, token_ends
 
 # vLLM gives up compiling a regex after 5 s by default and then finishes the request
@@ -28,7 +28,7 @@ class IdleShutdownFilter(logging.Filter):
     """Ray ends an extraction actor by stopping its processes, vLLM's engine core among them, and the
     engine's client then logs "engine core exited unexpectedly" and a traceback (EngineDeadError): at
     the end of every run, on every actor, with nothing in flight. Those records are dropped while
-    no request is in flight; a death during work is logged (and the engine restarted: extract.py)."""
+    no request is in flight; a death during work is logged (and the engine restarted: extract/actor.py)."""
 
     LOGGERS = ("vllm.v1.engine.async_llm", "vllm.v1.engine.core_client")
     _MARKS = ("output_handler failed", "engine core exited unexpectedly", "EngineDeadError")
@@ -125,7 +125,7 @@ class VllmEngine(Engine):
         self.type_adapter = VLLMOfflineTypeAdapter()
 
     def count_tokens(self, prompt: str) -> list[int]:
-        from fieldmill.prompts import prompt_token_ids
+        from fieldmill.model.prompts import prompt_token_ids
 
         return prompt_token_ids(self.tokenizer, prompt)
 

@@ -36,9 +36,9 @@ from fieldmill.finetune.examples import (
     resolve_schema,
     split_held_out,
 )
-from fieldmill.cost import price_per_hour, run_cost
+from fieldmill.run.cost import price_per_hour, run_cost
 from fieldmill.finetune.trainer import TrainConfig, TrainError
-from fieldmill.prompts import FINETUNE_DEFAULT
+from fieldmill.model.prompts import FINETUNE_DEFAULT
 
 __all__ = ["FinetunePlan", "FinetuneResult", "finetune", "Source", "TrainConfig", "DataError", "TrainError", "FROM_GOLD"]
 
@@ -71,8 +71,8 @@ class FinetuneResult:
 
 
 def finetune(plan: FinetunePlan) -> FinetuneResult:
-    from fieldmill import models
-    from fieldmill.finetune import card as cards
+    from fieldmill.model import source as models
+    from fieldmill.model import card as cards
     from fieldmill.finetune import trainer
 
     output = Path(plan.output).expanduser().resolve()
@@ -156,7 +156,7 @@ def _schema_entries(pairs: list[Pair], examples: list[Example]) -> list[dict[str
 def _init_adapter(spec: str | None) -> Path | None:
     if spec is None:
         return None
-    from fieldmill import models
+    from fieldmill.model import source as models
 
     folder = models.default_adapter() if spec == "bundled" else Path(models.materialise(spec))
     if not (folder / "adapter_config.json").is_file():

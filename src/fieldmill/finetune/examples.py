@@ -29,11 +29,11 @@ from typing import Any, Callable
 from pydantic import ValidationError
 
 from fieldmill import documents, storage
-from fieldmill.constraint import AnswerError, answer_text
+from fieldmill.schema.constraint import AnswerError, answer_text
 from fieldmill.finetune.variants import VariantPolicy, noisy_document, project, schema_variant, variant_title
-from fieldmill.prompts import build_prompt, schema_prefix, schema_title
-from fieldmill.hardening import SchemaError
-from fieldmill.schemas import LoadedSchema, load_schema, schema_from_document
+from fieldmill.model.prompts import build_prompt, schema_prefix, schema_title
+from fieldmill.schema.hardening import SchemaError
+from fieldmill.schema.load import LoadedSchema, load_schema, schema_from_document
 
 MAX_DOC_BYTES = 64 << 20
 FROM_GOLD = "from-gold"  # a source whose gold lines each carry their own schema

@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 from fieldmill.finetune import FinetuneResult, held_out_pairs
-from fieldmill.finetune.card import write_card
+from fieldmill.model.card import write_card
 
 
 def evaluate_held_out(result: FinetuneResult, engine=None) -> dict[str, Any]:
@@ -47,8 +47,8 @@ def score_outputs(examples, pairs, outputs: list[str]) -> dict[str, Any]:
     """Per schema: documents, compliance, micro and macro accuracy of the outputs against the gold records."""
     from fieldmill.evaluate import FieldScore, leaves, score_record
     from fieldmill.finetune.examples import is_inline, resolve_schema
-    from fieldmill.output import row_schema
-    from fieldmill.records import COMPLIANT, check_output
+    from fieldmill.run.rows import row_schema
+    from fieldmill.schema.records import COMPLIANT, check_output
 
     by_key = {(e.schema, e.name): e for e in examples}
     per_schema: dict[str, dict[str, Any]] = {}  # by spec
@@ -93,7 +93,7 @@ def print_finetune_summary(result: FinetuneResult) -> None:
         print(f"             {line}")
     print(f"training     {training['steps']} steps in {training['train_s']:.0f} s, loss {training['first_loss']} -> {training['final_loss']}")
     if training.get("cost"):
-        from fieldmill.cost import describe
+        from fieldmill.run.cost import describe
 
         print(f"cost         {describe(training['cost'])}")
     for name, score in card.get("held_out_scores", {}).items():

@@ -31,7 +31,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from fieldmill.prompts import prompt_token_ids
+from fieldmill.model.prompts import prompt_token_ids
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 CHECKPOINT = "checkpoint"

@@ -51,7 +51,7 @@ def write_corpus(schema_name: str, count: int, output: str, seed: int = 0, forma
     filler (`synth/longdoc.py`); contracts and medical records only."""
     if pages is not None and schema_name not in LONG:
         raise ValueError(f"long documents (--pages) are written for {', '.join(LONG)}, not {schema_name!r}")
-    from fieldmill.schemas import load_schema
+    from fieldmill.schema.load import load_schema
 
     if schema_name == GENERIC:
         return _write_generic(count, output, seed, formats)
@@ -103,7 +103,7 @@ def scan_bytes(fmt: str, pdf: bytes, rng: random.Random) -> bytes:
 
 
 def _write_generic(count: int, output: str, seed: int, formats: tuple[str, ...]) -> list[dict[str, Any]]:
-    from fieldmill.schemas import model_from_json_schema
+    from fieldmill.schema.load import model_from_json_schema
     from fieldmill.synth import generic
 
     rng = random.Random(seed)
@@ -133,7 +133,7 @@ def write_realistic(count: int, output: str, seed: int = 0, held_out: bool = Fal
     `held_out` uses only the templates no training corpus uses. `formats` from pdf, png and
     scan-pdf, in turn: the rendered PDF, or scans of it.
     """
-    from fieldmill.schemas import model_from_json_schema
+    from fieldmill.schema.load import model_from_json_schema
     from fieldmill.synth import realistic
 
     if one_schema and kind is None:

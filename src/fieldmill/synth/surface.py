@@ -7,7 +7,7 @@ import html
 import random
 from decimal import Decimal
 
-from fieldmill import evidence
+from fieldmill.extract import evidence
 
 _DATE_FORMATS = ("{d:%B} {d.day}, {d:%Y}", "{d:%m}/{d:%d}/{d:%Y}", "{d:%Y}-{d:%m}-{d:%d}", "{d.day} {d:%b} {d:%Y}", "{d:%d}.{d:%m}.{d:%Y}")
 _CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}

@@ -1,7 +1,7 @@
 """The row: one document's result as written to Parquet, and its Arrow schema.
 
 Where rows go (run folders, parts, indexes, completion) is the run store's business
-(`store.py`); this module only says what a row is.
+(`run/store.py`); this module only says what a row is.
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ from typing import Any
 
 import pyarrow as pa
 
-from fieldmill.arrow_types import arrow_type, to_arrow_value
+from fieldmill.schema.arrow_types import arrow_type, to_arrow_value
 from fieldmill.storage import printable
 
 ERRORS_TYPE = pa.list_(pa.struct([pa.field("field", pa.string()), pa.field("message", pa.string())]))
 EVIDENCE_TYPE = pa.list_(pa.struct([pa.field("field", pa.string()), pa.field("start", pa.int64()), pa.field("end", pa.int64()),
                                     pa.field("quote", pa.string()), pa.field("match", pa.string()), pa.field("page", pa.int32())]))
 CONFIDENCE_TYPE = pa.map_(pa.string(), pa.float64())
-# What the run knew about each value (fieldmill.trust.ValueSignals): what its confidence was made from and what
+# What the run knew about each value (fieldmill.extract.trust.ValueSignals): what its confidence was made from and what
 # `fieldmill calibrate` refits from.
 SIGNALS_TYPE = pa.list_(pa.struct([pa.field("field", pa.string()), pa.field("token_p", pa.float64()), pa.field("grounding", pa.string()),
                                    pa.field("broken_rule", pa.bool_()), pa.field("candidates", pa.bool_())]))
-# A long document's windows that were read (retrieval.py): document offsets, and the fields each was chosen for
+# A long document's windows that were read (extract/retrieval.py): document offsets, and the fields each was chosen for
 # (none: read for every field, as the first window is and every window is with --retrieval off). Null: one window.
 WINDOWS_READ_TYPE = pa.list_(pa.struct([pa.field("window", pa.int32()), pa.field("start", pa.int64()), pa.field("end", pa.int64()),
                                         pa.field("fields", pa.list_(pa.string()))]))

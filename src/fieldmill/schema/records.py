@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from fieldmill.hardening import non_null_options
+from fieldmill.schema.hardening import non_null_options
 
 COMPLIANT = "compliant"
 NONCOMPLIANT = "noncompliant"
@@ -37,7 +37,7 @@ class Checked:
 def check_output(text: str, model: type[BaseModel], hardened: dict[str, Any], original=None) -> Checked:
     """Parse and validate one output; never raises for bad output.
 
-    `original`: a validator of the user's own JSON Schema (`validation.py`); a record is
+    `original`: a validator of the user's own JSON Schema (`schema/validation.py`); a record is
     compliant only when the pydantic model and the original both accept it.
     """
     try:
@@ -58,8 +58,8 @@ def check_output(text: str, model: type[BaseModel], hardened: dict[str, Any], or
     errors = [{"field": _location(e["loc"]), "message": e["msg"]} for e in raw]
     failed = {path for path in (_field_path(e["loc"], hardened) for e in raw) if path is not None}
     if original is not None:
-        from fieldmill.hardening import unwrap
-        from fieldmill.validation import original_errors
+        from fieldmill.schema.hardening import unwrap
+        from fieldmill.schema.validation import original_errors
 
         key = hardened.get("x-fieldmill-wrapped")
         for error in original_errors(original, unwrap(json.loads(json.dumps(stated), parse_float=Decimal), hardened)):

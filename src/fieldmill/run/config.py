@@ -8,7 +8,7 @@ import re
 
 from pydantic import BaseModel, Field, field_validator
 
-from fieldmill.engines.base import EngineConfig
+from fieldmill.extract.settings import ExtractionSettings
 from fieldmill.ocr import OcrSettings
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -18,7 +18,7 @@ class RunConfig(BaseModel):
     input: str = Field(description="Local folder or s3://bucket/prefix/ of documents.", json_schema_extra={"flag": "INPUT"})
     schema_spec: str = Field(description="Schema: a built-in name, file.py:Class, package.module:Class or schema.json.", json_schema_extra={"flag": "--schema"})
     output: str = Field(description="Local folder or s3://bucket/prefix/ for the run folders.")
-    engine: EngineConfig = Field(default_factory=EngineConfig)
+    extraction: ExtractionSettings = Field(default_factory=ExtractionSettings)
     workers: int = Field(1, ge=1, description="Extraction actors, one engine each.")
     batch_size: int = Field(16, ge=1, description="Documents per batch sent to an actor.")
     concurrent_batches: int = Field(4, ge=1, description="Batches (Ray Data blocks) an actor works on at once, so its engine never idles at a batch "
@@ -26,10 +26,9 @@ class RunConfig(BaseModel):
     run_id: str | None = Field(None, description="Run folder name; default derived from input, schema version and model.")
     limit: int | None = Field(None, ge=1, description="Process at most this many pending documents; the run stays partial (no _SUCCESS, not in the "
                               "current view) until the same command finishes it.")
-    max_doc_tokens: int | None = Field(None, ge=1, description="Largest document (in prompt tokens) sent to the model; default: what the context allows.")
     max_doc_bytes: int = Field(64 << 20, ge=1, description="Larger objects are not read: they fail as too_long.")
     chunk_tokens: int = Field(1500, ge=200, description="A document longer than this (in tokens, estimated) is read in overlapping windows "
-                              "of this size whose records are merged into one (see windows.py, merge.py).")
+                              "of this size whose records are merged into one (see extract/windows.py, extract/merge.py).")
     overlap_tokens: int = Field(150, ge=0, description="How much consecutive windows share, in whole paragraphs of up to this many tokens.")
     retrieval: str = Field("bm25", pattern="^(off|bm25)$", description="bm25: a document longer than one window is read in its first window "
                            "and in each field's best-ranked windows (BM25 over the windows, queried with the schema's words for the field), "
@@ -41,24 +40,10 @@ class RunConfig(BaseModel):
     decode_timeout_s: float | None = Field(None, gt=0, description="Longest decode of one document: PDFs and images in a child process of "
                                            "the reader (a decoder that crashes fails only its document), text, HTML and JSON under a timer; "
                                            "past it the document fails as too_long. Default: the OCR document limit plus a minute.")
-    retries: int = Field(2, ge=0, le=10, description="Extra attempts, sampled at the retry temperature, for a record that fails validation "
-                         "(the first is greedy; 0 = greedy only).", json_schema_extra={"env": "FIELDMILL_RETRIES"})
-    retry_temperature: float = Field(0.7, gt=0, le=2, description="Sampling temperature of the retries.")
     price_per_hour: float | None = Field(None, ge=0, description="Price of one worker-hour (a GPU, or a CPU machine): the summary, _SUCCESS and "
                                        "metrics then give the cost per 1,000 documents.", json_schema_extra={"env": "FIELDMILL_PRICE_PER_HOUR"})
     max_tries: int = Field(3, ge=1, le=20, description="A document that failed for a passing reason (read error, engine error, changed while read) "
                            "is tried again by the same command until it was tried this many times; then its failed row stays.")
-    grounding: str = Field("off", pattern="^(off|strict)$", description="strict: free-text fields are null or a verbatim span of the document, by "
-                           "construction (a per-document grammar); evidence and confidence are written either way.",
-                           json_schema_extra={"env": "FIELDMILL_GROUNDING"})
-    dates: str = Field("document", pattern="^(document|any)$", description="document: a date field holds a date the document prints "
-                       "(read either way when ambiguous), in the form its description asks for, or null; any: whatever date the model writes. "
-                       "A document that prints no date decodes as with any.", json_schema_extra={"env": "FIELDMILL_DATES"})
-    numbers: str = Field("document", pattern="^(document|any)$", description="document: a number field (not an integer) and a string field "
-                         "asking for an amount with two decimals hold a number the document prints (every reading of 1.234), or null, "
-                         "and a field asking for the person who signed holds a line under the letter's closing; any: whatever the "
-                         "model writes. A document that prints none decodes as with any.",
-                         json_schema_extra={"env": "FIELDMILL_NUMBERS"})
     reprocess: bool = Field(False, description="Start a new run over INPUT even if its documents were done (resuming an unfinished reprocess run).")
     ray_address: str | None = Field(None, description="Existing Ray cluster to join (e.g. 'auto'); else a local one is started.",
                                     json_schema_extra={"env": "RAY_ADDRESS"})

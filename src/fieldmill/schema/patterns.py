@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - Python 3.10
 
 from dataclasses import dataclass
 
-from fieldmill.grammar import CharClass, Literal, Node, Repeat, alt, escape_class_char, seq
+from fieldmill.schema.grammar import CharClass, Literal, Node, Repeat, alt, escape_class_char, seq
 
 _JSON_CHAR = r'[^"\\\x00-\x1f]'  # one character of a JSON string body that needs no escape
 

@@ -33,8 +33,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
 from pydantic.json_schema import GenerateJsonSchema
 
-from fieldmill.constraint import Constraint, build_constraint
-from fieldmill.hardening import HardeningPolicy, SchemaError, harden
+from fieldmill.schema.constraint import Constraint, build_constraint
+from fieldmill.schema.hardening import HardeningPolicy, SchemaError, harden
 
 BUILTIN_PACKAGE = "fieldmill_schemas"
 # A schema may carry a document matching its first example record, for worked-example prompts.
@@ -85,7 +85,7 @@ class LoadedSchema:
         """A JSON Schema validator of the user's original document (None for a pydantic schema, which its model states)."""
         if self.original is None:
             return None
-        from fieldmill.validation import original_validator
+        from fieldmill.schema.validation import original_validator
 
         return original_validator(self.original)
 
@@ -280,7 +280,7 @@ def _format_check(fmt: str):
     """The text formats the constraint bounds (email, uri, ipv4), checked with the constraint's own shape."""
     import re
 
-    from fieldmill.constraint import format_regex
+    from fieldmill.schema.constraint import format_regex
 
     shape = re.compile(format_regex(fmt))
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fieldmill.grammar import (
+from fieldmill.schema.grammar import (
     DIGIT,
     CharClass,
     Literal,
@@ -28,8 +28,8 @@ from fieldmill.grammar import (
     separated,
     seq,
 )
-from fieldmill.hardening import SchemaError
-from fieldmill.patterns import bounded_pattern, pattern_widths
+from fieldmill.schema.hardening import SchemaError
+from fieldmill.schema.patterns import bounded_pattern, pattern_widths
 
 # Formats with a fixed, bounded shape. Their values are what pydantic parses.
 _TWO = Repeat(DIGIT, 2, 2)
@@ -99,8 +99,8 @@ class Constraint:
 
 def build_constraint(hardened: dict[str, Any]) -> Constraint:
     """The record's regex and its budget; and, when the schema says more than a regex can (a pattern
-    together with a length), the exact Lark grammar as well (`lark_grammar.py`)."""
-    from fieldmill.lark_grammar import needs_grammar, record_grammar
+    together with a length), the exact Lark grammar as well (`schema/lark_grammar.py`)."""
+    from fieldmill.schema.lark_grammar import needs_grammar, record_grammar
 
     node = value_node(hardened, "$")
     return Constraint(regex=node.regex(), max_output_bytes=node.max_bytes(), grammar=record_grammar(hardened) if needs_grammar(hardened) else None)

@@ -1,6 +1,6 @@
 """A record's constraint as a Lark grammar (llguidance's dialect), for what one regex cannot say.
 
-The record's regex (`constraint.py`) serves every backend. Three things need more, and
+The record's regex (`schema/constraint.py`) serves every backend. Three things need more, and
 llguidance's Lark grammars have both (vLLM's `guidance` backend, the default, takes them
 as a `grammar` structured output):
 
@@ -18,7 +18,7 @@ as a `grammar` structured output):
 
 * **Values the document prints.** A date field takes one of the dates the document prints,
   a number field one of its numbers and a signer field one of the lines under its closing
-  (`document_dates.py`, `document_numbers.py`, `document_signers.py`), as literal
+  (`schema/document_dates.py`, `schema/document_numbers.py`, `schema/document_signers.py`), as literal
   alternatives; the model still chooses which.
 
 Either kind of string is bounded by the field's `maxLength` in JSON characters, which is
@@ -34,12 +34,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from fieldmill.constraint import exact_pattern, value_node
-from fieldmill.document_dates import EITHER, ISO, PRINTED, PrintedDate, date_ask, iso_candidates, printed_candidates, printed_dates
-from fieldmill.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, PrintedNumber, decimal2_candidates, number_ask, number_candidates
-from fieldmill.document_numbers import amount_texts, names_a_thing, printed_amount_candidates, printed_numbers
-from fieldmill.document_signers import signer_ask, signer_candidates
-from fieldmill.patterns import pattern_body_regex
+from fieldmill.schema.constraint import exact_pattern, value_node
+from fieldmill.schema.document_dates import EITHER, ISO, PRINTED, PrintedDate, date_ask, iso_candidates, printed_candidates, printed_dates
+from fieldmill.schema.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, PrintedNumber, decimal2_candidates, number_ask, number_candidates
+from fieldmill.schema.document_numbers import amount_texts, names_a_thing, printed_amount_candidates, printed_numbers
+from fieldmill.schema.document_signers import signer_ask, signer_candidates
+from fieldmill.schema.patterns import pattern_body_regex
 
 _JSON_STRING_BODY = r'/([^"\\\x00-\x1f]|\\["\\\/bfnrt])*/'  # what a JSON string holds between its quotes
 # Digits and separators only, holding a decimal amount (1.58, 1,158.40) or a numeric date (15-12-2016): never a name or an identifier.
@@ -87,9 +87,9 @@ def chunks(text: str) -> list[str]:
 def record_grammar(hardened: dict[str, Any], document: str | None = None, spans: bool = False, dates: bool = False,
                    numbers: bool = False, printed: "Printed | None" = None) -> str:
     """The record's Lark grammar: patterns intersected with lengths; for a `document`, free text as its
-    spans (`spans`), date fields as the dates it prints (`dates`, `document_dates.py`), number fields
+    spans (`spans`), date fields as the dates it prints (`dates`, `schema/document_dates.py`), number fields
     as the numbers it prints and signer fields as the lines under its closing (`numbers`,
-    `document_numbers.py`, `document_signers.py`); `printed`: what was already read of it."""
+    `schema/document_numbers.py`, `schema/document_signers.py`); `printed`: what was already read of it."""
     if printed is None:
         printed = Printed(printed_dates(document) if dates and document is not None else [],
                           printed_numbers(document) if numbers and document is not None else [],
@@ -166,7 +166,7 @@ class Printed:
 
     dates: list[PrintedDate]
     numbers: list[PrintedNumber]
-    signers: list[str] = field(default_factory=list)  # the lines under the closing of a letter (`document_signers.py`)
+    signers: list[str] = field(default_factory=list)  # the lines under the closing of a letter (`schema/document_signers.py`)
 
 
 class _Builder:

@@ -20,28 +20,22 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from fieldmill import documents, trust
-from fieldmill.confidence import field_confidence
-from fieldmill.engines import Engine, EngineConfig, create_engine
-from fieldmill.evidence import DocumentIndex, ground
-from fieldmill.constraint import build_constraint
-from fieldmill.lark_grammar import Asks, asks, document_grammar
-from fieldmill.repair import bounded, list_cuts
-from fieldmill.prompts import build_prompt, in_schema_order, schema_prefix, schema_title
-from fieldmill.records import FAILED, NONCOMPLIANT, check_output
-from fieldmill.retrieval import field_group
-from fieldmill.schemas import load_schema
+from fieldmill import documents
+from fieldmill.extract import trust
+from fieldmill.extract.confidence import field_confidence
+from fieldmill.engines import Engine, create_engine
+from fieldmill.extract.evidence import DocumentIndex, ground
+from fieldmill.schema.constraint import build_constraint
+from fieldmill.schema.lark_grammar import Asks, asks, document_grammar
+from fieldmill.extract.repair import bounded, list_cuts
+from fieldmill.model.prompts import build_prompt, in_schema_order, schema_prefix, schema_title
+from fieldmill.schema.records import FAILED, NONCOMPLIANT, check_output
+from fieldmill.extract.retrieval import field_group
+from fieldmill.schema.load import load_schema
+from fieldmill.extract.settings import FROM_DOCUMENT, GROUNDING_STRICT, ExtractionSettings
 
 log = logging.getLogger("fieldmill")
 
-GROUNDING_OFF = "off"
-GROUNDING_STRICT = "strict"  # free-text fields can only be copied from the document (lark_grammar.py)
-GROUNDING_MODES = (GROUNDING_OFF, GROUNDING_STRICT)
-# Where date and number fields take their values: what the document prints (document_dates.py,
-# document_numbers.py), or anything their type allows.
-FROM_DOCUMENT = "document"
-ANY_VALUE = "any"
-VALUE_SOURCES = (FROM_DOCUMENT, ANY_VALUE)
 # Engine restarts per actor before its documents fail as engine_error (a machine that cannot keep one alive).
 MAX_ENGINE_RESTARTS = 3
 # Characters per token no tokenizer beats by much; longer texts are refused before
@@ -79,24 +73,18 @@ class Reading:
 
 
 class Extractor:
-    def __init__(self, schema_spec: str, engine_config: dict[str, Any], max_doc_tokens: int | None = None, engine: Engine | None = None,
-                 retries: int = 0, retry_temperature: float = 0.7, grounding: str = GROUNDING_OFF, schema_source: str | None = None,
-                 engines=None, dates: str = FROM_DOCUMENT, numbers: str = FROM_DOCUMENT, engine_factory: Callable[[], Engine] | None = None):
+    def __init__(self, settings: ExtractionSettings, schema_spec: str, schema_source: str | None = None, engines=None, engine: Engine | None = None,
+                 engine_factory: Callable[[], Engine] | None = None):
+        """`settings`: the run's `RunConfig.extraction`; `schema_source`: the schema file's text where this worker lacks the file;
+        `engines`: the driver's count of open engines (run/executor.py's EngineCount), or None; `engine`/`engine_factory`: an
+        engine already made, or how to make one (default: from `settings.engine`)."""
         started = time.perf_counter()
-        self.engines = engines  # the driver's count of open engines (pipeline.EngineCount), or None
-        if grounding not in GROUNDING_MODES:
-            raise ValueError(f"grounding {grounding!r}: choose one of {', '.join(GROUNDING_MODES)}")
-        self.grounding = grounding
-        for option, value in (("dates", dates), ("numbers", numbers)):
-            if value not in VALUE_SOURCES:
-                raise ValueError(f"{option} {value!r}: choose one of {', '.join(VALUE_SOURCES)}")
-        self.dates, self.numbers = dates, numbers
-        self.retries = retries
-        self.retry_temperature = retry_temperature
+        self.settings = settings
+        self.engines = engines
         self.schema = load_schema(schema_spec, source=schema_source)
         # How to build the engine again when it dies inside this live actor (vLLM's EngineDeadError): restarted,
         # a bounded number of times, instead of failing every remaining document.
-        self.engine_factory = engine_factory or (None if engine is not None else (lambda: create_engine(EngineConfig(**engine_config))))
+        self.engine_factory = engine_factory or (None if engine is not None else (lambda: create_engine(settings.engine)))
         self.engine = engine or self.engine_factory()
         self.engine_restarts = 0
         self._restart_lock = asyncio.Lock()
@@ -114,7 +102,7 @@ class Extractor:
                 f"({overhead} tokens) leave {room} tokens of the model's {self.engine.max_model_len} for a document; "
                 "tighten maxLength/maxItems or use a model with a longer context"
             )
-        self.max_prompt_tokens = overhead + min(room, max_doc_tokens or room)
+        self.max_prompt_tokens = overhead + min(room, settings.max_doc_tokens or room)
         self.load_s = time.perf_counter() - started
         if self.engines is not None:
             self.engines.opened.remote(*_this_process())
@@ -191,13 +179,13 @@ class Extractor:
         spent = {"prompt_tokens": 0, "completion_tokens": 0, "generation_s": 0.0}
         # A window of a long document is not a whole record (its sums and rules may need other windows):
         # its one greedy answer is kept and the merged record is validated.
-        retries = self.retries if int(row.get("window_count") or 1) == 1 else 0
-        bound = None  # a constraint with a runaway list bounded where the rules say it ended (repair.py)
+        retries = self.settings.retries if int(row.get("window_count") or 1) == 1 else 0
+        bound = None  # a constraint with a runaway list bounded where the rules say it ended (extract/repair.py)
         for attempt in range(1 + retries):
             # Greedy first; then, when the rules refused the tail of a list, greedy again with that list bounded;
             # otherwise a record that fails validation is drawn again with sampling, seeded by the document and
             # the attempt so a rerun repeats the same draws.
-            sampling = {} if attempt == 0 or bound is not None else {"temperature": self.retry_temperature, "seed": _seed(row.get("doc_uri", ""), attempt)}
+            sampling = {} if attempt == 0 or bound is not None else {"temperature": self.settings.retry_temperature, "seed": _seed(row.get("doc_uri", ""), attempt)}
             use = bound or constraint
             bound = None
             try:
@@ -286,8 +274,8 @@ class Extractor:
     def _for_document(self, constraint, hardened: dict[str, Any], text: str, asked: Asks):
         """The constraint for one document: free text grounded in it (`--grounding strict`), date and number
         fields among the dates and numbers it prints (`--dates/--numbers document`); else the schema's own."""
-        grammar = document_grammar(hardened, text, spans=self.grounding == GROUNDING_STRICT, dates=self.dates == FROM_DOCUMENT,
-                                   numbers=self.numbers == FROM_DOCUMENT, asked=asked)
+        grammar = document_grammar(hardened, text, spans=self.settings.grounding == GROUNDING_STRICT, dates=self.settings.dates == FROM_DOCUMENT,
+                                   numbers=self.settings.numbers == FROM_DOCUMENT, asked=asked)
         return replace(constraint, grammar=grammar) if grammar is not None else constraint
 
     def _result(self, generation, started: float, row: dict[str, Any], reading: Reading) -> dict[str, Any]:

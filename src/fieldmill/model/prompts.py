@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fieldmill.hardening import accepts_null
+from fieldmill.schema.hardening import accepts_null
 
 DOC_OPEN = "<<<DOCUMENT"
 DOC_CLOSE = "DOCUMENT>>>"

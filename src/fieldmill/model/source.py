@@ -54,8 +54,8 @@ class ModelRef:
 
 def prompt_format(folder: Path, default: str | None = None) -> str:
     """The prompt format a model folder was trained on (its card), else `default` or the base models' format."""
-    from fieldmill.finetune.card import read_card
-    from fieldmill.prompts import PROMPT_FORMATS, WORKED_EXAMPLE
+    from fieldmill.model.card import read_card
+    from fieldmill.model.prompts import PROMPT_FORMATS, WORKED_EXAMPLE
 
     card = read_card(folder)
     if card is None:
@@ -73,7 +73,7 @@ def cache_dir() -> Path:
 
 def default_adapter() -> Path:
     """The LoRA adapter of the default model, shipped inside the package."""
-    return Path(__file__).parent / "default_model"
+    return Path(__file__).parents[1] / "default_model"  # package data of fieldmill itself (pyproject.toml)
 
 
 def context_length(spec: str) -> int | None:

@@ -24,19 +24,19 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from fieldmill import __version__, storage
-from fieldmill.config import FOLLOW_UP_MARK, RunConfig, default_run_id, reprocess_run_id
-from fieldmill.cost import price_per_hour, run_cost
+from fieldmill.run.config import FOLLOW_UP_MARK, RunConfig, default_run_id, reprocess_run_id
+from fieldmill.run.cost import price_per_hour, run_cost
 from fieldmill.documents import decode_batch
-from fieldmill.extract import Extractor
-from fieldmill.merge import WindowAssembler
-from fieldmill.metrics import METRIC_COLUMNS, RunMetrics
-from fieldmill.models import ModelRef
-from fieldmill.output import row_schema
-from fieldmill.progress import Progress
-from fieldmill.schemas import LoadedSchema, load_schema, shipped_source
-from fieldmill.store import History, Lease, Run, RunConstants, RunStore, doc_digest
-from fieldmill.retrieval import RETRIEVAL_BM25, field_queries, list_fields
-from fieldmill.windows import window_rows
+from fieldmill.extract.actor import Extractor
+from fieldmill.extract.merge import WindowAssembler
+from fieldmill.run.metrics import METRIC_COLUMNS, RunMetrics
+from fieldmill.model.source import ModelRef
+from fieldmill.run.rows import row_schema
+from fieldmill.run.progress import Progress
+from fieldmill.schema.load import LoadedSchema, load_schema, shipped_source
+from fieldmill.run.store import History, Lease, Run, RunConstants, RunStore, doc_digest
+from fieldmill.extract.retrieval import RETRIEVAL_BM25, field_queries, list_fields
+from fieldmill.extract.windows import window_rows
 
 log = logging.getLogger("fieldmill")
 
@@ -96,9 +96,9 @@ def raw_uri(uri: str) -> bytes:
 def plan_run(config: RunConfig) -> tuple[LoadedSchema, str, RunStore, Run]:
     """Schema, model id, store and run: everything decided before any work."""
     schema = load_schema(config.schema_spec)
-    model_id = ModelRef(config.engine.model, config.engine.lora).model_id()
-    if config.engine.kind != "vllm":  # another runtime's answers are not the default engine's
-        model_id += f"@{config.engine.kind}"
+    model_id = ModelRef(config.extraction.engine.model, config.extraction.engine.lora).model_id()
+    if config.extraction.engine.kind != "vllm":  # another runtime's answers are not the default engine's
+        model_id += f"@{config.extraction.engine.kind}"
     store = RunStore(config.output)
     run_id = config.run_id or default_run_id(storage.normalise_root(config.input), schema.name, schema.hash, model_id)
     if config.reprocess and not config.run_id:
@@ -233,10 +233,10 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
         "schema_spec": config.schema_spec,
         "schema_hash": schema.hash,
         "model_id": model_id,
-        "backend": config.engine.backend,
-        "grounding": config.grounding,
-        "dates": config.dates,
-        "numbers": config.numbers,
+        "backend": config.extraction.engine.backend,
+        "grounding": config.extraction.grounding,
+        "dates": config.extraction.dates,
+        "numbers": config.extraction.numbers,
         "fieldmill_version": __version__,
         "started_at": previous.get("started_at") or _iso(started),
         "ended_at": previous.get("ended_at") or _iso(ended),
@@ -277,15 +277,9 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
     ds = ds.map_batches(
         Extractor,
         fn_constructor_kwargs={
+            "settings": config.extraction,
             "schema_spec": config.schema_spec,
             "schema_source": shipped_source(config.schema_spec),  # the file's text: worker nodes do not have the file
-            "engine_config": config.engine.model_dump(),
-            "max_doc_tokens": config.max_doc_tokens,
-            "retries": config.retries,
-            "retry_temperature": config.retry_temperature,
-            "grounding": config.grounding,
-            "dates": config.dates,
-            "numbers": config.numbers,
             "engines": engines,
         },
         batch_size=config.batch_size,

@@ -1,4 +1,4 @@
-"""Ship a trained model folder's adapter as the default model: `python -m fieldmill.default_model_ship MODEL_DIR`.
+"""Ship a trained model folder's adapter as the default model: `python -m fieldmill.model.ship MODEL_DIR`.
 
 Copies `MODEL_DIR/adapter` (weights cast to bf16, the dtype the base is served in: half
 the bytes) and the model card into `src/fieldmill/default_model/`, which `--model bundled`
@@ -12,8 +12,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from fieldmill.finetune.card import CARD
-from fieldmill.models import default_adapter
+from fieldmill.model.card import CARD
+from fieldmill.model.source import default_adapter
 
 
 def ship(model_dir: Path, target: Path) -> None:

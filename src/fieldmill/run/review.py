@@ -27,8 +27,8 @@ from decimal import Decimal
 from typing import Any, Iterator
 
 from fieldmill import storage
-from fieldmill.records import NONCOMPLIANT
-from fieldmill.trust import value_at
+from fieldmill.schema.records import NONCOMPLIANT
+from fieldmill.extract.trust import value_at
 
 DEFAULT_BELOW = 0.9
 _COLUMNS = ["doc_uri", "status", "record", "errors", "evidence", "ungrounded_fields", "confidence", "confidence_min"]
@@ -45,7 +45,7 @@ class ReviewSummary:
 def review_lines(output: str, below: float = DEFAULT_BELOW, ungrounded: bool = False, summary: ReviewSummary | None = None,
                  schema: str | None = None) -> Iterator[dict[str, Any]]:
     """The review line of every current document (of `schema`, where OUTPUT holds several) that needs a look."""
-    from fieldmill.store import results_runs
+    from fieldmill.run.store import results_runs
 
     summary = summary if summary is not None else ReviewSummary()
     store, runs = results_runs(output, schema)

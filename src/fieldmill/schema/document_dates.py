@@ -3,7 +3,7 @@
 A small model reads a printed date well and rewrites it badly: asked for ISO it writes
 `2620-05-26` for `26/05/2018` or a month 41, asked for the date "as printed" it writes
 ISO anyway. The document says which dates exist, so a date field's decoding can offer
-exactly those (`lark_grammar.py`), and the model only chooses:
+exactly those (`schema/lark_grammar.py`), and the model only chooses:
 
 * `printed_dates(text)`: every date-like span in the text (`14/03/2019`, `26 March 1969`,
   `MAR 5, 2024`, `14-MAR-19`, `2019-03-14`, `14.03.2019`) with each calendar date it can
@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from fieldmill.patterns import pattern_admits
+from fieldmill.schema.patterns import pattern_admits
 
 MONTHS = {name: number for number, names in enumerate((
     ("jan", "january", "janv", "januar", "janvier", "januari"), ("feb", "february", "febr", "februar", "fevr", "févr", "fevrier", "février", "februari"),

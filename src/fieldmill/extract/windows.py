@@ -2,7 +2,7 @@
 
 A 270M model reads a few thousand tokens well (five of every six of its layers attend
 to 512 tokens only), so a document longer than one window is read window by window and
-the window records are merged (`merge.py`). Windows are cut where the text breaks
+the window records are merged (`extract/merge.py`). Windows are cut where the text breaks
 anyway: at page starts (PDF), at blank lines (paragraphs; decoded HTML puts block
 elements on lines of their own), then at line ends, and only as a last resort inside a
 line. Consecutive windows overlap by up to `overlap` characters of whole blocks, so a
@@ -94,7 +94,7 @@ def window_rows(row: dict[str, Any], chunk_tokens: int, overlap_tokens: int, max
     Each window row carries the document's identity and digest, the window's place among
     those read (`window_index`, `window_count`, `window_start`) and the document's pages, so
     the extractor can put its evidence in document offsets and pages. With `queries` (field:
-    query text, `retrieval.py`; `lists`: the fields that hold lists), only the first window and
+    query text, `extract/retrieval.py`; `lists`: the fields that hold lists), only the first window and
     each field's `per_field` best are read, a later window for its fields only (`window_fields`,
     JSON; empty: the whole schema);
     `doc_windows` (how many the document has) and `doc_windows_read` (which were read, for
@@ -115,7 +115,7 @@ def window_rows(row: dict[str, Any], chunk_tokens: int, overlap_tokens: int, max
     if len(windows) == 1:
         return [base]
     if queries:
-        from fieldmill.retrieval import choose
+        from fieldmill.extract.retrieval import choose
 
         plan = [(windows[i], fields) for i, fields in choose([w.text for w in windows], queries, per_field, lists=lists)]
     else:

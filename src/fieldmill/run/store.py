@@ -51,7 +51,7 @@ import pyarrow.parquet as pq
 
 from fieldmill import storage
 from fieldmill.documents import TRANSIENT
-from fieldmill.output import build_row
+from fieldmill.run.rows import build_row
 
 log = logging.getLogger("fieldmill")
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Callable
 
-from fieldmill.document_dates import date_ask, field_words
-from fieldmill.hardening import non_null_options
+from fieldmill.schema.document_dates import date_ask, field_words
+from fieldmill.schema.hardening import non_null_options
 
 RETRIEVAL_OFF = "off"
 RETRIEVAL_BM25 = "bm25"

@@ -66,7 +66,7 @@ class HardeningPolicy:
     recursive_array_max_items: int = 5  # default list size inside a recursive definition
 
 
-# Formats whose values have a fixed, bounded shape (see constraint.py).
+# Formats whose values have a fixed, bounded shape (see schema/constraint.py).
 FIXED_FORMATS = ("date", "time", "date-time", "uuid", "email", "uri", "ipv4")
 _KEEP = ("title", "description", "examples", "format", "default")
 # Keywords whose meaning a constraint cannot honour and validation alone would only report.

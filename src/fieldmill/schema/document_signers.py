@@ -4,7 +4,7 @@ A small model asked for "the person who signed the letter" answers the letterhea
 or the recipient's name: both are names near the top, where it looks first. A letter puts
 its signer in one place, under the closing (`Yours sincerely,`, `Kind regards,`), perhaps
 after a scrawl that OCR turned into noise, followed by a title. Like dates and amounts
-(`document_dates.py`, `document_numbers.py`), such a field's decoding can offer what the
+(`schema/document_dates.py`, `schema/document_numbers.py`), such a field's decoding can offer what the
 document prints there and let the model choose:
 
 * `signer_ask(name, description, node)`: a free-text field whose name or description says
@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fieldmill.document_dates import date_ask, field_words
+from fieldmill.schema.document_dates import date_ask, field_words
 
 # A closing on a line of its own ("Yours sincerely," / "Kind regards" / "Sincerely yours,").
 _CLOSING = re.compile(r"^\s*(?:yours\s+(?:sincerely|faithfully|truly|respectfully)|sincerely(?:\s+yours)?|respectfully(?:\s+yours)?"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fieldmill.records import COMPLIANT, FAILED, NONCOMPLIANT
+from fieldmill.schema.records import COMPLIANT, FAILED, NONCOMPLIANT
 
 
 def compliance_rate(counts: dict[str, int]) -> float | None:
@@ -34,7 +34,7 @@ def print_summary(result) -> None:
         lines.insert(-1, f"  time         listing {t['list_s']:.1f} s, reading+decoding {t['read_s']:.1f} s (in tasks), model load {t['engine_load_s']:.1f} s,"
                          f" extraction {t['extract_wall_s']:.1f} s wall, writing {t['write_s']:.2f} s")
     if manifest.get("cost") and result.processed:
-        from fieldmill.cost import describe
+        from fieldmill.run.cost import describe
 
         lines.insert(-1, f"  cost         {describe(manifest['cost'])}")
     if manifest.get("driver_peak_rss_bytes"):

@@ -1,7 +1,7 @@
 """How far each value can be trusted: the model's token probability, combined with what the run knows.
 
 A fine-tuned model is over-sure, most of all about `null` and most of all on documents unlike
-its training data, so the token probability (`fieldmill.confidence`) is one signal of several:
+its training data, so the token probability (`fieldmill.extract.confidence`) is one signal of several:
 
 * grounding: the value is copied from the document (exact or normalised text), read from it
   (a date, an amount or a number in words that the document prints in another form), near a
@@ -27,8 +27,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from fieldmill.document_dates import printed_dates
-from fieldmill.hardening import non_null_options
+from fieldmill.schema.document_dates import printed_dates
+from fieldmill.schema.hardening import non_null_options
 
 CALIBRATION_FILE = "fieldmill-calibration.json"
 GROUNDINGS = ("copied", "read", "near", "ungrounded", "unchecked", "null")

@@ -19,7 +19,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, pushadd_to_gateway, start_http_server
 
-from fieldmill.records import COMPLIANT, FAILED, NONCOMPLIANT
+from fieldmill.schema.records import COMPLIANT, FAILED, NONCOMPLIANT
 
 disable_created_metrics()  # `_created` series only add noise at a Pushgateway
 

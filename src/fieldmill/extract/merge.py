@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from fieldmill.documents import TRANSIENT
-from fieldmill.hardening import non_null_options
+from fieldmill.schema.hardening import non_null_options
 
 
 @dataclass
@@ -200,9 +200,9 @@ class WindowAssembler:
         import json
         import pickle
 
-        from fieldmill.constraint import AnswerError, answer_text
-        from fieldmill.evidence import leaves
-        from fieldmill.records import check_output
+        from fieldmill.schema.constraint import AnswerError, answer_text
+        from fieldmill.extract.evidence import leaves
+        from fieldmill.schema.records import check_output
 
         first = rows[0]
         totals = {"prompt_tokens": sum(int(r.get("prompt_tokens") or 0) for r in rows),

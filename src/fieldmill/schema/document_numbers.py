@@ -1,7 +1,7 @@
 """The numbers a document prints, as the JSON numbers and two-decimal strings they can mean.
 
 The model reads `4,127.89` and writes `4.12789`, or a line amount `332` for `332.06`, or a
-date where an amount was asked. Like dates (`document_dates.py`), a number field's decoding
+date where an amount was asked. Like dates (`schema/document_dates.py`), a number field's decoding
 can offer the numbers the document prints and let the model choose:
 
 * `printed_numbers(text)`: every number-like span (not a part of a date or a time) with each value it can mean: `1,234.56`
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fieldmill.document_dates import date_ask, field_words, printed_dates
-from fieldmill.patterns import pattern_admits
+from fieldmill.schema.document_dates import date_ask, field_words, printed_dates
+from fieldmill.schema.patterns import pattern_admits
 
 NUMBER = "number"
 DECIMAL2 = "decimal2"
