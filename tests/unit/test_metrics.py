@@ -10,8 +10,31 @@ import pytest
 import yaml
 from prometheus_client import generate_latest
 
-from fieldmill.run.metrics import METRIC_NAMES, RunMetrics, field_label, filled_paths
+from fieldmill.run.metrics import RunMetrics, field_label, filled_paths
 from promservers import samples
+
+
+# Every metric name a run exports: what dashboards and alerts may query (the registry must match it exactly).
+METRIC_NAMES = (
+    "fieldmill_documents_total",
+    "fieldmill_failures_total",
+    "fieldmill_compliance_ratio",
+    "fieldmill_field_errors_total",
+    "fieldmill_field_filled_total",
+    "fieldmill_document_latency_seconds",
+    "fieldmill_generation_seconds",
+    "fieldmill_tokens_total",
+    "fieldmill_documents_planned",
+    "fieldmill_documents_done",
+    "fieldmill_run_duration_seconds",
+    "fieldmill_last_success_timestamp_seconds",
+    "fieldmill_field_ungrounded_total",
+    "fieldmill_field_confidence",
+    "fieldmill_grounded_ratio",
+    "fieldmill_review_ratio",
+    "fieldmill_worker_seconds_per_1k_docs",
+    "fieldmill_cost_per_1k_docs",
+)
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 

@@ -188,25 +188,3 @@ class RunMetrics:
 #: Row columns `observe` reads (from a part file, `record` becomes `record_value`).
 METRIC_COLUMNS = ["status", "reason", "errors", "record", "latency_s", "generation_s", "prompt_tokens", "completion_tokens", "evidence",
                   "ungrounded_fields", "confidence"]
-
-#: Every metric name the code defines (the dashboard and alert tests check queries against it).
-METRIC_NAMES = (
-    "fieldmill_documents_total",
-    "fieldmill_failures_total",
-    "fieldmill_compliance_ratio",
-    "fieldmill_field_errors_total",
-    "fieldmill_field_filled_total",
-    "fieldmill_document_latency_seconds",
-    "fieldmill_generation_seconds",
-    "fieldmill_tokens_total",
-    "fieldmill_documents_planned",
-    "fieldmill_documents_done",
-    "fieldmill_run_duration_seconds",
-    "fieldmill_last_success_timestamp_seconds",
-    "fieldmill_field_ungrounded_total",
-    "fieldmill_field_confidence",
-    "fieldmill_grounded_ratio",
-    "fieldmill_review_ratio",
-    "fieldmill_worker_seconds_per_1k_docs",
-    "fieldmill_cost_per_1k_docs",
-)

@@ -29,6 +29,16 @@ WINDOWS_READ_TYPE = pa.list_(pa.struct([pa.field("window", pa.int32()), pa.field
                                         pa.field("fields", pa.list_(pa.string()))]))
 
 
+# The columns of a part's index (run/store.py): what the done-set and the current view read without the rows.
+INDEX_COLUMNS = ("doc_uri", "doc_etag", "schema_hash", "model_id", "status", "reason", "tries", "attempts", "processed_at")
+
+
+def index_schema() -> pa.Schema:
+    """The index's columns, typed as the rows type them."""
+    rows = row_schema({"type": "object", "properties": {}})
+    return pa.schema([rows.field(name).with_nullable(True) for name in INDEX_COLUMNS])
+
+
 def row_schema(hardened: dict[str, Any]) -> pa.Schema:
     return pa.schema(
         [

@@ -51,7 +51,7 @@ import pyarrow.parquet as pq
 
 from fieldmill import storage
 from fieldmill.documents import TRANSIENT
-from fieldmill.run.rows import build_row
+from fieldmill.run.rows import build_row, index_schema
 
 log = logging.getLogger("fieldmill")
 
@@ -65,17 +65,7 @@ PART_SECONDS = 30.0
 MAX_TRIES = 3  # a document failing for a passing reason is tried this many times in all
 LEASE_SECONDS = float(os.environ.get("FIELDMILL_LEASE_SECONDS", 300))
 
-INDEX_SCHEMA = pa.schema([
-    pa.field("doc_uri", pa.string()),
-    pa.field("doc_etag", pa.string()),
-    pa.field("schema_hash", pa.string()),
-    pa.field("model_id", pa.string()),
-    pa.field("status", pa.string()),
-    pa.field("reason", pa.string()),
-    pa.field("tries", pa.int32()),
-    pa.field("attempts", pa.int32()),
-    pa.field("processed_at", pa.timestamp("us", tz="UTC")),
-])
+INDEX_SCHEMA = index_schema()
 
 
 class LeaseHeld(storage.StorageError):
@@ -603,8 +593,6 @@ class ViewTarget:
         link = Path(self.root) / "current"
         temp = Path(self.root) / f".current-{uuid.uuid4().hex[:8]}"
         os.symlink(self.version, temp)
-        if link.exists() and not link.is_symlink():  # a view written by an older fieldmill: moved aside once
-            os.replace(link, Path(self.root) / f"_legacy-{self.version}")
         os.replace(temp, link)
         storage.write_bytes(storage.join(self.root, "_CURRENT"), self.version.encode())
         self._prune(storage.list_folders(self.root))

@@ -99,11 +99,12 @@ def number_words(value: int) -> str:
 
 
 def fmt_count(rng: random.Random, value: int) -> str:
-    """A count as a contract writes it: '24', 'twenty-four (24)' or 'twenty-four'."""
+    """A count as a contract writes it: one of `count_forms`."""
     if value >= 1000:
         return str(value)
-    return rng.choice([str(value), f"{number_words(value)} ({value})", number_words(value)])
+    return rng.choice(count_forms(value))
 
 
 def count_forms(value: int) -> list[str]:
+    """Every way `fmt_count` writes a count: '24', 'twenty-four (24)' or 'twenty-four' (from 1,000 on, digits only)."""
     return [str(value), f"{number_words(value)} ({value})", number_words(value)] if 0 <= value < 1000 else [str(value)]
