@@ -35,20 +35,13 @@ class TransformersEngine(Engine):
         import outlines
         import torch
         from outlines.backends.llguidance import LLGuidanceBackend
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from fieldmill.model import hf
 
         path = models.materialise(config.model)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-        dtype = getattr(torch, config.dtype or "bfloat16")
-        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
-        if config.lora is not None:
-            from peft import PeftModel
-
-            adapter = models.materialise(config.lora)
-            model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+        adapter = models.materialise(config.lora) if config.lora is not None else None
+        model, self.tokenizer = hf.load(path, config.dtype or "bfloat16", adapter)
         self.model = model.eval()
         self.prompt_format = models.prompt_format(path)
-        adapter = models.materialise(config.lora) if config.lora is not None else None
         if adapter is not None:
             self.prompt_format = models.prompt_format(adapter, default=self.prompt_format)
         self.model_folders = tuple(f for f in (adapter, path) if f is not None)  # beside the adapter first: its calibration was fitted on its answers

@@ -140,13 +140,11 @@ def _causal_lm(module: nn.Module) -> nn.Module:
 
 
 def load_base(path: str | Path, dtype: str):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from fieldmill.model import hf
 
     if dtype not in ("bfloat16", "float32"):
         raise TrainError(f"dtype {dtype!r}: Gemma 3 trains in bfloat16 or float32 (fp16 overflows)")
-    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, dtype))
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    return model, tokenizer
+    return hf.load(path, dtype)
 
 
 def with_lora(model: nn.Module, config: TrainConfig, init_adapter: str | Path | None = None):

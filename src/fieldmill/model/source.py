@@ -198,20 +198,17 @@ def _merged(base: Path, adapter: Path, target: Path) -> Path:
             return target
         if not (adapter / "adapter_config.json").is_file():
             raise ModelError(f"no LoRA adapter in {adapter}")
-        import torch
-        from peft import PeftModel
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from fieldmill.model import hf
 
         partial = target.with_name(target.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.bfloat16)
-        merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+        merged, tokenizer = hf.load(base, "bfloat16", adapter)
         merged.save_pretrained(partial)
-        AutoTokenizer.from_pretrained(str(base)).save_pretrained(partial)
+        tokenizer.save_pretrained(partial)
         for extra in adapter.glob("*.json"):
             if extra.name.startswith("fieldmill-"):
                 shutil.copy(extra, partial / extra.name)
-        del model, merged
+        del merged
         os.replace(partial, target)
         return target
 
