@@ -279,3 +279,23 @@ def test_a_schema_that_came_with_its_document_is_never_varied(tmp_path):
     examples = ex.load_examples(ex.Source(ex.FROM_GOLD, str(tmp_path / "gold.jsonl"), str(tmp_path / "docs")), skipped)
     pairs = ex.build_pairs(examples, "fields-v3", seed=0, variant_share=1.0, skipped=skipped)
     assert len(pairs) == 6 and not any(p.varied for p in pairs) and not skipped.counts
+
+
+def test_held_out_documents_are_read_as_run_reads_them_and_scored_into_the_card(corpus, tmp_path):
+    from scripted_engine import ScriptedEngine
+
+    from fieldmill.finetune import FinetuneResult
+    from fieldmill.finetune.report import evaluate_held_out
+    from fieldmill.model import source as models
+    from fieldmill.model.card import CARD
+
+    examples = ex.load_examples(ex.Source("invoice", str(corpus / "gold.jsonl"), str(corpus / "docs")), ex.Skipped())[:2]
+    wrong = {**examples[1].record, "invoice_number": "NOT-ON-THE-PAGE"}
+    engine = ScriptedEngine([examples[0].record, wrong], prompt_format=FIELDS_COMPACT)
+    card = json.loads((models.default_adapter() / CARD).read_text())
+    result = FinetuneResult(tmp_path, card, ex.Skipped(), examples)
+    scores = evaluate_held_out(result, engine=engine)
+    (score,) = scores.values()
+    assert score["documents"] == 2 and 0.9 < score["micro"] < 1.0
+    assert len(engine.prompts) >= 2 and all(examples[0].text in p or examples[1].text in p for p in engine.prompts[-2:])
+    assert json.loads((tmp_path / CARD).read_text())["held_out_scores"] == scores  # written into the card

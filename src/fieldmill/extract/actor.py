@@ -31,7 +31,7 @@ from fieldmill.extract.repair import bounded, list_cuts
 from fieldmill.model.prompts import build_prompt, in_schema_order, schema_prefix, schema_title
 from fieldmill.schema.records import FAILED, NONCOMPLIANT, check_output
 from fieldmill.extract.retrieval import field_group
-from fieldmill.schema.load import load_schema
+from fieldmill.schema.load import LoadedSchema, load_schema
 from fieldmill.extract.settings import FROM_DOCUMENT, GROUNDING_STRICT, ExtractionSettings
 
 log = logging.getLogger("fieldmill")
@@ -73,18 +73,20 @@ class Reading:
 
 
 class Extractor:
-    def __init__(self, settings: ExtractionSettings, schema_spec: str, schema_source: str | None = None, engines=None, engine: Engine | None = None,
-                 engine_factory: Callable[[], Engine] | None = None):
-        """`settings`: the run's `RunConfig.extraction`; `schema_source`: the schema file's text where this worker lacks the file;
-        `engines`: the driver's count of open engines (run/executor.py's EngineCount), or None; `engine`/`engine_factory`: an
-        engine already made, or how to make one (default: from `settings.engine`)."""
+    def __init__(self, settings: ExtractionSettings, schema: str | LoadedSchema, schema_source: str | None = None, engines=None,
+                 engine: Engine | None = None, engine_factory: Callable[[], Engine] | None = None):
+        """`settings`: the run's `RunConfig.extraction`; `schema`: its spec (`schema_source`: the file's text where this worker
+        lacks the file) or the schema already loaded; `engines`: the driver's count of open engines (run/executor.py's
+        EngineCount), or None; `engine`/`engine_factory`: an engine already made (the caller's: it stays open), or how to make
+        one (default: from `settings.engine`)."""
         started = time.perf_counter()
         self.settings = settings
         self.engines = engines
-        self.schema = load_schema(schema_spec, source=schema_source)
+        self.schema = schema if isinstance(schema, LoadedSchema) else load_schema(schema, source=schema_source)
         # How to build the engine again when it dies inside this live actor (vLLM's EngineDeadError): restarted,
         # a bounded number of times, instead of failing every remaining document.
         self.engine_factory = engine_factory or (None if engine is not None else (lambda: create_engine(settings.engine)))
+        self.owns_engine = engine is None  # an engine it made is closed with it; a lent one is its owner's
         self.engine = engine or self.engine_factory()
         self.engine_restarts = 0
         self._restart_lock = asyncio.Lock()
@@ -116,7 +118,7 @@ class Extractor:
         # process goes, so vLLM's engine core does not die under a live client, then
         # tell the driver, which waits for it before shutting Ray down.
         engine = getattr(self, "engine", None)
-        if engine is not None:
+        if engine is not None and getattr(self, "owns_engine", True):
             self.engine = None
             try:
                 engine.close()
@@ -237,6 +239,7 @@ class Extractor:
                         except Exception:  # noqa: BLE001 - a dead engine may not close cleanly; its replacement matters
                             pass
                         self.engine = await asyncio.to_thread(self.engine_factory)
+                        self.owns_engine = True
             # then this document again, on the engine now running
 
     def _reading(self, row: dict[str, Any]) -> Reading:

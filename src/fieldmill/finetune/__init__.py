@@ -29,7 +29,6 @@ from fieldmill.finetune.examples import (
     Source,
     build_pairs,
     data_digest,
-    exact_pair,
     fits,
     is_inline,
     load_examples,
@@ -133,10 +132,6 @@ def finetune(plan: FinetunePlan) -> FinetuneResult:
     shutil.copy(output / cards.CARD, output / "adapter" / cards.CARD)  # the adapter alone serves with the same prompt format
     shutil.rmtree(output / trainer.CHECKPOINT, ignore_errors=True)
     return FinetuneResult(output, card, skipped, held_out)
-
-
-def held_out_pairs(held_out: list[Example], prompt_format: str) -> list[Pair]:
-    return [p for p in (exact_pair(resolve_schema(e.schema), e, prompt_format) for e in held_out) if not isinstance(p, str)]
 
 
 def _schema_entries(pairs: list[Pair], examples: list[Example]) -> list[dict[str, Any]]:

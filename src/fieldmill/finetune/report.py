@@ -1,16 +1,17 @@
 """After training: score the held-out documents with the new model, and tell the user what was made.
 
-The held-out documents go through what `run` does to a document (the engine, the
-schema's constraint, validation) and are scored by `fieldmill eval`'s per-field rules.
+The held-out documents are read as `run` reads a document, by its extractor (the schema's constraint and
+the document's printed values, validation, retries), and scored by `fieldmill eval`'s per-field rules.
 """
 
 from __future__ import annotations
 
 import asyncio
+import pickle
 from collections import Counter
 from typing import Any
 
-from fieldmill.finetune import FinetuneResult, held_out_pairs
+from fieldmill.finetune import FinetuneResult
 from fieldmill.model.card import write_card
 
 
@@ -18,42 +19,45 @@ def evaluate_held_out(result: FinetuneResult, engine=None) -> dict[str, Any]:
     """Scores per schema, written into the model card (`held_out_scores`)."""
     from fieldmill.engines import EngineConfig, create_engine
 
-    pairs = held_out_pairs(result.held_out, result.card["prompt_format"])
     own_engine = engine is None
     engine = engine or create_engine(EngineConfig(model=str(result.output)))
     try:
-        outputs = asyncio.run(_generate_all(engine, pairs))
+        answers = asyncio.run(_extract_all(engine, result.held_out))
     finally:
         if own_engine:
             engine.close()
-    scores = score_outputs(result.held_out, pairs, outputs)
+    scores = score_answers(result.held_out, answers)
     result.card["held_out_scores"] = scores
     write_card(result.output, result.card)
     return scores
 
 
-async def _generate_all(engine, pairs) -> list[str]:
+async def _extract_all(engine, examples) -> list[tuple[str, dict[str, Any] | None]]:
+    """(status, record) of each example, read by an extractor of its schema on the one engine."""
+    from fieldmill.extract.actor import Extractor
+    from fieldmill.extract.settings import ExtractionSettings
     from fieldmill.finetune.examples import resolve_schema
 
-    async def one(pair):
-        constraint = resolve_schema(pair.schema).constraint
-        generation = await engine.generate(engine.count_tokens(pair.prompt), constraint, constraint.max_output_tokens)
-        return generation.text
+    extractors: dict[str, Extractor] = {}
 
-    return list(await asyncio.gather(*(one(p) for p in pairs)))
+    async def one(example):
+        if example.schema not in extractors:
+            extractors[example.schema] = Extractor(ExtractionSettings(), resolve_schema(example.schema), engine=engine)
+        result = await extractors[example.schema].extract({"doc_uri": example.name, "text": example.text})
+        return result["status"], pickle.loads(result["record_pickle"]) if result.get("record_pickle") else None
+
+    return list(await asyncio.gather(*(one(e) for e in examples)))
 
 
-def score_outputs(examples, pairs, outputs: list[str]) -> dict[str, Any]:
-    """Per schema: documents, compliance, micro and macro accuracy of the outputs against the gold records."""
+def score_answers(examples, answers: list[tuple[str, dict[str, Any] | None]]) -> dict[str, Any]:
+    """Per schema: documents, compliance, micro and macro accuracy of the answers against the gold records."""
     from fieldmill.evaluate import FieldScore, leaves, score_record
     from fieldmill.finetune.examples import is_inline, resolve_schema
     from fieldmill.run.rows import row_schema
-    from fieldmill.schema.records import COMPLIANT, check_output
+    from fieldmill.schema.records import COMPLIANT
 
-    by_key = {(e.schema, e.name): e for e in examples}
     per_schema: dict[str, dict[str, Any]] = {}  # by spec
-    for pair, text in zip(pairs, outputs):
-        example = by_key[(pair.schema, pair.name)]
+    for example, (status, record) in zip(examples, answers):
         schema = resolve_schema(example.schema)
         entry = per_schema.get(example.schema)
         if entry is None:
@@ -61,9 +65,8 @@ def score_outputs(examples, pairs, outputs: list[str]) -> dict[str, Any]:
             group = "per-document schemas" if is_inline(example.schema) else schema.name
             entry = per_schema[example.schema] = {"group": group, "leaves": all_leaves, "fields": [FieldScore(l.path, l.is_list) for l in all_leaves],
                                                   "statuses": Counter()}
-        checked = check_output(text, schema.model, schema.hardened, schema.validator)
-        entry["statuses"][checked.status] += 1
-        score_record(entry["fields"], entry["leaves"], example.record, checked.record)
+        entry["statuses"][status] += 1
+        score_record(entry["fields"], entry["leaves"], example.record, record)
     groups: dict[str, dict[str, Any]] = {}
     for entry in per_schema.values():  # schemas that came inside gold lines pool into one group
         group = groups.setdefault(entry["group"], {"statuses": Counter(), "fields": []})

@@ -278,7 +278,7 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
         Extractor,
         fn_constructor_kwargs={
             "settings": config.extraction,
-            "schema_spec": config.schema_spec,
+            "schema": config.schema_spec,
             "schema_source": shipped_source(config.schema_spec),  # the file's text: worker nodes do not have the file
             "engines": engines,
         },
