@@ -26,7 +26,7 @@ def test_synth_run_eval(schema, tmp_path):
     corpus, out, report, plot = tmp_path / "corpus", tmp_path / "out", tmp_path / "report.md", tmp_path / "fields.png"
     made = fieldmill("synth", "--schema", schema, "--count", "2", "--seed", "4", "--output", str(corpus))
     assert made.returncode == 0, made.stderr[-2000:]
-    ran = fieldmill("run", str(corpus / "docs"), "--schema", schema, "--output", str(out), "--retries", "0")  # retries: test_run, test_extract_retries
+    ran = fieldmill("run", str(corpus / "docs"), "--schema", schema, "--output", str(out), "--retries", "0")  # retries: test_run, unit/extract/test_actor_retries
     assert ran.returncode == 0, ran.stderr[-3000:]
 
     rows = local_rows(str(out))

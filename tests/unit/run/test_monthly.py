@@ -14,7 +14,7 @@ import pytest
 from fieldmill import cli
 from fieldmill.run.monthly import MAX_NAME, MonthlyError, job_name, month_of, render
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "kuberay" / "rayjob-template.yaml"
+TEMPLATE = Path(__file__).resolve().parents[3] / "deploy" / "kuberay" / "rayjob-template.yaml"
 PARAMS = {"SCHEMA": "medical_record", "INPUT_TEMPLATE": "s3://records/${MONTH}/", "MODEL": "s3://m/x", "OUTPUT": "s3://o/",
           "IMAGE": "img:1", "GPU_WORKERS": "2", "FIELDMILL_KUBE_TOKEN": "tok-123"}
 

@@ -36,7 +36,7 @@ METRIC_NAMES = (
     "fieldmill_cost_per_1k_docs",
 )
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 
 
 def exposition(metrics: RunMetrics) -> str:
