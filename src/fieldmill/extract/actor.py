@@ -33,6 +33,7 @@ from fieldmill.schema.records import FAILED, NONCOMPLIANT, check_output
 from fieldmill.extract.retrieval import field_group
 from fieldmill.schema.load import LoadedSchema, load_schema
 from fieldmill.extract.settings import FROM_DOCUMENT, GROUNDING_STRICT, ExtractionSettings
+from fieldmill.extract.steps import STEP_ERROR, failed_result, step_message
 
 log = logging.getLogger("fieldmill")
 
@@ -136,7 +137,7 @@ class Extractor:
     async def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         await self._warm_prefix()
         rows = [dict(zip(batch, values)) for values in zip(*batch.values())]
-        results = await asyncio.gather(*(self.extract(row) for row in rows))
+        results = await asyncio.gather(*(self._extract_alone(row) for row in rows))
         done = []
         for row, result in zip(rows, results):
             for transient in ("text", "pages_json", "read_reason", "read_message", "text_sha256"):
@@ -159,6 +160,15 @@ class Extractor:
                 await self.engine.generate(self.engine.count_tokens(build_prompt(self.prefix, "")), self.constraint, 1)
             except Exception:
                 pass  # only a cache warm-up: the documents themselves report any engine error
+
+    async def _extract_alone(self, row: dict[str, Any]) -> dict[str, Any]:
+        """`extract`, under the step contract: a document it raises for fails alone, the batch goes on."""
+        started = time.perf_counter()
+        try:
+            return await self.extract(row)
+        except Exception as exc:  # noqa: BLE001 - one document's surprise is its own failed row
+            log.exception("%s: extraction failed", row.get("doc_uri", ""))
+            return _failed(STEP_ERROR, step_message("extract", exc), started)
 
     async def extract(self, row: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
@@ -347,16 +357,4 @@ def _seed(uri: str, attempt: int) -> int:
 
 
 def _failed(reason: str, message: str, started: float, prompt_tokens: int = 0) -> dict[str, Any]:
-    return {
-        "status": FAILED,
-        "reason": reason,
-        "error": f"{reason}: {message}",
-        "errors_json": "",
-        "record_pickle": b"",
-        "raw_output": "",
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": 0,
-        "latency_s": time.perf_counter() - started,
-        "generation_s": 0.0,
-        "attempts": 0,
-    }
+    return failed_result(reason, f"{reason}: {message}", prompt_tokens, time.perf_counter() - started)

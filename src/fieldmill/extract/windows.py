@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fieldmill.documents import TOO_LONG
+from fieldmill.extract.steps import per_document
 
 CHARS_PER_TOKEN = 3.5
 CHARS_PER_PAGE = 3000  # a page of a text document, for --max-doc-pages when it has no real pages
@@ -87,6 +88,7 @@ def split(text: str, size: int, overlap: int, pages: list[tuple[int, int]] | Non
     return [Window(i, a, text[a:b]) for i, (a, b) in enumerate(windows)]
 
 
+@per_document("windowing")
 def window_rows(row: dict[str, Any], chunk_tokens: int, overlap_tokens: int, max_pages: int, queries: dict[str, str] | None = None,
                 per_field: int = 1, lists: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
     """A decoded document -> the windows to read as rows (Ray Data flat_map); a short one stays one row.

@@ -34,8 +34,9 @@ from fieldmill.model.source import ModelRef
 from fieldmill.run.rows import row_schema
 from fieldmill.run.progress import Progress
 from fieldmill.schema.load import LoadedSchema, load_schema, shipped_source
-from fieldmill.run.store import History, Lease, Run, RunConstants, RunStore, doc_digest
+from fieldmill.run.store import History, Lease, PartWriter, Run, RunConstants, RunStore, doc_digest
 from fieldmill.extract.retrieval import RETRIEVAL_BM25, field_queries, list_fields
+from fieldmill.extract.steps import failed_document
 from fieldmill.extract.windows import window_rows
 
 log = logging.getLogger("fieldmill")
@@ -207,12 +208,9 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
         assembler = WindowAssembler(schema)
         try:
             for window in _results(config, schema, chunks):
-                row = assembler.add(window)  # a long document's windows wait for each other; one row leaves
-                if row is None:
+                written = settle(window, assembler, writer, timings)
+                if written is None:
                     continue
-                timings["read_s"] += row.pop("read_s", 0.0)
-                timings["engine_load_s"] = max(timings["engine_load_s"], row.pop("engine_load_s", 0.0))
-                written = writer.add(row)
                 progress.update(written["status"])
                 if metrics is not None:
                     metrics.observe(written)
@@ -253,6 +251,27 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
         run.complete(manifest, lease)
     return RunResult(run.run_id, run.folder, counters["listed"], writer.rows_written, counters["listed"] - counters["pending"], ended - started, manifest,
                      timings, left=counters["left"])
+
+
+def settle(window: dict[str, Any], assembler: WindowAssembler, writer: PartWriter, timings: dict[str, float]) -> dict[str, Any] | None:
+    """One result from the actors -> its document's row, written (None: the document's other windows are still out).
+
+    The driver's steps keep the step contract: a document that merging or typing its row raises for is written as
+    its own failed row; only an output that cannot be written at all ends the run."""
+    try:
+        row = assembler.add(window)  # a long document's windows wait for each other; one row leaves
+    except Exception as exc:  # noqa: BLE001 - the document fails alone
+        row = failed_document(window, "merging its windows", exc)
+    if row is None:
+        return None
+    timings["read_s"] += row.pop("read_s", 0.0)
+    timings["engine_load_s"] = max(timings["engine_load_s"], row.pop("engine_load_s", 0.0))
+    try:
+        return writer.add(row)
+    except (storage.StorageError, OSError):
+        raise  # the run's output is unwritable: the run's failure, not the document's
+    except Exception as exc:  # noqa: BLE001 - a row its part cannot hold: the document fails alone
+        return writer.add(failed_document(row, "writing its row", exc))
 
 
 def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, int]]):

@@ -266,6 +266,7 @@ class PartWriter:
         """Add one extractor result; returns the row as written (with `record_value`, for metrics)."""
         record = pickle.loads(result["record_pickle"]) if result.get("record_pickle") else None
         row = build_row(result, record, self._record_type, self.constants)
+        pa.Table.from_pylist([row], schema=self.schema)  # a row its part cannot hold fails here, alone, not the part with it
         self._rows.append(row)
         if len(self._rows) >= self.part_rows or time.monotonic() - self._last_flush >= self.part_seconds:
             self.flush()

@@ -73,3 +73,34 @@ def test_a_node_that_never_starts_and_other_errors_are_not_retried_forever(flaky
     with pytest.raises(Exception, match="timed out"):
         pipeline.init_ray("ray://head:10001")
     assert remote.calls == 1
+
+
+def test_the_driver_writes_a_document_that_merging_or_typing_its_row_raises_for_as_its_own_failed_row(tmp_path, monkeypatch):
+    import pickle
+
+    from fieldmill.extract.merge import WindowAssembler
+    from fieldmill.extract.steps import STEP_ERROR
+    from fieldmill.run.rows import row_schema
+    from fieldmill.run.store import RunConstants
+    from fieldmill.schema.load import load_schema
+
+    schema = load_schema("invoice")
+    writer = Run(str(tmp_path / "run_id=r"), "r").writer(row_schema(schema.hardened), RunConstants("r", schema.name, schema.hash, "m"))
+    assembler = WindowAssembler(schema)
+    timings = {"read_s": 0.0, "engine_load_s": 0.0}
+    base = {"doc_key": "k", "doc_etag": "e", "doc_bytes": 1, "status": "compliant", "reason": "", "error": "", "read_s": 0.5, "engine_load_s": 3.0}
+
+    def broken(rows):
+        raise KeyError("window_index")
+
+    monkeypatch.setattr(assembler, "assemble", broken)
+    first = pipeline.settle({**base, "doc_uri": "/d/long.pdf", "window_count": 2, "window_index": 0}, assembler, writer, timings)
+    merged = pipeline.settle({**base, "doc_uri": "/d/long.pdf", "window_count": 2, "window_index": 1}, assembler, writer, timings)
+    untyped = pipeline.settle({**base, "doc_uri": "/d/odd.txt", "record_pickle": pickle.dumps({"total": object()})}, assembler, writer, timings)
+    fine = pipeline.settle({**base, "doc_uri": "/d/plain.txt", "status": "failed", "reason": "empty"}, assembler, writer, timings)
+    assert first is None  # waits for its other window
+    assert (merged["status"], merged["reason"]) == ("failed", STEP_ERROR) and "merging its windows raised KeyError" in merged["error"]
+    assert (untyped["status"], untyped["reason"]) == ("failed", STEP_ERROR) and "writing its row raised" in untyped["error"]
+    assert fine["reason"] == "empty" and timings["engine_load_s"] == 3.0
+    writer.flush()
+    assert writer.rows_written == 3  # every document one row, the run went on

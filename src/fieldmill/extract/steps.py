@@ -1,0 +1,58 @@
+"""The step contract: a document leaves every step as its rows, whatever the step does with it.
+
+A step that raises for one document (a bug, or an input nobody foresaw) turns that document into its own
+failed row, with the step and the exception in its error, and the run goes on: the steps do not each guard
+against their own surprises, the contract does. Reading guards itself the same way (`documents.decode_batch`
+turns any exception into a `decode_error`), because its failures have reasons of their own.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Callable
+
+from fieldmill.schema.records import FAILED
+
+log = logging.getLogger("fieldmill")
+
+STEP_ERROR = "step_error"  # a step raised for this document: not passing, so the next run does not try it again
+
+
+def step_message(step: str, exc: BaseException) -> str:
+    return f"{step} raised {type(exc).__name__}: {exc}"[:2000]
+
+
+def failed_result(reason: str, error: str, prompt_tokens: int = 0, latency_s: float = 0.0) -> dict[str, Any]:
+    """What a document that failed carries instead of an answer."""
+    return {"status": FAILED, "reason": reason, "error": error, "errors_json": "", "record_pickle": b"", "raw_output": "",
+            "prompt_tokens": prompt_tokens, "completion_tokens": 0, "latency_s": latency_s, "generation_s": 0.0, "attempts": 0}
+
+
+def per_document(step: str) -> Callable:
+    """For a step that maps one document's row to its rows (a Ray Data flat_map): a row whose step raises becomes
+    one row that is not read any further, and the extractor fails it with the step's error."""
+
+    def wrap(function: Callable[..., list[dict[str, Any]]]) -> Callable[..., list[dict[str, Any]]]:
+        @functools.wraps(function)
+        def guarded(row: dict[str, Any], *args, **kwargs) -> list[dict[str, Any]]:
+            try:
+                return function(row, *args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - the contract: one document's surprise is its own failed row
+                log.exception("%s: %s failed", row.get("doc_uri", ""), step)
+                return [{**row, "text": "", "read_reason": STEP_ERROR, "read_message": step_message(step, exc),
+                         "window_index": 0, "window_count": 1, "window_start": 0, "window_fields": ""}]
+
+        return guarded
+
+    return wrap
+
+
+def failed_document(row: dict[str, Any], step: str, exc: BaseException) -> dict[str, Any]:
+    """A document's one row when a step after extraction (merging its windows, writing its row) raised for it."""
+    log.error("%s: %s failed: %s: %s", row.get("doc_uri", ""), step, type(exc).__name__, exc)
+    keep = {k: v for k, v in row.items() if k.startswith("doc_") and k not in ("doc_windows_read",)}
+    return {**keep, **failed_result(STEP_ERROR, f"{STEP_ERROR}: {step_message(step, exc)}"), "chunks": 1}
+
+
+__all__ = ["STEP_ERROR", "per_document", "failed_result", "failed_document", "step_message"]
