@@ -21,19 +21,19 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from fieldmill import documents
+from fieldmill.engines import Engine, create_engine
 from fieldmill.extract import trust
 from fieldmill.extract.confidence import field_confidence
-from fieldmill.engines import Engine, create_engine
 from fieldmill.extract.evidence import DocumentIndex, ground
-from fieldmill.schema.constraint import build_constraint
-from fieldmill.schema.lark_grammar import Asks, asks, document_grammar
 from fieldmill.extract.repair import bounded, list_cuts
-from fieldmill.model.prompts import build_prompt, in_schema_order, schema_prefix, schema_title
-from fieldmill.schema.records import FAILED, NONCOMPLIANT, check_output
 from fieldmill.extract.retrieval import field_group
-from fieldmill.schema.load import LoadedSchema, load_schema
 from fieldmill.extract.settings import FROM_DOCUMENT, GROUNDING_STRICT, ExtractionSettings
 from fieldmill.extract.steps import STEP_ERROR, failed_result, step_message
+from fieldmill.model.prompts import build_prompt, in_schema_order, schema_prefix, schema_title
+from fieldmill.schema.constraint import build_constraint
+from fieldmill.schema.lark_grammar import Asks, asks, document_grammar
+from fieldmill.schema.load import LoadedSchema, load_schema
+from fieldmill.schema.records import NONCOMPLIANT, check_output
 
 log = logging.getLogger("fieldmill")
 
@@ -44,7 +44,6 @@ MAX_ENGINE_RESTARTS = 3
 _MAX_CHARS_PER_TOKEN = 32
 # The smallest document room that makes a schema usable with a model.
 MIN_DOC_TOKENS = 256
-
 
 
 def is_dead_engine(exc: BaseException) -> bool:

@@ -202,6 +202,7 @@ class WindowAssembler:
 
         from fieldmill.schema.constraint import AnswerError, answer_text
         from fieldmill.extract.evidence import leaves
+        from fieldmill.extract.steps import document_fields
         from fieldmill.schema.records import check_output
 
         first = rows[0]
@@ -212,7 +213,7 @@ class WindowAssembler:
                   "attempts": max(int(r.get("attempts") or 0) for r in rows),
                   "cached_prompt_tokens": sum(int(r.get("cached_prompt_tokens") or 0) for r in rows) or None,
                   "chunks": len(rows)}
-        keep = {k: first[k] for k in first if k.startswith("doc_") or k in ("read_s", "engine_load_s", "text_sha256")}
+        keep = document_fields(first)
         windows = [WindowResult(pickle.loads(r["record_pickle"]) if r.get("record_pickle") else None,
                                 json.loads(r["confidence_json"]) if r.get("confidence_json") else {},
                                 {e["field"]: {k: v for k, v in e.items() if k != "field"} for e in json.loads(r.get("evidence_json") or "[]")},

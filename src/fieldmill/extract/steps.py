@@ -48,11 +48,15 @@ def per_document(step: str) -> Callable:
     return wrap
 
 
+def document_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """What a document's row carries from any of its window rows: its identity, how it was read, its text's digest."""
+    return {k: v for k, v in row.items() if k.startswith("doc_") or k in ("read_s", "engine_load_s", "text_sha256")}
+
+
 def failed_document(row: dict[str, Any], step: str, exc: BaseException) -> dict[str, Any]:
     """A document's one row when a step after extraction (merging its windows, writing its row) raised for it."""
     log.error("%s: %s failed: %s: %s", row.get("doc_uri", ""), step, type(exc).__name__, exc)
-    keep = {k: v for k, v in row.items() if k.startswith("doc_") and k not in ("doc_windows_read",)}
-    return {**keep, **failed_result(STEP_ERROR, f"{STEP_ERROR}: {step_message(step, exc)}"), "chunks": 1}
+    return {**document_fields(row), **failed_result(STEP_ERROR, f"{STEP_ERROR}: {step_message(step, exc)}"), "chunks": 1}
 
 
-__all__ = ["STEP_ERROR", "per_document", "failed_result", "failed_document", "step_message"]
+__all__ = ["STEP_ERROR", "per_document", "failed_result", "failed_document", "document_fields", "step_message"]

@@ -257,7 +257,7 @@ class PartWriter:
     lease: "Lease | None" = None
 
     def __post_init__(self):
-        self._rows: list[dict[str, Any]] = []
+        self._rows: list[pa.Table] = []  # one row each
         self._parts = 0
         self._last_flush = time.monotonic()
         self._record_type = self.schema.field("record").type
@@ -266,8 +266,8 @@ class PartWriter:
         """Add one extractor result; returns the row as written (with `record_value`, for metrics)."""
         record = pickle.loads(result["record_pickle"]) if result.get("record_pickle") else None
         row = build_row(result, record, self._record_type, self.constants)
-        pa.Table.from_pylist([row], schema=self.schema)  # a row its part cannot hold fails here, alone, not the part with it
-        self._rows.append(row)
+        # Typed here, alone: a row its part cannot hold fails now, not the part with it when it is written.
+        self._rows.append(pa.Table.from_pylist([row], schema=self.schema))
         if len(self._rows) >= self.part_rows or time.monotonic() - self._last_flush >= self.part_seconds:
             self.flush()
         return {**row, "record_value": record}
@@ -278,7 +278,7 @@ class PartWriter:
             return
         if self.lease is not None:
             self.lease.check()
-        table = pa.Table.from_pylist(self._rows, schema=self.schema)
+        table = pa.concat_tables(self._rows).combine_chunks()
         name = f"part-{self.attempt}-{self._parts:05d}.parquet"
         storage.write_bytes(storage.join(self.run.folder, name), _parquet_bytes(table))
         storage.write_bytes(storage.join(self.run.folder, INDEX_DIR, name), _parquet_bytes(index_of(table)))
