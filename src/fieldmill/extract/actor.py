@@ -139,7 +139,7 @@ class Extractor:
         results = await asyncio.gather(*(self._extract_alone(row) for row in rows))
         done = []
         for row, result in zip(rows, results):
-            for transient in ("text", "pages_json", "read_reason", "read_message", "text_sha256"):
+            for transient in ("text", "pages_json", "read_reason", "read_message", "text_sha256", "window_reserve"):
                 row.pop(transient, None)
             row.update(result)
             row["engine_load_s"] = self.load_s
@@ -225,8 +225,45 @@ class Extractor:
                 break
             if attempt == 0:
                 bound = self._bounded(result, text, constraint)
-        chosen = result if result["status"] != NONCOMPLIANT else best
-        return {**chosen, **spent, "attempts": attempt + 1, "latency_s": time.perf_counter() - started}
+        chosen = {**(result if result["status"] != NONCOMPLIANT else best), **spent, "attempts": attempt + 1}
+        if row.get("window_reserve") and chosen.get("record_pickle"):
+            chosen = await self._second_pass(row, chosen)
+        return {**chosen, "latency_s": time.perf_counter() - started}
+
+    async def _second_pass(self, row: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+        """The fields this window reads last and left null, read again in their next-ranked windows (`window_reserve`,
+        `retrieval.plan_reads`) with those fields only: a value found there takes the null's place, with its evidence
+        (in document offsets), confidence and signals; the windows read again are listed in `windows_reread_json`."""
+        record = pickle.loads(result["record_pickle"])
+        evidence = json.loads(result.get("evidence_json") or "[]")
+        confidence = json.loads(result.get("confidence_json") or "{}")
+        signals = json.loads(result.get("signals_json") or "[]")
+        spent = {key: result.get(key) or 0 for key in ("prompt_tokens", "completion_tokens", "generation_s")}
+        reread = []
+        for spare in json.loads(row["window_reserve"]):
+            fields = [field for field in spare["fields"] if record.get(field) is None]
+            if not fields:
+                continue
+            again = await self.extract({"doc_uri": row.get("doc_uri", ""), "text": spare["text"], "window_start": spare["start"],
+                                        "window_count": row.get("window_count"), "window_fields": json.dumps(fields),
+                                        "pages_json": row.get("pages_json") or "", "text_sha256": row.get("text_sha256")})
+            reread.append({"window": spare["window"], "start": spare["start"], "end": spare["start"] + len(spare["text"]), "fields": fields})
+            for key in spent:
+                spent[key] += again.get(key) or 0
+            found = pickle.loads(again["record_pickle"]) if again.get("record_pickle") else {}
+            filled = [field for field in fields if found.get(field) is not None]
+            if not filled:
+                continue
+            record.update({field: found[field] for field in filled})
+            evidence = [e for e in evidence if not _under(e["field"], filled)] + \
+                [e for e in json.loads(again.get("evidence_json") or "[]") if _under(e["field"], filled)]
+            confidence = {path: p for path, p in confidence.items() if not _under(path, filled)} | \
+                {path: p for path, p in json.loads(again.get("confidence_json") or "{}").items() if _under(path, filled)}
+            signals = [v for v in signals if not _under(v["field"], filled)] + \
+                [v for v in json.loads(again.get("signals_json") or "[]") if _under(v["field"], filled)]
+        return {**result, **spent, "record_pickle": pickle.dumps(record), "evidence_json": json.dumps(evidence, ensure_ascii=False),
+                "confidence_json": json.dumps(confidence) if confidence else "", "signals_json": json.dumps(signals) if signals else "",
+                "windows_reread_json": json.dumps(reread) if reread else ""}
 
     async def _generate(self, prompt_ids: list[int], constraint, sampling: dict[str, Any]):
         while True:
@@ -332,6 +369,11 @@ def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: st
         "text_sha256": digest or documents.text_digest(text),
         "cached_prompt_tokens": generation.cached_prompt_tokens,
     }
+
+
+def _under(path: str, fields: list[str]) -> bool:
+    """Whether a value's path (`parties[0].name`) lies under one of these top-level fields."""
+    return any(path == field or path.startswith((f"{field}.", f"{field}[")) for field in fields)
 
 
 def _parsed(text: str) -> Any:

@@ -213,6 +213,11 @@ class WindowAssembler:
                   "attempts": max(int(r.get("attempts") or 0) for r in rows),
                   "cached_prompt_tokens": sum(int(r.get("cached_prompt_tokens") or 0) for r in rows) or None,
                   "chunks": len(rows)}
+        plan = json.loads(first.get("doc_windows_read") or "[]")
+        reread = [entry for r in rows for entry in json.loads(r.get("windows_reread_json") or "[]")]  # second passes (actor)
+        if reread:
+            totals["chunks"] += len(reread)
+            totals["doc_windows_read"] = json.dumps(plan + reread)
         keep = document_fields(first)
         windows = [WindowResult(pickle.loads(r["record_pickle"]) if r.get("record_pickle") else None,
                                 json.loads(r["confidence_json"]) if r.get("confidence_json") else {},
@@ -230,7 +235,7 @@ class WindowAssembler:
                 error = f"window {int(failed.get('window_index') or 0) + 1} of {len(rows)} failed ({failed.get('reason')}): {error}"
             return {**keep, **totals, **{k: failed.get(k) for k in ("status", "reason", "errors_json", "raw_output")}, "error": error,
                     "record_pickle": b"", "evidence_json": "[]", "ungrounded_json": "[]", "confidence_json": "", "signals_json": ""}
-        merged = merge_windows(focus(windows, json.loads(first.get("doc_windows_read") or "[]")), self.schema.hardened)
+        merged = merge_windows(focus(windows, plan), self.schema.hardened)
         try:
             text = answer_text(_jsonable(merged.record), self.schema.hardened)
         except AnswerError:  # a required field no window filled: plain JSON, and validation says which

@@ -8,14 +8,18 @@ and descriptions below it, its description, and type cues (month names for a dat
 A document is read in its first window (titles, parties and dates sit there), with the
 whole schema, and in each field's best `per_field` windows where they stand out from the
 first (`STANDS_OUT`), with only the fields each was chosen for (`field_group`: a shorter
-prompt, a smaller constraint, a shorter answer); other fields rely on the first. The row
-records which windows were read and for which fields (`windows_read`).
+prompt, a smaller constraint, a shorter answer); other fields rely on the first. A scalar
+field the window read for it last leaves null gets a second pass: its next-ranked window
+(`plan_reads`), with the fields it was kept for that are still null. The row records which
+windows were read and for which fields (`windows_read`), second passes included.
 
     plan = choose(window_texts, field_queries(hardened))  # [(window, [fields])], in document order
+    plan_reads(window_texts, field_queries(hardened)).reserve  # {position in plan: [(window, [fields])]}
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -41,6 +45,9 @@ LIST_STANDS_OUT = 1.25
 # zero everywhere, and the best of such scores is noise, not a place. A word found in about half of the
 # windows or fewer scores above it.
 FLOOR = 0.5
+# Spare windows per document for the second pass (`plan_reads`): each costs a decode when a field it backs up was
+# left null, so a 60-page document with a 44-field schema costs at most this many windows more than its plan.
+SECOND_READS = 2
 
 _DATE_CUES = ["date", "dated", "day", "january", "february", "march", "april", "may", "june", "july", "august", "september",
               "october", "november", "december"]
@@ -118,14 +125,55 @@ def choose(texts: list[str], queries: dict[str, str], per_field: int = 1, margin
     `margin` times the first window's, and at least `floor`; for a list, one of `lists`, `LIST_STANDS_OUT`
     times more): a field the first window speaks of about as much as any other, or one no window speaks of
     distinctly, is left to the first window, which reads the whole schema anyway."""
+    return plan_reads(texts, queries, per_field, margin, floor, stem, lists).chosen
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """`chosen`: the windows read first, in document order, each with its fields (`choose`). `reserve`: the
+    second pass, by the position in `chosen` of the window that reads a field last, the next-ranked windows
+    for its scalar fields, [(window, [fields])]: read for a field only when that window leaves it null."""
+
+    chosen: list[tuple[int, list[str]]]
+    reserve: dict[int, list[tuple[int, list[str]]]]
+
+
+def plan_reads(texts: list[str], queries: dict[str, str], per_field: int = 1, margin: float = STANDS_OUT,
+               floor: float = FLOOR, stem: Callable[[list[str]], list[str]] = english_stem,
+               lists: frozenset[str] = frozenset(), second_reads: int = SECOND_READS) -> ReadPlan:
+    """`choose`'s windows, and for each scalar field the best-ranked window not read for it that speaks of it
+    (a score at least `floor`): where its second pass looks when the window read for it last (its chosen
+    window, else the first) leaves it null. A list is left alone: its items come from where it stands out.
+    At most `second_reads` spare windows per document, those scoring highest for some field: a wide schema
+    has a spare for nearly every field, and a document must not cost a window per field it does not state."""
+    ranked = rank(texts, queries, stem)
     chosen: dict[int, list[str]] = {0: []}
-    for field, ranked in rank(texts, queries, stem).items():
-        first = next((score for window, score in ranked if window == 0), 0.0)
+    for field, order in ranked.items():
+        first = next((score for window, score in order if window == 0), 0.0)
         needed = margin * (LIST_STANDS_OUT if field in lists else 1.0) * first
-        for window, score in ranked[:per_field]:
+        for window, score in order[:per_field]:
             if window == 0 or (score >= needed and score >= floor):
                 chosen.setdefault(window, []).append(field)
-    return sorted(chosen.items())
+    plan = sorted(chosen.items())
+    position = {window: i for i, (window, _) in enumerate(plan)}
+    spares: list[tuple[float, str, int, int]] = []  # (score, field, spare window, position of the window it backs up)
+    for field, order in ranked.items():
+        if field in lists:
+            continue
+        read = {0} | {window for window, fields in plan if field in fields}
+        spare = next(((window, score) for window, score in order if window not in read and score >= floor), None)
+        if spare is not None:
+            spares.append((spare[1], field, spare[0], position[max(read)]))
+    kept: list[int] = []  # the spare windows that speak most distinctly of some field, at most `second_reads`
+    for score, field, window, _ in sorted(spares, key=lambda s: (-s[0], s[2])):
+        if window not in kept and len(kept) < second_reads:
+            kept.append(window)
+    backups: dict[int, dict[int, list[str]]] = {}
+    for _, field, window, last in spares:
+        if window in kept:
+            backups.setdefault(last, {}).setdefault(window, []).append(field)
+    reserve = {last: sorted(by_window.items()) for last, by_window in sorted(backups.items())}
+    return ReadPlan(plan, reserve)
 
 
 def field_group(hardened: dict[str, Any], fields: list[str]) -> dict[str, Any]:
@@ -142,4 +190,4 @@ def field_group(hardened: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     return group
 
 
-__all__ = ["field_queries", "list_fields", "rank", "choose", "english_stem", "field_group", "RETRIEVAL_OFF", "RETRIEVAL_BM25", "RETRIEVAL_MODES"]
+__all__ = ["field_queries", "list_fields", "rank", "choose", "plan_reads", "ReadPlan", "english_stem", "field_group", "RETRIEVAL_OFF", "RETRIEVAL_BM25", "RETRIEVAL_MODES"]

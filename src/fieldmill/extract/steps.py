@@ -41,7 +41,8 @@ def per_document(step: str) -> Callable:
             except Exception as exc:  # noqa: BLE001 - the contract: one document's surprise is its own failed row
                 log.exception("%s: %s failed", row.get("doc_uri", ""), step)
                 return [{**row, "text": "", "read_reason": STEP_ERROR, "read_message": step_message(step, exc),
-                         "window_index": 0, "window_count": 1, "window_start": 0, "window_fields": ""}]
+                         "window_index": 0, "window_count": 1, "window_start": 0, "window_fields": "",
+                         "window_reserve": ""}]
 
         return guarded
 

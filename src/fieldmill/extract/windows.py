@@ -98,14 +98,15 @@ def window_rows(row: dict[str, Any], chunk_tokens: int, overlap_tokens: int, max
     the extractor can put its evidence in document offsets and pages. With `queries` (field:
     query text, `extract/retrieval.py`; `lists`: the fields that hold lists), only the first window and
     each field's `per_field` best are read, a later window for its fields only (`window_fields`,
-    JSON; empty: the whole schema);
+    JSON; empty: the whole schema), and a window carries the next-ranked windows of the fields it reads
+    last (`window_reserve`, JSON: window, start, text, fields), read when it leaves them null;
     `doc_windows` (how many the document has) and `doc_windows_read` (which were read, for
     which fields) travel to the row. A document longer than `max_pages` pages is one
     `too_long` row, never hours of a worker's time.
     """
     text = row.get("text") or ""
     pages = [tuple(p) for p in json.loads(row["pages_json"])] if row.get("pages_json") else None
-    base = {**row, "window_index": 0, "window_count": 1, "window_start": 0, "window_fields": "",
+    base = {**row, "window_index": 0, "window_count": 1, "window_start": 0, "window_fields": "", "window_reserve": "",
             "doc_pages": page_count(text, pages) if text else 0, "doc_windows": 1, "doc_windows_read": ""}
     if row.get("read_reason") or not text:
         return [base]
@@ -116,15 +117,20 @@ def window_rows(row: dict[str, Any], chunk_tokens: int, overlap_tokens: int, max
     windows = split(text, int(chunk_tokens * CHARS_PER_TOKEN), int(overlap_tokens * CHARS_PER_TOKEN), pages)
     if len(windows) == 1:
         return [base]
+    reserve: dict[int, list[tuple[int, list[str]]]] = {}
     if queries:
-        from fieldmill.extract.retrieval import choose
+        from fieldmill.extract.retrieval import plan_reads
 
-        plan = [(windows[i], fields) for i, fields in choose([w.text for w in windows], queries, per_field, lists=lists)]
+        reads = plan_reads([w.text for w in windows], queries, per_field, lists=lists)
+        plan = [(windows[i], fields) for i, fields in reads.chosen]
+        reserve = reads.reserve
     else:
         plan = [(w, []) for w in windows]
     read = json.dumps([{"window": w.index, "start": w.start, "end": w.start + len(w.text), "fields": fields} for w, fields in plan])
     return [{**base, "text": w.text, "window_index": position, "window_count": len(plan), "window_start": w.start,
-             "window_fields": json.dumps(fields) if position and fields else "", "doc_windows": len(windows), "doc_windows_read": read}
+             "window_fields": json.dumps(fields) if position and fields else "", "doc_windows": len(windows), "doc_windows_read": read,
+             "window_reserve": json.dumps([{"window": i, "start": windows[i].start, "text": windows[i].text, "fields": spare}
+                                           for i, spare in reserve.get(position, [])]) if reserve.get(position) else ""}
             for position, (w, fields) in enumerate(plan)]
 
 

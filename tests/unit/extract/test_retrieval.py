@@ -122,3 +122,42 @@ def test_a_window_read_for_one_field_speaks_only_for_it_and_a_list_from_where_it
     assert merge_windows(focus([first, law, empty], chosen), SCHEMA).record["parties"] == ["Acme Holdings Ltd", "Bolt GmbH"]
     every = [{"window": i, "fields": []} for i in range(3)]  # --retrieval off: every window speaks for every field
     assert "Kelly Ltd" in merge_windows(focus([first, law, signed], every), SCHEMA).record["parties"]
+
+
+def test_a_scalar_the_window_reading_it_last_leaves_null_has_its_next_ranked_window_in_reserve():
+    """The second pass (retrieval.plan_reads): a field whose window gives null is read again where it ranks next."""
+    from fieldmill.extract.retrieval import plan_reads
+
+    assert plan_reads(CONTRACT, field_queries(SCHEMA), lists=list_fields(SCHEMA)).reserve == {}  # every ranked window is read already
+    opening = "SUPPLY AGREEMENT between Acme Holdings Ltd and Bolt GmbH, dated 1 March 2024."
+    mentioned = opening + " The laws of England and Wales govern this contract; their courts have jurisdiction."
+    later = "9. Governing law. This agreement is governed by the laws of England and Wales, whose courts have jurisdiction."
+    plan = plan_reads([mentioned, BOILERPLATE, later], field_queries(SCHEMA), lists=list_fields(SCHEMA))
+    assert "governingLaw" not in {f for _, fields in plan.chosen for f in fields}  # left to the first window...
+    assert plan.reserve == {0: [(2, ["governingLaw"])]}  # ... which, if it leaves it null, looks where it ranks next
+    # a field chosen for a later window keeps its next-ranked one for that window's second pass; a list never does
+    texts = [opening, later, BOILERPLATE, "Schedule 2 repeats that the laws of England govern disputes under this schedule."]
+    plan = plan_reads(texts, field_queries(SCHEMA), lists=list_fields(SCHEMA))
+    position = [window for window, _ in plan.chosen].index(1)
+    assert "governingLaw" in dict(plan.chosen)[1] and plan.reserve[position] == [(3, ["governingLaw"])]
+    assert all("parties" not in fields for spares in plan.reserve.values() for _, fields in spares)
+    row = {"doc_uri": "/d/msa.txt", "doc_etag": "e", "text": "\n\n".join(texts), "pages_json": "", "read_reason": "", "read_message": ""}
+    rows = window_rows(row, chunk_tokens=40, overlap_tokens=0, max_pages=100, queries=field_queries(SCHEMA), lists=list_fields(SCHEMA))
+    spares = [spare for r in rows if r["window_reserve"] for spare in json.loads(r["window_reserve"])]
+    assert spares and all(row["text"][s["start"]:s["start"] + len(s["text"])] == s["text"] for s in spares)  # document offsets
+    assert any("Schedule 2" in s["text"] and s["fields"] == ["governingLaw"] for s in spares)
+
+
+def test_the_second_pass_reads_at_most_a_few_spare_windows_per_document():
+    """A wide schema has a spare window for nearly every field: only the best `second_reads` of them are kept."""
+    from fieldmill.extract.retrieval import plan_reads
+
+    fields = {f"clause{i}": f"clause {word}" for i, word in enumerate(["alpha", "bravo", "charlie", "delta", "echo"])}
+    texts = ["Cover page of the agreement; clause alpha bravo charlie delta echo are defined below.", BOILERPLATE]
+    texts += [f"Clause {word}: the {word} clause applies. " * (6 - i) for i, word in enumerate(["alpha", "bravo", "charlie", "delta", "echo"])]
+    texts += [f"As said, clause {word} stands." for word in ["alpha", "bravo", "charlie", "delta", "echo"]]
+    everything = plan_reads(texts, fields, second_reads=10).reserve
+    few = plan_reads(texts, fields, second_reads=2).reserve
+    assert len({w for spares in everything.values() for w, _ in spares}) > 2
+    kept = {w for spares in few.values() for w, _ in spares}
+    assert len(kept) == 2 and kept <= {w for spares in everything.values() for w, _ in spares}

@@ -124,6 +124,12 @@ def test_the_assembler_writes_one_validated_row_per_document_with_document_offse
     assert evidence == [{"start": 9000, "end": 9009, "quote": "Bolt GmbH", "match": "exact", "page": 27, "field": "parties[1].name"}]
     assert "contract_title" in _json.loads(row["ungrounded_json"]) and _json.loads(row["confidence_json"]) == {"contract_title": 0.9}
     assert row["status"] == "noncompliant" and "effective_date" in row["errors_json"]  # the merged record is validated as one
+    # a window's second pass (the actor read a spare window for fields it left null) is listed where it was read, and counted
+    plan = [{"window": 0, "start": 0, "end": 900, "fields": []}, {"window": 5, "start": 8800, "end": 9700, "fields": ["parties"]}]
+    again = {"window": 9, "start": 12000, "end": 12900, "fields": ["governing_law"]}
+    rows = [{**r, "doc_windows_read": _json.dumps(plan), "windows_reread_json": _json.dumps([again]) if i == 0 else ""} for i, r in enumerate(rows)]
+    row = assembler.add(rows[0]) or assembler.add(rows[1])
+    assert row["chunks"] == 3 and _json.loads(row["doc_windows_read"]) == [*plan, again]
 
 
 def test_a_window_that_failed_for_a_passing_reason_fails_its_document_so_the_next_run_reads_it_again():
