@@ -45,8 +45,8 @@ LIST_STANDS_OUT = 1.25
 # zero everywhere, and the best of such scores is noise, not a place. A word found in about half of the
 # windows or fewer scores above it.
 FLOOR = 0.5
-# Spare windows per document for the second pass (`plan_reads`): each costs a decode when a field it backs up was
-# left null, so a 60-page document with a 44-field schema costs at most this many windows more than its plan.
+# Second reads per document (`plan_reads`): each costs a decode when a field it backs up was left null, so a
+# 60-page document with a 44-field schema costs at most this many windows more than its plan.
 SECOND_READS = 2
 
 _DATE_CUES = ["date", "dated", "day", "january", "february", "march", "april", "may", "june", "july", "august", "september",
@@ -144,8 +144,9 @@ def plan_reads(texts: list[str], queries: dict[str, str], per_field: int = 1, ma
     """`choose`'s windows, and for each scalar field the best-ranked window not read for it that speaks of it
     (a score at least `floor`): where its second pass looks when the window read for it last (its chosen
     window, else the first) leaves it null. A list is left alone: its items come from where it stands out.
-    At most `second_reads` spare windows per document, those scoring highest for some field: a wide schema
-    has a spare for nearly every field, and a document must not cost a window per field it does not state."""
+    At most `second_reads` second reads per document (a spare window for a window read first), those scoring
+    highest for some field: a wide schema has a spare for nearly every field, and a document must not cost a
+    window per field it does not state."""
     ranked = rank(texts, queries, stem)
     chosen: dict[int, list[str]] = {0: []}
     for field, order in ranked.items():
@@ -164,13 +165,13 @@ def plan_reads(texts: list[str], queries: dict[str, str], per_field: int = 1, ma
         spare = next(((window, score) for window, score in order if window not in read and score >= floor), None)
         if spare is not None:
             spares.append((spare[1], field, spare[0], position[max(read)]))
-    kept: list[int] = []  # the spare windows that speak most distinctly of some field, at most `second_reads`
-    for score, field, window, _ in sorted(spares, key=lambda s: (-s[0], s[2])):
-        if window not in kept and len(kept) < second_reads:
-            kept.append(window)
+    kept: list[tuple[int, int]] = []  # (window read first, its spare): the reads that speak most distinctly of some field
+    for score, field, window, last in sorted(spares, key=lambda s: (-s[0], s[2], s[3])):
+        if (last, window) not in kept and len(kept) < second_reads:
+            kept.append((last, window))
     backups: dict[int, dict[int, list[str]]] = {}
     for _, field, window, last in spares:
-        if window in kept:
+        if (last, window) in kept:
             backups.setdefault(last, {}).setdefault(window, []).append(field)
     reserve = {last: sorted(by_window.items()) for last, by_window in sorted(backups.items())}
     return ReadPlan(plan, reserve)
