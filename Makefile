@@ -67,6 +67,9 @@ STAGE3_ADAPTER ?= $(STAGE3_DIR)/adapter
 STAGE4_DIR ?= .cache/stage4-model
 STAGE4_ADAPTER ?= $(STAGE4_DIR)/adapter
 DEFAULT_MODEL_DIR ?= .cache/default-model
+# What stages 3 to 5 share: one epoch of the top 8 layers, a third of the pairs on schema variants, prompt format fields-v3.
+CONTINUED_STAGE_ARGS := --epochs 1 --seed 0 --variant-share 0.3 --list-weight 1 --train-layers 8 --eval-fraction 0 \
+  --prompt-format fields-v3 --checkpoint-every 25
 stage1-model: $(INSTALLED)
 	$(BIN)/fieldmill synth --schema invoice --count 160 --seed 1001 --output $(TRAIN_DIR)/invoice
 	$(BIN)/fieldmill synth --schema legal_contract --count 100 --seed 2001 --output $(TRAIN_DIR)/legal_contract
@@ -112,8 +115,7 @@ stage3-model: $(INSTALLED) $(STAGE2_ADAPTER)
 	  --schema legal_contract --data $(TRAIN_DIR)/stage3-legal_contract/docs --gold $(TRAIN_DIR)/stage3-legal_contract/gold.jsonl \
 	  --schema medical_record --data $(TRAIN_DIR)/stage3-medical_record/docs --gold $(TRAIN_DIR)/stage3-medical_record/gold.jsonl \
 	  --schema from-gold --data $(TRAIN_DIR)/stage3-generic/docs --gold $(TRAIN_DIR)/stage3-generic/gold.jsonl \
-	  --epochs 1 --lr 1e-4 --seed 0 --variant-share 0.3 --list-weight 1 --train-layers 8 --eval-fraction 0 \
-	  --prompt-format fields-v3 --checkpoint-every 25 $(FINETUNE_ARGS)
+	  --lr 1e-4 $(CONTINUED_STAGE_ARGS) $(FINETUNE_ARGS)
 
 $(STAGE3_ADAPTER):
 	$(MAKE) stage3-model
@@ -132,8 +134,7 @@ stage4-model: $(INSTALLED) $(STAGE3_ADAPTER)
 	  --schema legal_contract --data $(TRAIN_DIR)/stage4-legal_contract/docs --gold $(TRAIN_DIR)/stage4-legal_contract/gold.jsonl \
 	  --schema medical_record --data $(TRAIN_DIR)/stage4-medical_record/docs --gold $(TRAIN_DIR)/stage4-medical_record/gold.jsonl \
 	  --schema from-gold --data $(TRAIN_DIR)/stage4-generic/docs --gold $(TRAIN_DIR)/stage4-generic/gold.jsonl \
-	  --epochs 1 --lr 1e-4 --seed 0 --variant-share 0.3 --list-weight 1 --train-layers 8 --eval-fraction 0 \
-	  --prompt-format fields-v3 --checkpoint-every 25 $(FINETUNE_ARGS)
+	  --lr 1e-4 $(CONTINUED_STAGE_ARGS) $(FINETUNE_ARGS)
 
 $(STAGE4_ADAPTER):
 	$(MAKE) stage4-model
@@ -150,8 +151,7 @@ default-model: $(INSTALLED) $(STAGE4_ADAPTER)
 	  --schema legal_contract --data $(TRAIN_DIR)/stage5-legal_contract/docs --gold $(TRAIN_DIR)/stage5-legal_contract/gold.jsonl \
 	  --schema medical_record --data $(TRAIN_DIR)/stage5-medical_record/docs --gold $(TRAIN_DIR)/stage5-medical_record/gold.jsonl \
 	  --schema from-gold --data $(TRAIN_DIR)/stage5-generic/docs --gold $(TRAIN_DIR)/stage5-generic/gold.jsonl \
-	  --epochs 1 --lr 7e-5 --seed 0 --variant-share 0.3 --list-weight 1 --train-layers 8 --eval-fraction 0 \
-	  --prompt-format fields-v3 --checkpoint-every 25 $(FINETUNE_ARGS)
+	  --lr 7e-5 $(CONTINUED_STAGE_ARGS) $(FINETUNE_ARGS)
 	$(BIN)/python -m fieldmill.model.ship $(DEFAULT_MODEL_DIR)
 
 # The default model's calibration (src/fieldmill/default_model/fieldmill-calibration.json): held-out realistic
