@@ -255,12 +255,9 @@ class Extractor:
             if not filled:
                 continue
             record.update({field: found[field] for field in filled})
-            evidence = [e for e in evidence if not _under(e["field"], filled)] + \
-                [e for e in json.loads(again.get("evidence_json") or "[]") if _under(e["field"], filled)]
-            confidence = {path: p for path, p in confidence.items() if not _under(path, filled)} | \
-                {path: p for path, p in json.loads(again.get("confidence_json") or "{}").items() if _under(path, filled)}
-            signals = [v for v in signals if not _under(v["field"], filled)] + \
-                [v for v in json.loads(again.get("signals_json") or "[]") if _under(v["field"], filled)]
+            evidence = _replaced(evidence, json.loads(again.get("evidence_json") or "[]"), filled)
+            confidence = dict(_replaced(list(confidence.items()), list(json.loads(again.get("confidence_json") or "{}").items()), filled))
+            signals = _replaced(signals, json.loads(again.get("signals_json") or "[]"), filled)
         return {**result, **spent, "record_pickle": pickle.dumps(record), "evidence_json": json.dumps(evidence, ensure_ascii=False),
                 "confidence_json": json.dumps(confidence) if confidence else "", "signals_json": json.dumps(signals) if signals else "",
                 "windows_reread_json": json.dumps(reread) if reread else ""}
@@ -374,6 +371,13 @@ def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: st
 def _under(path: str, fields: list[str]) -> bool:
     """Whether a value's path (`parties[0].name`) lies under one of these top-level fields."""
     return any(path == field or path.startswith((f"{field}.", f"{field}[")) for field in fields)
+
+
+def _replaced(entries: list, found: list, fields: list[str]) -> list:
+    """Per-value entries (evidence and signals: dicts with a `field`; confidence: (path, value) pairs) with those under
+    `fields` taken from `found`, the second read's, instead."""
+    path = lambda entry: entry["field"] if isinstance(entry, dict) else entry[0]  # noqa: E731
+    return [e for e in entries if not _under(path(e), fields)] + [e for e in found if _under(path(e), fields)]
 
 
 def _parsed(text: str) -> Any:

@@ -166,7 +166,7 @@ def plan_reads(texts: list[str], queries: dict[str, str], per_field: int = 1, ma
         if spare is not None:
             spares.append((spare[1], field, spare[0], position[max(read)]))
     kept: list[tuple[int, int]] = []  # (window read first, its spare): the reads that speak most distinctly of some field
-    for score, field, window, last in sorted(spares, key=lambda s: (-s[0], s[2], s[3])):
+    for _, _, window, last in sorted(spares, key=lambda s: (-s[0], s[2], s[3])):
         if (last, window) not in kept and len(kept) < second_reads:
             kept.append((last, window))
     backups: dict[int, dict[int, list[str]]] = {}
