@@ -3,6 +3,8 @@
 #   throughput of 50-field documents through `fieldmill run` and raw vLLM (and n-gram speculation),
 #   then the time `make default-model` (the shipped fine-tuning) takes there.
 # Needs the GPU extra's wheels (vllm==0.32.0) reachable by pip, or already in the environment.
+# A GPU machine without a package index (the vllm wheel alone is 326 MiB) can still time the
+# fine-tuning: bench/gpu_finetune.py prepares the recipe's token sequences here and trains on them there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python3.11}

@@ -396,23 +396,17 @@ def _finetune_sources(args):
     return tuple(Source(schema=s, gold=g, data=d) for s, g, d in zip(args.schema, args.gold, data))
 
 
-def cmd_finetune(args) -> int:
-    import logging
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s fieldmill %(message)s", stream=sys.stderr)
+def finetune_plan(args):
+    """The `FinetunePlan` that `fieldmill finetune` ARGS describe (sources checked, schemas loaded)."""
     sources = _finetune_sources(args)
-    from fieldmill.finetune import FROM_GOLD, DataError, FinetunePlan, TrainConfig, TrainError, env_threads, finetune
+    from fieldmill.finetune import FROM_GOLD, FinetunePlan, TrainConfig
 
     for source in sources:
         if source.schema != FROM_GOLD:
             _load_schema(source.schema)
-    from fieldmill.finetune.report import evaluate_held_out, print_finetune_summary
-    from fieldmill.model.source import ModelError
-
     if not 0 <= args.eval_fraction < 1:
         raise Fatal(2, "--eval-fraction must be in [0, 1)")
-    env_threads()
-    plan = FinetunePlan(
+    return FinetunePlan(
         sources=sources, output=args.output, base=args.base,
         train=TrainConfig(epochs=args.epochs, max_steps=args.max_steps, lr=args.lr, lora_rank=args.lora_rank, lora_alpha=2 * args.lora_rank,
                           grad_accum=args.grad_accum, seed=args.seed, checkpoint_every=args.checkpoint_every, list_weight=args.list_weight,
@@ -422,6 +416,18 @@ def cmd_finetune(args) -> int:
         ray_address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker, name=args.name, price_per_hour=args.price_per_hour,
         init_adapter=args.init_adapter,
     )
+
+
+def cmd_finetune(args) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s fieldmill %(message)s", stream=sys.stderr)
+    plan = finetune_plan(args)
+    from fieldmill.finetune import DataError, TrainError, env_threads, finetune
+    from fieldmill.finetune.report import evaluate_held_out, print_finetune_summary
+    from fieldmill.model.source import ModelError
+
+    env_threads()
     try:
         result = finetune(plan)
     except DataError as exc:

@@ -267,6 +267,18 @@ def test_training_only_the_top_layers_leaves_the_lower_ones_as_they_were(tmp_pat
     assert moved == {1}
 
 
+def test_one_process_trains_on_the_gpu_it_sees_without_cudnn_attention(monkeypatch):
+    """`finetune` without Ray trains where it runs; on a GPU without cuDNN's attention (a plan per sequence length)."""
+    assert trainer.training_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+    cudnn_was = torch.backends.cuda.cudnn_sdp_enabled()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    try:
+        assert trainer.training_device() == torch.device("cuda")
+        assert not torch.backends.cuda.cudnn_sdp_enabled()
+    finally:
+        torch.backends.cuda.enable_cudnn_sdp(cudnn_was)
+
+
 def test_layer_of_reads_the_decoder_layer_from_a_parameter_name():
     assert trainer.layer_of("base_model.model.model.layers.17.mlp.up_proj.lora_A.default.weight") == 17
     assert trainer.layer_of("base_model.model.lm_head.weight") is None

@@ -72,26 +72,17 @@ class FinetuneResult:
 def finetune(plan: FinetunePlan) -> FinetuneResult:
     from fieldmill.model import source as models
     from fieldmill.model import card as cards
+    from fieldmill.model import hf
     from fieldmill.finetune import trainer
 
     output = Path(plan.output).expanduser().resolve()
     output.mkdir(parents=True, exist_ok=True)
-    skipped = Skipped()
-    examples: list[Example] = []
-    for source in plan.sources:
-        examples += load_examples(source, skipped)
-    if not examples:
-        raise DataError("no usable training examples: " + ("; ".join(skipped.lines()) or "the gold files are empty"))
-    train_examples, held_out = split_held_out(examples, plan.eval_fraction, plan.train.seed)
-    pairs = build_pairs(train_examples, plan.prompt_format, plan.train.seed, plan.variant_share, skipped)
-
     base_path = models.materialise(plan.base)
     base_id = models.ModelRef(plan.base).model_id()
+    data = training_data(plan, hf.load_tokenizer(base_path))
+    examples, train_examples, held_out, pairs, sequences, skipped = (
+        data.examples, data.train_examples, data.held_out, data.pairs, data.sequences, data.skipped)
     model, tokenizer = trainer.load_base(base_path, plan.train.dtype)
-    pairs = fits(pairs, lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]), plan.max_seq_tokens - 2, skipped)
-    if not pairs:
-        raise DataError("no training pair fits --max-seq-tokens: " + "; ".join(skipped.lines()))
-    sequences = [trainer.tokenize(tokenizer, p.prompt, p.answer, plan.train.list_weight) for p in pairs]
     init_adapter = _init_adapter(plan.init_adapter)
     fingerprint = _fingerprint(base_id, pairs, plan)
     started = time.time()
@@ -100,8 +91,9 @@ def finetune(plan: FinetunePlan) -> FinetuneResult:
         peft_model = trainer.with_lora(model, plan.train)
         trainer.load_adapter(peft_model, output / trainer.CHECKPOINT, fingerprint)
     else:
-        peft_model = trainer.with_lora(model, plan.train, init_adapter)
+        peft_model = trainer.with_lora(model, plan.train, init_adapter).to(trainer.training_device())
         state = trainer.train_loop(peft_model, sequences, output, plan.train, plan.resume, fingerprint)
+        peft_model.to("cpu")  # merged and saved from host memory
     trainer.save_model(peft_model, tokenizer, output)
     card = {
         "name": plan.name or output.name,
@@ -132,6 +124,35 @@ def finetune(plan: FinetunePlan) -> FinetuneResult:
     shutil.copy(output / cards.CARD, output / "adapter" / cards.CARD)  # the adapter alone serves with the same prompt format
     shutil.rmtree(output / trainer.CHECKPOINT, ignore_errors=True)
     return FinetuneResult(output, card, skipped, held_out)
+
+
+@dataclass
+class TrainingData:
+    examples: list[Example]
+    train_examples: list[Example]
+    held_out: list[Example]
+    pairs: list[Pair]
+    sequences: list  # trainer.Sequence, one per pair
+    skipped: Skipped
+
+
+def training_data(plan: FinetunePlan, tokenizer) -> TrainingData:
+    """The plan's examples read, split, turned into (prompt, answer) pairs that fit, and tokenised as the trainer sees them."""
+    from fieldmill.finetune import trainer
+
+    skipped = Skipped()
+    examples: list[Example] = []
+    for source in plan.sources:
+        examples += load_examples(source, skipped)
+    if not examples:
+        raise DataError("no usable training examples: " + ("; ".join(skipped.lines()) or "the gold files are empty"))
+    train_examples, held_out = split_held_out(examples, plan.eval_fraction, plan.train.seed)
+    pairs = build_pairs(train_examples, plan.prompt_format, plan.train.seed, plan.variant_share, skipped)
+    pairs = fits(pairs, lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]), plan.max_seq_tokens - 2, skipped)
+    if not pairs:
+        raise DataError("no training pair fits --max-seq-tokens: " + "; ".join(skipped.lines()))
+    sequences = [trainer.tokenize(tokenizer, p.prompt, p.answer, plan.train.list_weight) for p in pairs]
+    return TrainingData(examples, train_examples, held_out, pairs, sequences, skipped)
 
 
 def _schema_entries(pairs: list[Pair], examples: list[Example]) -> list[dict[str, Any]]:
