@@ -10,7 +10,10 @@ its training data, so the token probability (`fieldmill.extract.confidence`) is 
 * rules: a rule of the schema names the field (pydantic refused the value);
 * candidates: for a `null`, whether the document holds something of the field's kind, a
   date-like string for a date, its label near a number for an amount, its label for a text
-  field: a `null` while candidates exist is not sure.
+  field: a `null` while candidates exist is not sure;
+* labelled: for a value found in the document, whether a word of the field's name is printed
+  just before it (on its line or the line above): a value under its own label, not a number
+  taken from a neighbouring line.
 
 Without a fitted calibration the combination is conservative: every signal that speaks
 against a value caps its confidence (`CAPS`). With one (`fieldmill calibrate`, stored as
@@ -52,28 +55,32 @@ class ValueSignals:
     grounding: str  # one of GROUNDINGS
     broken_rule: bool = False
     candidates: bool = False  # a null while the document holds candidates of the field's kind
+    labelled: bool = False  # a found value with a word of the field's name printed just before it
 
     def as_row(self) -> dict[str, Any]:
         return {"field": self.path, "token_p": self.token_p, "grounding": self.grounding, "broken_rule": self.broken_rule,
-                "candidates": self.candidates}
+                "candidates": self.candidates, "labelled": self.labelled}
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ValueSignals:
-        return cls(row["field"], float(row["token_p"]), row["grounding"], bool(row["broken_rule"]), bool(row["candidates"]))
+        return cls(row["field"], float(row["token_p"]), row["grounding"], bool(row["broken_rule"]), bool(row["candidates"]),
+                   bool(row.get("labelled", False)))
 
     def features(self) -> list[float]:
         p = min(max(self.token_p, 1e-6), 1 - 1e-6)
         return [math.log(p / (1 - p)), *(float(self.grounding == g) for g in GROUNDINGS), float(self.broken_rule),
-                float(self.grounding == "null" and self.candidates)]
+                float(self.grounding == "null" and self.candidates), float(self.labelled)]
 
 
-FEATURES = ("token_logit", *(f"grounding_{g}" for g in GROUNDINGS), "broken_rule", "null_with_candidates")
+FEATURES = ("token_logit", *(f"grounding_{g}" for g in GROUNDINGS), "broken_rule", "null_with_candidates", "labelled")
 
 
 def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str, Any], evidence: list[dict[str, Any]],
             ungrounded: list[str], errors: list[dict[str, Any]], text: str) -> list[ValueSignals]:
-    """The signals of every value the model gave a token probability for (`answer` is the parsed JSON it wrote)."""
+    """The signals of every value the model gave a token probability for (`answer` is the parsed JSON it wrote;
+    the evidence's offsets are in `text`)."""
     matched = {e["field"]: _MATCHES.get(e.get("match", ""), "copied") for e in evidence}
+    starts = {e["field"]: int(e["start"]) for e in evidence if e.get("start") is not None}
     refused = {e.get("field") for e in errors}
     lowered = text.lower()
     out = []
@@ -88,8 +95,18 @@ def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str,
         else:
             grounding = "unchecked"
         candidates = grounding == "null" and has_candidates(path, node_at(hardened, path), lowered)
-        out.append(ValueSignals(path, p, grounding, path in refused, candidates))
+        labelled = path in starts and label_before(path, lowered, starts[path])
+        out.append(ValueSignals(path, p, grounding, path in refused, candidates, labelled))
     return out
+
+
+def label_before(path: str, lowered_text: str, start: int, reach: int = 80) -> bool:
+    """Whether a word of the field's name is printed just before offset `start`: on its line or the line above,
+    at most `reach` characters back (`Total: 12.50`, or `INVOICE NO` over `: TX-2210457`)."""
+    line_start = lowered_text.rfind("\n", 0, start) + 1
+    above = lowered_text.rfind("\n", 0, max(0, line_start - 1)) + 1
+    context = re.sub(r"(?<=[a-z])-(?=[a-z])", "", lowered_text[max(above, start - reach):start])  # e-mail, e-mail address
+    return _label_seen(label_words(path), context)
 
 
 def has_candidates(path: str, node: dict[str, Any] | None, lowered_text: str) -> bool:
@@ -169,9 +186,12 @@ class Calibration:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Calibration:
-        if data.get("kind") != "logistic" or list(data.get("features", [])) != list(FEATURES):
-            raise ValueError(f"a calibration of kind {data.get('kind')!r} over {data.get('features')} is not one this fieldmill reads")
-        return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]), int(data.get("fitted_values", 0)))
+        """A stored calibration; one fitted before a signal existed gives that signal no weight."""
+        names = list(data.get("features", []))
+        if data.get("kind") != "logistic" or not set(names) <= set(FEATURES) or len(names) != len(data.get("weights", [])):
+            raise ValueError(f"a calibration of kind {data.get('kind')!r} over {names} is not one this fieldmill reads")
+        weight = dict(zip(names, (float(w) for w in data["weights"])))
+        return cls(tuple(weight.get(name, 0.0) for name in FEATURES), float(data["bias"]), int(data.get("fitted_values", 0)))
 
 
 def fit(values: list[ValueSignals], right: list[bool], l2: float = 0.1, steps: int = 50) -> Calibration:
@@ -221,4 +241,4 @@ def load_calibration(*folders) -> Calibration | None:
     return None
 
 
-__all__ = ["ValueSignals", "Calibration", "signals", "combined", "fit", "load_calibration", "has_candidates", "CALIBRATION_FILE", "FEATURES"]
+__all__ = ["ValueSignals", "Calibration", "signals", "combined", "fit", "load_calibration", "has_candidates", "label_before", "CALIBRATION_FILE", "FEATURES"]

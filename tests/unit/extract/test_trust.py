@@ -14,7 +14,7 @@ from fieldmill.extract.actor import provenance
 from fieldmill.run.rows import row_schema
 from fieldmill.schema.load import load_schema
 from fieldmill.run.store import Run, RunConstants
-from fieldmill.extract.trust import CALIBRATION_FILE, Calibration, ValueSignals, combined, fit, has_candidates, load_calibration
+from fieldmill.extract.trust import CALIBRATION_FILE, Calibration, ValueSignals, combined, fit, has_candidates, label_before, load_calibration
 
 SCHEMA = """
     from typing import Optional
@@ -50,8 +50,22 @@ def test_a_sure_null_date_on_a_receipt_that_prints_one_is_not_sure(schema):
     assert confidence["cashier"] > 0.99  # nothing printed says "cashier": the null may well be right
     assert confidence["company"] > 0.99 and confidence["total"] > 0.99  # copied and read from the document
     by_field = {s["field"]: s for s in json.loads(out["signals_json"])}
-    assert by_field["date"] == {"field": "date", "token_p": pytest.approx(0.9996, abs=1e-3), "grounding": "null", "broken_rule": False, "candidates": True}
+    assert by_field["date"] == {"field": "date", "token_p": pytest.approx(0.9996, abs=1e-3), "grounding": "null", "broken_rule": False, "candidates": True,
+                                "labelled": False}
     assert by_field["company"]["grounding"] == "copied" and by_field["total"]["grounding"] == "read"
+    assert by_field["total"]["labelled"] and not by_field["company"]["labelled"]  # TOTAL printed before 9.00; the shop's name has no label
+
+
+@pytest.mark.parametrize("path, text, value, expected", [
+    ("total", "SUBTOTAL 8.00\nTOTAL 9.00\n", "9.00", True),
+    ("invoice_number", "INVOICE NO\n: TX-2210457\n", "TX-2210457", True),  # label and value on separate OCR lines
+    ("payment_terms", "Terms: Net 30\nIBAN: DE89 3704\nAccount number 101907\n", "101907", False),  # a number under another label
+    ("buyer.email", "Bill to\nACME Ltd\nE-mail: ap@acme.test\n", "ap@acme.test", True),
+    ("total", "TOTAL\n\n\nThank you\n9.00\n", "9.00", False),  # further than the line above
+])
+def test_a_value_under_its_own_label(path, text, value, expected):
+    lowered = text.lower()
+    assert label_before(path, lowered, lowered.index(value.lower())) is expected
 
 
 def test_without_a_printed_date_the_null_keeps_its_probability(schema):
@@ -100,6 +114,15 @@ def test_a_fitted_calibration_tells_the_truth_on_values_it_never_saw():
     after = expected_calibration_error([(combined(v, calibration), r) for v, r in zip(held_out, truth)])
     assert before > 0.1 and after < 0.05  # the caps only bound; a fit says how often
     assert Calibration.from_json(json.loads(json.dumps(calibration.to_json()))) == calibration
+
+
+def test_a_calibration_fitted_before_a_signal_existed_still_loads_and_gives_it_no_weight():
+    older = {"kind": "logistic", "features": ["token_logit", "broken_rule"], "weights": [1.5, -2.0], "bias": 0.5}
+    calibration = Calibration.from_json(older)
+    plain, labelled = ValueSignals("total", 0.9, "copied"), ValueSignals("total", 0.9, "copied", labelled=True)
+    assert calibration(plain) == calibration(labelled)
+    with pytest.raises(ValueError):
+        Calibration.from_json({**older, "features": ["token_logit", "a_signal_nobody_wrote"]})
 
 
 def test_the_calibration_travels_with_the_model_folder_and_the_adapter_wins(tmp_path):
