@@ -36,9 +36,6 @@ def s3_endpoint():
     with moto_server() as endpoint:
         os.environ.update(CREDENTIALS)
         os.environ["AWS_ENDPOINT_URL"] = endpoint
-        from fieldmill import storage
-
-        storage.s3_client.cache_clear()
         try:
             yield endpoint
         finally:
@@ -47,4 +44,3 @@ def s3_endpoint():
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-            storage.s3_client.cache_clear()

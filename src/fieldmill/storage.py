@@ -8,8 +8,13 @@ off while it streams is past botocore's retry, so `read_bytes` fetches it again 
 Writes are whole or absent: a local file is written under a temporary name and
 renamed; an S3 object is one PUT.
 
-Environment: `AWS_MAX_ATTEMPTS` (default 10, every AWS SDK reads it),
-`FIELDMILL_S3_CONNECT_TIMEOUT` and `FIELDMILL_S3_READ_TIMEOUT` (seconds, default 10 and 60).
+How this process reaches S3 is one value, `S3Settings` (endpoint, region, profile, attempts,
+timeouts, and credentials only when given): by default read from the environment
+(`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, `AWS_MAX_ATTEMPTS` (default 10, every AWS
+SDK reads it), `FIELDMILL_S3_CONNECT_TIMEOUT` and `FIELDMILL_S3_READ_TIMEOUT` (seconds, default
+10 and 60)); `configure(settings)` or `with using(settings):` sets it for this process without
+touching the environment (tests point it at a local endpoint so), and `S3Settings.as_env()` is
+what a run hands its Ray workers (never credentials: workers use the AWS chain themselves).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import random
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -94,25 +99,86 @@ def normalise_root(uri: str) -> str:
     return str(Path(uri).expanduser().resolve())
 
 
-@lru_cache(maxsize=None)
+@dataclass(frozen=True)
+class S3Settings:
+    """How this process reaches S3. Credentials come from the standard AWS chain unless given here."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    max_attempts: int = S3_RETRY_ATTEMPTS  # per request, retries included
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 60.0
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> S3Settings:
+        env = os.environ if env is None else env
+
+        def number(name: str, default: float, kind=float):
+            try:
+                return kind(env[name]) if env.get(name) else default
+            except ValueError:
+                return default
+
+        return cls(endpoint_url=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None,
+                   region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None, profile=env.get("AWS_PROFILE") or None,
+                   max_attempts=max(1, number("AWS_MAX_ATTEMPTS", S3_RETRY_ATTEMPTS, int)),
+                   connect_timeout_s=number("FIELDMILL_S3_CONNECT_TIMEOUT", 10.0), read_timeout_s=number("FIELDMILL_S3_READ_TIMEOUT", 60.0))
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as the environment of another process (a Ray worker): credentials never travel."""
+        env = {"AWS_ENDPOINT_URL": self.endpoint_url, "AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region, "AWS_PROFILE": self.profile,
+               "AWS_MAX_ATTEMPTS": str(self.max_attempts), "FIELDMILL_S3_CONNECT_TIMEOUT": str(self.connect_timeout_s),
+               "FIELDMILL_S3_READ_TIMEOUT": str(self.read_timeout_s)}
+        return {k: v for k, v in env.items() if v}
+
+
+_configured: S3Settings | None = None
+
+
+def configure(settings: S3Settings | None) -> None:
+    """Reach S3 with `settings` in this process from now on (None: from the environment again)."""
+    global _configured
+    _configured = settings
+
+
+@contextmanager
+def using(settings: S3Settings) -> Iterator[S3Settings]:
+    """Reach S3 with `settings` inside the block, then as before."""
+    previous = _configured
+    configure(settings)
+    try:
+        yield settings
+    finally:
+        configure(previous)
+
+
+def s3_settings() -> S3Settings:
+    """The settings this process reaches S3 with now."""
+    return _configured if _configured is not None else S3Settings.from_env()
+
+
 def s3_client():
+    return _client(s3_settings())
+
+
+@lru_cache(maxsize=8)
+def _client(settings: S3Settings):
     import boto3
     from botocore.config import Config
 
-    config = Config(
-        retries={"mode": "standard", "total_max_attempts": s3_attempts()},
-        connect_timeout=float(os.environ.get("FIELDMILL_S3_CONNECT_TIMEOUT", 10)),
-        read_timeout=float(os.environ.get("FIELDMILL_S3_READ_TIMEOUT", 60)),
-    )
-    return boto3.session.Session().client("s3", config=config)
+    config = Config(retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
+                    connect_timeout=settings.connect_timeout_s, read_timeout=settings.read_timeout_s)
+    session = boto3.session.Session(profile_name=settings.profile, aws_access_key_id=settings.access_key_id,
+                                    aws_secret_access_key=settings.secret_access_key, region_name=settings.region)
+    return session.client("s3", config=config, endpoint_url=settings.endpoint_url)
 
 
 def s3_attempts() -> int:
     """Attempts per request, retries included (`AWS_MAX_ATTEMPTS`, else 10)."""
-    try:
-        return max(1, int(os.environ.get("AWS_MAX_ATTEMPTS", S3_RETRY_ATTEMPTS)))
-    except ValueError:
-        return S3_RETRY_ATTEMPTS
+    return s3_settings().max_attempts
 
 
 def _s3_errors():
@@ -481,4 +547,4 @@ def list_folders(prefix_uri: str) -> list[str]:
     return sorted(p.name for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
 
 
-__all__ = ["ObjectInfo", "list_objects", "read_bytes", "write_bytes", "write_if", "read_versioned", "delete", "exists", "join", "is_s3", "Changed"]
+__all__ = ["S3Settings", "configure", "using", "s3_settings", "ObjectInfo", "list_objects", "read_bytes", "write_bytes", "write_if", "read_versioned", "delete", "exists", "join", "is_s3", "Changed"]

@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-import os
+from dataclasses import replace
 
 import pytest
 
 from faultproxy import Rule, fault_proxy
 from fieldmill import storage
-from s3server import client
+from s3server import CREDENTIALS, client
 
 pytestmark = pytest.mark.s3
 
 
+ATTEMPTS = 4
+
+
 @pytest.fixture
-def proxied(s3_endpoint, monkeypatch):
-    """A bucket with three objects, and `fieldmill.storage` talking to it through a fault proxy."""
+def proxied(s3_endpoint):
+    """A bucket with three objects, and `fieldmill.storage` talking to it through a fault proxy (configured, not the environment)."""
     s3 = client(s3_endpoint)
     s3.create_bucket(Bucket="faults")
     for name in ("a.txt", "b.txt", "c.txt"):
         s3.put_object(Bucket="faults", Key=f"docs/{name}", Body=(name * 1000).encode())
-    with fault_proxy(s3_endpoint, hold_s=4.0) as proxy:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-        monkeypatch.setenv("FIELDMILL_S3_READ_TIMEOUT", "1.5")  # a loaded machine's moto may take a second
-        monkeypatch.setenv("AWS_MAX_ATTEMPTS", "4")
-        storage.s3_client.cache_clear()
+    settings = storage.S3Settings(endpoint_url=None, region=CREDENTIALS["AWS_DEFAULT_REGION"], max_attempts=ATTEMPTS,
+                                  read_timeout_s=1.5,  # a loaded machine's moto may take a second
+                                  access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"], secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    with fault_proxy(s3_endpoint, hold_s=4.0) as proxy, storage.using(replace(settings, endpoint_url=proxy.url)):
         yield proxy
-    storage.s3_client.cache_clear()
 
 
 @pytest.mark.parametrize("fault", ["slowdown", "drop", "timeout"])
@@ -68,4 +69,4 @@ def test_a_write_that_keeps_failing_raises_and_leaves_no_object(proxied, s3_endp
     with pytest.raises(storage.StorageError, match="cannot write"):
         storage.write_bytes("s3://faults/out/lost.parquet", b"data")
     assert "Contents" not in client(s3_endpoint).list_objects_v2(Bucket="faults", Prefix="out/lost")
-    assert proxied.requests["put"] == int(os.environ["AWS_MAX_ATTEMPTS"])
+    assert proxied.requests["put"] == ATTEMPTS

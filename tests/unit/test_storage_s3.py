@@ -88,3 +88,27 @@ def test_commands_on_s3_without_credentials_say_so_in_one_line(s3_endpoint, tmp_
     out = subprocess.run([sys.executable, "-m", "fieldmill.cli", "results", "s3://nocreds/out/"], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 4, out.stderr[-2000:]
     assert "Traceback" not in out.stderr and out.stderr.count("\n") == 1 and "credentials" in out.stderr
+
+
+def test_s3_settings_come_from_the_environment_and_travel_to_workers_without_credentials():
+    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_DEFAULT_REGION": "eu-west-1", "AWS_MAX_ATTEMPTS": "3",
+           "FIELDMILL_S3_READ_TIMEOUT": "bad", "AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "secret"}
+    settings = storage.S3Settings.from_env(env)
+    assert (settings.endpoint_url, settings.region, settings.max_attempts, settings.read_timeout_s) == ("http://127.0.0.1:9000", "eu-west-1", 3, 60.0)
+    given = storage.S3Settings(endpoint_url="http://minio:9000", access_key_id="AKIA", secret_access_key="secret")
+    assert "secret" not in repr(given) and "AKIA" not in repr(given)
+    assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} & set(given.as_env())
+    assert storage.S3Settings.from_env(given.as_env()) == storage.S3Settings(endpoint_url="http://minio:9000")
+
+
+def test_a_configured_endpoint_is_used_inside_the_block_and_the_environment_after(s3_endpoint):
+    """`storage.using` points this process at an endpoint without touching os.environ."""
+    s3 = client(s3_endpoint)
+    s3.create_bucket(Bucket="configured")
+    s3.put_object(Bucket="configured", Key="a.txt", Body=b"a")
+    nowhere = storage.S3Settings(endpoint_url="http://127.0.0.1:9", max_attempts=1, connect_timeout_s=0.5)
+    with storage.using(nowhere):
+        assert storage.s3_settings() is nowhere
+        with pytest.raises(storage.StorageError):
+            storage.read_bytes("s3://configured/a.txt")
+    assert storage.read_bytes("s3://configured/a.txt") == b"a"

@@ -41,10 +41,9 @@ from fieldmill.extract.windows import window_rows
 
 log = logging.getLogger("fieldmill")
 
-# Environment that worker processes need to reach the same stores and stay offline.
-# Credentials are never forwarded: workers use the standard AWS chain themselves.
-_FORWARDED_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_MAX_ATTEMPTS",
-                  "FIELDMILL_S3_CONNECT_TIMEOUT", "FIELDMILL_S3_READ_TIMEOUT", "FIELDMILL_CACHE", "XDG_CACHE_HOME")
+# What worker processes need to find the same model cache and stay offline; they reach S3 with the driver's
+# `storage.S3Settings` (credentials never travel: workers use the standard AWS chain themselves).
+_FORWARDED_ENV = ("FIELDMILL_CACHE", "XDG_CACHE_HOME")
 _WORKER_ENV = {"VLLM_LOGGING_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_REGEX_COMPILATION_TIMEOUT_S": "1800", "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -144,7 +143,7 @@ def init_ray(address: str | None) -> None:
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
-    env = {k: os.environ[k] for k in _FORWARDED_ENV if k in os.environ}
+    env = {**storage.s3_settings().as_env(), **{k: os.environ[k] for k in _FORWARDED_ENV if k in os.environ}}
     # No address means a cluster of our own ("local"), even if `ray start` left one running here.
     options: dict[str, Any] = {"include_dashboard": False} if not address else {}  # a cluster keeps its own dashboard
     for attempt in range(1, RAY_START_ATTEMPTS + 1):
