@@ -35,6 +35,8 @@ from fieldmill.schema.hardening import non_null_options
 
 CALIBRATION_FILE = "fieldmill-calibration.json"
 GROUNDINGS = ("copied", "read", "near", "ungrounded", "unchecked", "null")
+# What kind of field a value fills (its schema node): a calibration learns each kind's own reliability.
+KINDS = ("text", "number", "date", "choice", "other")
 _MATCHES = {"exact": "copied", "normalised": "copied", "date": "read", "number": "read", "words": "read", "fuzzy": "near"}
 # Without a fitted calibration: what each signal against a value caps its confidence at.
 CAPS = {"near": 0.9, "ungrounded": 0.5, "broken_rule": 0.5, "null_with_candidates": 0.5}
@@ -56,23 +58,27 @@ class ValueSignals:
     broken_rule: bool = False
     candidates: bool = False  # a null while the document holds candidates of the field's kind
     labelled: bool = False  # a found value with a word of the field's name printed just before it
+    kind: str = "other"  # one of KINDS
+    in_list: bool = False  # an item of a list (or a field inside one)
 
     def as_row(self) -> dict[str, Any]:
         return {"field": self.path, "token_p": self.token_p, "grounding": self.grounding, "broken_rule": self.broken_rule,
-                "candidates": self.candidates, "labelled": self.labelled}
+                "candidates": self.candidates, "labelled": self.labelled, "kind": self.kind, "in_list": self.in_list}
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ValueSignals:
         return cls(row["field"], float(row["token_p"]), row["grounding"], bool(row["broken_rule"]), bool(row["candidates"]),
-                   bool(row.get("labelled", False)))
+                   bool(row.get("labelled", False)), row.get("kind") or "other", bool(row.get("in_list", False)))
 
     def features(self) -> list[float]:
         p = min(max(self.token_p, 1e-6), 1 - 1e-6)
         return [math.log(p / (1 - p)), *(float(self.grounding == g) for g in GROUNDINGS), float(self.broken_rule),
-                float(self.grounding == "null" and self.candidates), float(self.labelled)]
+                float(self.grounding == "null" and self.candidates), float(self.labelled), *(float(self.kind == k) for k in KINDS),
+                float(self.in_list)]
 
 
-FEATURES = ("token_logit", *(f"grounding_{g}" for g in GROUNDINGS), "broken_rule", "null_with_candidates", "labelled")
+FEATURES = ("token_logit", *(f"grounding_{g}" for g in GROUNDINGS), "broken_rule", "null_with_candidates", "labelled",
+            *(f"kind_{k}" for k in KINDS), "in_list")
 
 
 def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str, Any], evidence: list[dict[str, Any]],
@@ -94,10 +100,27 @@ def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str,
             grounding = "ungrounded"
         else:
             grounding = "unchecked"
-        candidates = grounding == "null" and has_candidates(path, node_at(hardened, path), lowered)
+        node = node_at(hardened, path)
+        candidates = grounding == "null" and has_candidates(path, node, lowered)
         labelled = path in starts and label_before(path, lowered, starts[path])
-        out.append(ValueSignals(path, p, grounding, path in refused, candidates, labelled))
+        out.append(ValueSignals(path, p, grounding, path in refused, candidates, labelled, field_kind(node), "[" in path))
     return out
+
+
+def field_kind(node: dict[str, Any] | None) -> str:
+    """The kind of field a schema node is (one of KINDS): a date is typed as one or asks for one in its name or description."""
+    node = node or {}
+    options = non_null_options(node)
+    kinds = {t for o in options for t in (o.get("type") if isinstance(o.get("type"), list) else [o.get("type")])}
+    if "enum" in node or "const" in node or "boolean" in kinds or any("enum" in o for o in options):
+        return "choice"
+    if kinds & {"number", "integer"}:
+        return "number"
+    if {o.get("format") for o in options} & {"date", "date-time"}:
+        return "date"
+    if "string" in kinds:
+        return "text"
+    return "other"
 
 
 def label_before(path: str, lowered_text: str, start: int, reach: int = 80) -> bool:

@@ -14,7 +14,7 @@ from fieldmill.extract.actor import provenance
 from fieldmill.run.rows import row_schema
 from fieldmill.schema.load import load_schema
 from fieldmill.run.store import Run, RunConstants
-from fieldmill.extract.trust import CALIBRATION_FILE, Calibration, ValueSignals, combined, fit, has_candidates, label_before, load_calibration
+from fieldmill.extract.trust import CALIBRATION_FILE, FEATURES, Calibration, ValueSignals, combined, fit, has_candidates, label_before, load_calibration
 
 SCHEMA = """
     from typing import Optional
@@ -51,7 +51,8 @@ def test_a_sure_null_date_on_a_receipt_that_prints_one_is_not_sure(schema):
     assert confidence["company"] > 0.99 and confidence["total"] > 0.99  # copied and read from the document
     by_field = {s["field"]: s for s in json.loads(out["signals_json"])}
     assert by_field["date"] == {"field": "date", "token_p": pytest.approx(0.9996, abs=1e-3), "grounding": "null", "broken_rule": False, "candidates": True,
-                                "labelled": False}
+                                "labelled": False, "kind": "text", "in_list": False}
+    assert by_field["total"]["kind"] == "number"
     assert by_field["company"]["grounding"] == "copied" and by_field["total"]["grounding"] == "read"
     assert by_field["total"]["labelled"] and not by_field["company"]["labelled"]  # TOTAL printed before 9.00; the shop's name has no label
 
@@ -129,7 +130,7 @@ def test_the_calibration_travels_with_the_model_folder_and_the_adapter_wins(tmp_
     model, adapter = tmp_path / "model", tmp_path / "model" / "adapter"
     adapter.mkdir(parents=True)
     assert load_calibration(adapter, model) is None
-    on_model, on_adapter = Calibration((0.0,) * 10, 1.0), Calibration((0.0,) * 10, -1.0)
+    on_model, on_adapter = Calibration((0.0,) * len(FEATURES), 1.0), Calibration((0.0,) * len(FEATURES), -1.0)
     (model / CALIBRATION_FILE).write_text(json.dumps(on_model.to_json()))
     assert load_calibration(adapter, model) == on_model
     (adapter / CALIBRATION_FILE).write_text(json.dumps(on_adapter.to_json()))
@@ -161,3 +162,18 @@ def test_calibrate_fits_on_labelled_results_and_writes_into_the_model_folder(sch
     assert calibration(ValueSignals("date", 0.999, "null", False, True)) < 0.2
     assert calibration(ValueSignals("company", 0.999, "copied")) > 0.9
     assert main(["calibrate", "--results", str(tmp_path / "out"), "--gold", str(tmp_path / "gold.jsonl"), "--model", str(tmp_path)]) != 0
+
+
+@pytest.mark.parametrize("node, kind", [
+    ({"type": "string", "format": "date"}, "date"),
+    ({"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]}, "date"),
+    ({"type": ["number", "null"]}, "number"),
+    ({"type": "string", "enum": ["EUR", "USD"]}, "choice"),
+    ({"type": "boolean"}, "choice"),
+    ({"type": "string", "description": "Date exactly as printed"}, "text"),  # asked as printed: copied like text
+    ({"type": "object", "properties": {}}, "other"),
+])
+def test_each_value_knows_its_fields_kind_so_a_calibration_can_weigh_kinds_apart(node, kind):
+    from fieldmill.extract.trust import field_kind
+
+    assert field_kind(node) == kind
