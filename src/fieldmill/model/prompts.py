@@ -146,7 +146,7 @@ def compact_fields(node: dict[str, Any], indent: str = "", iso_dates: bool = Fal
     rewritten and a text field that asks for a printed date is not."""
     lines = []
     for name, sub in node.get("properties", {}).items():
-        kind, children = _compact_kind(sub, iso_dates)
+        kind, children = _kind(sub, compact=True, iso_dates=iso_dates)
         description = " ".join((sub.get("description") or _non_null(sub).get("description") or "").split())[:_DESCRIPTION_CHARS]
         lines.append(f"{indent}- {name} ({kind})" + (f": {description}" if description else ""))
         if children is not None:
@@ -154,31 +154,39 @@ def compact_fields(node: dict[str, Any], indent: str = "", iso_dates: bool = Fal
     return lines
 
 
-def _compact_kind(node: dict[str, Any], iso_dates: bool = False) -> tuple[str, dict[str, Any] | None]:
+def _kind(node: dict[str, Any], compact: bool = False, iso_dates: bool = True) -> tuple[str, dict[str, Any] | None]:
+    """A short type phrase for a field, and the object whose fields follow it, if any.
+
+    `compact` (`fields-v2`, `fields-v3`) is one short word a kind, without the limits the constraint
+    enforces anyway; `iso_dates` names a date field's form (`date YYYY-MM-DD`)."""
     node = _non_null(node)
     if "anyOf" in node:
-        return " or ".join(_compact_kind(o, iso_dates)[0] for o in node["anyOf"] if o.get("type") != "null"), None
+        return " or ".join(_kind(o, compact, iso_dates)[0] for o in node["anyOf"] if o.get("type") != "null"), None
     if "enum" in node:
         return "one of " + ", ".join(json.dumps(v, ensure_ascii=False) for v in node["enum"] if v is not None), None
     if "const" in node:
         return "always " + json.dumps(node["const"], ensure_ascii=False), None
     kind = node.get("type")
     if kind == "object":
-        return ("object", node) if node.get("properties") else ("object of name to value", None)
+        if node.get("properties"):
+            return ("object" if compact else "object (fields below)"), node
+        return "object of name to value", None
     if kind == "array":
-        item_kind, children = _compact_kind(node["items"], iso_dates)
+        item_kind, children = _kind(node["items"], compact, iso_dates)
+        if not compact:
+            return f"list (at most {node['maxItems']}) of {item_kind}", children
         return ("list of objects" if children is not None else f"list of {item_kind}"), children
     if kind == "string":
         fmt = node.get("format")
-        if fmt in ("date", "date-time", "time"):
-            return {"date": "date YYYY-MM-DD" if iso_dates else "date", "date-time": "date-time YYYY-MM-DDTHH:MM:SS", "time": "time HH:MM:SS"}[fmt], None
         if fmt:
-            return fmt, None
-        return (f"text matching {node['pattern']}" if node.get("pattern") else "text"), None
+            return {"date": "date YYYY-MM-DD" if iso_dates else "date", "date-time": "date-time YYYY-MM-DDTHH:MM:SS", "time": "time HH:MM:SS"}.get(fmt, fmt), None
+        if node.get("pattern"):
+            return f"{'text' if compact else 'string'} matching {node['pattern']}", None
+        return ("text" if compact else f"text (at most {node['maxLength']} characters)"), None
     if kind == "integer":
         return "integer", None
     if kind == "number":
-        return "number", None
+        return ("decimal number" if node.get("format") == "decimal" and not compact else "number"), None
     if kind == "boolean":
         return "true or false", None
     return str(kind), None
@@ -187,39 +195,6 @@ def _compact_kind(node: dict[str, Any], iso_dates: bool = False) -> tuple[str, d
 def _non_null(node: dict[str, Any]) -> dict[str, Any]:
     options = [o for o in node.get("anyOf", ()) if o.get("type") != "null"]
     return options[0] if len(options) == 1 else node
-
-
-def _kind(node: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
-    """A short type phrase for a field, and the object whose fields follow it, if any."""
-    node = _non_null(node)
-    if "anyOf" in node:
-        return " or ".join(_kind(o)[0] for o in node["anyOf"] if o.get("type") != "null"), None
-    if "enum" in node:
-        return "one of " + ", ".join(json.dumps(v, ensure_ascii=False) for v in node["enum"] if v is not None), None
-    if "const" in node:
-        return "always " + json.dumps(node["const"], ensure_ascii=False), None
-    kind = node.get("type")
-    if kind == "object":
-        if node.get("properties"):
-            return "object (fields below)", node
-        return "object of name to value", None
-    if kind == "array":
-        item_kind, children = _kind(node["items"])
-        return f"list (at most {node['maxItems']}) of {item_kind}", children
-    if kind == "string":
-        fmt = node.get("format")
-        if fmt:
-            return {"date": "date YYYY-MM-DD", "date-time": "date-time YYYY-MM-DDTHH:MM:SS", "time": "time HH:MM:SS"}.get(fmt, fmt), None
-        if node.get("pattern"):
-            return f"string matching {node['pattern']}", None
-        return f"text (at most {node['maxLength']} characters)", None
-    if kind == "integer":
-        return "integer", None
-    if kind == "number":
-        return "decimal number" if node.get("format") == "decimal" else "number", None
-    if kind == "boolean":
-        return "true or false", None
-    return str(kind), None
 
 
 def example_record(hardened: dict[str, Any]) -> Any:
