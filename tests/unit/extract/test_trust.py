@@ -146,7 +146,7 @@ def test_calibrate_fits_on_labelled_results_and_writes_into_the_model_folder(sch
     for i in range(30):  # the model copies the company (right), misses the printed date (wrong), and reads no cashier (right)
         record = {"company": f"SHOP {i}", "date": None, "total": 9.0 if i % 3 else 8.0, "cashier": None}
         rows = [ValueSignals("company", 0.999, "copied"), ValueSignals("date", rng.uniform(0.99, 1), "null", False, True),
-                ValueSignals("total", 0.98, "read"), ValueSignals("cashier", 0.999, "null")]
+                ValueSignals("total", 0.98, "read", labelled=True, kind="number"), ValueSignals("cashier", 0.999, "null")]
         writer.add({"doc_uri": f"/d/r{i}.txt", "doc_key": f"r{i}.txt", "doc_etag": "e", "doc_bytes": 1, "status": "compliant",
                     "record_pickle": pickle.dumps(record), "signals_json": json.dumps([v.as_row() for v in rows])})
         gold.append({"name": f"docs/r{i}.txt", "record": {**record, "date": "14/03/2019", "total": 9.0}})
@@ -162,6 +162,10 @@ def test_calibrate_fits_on_labelled_results_and_writes_into_the_model_folder(sch
     assert calibration(ValueSignals("date", 0.999, "null", False, True)) < 0.2
     assert calibration(ValueSignals("company", 0.999, "copied")) > 0.9
     assert main(["calibrate", "--results", str(tmp_path / "out"), "--gold", str(tmp_path / "gold.jsonl"), "--model", str(tmp_path)]) != 0
+    from fieldmill.calibration import labelled_signals
+
+    values, _ = labelled_signals(str(tmp_path / "out"), str(tmp_path / "gold.jsonl"), 0.01)  # every signal survives the Parquet row
+    assert {(v.path, v.labelled, v.kind) for v in values if v.path == "total"} == {("total", True, "number")}
 
 
 @pytest.mark.parametrize("node, kind", [
