@@ -14,6 +14,11 @@ schemas) and judged on the held-out one, so every figure is on values the fit ne
 
     python bench/calibration.py --pair OUT GOLD [--pair OUT GOLD ...] [--write MODEL_DIR]
     python bench/calibration.py --work out/bench-realistic --model bundled [--write MODEL_DIR]
+        [--held-out OUT GOLD ...]
+
+With --held-out, the calibration fitted on every pair (and its threshold, chosen on them) is
+also judged on results of another kind never fitted on (for example the built-in schemas'
+synthetic documents that `bench/accuracy.py` leaves under out/).
 
 With --write, the calibration fitted on every pair is written into MODEL_DIR (what
 `fieldmill calibrate` does).
@@ -67,6 +72,8 @@ def main() -> None:
     parser.add_argument("--work", default=None, help="a bench/realistic.py work folder: every KIND/corpus with its run of --model")
     parser.add_argument("--model", default="bundled")
     parser.add_argument("--write", default=None, help="write the calibration fitted on every pair into this model folder")
+    parser.add_argument("--held-out", nargs=2, action="append", default=[], metavar=("OUTPUT", "GOLD"),
+                        help="judge the calibration fitted on every pair on these results too (never fitted on)")
     args = parser.parse_args()
     pairs = [(Path(o), Path(g)) for o, g in args.pair]
     if args.work:
@@ -101,10 +108,22 @@ def main() -> None:
     for label, scored in (("token probability", token), ("capped (no calibration)", capped), ("fitted, held out", fitted)):
         high = [r for c, r in scored if c >= 0.9]
         print(f"{label:<22} {expected_calibration_error(scored):>6.3f} {pct(sum(high) / len(high) if high else None):>12} {inverted(scored):>17}")
+    every_v = [v for vs, _ in data.values() for v in vs]
+    every_r = [r for _, rs in data.values() for r in rs]
+    calibration = fit(every_v, every_r)
+    if args.held_out:
+        t = threshold_for([(calibration(v), r) for v, r in zip(every_v, every_r)])
+        print(f"\nfitted on all {len(every_v)} values (threshold {t:.3f}), judged on results never fitted on:")
+        print(f"{'held out':<40} {'values':>6} {'right':>7} {'ECE':>6} {'accepted':>9} {'of them right':>14} {'>=0.9 right':>12} {'inverted':>9}")
+        for out, gold in args.held_out:
+            values, right = labelled_signals(out, gold, DEFAULT_REL_TOL)
+            scored = [(calibration(v), r) for v, r in zip(values, right)]
+            coverage, accuracy = accept(scored, t)
+            high = [r for c, r in scored if c >= 0.9]
+            print(f"{out[-40:]:<40} {len(values):>6} {pct(sum(right) / len(right) if right else None):>7} "
+                  f"{expected_calibration_error(scored) or 0:>6.3f} {pct(coverage):>9} {pct(accuracy):>14} "
+                  f"{pct(sum(high) / len(high) if high else None):>12} {inverted(scored):>9}")
     if args.write:
-        every_v = [v for vs, _ in data.values() for v in vs]
-        every_r = [r for _, rs in data.values() for r in rs]
-        calibration = fit(every_v, every_r)
         (Path(args.write) / CALIBRATION_FILE).write_text(json.dumps(calibration.to_json(), indent=2) + "\n")
         print(f"\ncalibration fitted on {len(every_v)} values written to {Path(args.write) / CALIBRATION_FILE}")
 

@@ -217,7 +217,7 @@ class Calibration:
         return cls(tuple(weight.get(name, 0.0) for name in FEATURES), float(data["bias"]), int(data.get("fitted_values", 0)))
 
 
-def fit(values: list[ValueSignals], right: list[bool], l2: float = 0.1, steps: int = 50) -> Calibration:
+def fit(values: list[ValueSignals], right: list[bool], l2: float = 1.0, steps: int = 50) -> Calibration:
     """Fit the logistic calibration by Newton's method (L2-regularised, so a signal never seen stays neutral)."""
     import numpy as np
 
