@@ -355,9 +355,9 @@ def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: st
         pages = [(0, first)] + [(s - offset, n) for s, n in pages if offset < s < offset + len(text)]
     grounding = ground(record, hardened, DocumentIndex(text, pages))
     token_confidence = field_confidence(generation.text, list(generation.token_ends), list(generation.token_logprobs))
-    evidence = [{**e.as_row(), "start": e.start + offset, "end": e.end + offset} for e in grounding.evidence]
-    values = trust.signals(token_confidence, _parsed(generation.text), hardened, [e.as_row() for e in grounding.evidence],
-                           grounding.ungrounded, list(errors), text)
+    in_window = [e.as_row() for e in grounding.evidence]  # offsets in `text`, as the signals read them
+    evidence = [{**e, "start": e["start"] + offset, "end": e["end"] + offset} for e in in_window]
+    values = trust.signals(token_confidence, _parsed(generation.text), hardened, in_window, grounding.ungrounded, list(errors), text)
     confidence = {v.path: trust.combined(v, calibration) for v in values}
     return {
         "evidence_json": json.dumps(evidence, ensure_ascii=False),

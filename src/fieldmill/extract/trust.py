@@ -108,7 +108,7 @@ def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str,
 
 
 def field_kind(node: dict[str, Any] | None) -> str:
-    """The kind of field a schema node is (one of KINDS): a date is typed as one or asks for one in its name or description."""
+    """The kind of field a schema node is (one of KINDS): a date is one typed as a date (a text that asks for a printed date is text)."""
     node = node or {}
     options = non_null_options(node)
     kinds = {t for o in options for t in (o.get("type") if isinstance(o.get("type"), list) else [o.get("type")])}

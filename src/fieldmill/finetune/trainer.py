@@ -154,10 +154,16 @@ def training_device() -> torch.device:
     (about 40 ms of host time a call, measured on an H200: 85% of a step), and every training
     sequence has its own length; the memory-efficient kernel needs no plan.
     """
-    if not torch.cuda.is_available():
-        return torch.device("cpu")
-    torch.backends.cuda.enable_cudnn_sdp(False)
-    return torch.device("cuda")
+    device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    plan_free_attention(device)
+    return device
+
+
+def plan_free_attention(device: torch.device) -> None:
+    """On a GPU, attention without cuDNN's per-shape plans (see `training_device`); every training loop, Ray Train's
+    workers too, trains so."""
+    if device.type == "cuda":
+        torch.backends.cuda.enable_cudnn_sdp(False)
 
 
 def with_lora(model: nn.Module, config: TrainConfig, init_adapter: str | Path | None = None):
@@ -237,6 +243,7 @@ def train_loop(model, sequences: list[Sequence], workdir: Path, config: TrainCon
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: schedule(s, total, config.warmup_steps), last_epoch=state.step - 1)
     order = example_order(len(sequences), total * world, config.grad_accum, config.seed)[rank::world]
     device = next(model.parameters()).device
+    plan_free_attention(device)
     model.train()
     bar = _progress(total, state.step, show_progress and rank == 0)
     started = time.perf_counter()
