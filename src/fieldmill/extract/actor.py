@@ -194,9 +194,9 @@ class Extractor:
         bound = None  # a constraint with a runaway list bounded where the rules say it ended (extract/repair.py)
         for attempt in range(1 + retries):
             # Greedy first; then, when the rules refused the tail of a list, greedy again with that list bounded;
-            # otherwise a record that fails validation is drawn again with sampling, seeded by the document and
-            # the attempt so a rerun repeats the same draws.
-            sampling = {} if attempt == 0 or bound is not None else {"temperature": self.settings.retry_temperature, "seed": _seed(row.get("doc_uri", ""), attempt)}
+            # otherwise a record that fails validation is drawn again with sampling, seeded by the document's text
+            # and the attempt: a rerun repeats the same draws, wherever the document is stored.
+            sampling = {} if attempt == 0 or bound is not None else {"temperature": self.settings.retry_temperature, "seed": _seed(text, attempt)}
             use = bound or constraint
             bound = None
             try:
@@ -398,8 +398,8 @@ def _error_count(result: dict[str, Any]) -> int:
     return len(json.loads(result["errors_json"])) if result.get("errors_json") else (0 if result.get("status") != NONCOMPLIANT else 1)
 
 
-def _seed(uri: str, attempt: int) -> int:
-    return int.from_bytes(hashlib.blake2b(f"{uri}\0{attempt}".encode(), digest_size=4).digest(), "big")
+def _seed(text: str, attempt: int) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{text}\0{attempt}".encode(), digest_size=4).digest(), "big")
 
 
 def _failed(reason: str, message: str, started: float, prompt_tokens: int = 0) -> dict[str, Any]:

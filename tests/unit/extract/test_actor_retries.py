@@ -22,10 +22,10 @@ VALID = example_record(SCHEMA.hardened)
 INVALID = copy.deepcopy(VALID) | {"total": 999.0}
 
 
-def extract(outputs, retries, uri="/docs/a.txt"):
+def extract(outputs, retries, uri="/docs/a.txt", text="INVOICE ..."):
     engine = ScriptedEngine(outputs)
     extractor = Extractor(ExtractionSettings(retries=retries), "invoice", engine=engine)
-    result = asyncio.run(extractor.extract({"doc_uri": uri, "text": "INVOICE ..."}))
+    result = asyncio.run(extractor.extract({"doc_uri": uri, "text": text}))
     return result, engine.calls
 
 
@@ -41,8 +41,10 @@ def test_invalid_record_is_retried_with_seeded_sampling():
     assert calls[0] == (0.0, None) and calls[1][0] == 0.7 and isinstance(calls[1][1], int)
     assert result["completion_tokens"] == 200 and result["generation_s"] == 1.0  # the cost of both attempts is counted
     _, again = extract([INVALID, VALID], retries=2)
-    _, other_doc = extract([INVALID, VALID], retries=2, uri="/docs/b.txt")
-    assert again == calls and other_doc[1][1] != calls[1][1]  # same document, same draws; another document, other draws
+    _, moved = extract([INVALID, VALID], retries=2, uri="/elsewhere/a.txt")
+    _, other_doc = extract([INVALID, VALID], retries=2, text="INVOICE 2 ...")
+    assert again == calls and moved == calls  # same document, same draws, wherever it is stored
+    assert other_doc[1][1] != calls[1][1]  # another document, other draws
 
 
 def test_still_invalid_keeps_the_greedy_answer_and_its_errors():
