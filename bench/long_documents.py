@@ -7,7 +7,11 @@ governing law, initial term: the schema of the real-agreements trial in issue 26
 rows are scored against the gold restricted to those fields (`fieldmill eval`); with
 `--schema builtin`, with the built-in `legal_contract` schema (44 fields) and its whole gold
 instead. One table: micro accuracy, windows read and windows per document, engine seconds
-per document.
+per document. The runs send the engine one request at a time (`--batch-size 1
+--concurrent-batches 1`): a request's seconds are then its own cost, where requests batched
+together would each count the time they shared (a 60-page document's windows are read side
+by side, a 1-page document's one request is not), and the sum per document is what the
+document costs the engine.
 
     python bench/long_documents.py [--pages 1,5,20,60] [--count 3] [--modes off,bm25] [--schema team|builtin] [--model bundled]
         [--work out/bench-long]
@@ -63,7 +67,7 @@ def main() -> None:
             out = Path(args.work) / f"pages-{pages}" / mode / "out"
             started = time.time()
             fieldmill("run", str(corpus / "docs"), "--schema", str(schema) if args.schema == "team" else "legal_contract", "--output", str(out),
-                      "--model", args.model, "--retrieval", mode)
+                      "--model", args.model, "--retrieval", mode, "--batch-size", "1", "--concurrent-batches", "1")
             wall = time.time() - started
             ev = evaluate(str(out), str(corpus / ("team-gold.jsonl" if args.schema == "team" else "gold.jsonl")))
             _, (run,) = results_runs(str(out))
