@@ -10,7 +10,9 @@ its training data, so the token probability (`fieldmill.extract.confidence`) is 
 * rules: a rule of the schema names the field (pydantic refused the value);
 * candidates: for a `null`, whether the document holds something of the field's kind, a
   date-like string for a date, its label near a number for an amount, its label for a text
-  field: a `null` while candidates exist is not sure;
+  field, one of a choice's options on a line with its label: a `null` while candidates exist
+  is not sure. For a field of a list's item, the lines where the item's other values are
+  printed are searched instead (a lab result's row printing `H` beside a null flag);
 * labelled: for a value found in the document, whether a word of the field's name is printed
   just before it (on its line or the line above): a value under its own label, not a number
   taken from a neighbouring line.
@@ -89,6 +91,7 @@ def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str,
     starts = {e["field"]: int(e["start"]) for e in evidence if e.get("start") is not None}
     refused = {e.get("field") for e in errors}
     lowered = text.lower()
+    item_lines = _item_lines(evidence, text)
     out = []
     for path, p in token_confidence.items():
         value = value_at(answer, path)
@@ -101,7 +104,8 @@ def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str,
         else:
             grounding = "unchecked"
         node = node_at(hardened, path)
-        candidates = grounding == "null" and has_candidates(path, node, lowered)
+        item = item_lines.get(_item_of(path)) if "[" in path else None
+        candidates = grounding == "null" and (has_candidates(path, node, item.lower(), item) if item else has_candidates(path, node, lowered))
         labelled = path in starts and label_before(path, lowered, starts[path])
         out.append(ValueSignals(path, p, grounding, path in refused, candidates, labelled, field_kind(node), "[" in path))
     return out
@@ -132,22 +136,66 @@ def label_before(path: str, lowered_text: str, start: int, reach: int = 80) -> b
     return _label_seen(label_words(path), context)
 
 
-def has_candidates(path: str, node: dict[str, Any] | None, lowered_text: str) -> bool:
+def has_candidates(path: str, node: dict[str, Any] | None, lowered_text: str, item_text: str | None = None) -> bool:
     """Whether the document holds something of the field's kind: a date-like string for a date, the field's
-    label with a number for an amount or count, the field's label for a text."""
+    label with a number for an amount or count, the field's label for a text, one of a choice's options on a
+    line with the field's label. With `item_text` (the lines printing a list item's other values, as printed;
+    `lowered_text` is then those lines lowered), a choice's option or its initial (`H` for high) anywhere there."""
     node = node or {}
     words = label_words(path)
     description = str(node.get("description") or "").lower()
-    kinds = {o.get("type") for o in non_null_options(node)}
-    formats = {o.get("format") for o in non_null_options(node)}
-    if "enum" in node or "const" in node or "boolean" in kinds:
-        return False  # the schema supplies these; their absence is a reading, not a miss
+    options = non_null_options(node)
+    kinds = {o.get("type") for o in options}
+    formats = {o.get("format") for o in options}
+    choices = [str(c) for o in [node, *options] for c in o.get("enum", []) if c is not None]
+    if choices:
+        if item_text is not None:
+            return _option_printed(choices, item_text, initials=True)
+        return any(_option_printed(choices, line) for line in lowered_text.splitlines() if _label_seen(words, line))
+    if "const" in node or "boolean" in kinds:
+        return False  # a yes/no is read from wording, not printed as a value: its absence is a reading, not a miss
     if formats & {"date", "date-time"} or words & _DATE_WORDS or ("date" in description and not kinds & {"number", "integer"}):
         return bool(printed_dates(lowered_text))  # one reader of printed dates: the one that decodes them (document_dates)
     label = _label_seen(words - _DATE_WORDS if words - _DATE_WORDS else words, lowered_text)
     if kinds & {"number", "integer"} or words & _AMOUNT_WORDS:
         return label and bool(_AMOUNT_LIKE.search(lowered_text))
     return label
+
+
+def _option_printed(choices: list[str], text: str, initials: bool = False) -> bool:
+    """Whether one of a choice's options is printed in `text` as a word (any case), or with `initials`, as its
+    capital initial standing alone between spaces or brackets (`H`, `(L)` in a lab result's row, not the L of mmol/L)."""
+    lowered = text.lower()
+    for choice in choices:
+        words = re.findall(r"[a-z0-9]+", choice.lower())
+        if words and re.search(r"\b" + r"[\s_-]+".join(map(re.escape, words)) + r"\b", lowered):
+            return True
+        if initials and words and re.search(rf"(?<![^\s(\[]){re.escape(words[0][0].upper())}(?![^\s)\],;:*!])", text):  # not mmol/L
+            return True
+    return False
+
+
+def _item_of(path: str) -> str:
+    """The list item a field path is in (`lab_results[3].flag` -> `lab_results[3]`)."""
+    return path[: path.rindex("]") + 1]
+
+
+def _item_lines(evidence: list[dict[str, Any]], text: str) -> dict[str, str]:
+    """{list item: the lines of `text` where its values with evidence are printed}."""
+    spans: dict[str, tuple[int, int]] = {}
+    for e in evidence:
+        field, start, end = e.get("field", ""), e.get("start"), e.get("end")
+        if "[" not in field or start is None or end is None:
+            continue
+        item = _item_of(field)
+        low, high = spans.get(item, (int(start), int(end)))
+        spans[item] = (min(low, int(start)), max(high, int(end)))
+    lines = {}
+    for item, (start, end) in spans.items():
+        first = text.rfind("\n", 0, start) + 1
+        last = text.find("\n", end)
+        lines[item] = text[first: len(text) if last < 0 else last]
+    return lines
 
 
 def label_words(path: str) -> set[str]:

@@ -14,7 +14,7 @@ from fieldmill.extract.actor import provenance
 from fieldmill.run.rows import row_schema
 from fieldmill.schema.load import load_schema
 from fieldmill.run.store import Run, RunConstants
-from fieldmill.extract.trust import CALIBRATION_FILE, FEATURES, Calibration, ValueSignals, combined, fit, has_candidates, label_before, load_calibration
+from fieldmill.extract.trust import CALIBRATION_FILE, FEATURES, Calibration, ValueSignals, combined, fit, has_candidates, label_before, load_calibration, signals
 
 SCHEMA = """
     from typing import Optional
@@ -88,11 +88,29 @@ def test_an_invented_value_and_a_broken_rule_are_capped(schema):
     ("dob", {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]}, "no dates here", False),
     ("tax_amount", {"type": "number"}, "vat 20%: 4.10", False),  # its label is not printed
     ("tax_amount", {"type": "number"}, "tax 4.10", True),
-    ("payment", {"enum": ["card", "cash"]}, "payment by card", False),  # the schema's closed set, not a miss
+    ("payment", {"enum": ["card", "cash"]}, "payment by card", True),  # an option printed on the field's line
+    ("payment", {"enum": ["card", "cash"]}, "we take card and cash", False),  # options, but not beside the field's label
+    ("smoker", {"type": "boolean"}, "smoker: no", False),  # a yes/no is read from wording, not printed as a value
     ("shippingAddress", {"type": "string"}, "Ship to / address: 4 Main St", True),
 ])
 def test_candidates_of_a_fields_kind(path, node, text, expected):
     assert has_candidates(path, node, text.lower()) is expected
+
+
+def test_a_null_in_a_list_item_looks_for_candidates_on_the_lines_that_print_the_item():
+    """A lab result's row prints `H` beside its value: the item's null flag is suspect; a row printing none is not,
+    although the document prints flags elsewhere."""
+    node = {"anyOf": [{"enum": ["high", "low", "normal"], "type": "string"}, {"type": "null"}]}
+    text = "LABS\nHaemoglobin  9.1 g/dL  L\nSodium  139 mmol/L\nPotassium 5.9 mmol/L H\n"
+    evidence = [{"field": f"lab_results[{i}].{leaf}", "start": text.index(value), "end": text.index(value) + len(value), "match": "exact"}
+                for i, (test, value) in enumerate([("Haemoglobin", "9.1"), ("Sodium", "139"), ("Potassium", "5.9")])
+                for leaf, value in (("test", test), ("value", value))]
+    answer = {"lab_results": [{"test": t, "value": v, "flag": None} for t, v in (("Haemoglobin", 9.1), ("Sodium", 139), ("Potassium", 5.9))]}
+    hardened = {"type": "object", "properties": {"lab_results": {"type": "array", "items": {"type": "object", "properties": {
+        "test": {"type": "string"}, "value": {"type": "number"}, "flag": node}}}}}
+    confidence = {f"lab_results[{i}].flag": 1.0 for i in range(3)}
+    found = {v.path: v.candidates for v in signals(confidence, answer, hardened, evidence, [], [], text)}
+    assert found == {"lab_results[0].flag": True, "lab_results[1].flag": False, "lab_results[2].flag": True}
 
 
 def synthetic_values(count: int, seed: int) -> tuple[list[ValueSignals], list[bool]]:
