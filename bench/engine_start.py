@@ -16,7 +16,7 @@ import sys
 
 STEPS = r"""
 import json, time, os
-marks = {}
+marks = {{}}
 t = time.perf_counter()
 import torch, transformers
 marks["import torch+transformers"] = time.perf_counter() - t

@@ -143,21 +143,18 @@ def has_candidates(path: str, node: dict[str, Any] | None, lowered_text: str, it
     `lowered_text` is then those lines lowered), a choice's option or its initial (`H` for high) anywhere there."""
     node = node or {}
     words = label_words(path)
-    description = str(node.get("description") or "").lower()
-    options = non_null_options(node)
-    kinds = {o.get("type") for o in options}
-    formats = {o.get("format") for o in options}
-    choices = [str(c) for o in [node, *options] for c in o.get("enum", []) if c is not None]
-    if choices:
+    kind = field_kind(node)
+    if kind == "choice":
+        choices = [str(c) for o in [node, *non_null_options(node)] for c in o.get("enum", []) if c is not None]
+        if not choices:
+            return False  # a yes/no is read from wording, not printed as a value: its absence is a reading, not a miss
         if item_text is not None:
             return _option_printed(choices, item_text, initials=True)
         return any(_option_printed(choices, line) for line in lowered_text.splitlines() if _label_seen(words, line))
-    if "const" in node or "boolean" in kinds:
-        return False  # a yes/no is read from wording, not printed as a value: its absence is a reading, not a miss
-    if formats & {"date", "date-time"} or words & _DATE_WORDS or ("date" in description and not kinds & {"number", "integer"}):
+    if kind == "date" or (kind != "number" and (words & _DATE_WORDS or "date" in str(node.get("description") or "").lower())):
         return bool(printed_dates(lowered_text))  # one reader of printed dates: the one that decodes them (document_dates)
     label = _label_seen(words - _DATE_WORDS if words - _DATE_WORDS else words, lowered_text)
-    if kinds & {"number", "integer"} or words & _AMOUNT_WORDS:
+    if kind == "number" or words & _AMOUNT_WORDS:
         return label and bool(_AMOUNT_LIKE.search(lowered_text))
     return label
 

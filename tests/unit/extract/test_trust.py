@@ -88,6 +88,8 @@ def test_an_invented_value_and_a_broken_rule_are_capped(schema):
     ("dob", {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]}, "no dates here", False),
     ("tax_amount", {"type": "number"}, "vat 20%: 4.10", False),  # its label is not printed
     ("tax_amount", {"type": "number"}, "tax 4.10", True),
+    ("amount_due", {"type": "number"}, "due 3 march 2024", False),  # an amount, though `due` is a date's word too: a date is no amount
+    ("amount_due", {"type": "number"}, "amount due 4.10", True),
     ("payment", {"enum": ["card", "cash"]}, "payment by card", True),  # an option printed on the field's line
     ("payment", {"enum": ["card", "cash"]}, "we take card and cash", False),  # options, but not beside the field's label
     ("smoker", {"type": "boolean"}, "smoker: no", False),  # a yes/no is read from wording, not printed as a value
