@@ -30,22 +30,10 @@ import argparse
 import json
 from pathlib import Path
 
+from fieldmill.calibration import accept_threshold as threshold_for
 from fieldmill.calibration import expected_calibration_error, labelled_signals
 from fieldmill.evaluate import DEFAULT_REL_TOL, EvalError
 from fieldmill.extract.trust import CALIBRATION_FILE, combined, fit
-
-TARGET = 0.98
-THRESHOLDS = [t / 1000 for t in range(500, 1000, 5)] + [0.995, 0.999]
-
-
-def threshold_for(scored: list[tuple[float, bool]]) -> float:
-    """The lowest threshold whose accepted values are at least TARGET right (1.0 when none is)."""
-    for t in THRESHOLDS:
-        accepted = [r for c, r in scored if c >= t]
-        if accepted and sum(accepted) / len(accepted) >= TARGET:
-            return t
-    return 1.0
-
 
 def accept(scored: list[tuple[float, bool]], t: float) -> tuple[float, float | None]:
     accepted = [r for c, r in scored if c >= t]

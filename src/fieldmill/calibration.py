@@ -127,6 +127,20 @@ def expected_calibration_error(scored: list[tuple[float, bool]], bins: int = 10)
                for _, _, inside in confidence_bins(scored, bins) if inside)
 
 
+ACCEPT_TARGET = 0.98  # the share of accepted values that must be right for a team to accept them unseen
+ACCEPT_THRESHOLDS = [t / 1000 for t in range(500, 1000, 5)] + [0.995, 0.999]
+
+
+def accept_threshold(scored: list[tuple[float, bool]], target: float = ACCEPT_TARGET) -> float:
+    """The lowest confidence threshold whose accepted values (confidence >= it) are at least `target` right, of
+    (confidence, right) pairs: where a team can stop looking (1.0 when no threshold reaches the target)."""
+    for t in ACCEPT_THRESHOLDS:
+        accepted = [r for c, r in scored if c >= t]
+        if accepted and sum(accepted) / len(accepted) >= target:
+            return t
+    return 1.0
+
+
 def labelled_signals(results: str, gold_uri: str, rel_tol: float) -> tuple[list[Any], list[bool]]:
     """Every value of the results that the gold can judge, with what the run knew of it (`trust.ValueSignals`) and
     whether it is right: the data `fieldmill calibrate` fits on. A null is right when the gold has none either;
@@ -184,4 +198,4 @@ def concrete(record: Any, steps: tuple[str, ...], path: str = "") -> list[tuple[
     return concrete(record.get(step) if isinstance(record, dict) else None, rest, f"{path}.{step}" if path else step)
 
 
-__all__ = ["Calibration", "Judged", "THRESHOLDS", "BUCKETS", "concrete", "expected_calibration_error", "labelled_signals"]
+__all__ = ["Calibration", "Judged", "accept_threshold", "ACCEPT_TARGET", "THRESHOLDS", "BUCKETS", "concrete", "expected_calibration_error", "labelled_signals"]

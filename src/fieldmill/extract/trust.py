@@ -73,14 +73,21 @@ class ValueSignals:
                    bool(row.get("labelled", False)), row.get("kind") or "other", bool(row.get("in_list", False)))
 
     def features(self) -> list[float]:
+        """The calibration's inputs (`FEATURES`): the signals, and the token probability's log-odds once more per
+        grounding and for a list's items (how far the model's certainty can be believed depends on both: a sure
+        copied value is right far more often than a sure null), and a null per field kind."""
         p = min(max(self.token_p, 1e-6), 1 - 1e-6)
-        return [math.log(p / (1 - p)), *(float(self.grounding == g) for g in GROUNDINGS), float(self.broken_rule),
-                float(self.grounding == "null" and self.candidates), float(self.labelled), *(float(self.kind == k) for k in KINDS),
-                float(self.in_list)]
+        logit = math.log(p / (1 - p))
+        null = self.grounding == "null"
+        return [logit, *(float(self.grounding == g) for g in GROUNDINGS), float(self.broken_rule),
+                float(null and self.candidates), float(self.labelled), *(float(self.kind == k) for k in KINDS),
+                float(self.in_list), *(logit * (self.grounding == g) for g in GROUNDINGS), logit * self.in_list,
+                *(float(null and self.kind == k) for k in KINDS), float(null and self.in_list)]
 
 
 FEATURES = ("token_logit", *(f"grounding_{g}" for g in GROUNDINGS), "broken_rule", "null_with_candidates", "labelled",
-            *(f"kind_{k}" for k in KINDS), "in_list")
+            *(f"kind_{k}" for k in KINDS), "in_list", *(f"token_logit_{g}" for g in GROUNDINGS), "token_logit_in_list",
+            *(f"null_{k}" for k in KINDS), "null_in_list")
 
 
 def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str, Any], evidence: list[dict[str, Any]],
