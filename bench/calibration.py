@@ -64,10 +64,12 @@ def main() -> None:
                         help="judge the calibration fitted on every pair on these results too (never fitted on)")
     args = parser.parse_args()
     pairs = [(Path(o), Path(g)) for o, g in args.pair]
+    work_pairs: set[str] = set()
     if args.work:
         model = args.model.replace("/", "_").replace("+", "_")
-        pairs += [(kind / model / "out", kind / "corpus" / "gold.jsonl") for kind in sorted(Path(args.work).iterdir())
-                  if (kind / model / "out").is_dir()]
+        found = [(kind / model / "out", kind / "corpus" / "gold.jsonl") for kind in sorted(Path(args.work).iterdir()) if (kind / model / "out").is_dir()]
+        pairs += found
+        work_pairs = {str(out) for out, _ in found}
     data = {}
     for out, gold in pairs:
         try:
@@ -76,6 +78,7 @@ def main() -> None:
             print(f"skipped {out}: {exc}")
     print(f"{sum(len(v) for v, _ in data.values())} judged values in {len(data)} labelled results")
     token, capped, fitted, rows = [], [], [], []
+    work_fitted, work_accepted = [], []  # the --work kinds' held-out values, and those accepted at their fit's threshold
     for held, (values, right) in data.items():
         train_v = [v for name, (vs, _) in data.items() if name != held for v in vs]
         train_r = [r for name, (_, rs) in data.items() if name != held for r in rs]
@@ -88,6 +91,9 @@ def main() -> None:
         capped += [(combined(v), r) for v, r in zip(values, right)]
         fitted += mine
         coverage, accuracy = accept(mine, t)
+        if held in work_pairs:
+            work_fitted += mine
+            work_accepted += [r for c, r in mine if c >= t]
         rows.append((Path(held).parts[-3] if len(Path(held).parts) >= 3 else held, len(values), sum(right) / len(values), t, coverage, accuracy))
     print(f"\n{'held out':<16} {'values':>6} {'right':>7} {'t':>6} {'accepted':>9} {'of them right':>14}")
     for name, n, rate, t, coverage, accuracy in rows:
@@ -96,6 +102,11 @@ def main() -> None:
     for label, scored in (("token probability", token), ("capped (no calibration)", capped), ("fitted, held out", fitted)):
         high = [r for c, r in scored if c >= 0.9]
         print(f"{label:<22} {expected_calibration_error(scored):>6.3f} {pct(sum(high) / len(high) if high else None):>12} {inverted(scored):>17}")
+    if work_fitted:
+        high = [r for c, r in work_fitted if c >= 0.9]
+        print(f"\n--work kinds, each held out: {len(work_fitted)} values, ECE {expected_calibration_error(work_fitted):.3f}, "
+              f"accepted {pct(len(work_accepted) / len(work_fitted))}, of them right {pct(sum(work_accepted) / len(work_accepted) if work_accepted else None)}, "
+              f">= 0.9 right {pct(sum(high) / len(high) if high else None)}, inverted buckets {inverted(work_fitted)}")
     every_v = [v for vs, _ in data.values() for v in vs]
     every_r = [r for _, rs in data.values() for r in rs]
     calibration = fit(every_v, every_r)
