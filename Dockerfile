@@ -39,8 +39,9 @@ COPY --chown=ray:users schemas ./schemas
 RUN pip install --no-cache-dir --no-deps . && fieldmill --version
 USER root
 # The OCR engine and its language models come from Debian packages, never from a download at run time.
-# Add tesseract-ocr-<lang> here for the languages your documents use (--ocr-lang eng+deu).
-RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-eng \
+# Add tesseract-ocr-<lang> here for the languages your documents use (--ocr-lang eng+deu). tcmalloc: vLLM on a CPU
+# node runs with it preloaded (engines/vllm.cpu_engine_env).
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-eng libgoogle-perftools4 \
     && rm -rf /var/lib/apt/lists/*
 RUN mkdir -p /cache/fieldmill && chown -R ray:users /cache
 ENV FIELDMILL_CACHE=/cache/fieldmill \

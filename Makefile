@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.stamp-installed
 DEMO_COUNT ?= 4
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Real servers for the metrics tests, and the OCR engine with its English model (Debian packages).
-DEBIAN_PACKAGES := prometheus prometheus-pushgateway tesseract-ocr tesseract-ocr-eng
+DEBIAN_PACKAGES := prometheus prometheus-pushgateway tesseract-ocr tesseract-ocr-eng libgoogle-perftools4
 
 .PHONY: demo test install clean default-model default-calibration stage1-model stage2-model stage3-model stage4-model leftout-model
 
@@ -21,7 +21,8 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[cpu,test]'
 	$(BIN)/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec 2>/dev/null || true
-	command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v prometheus-pushgateway >/dev/null && command -v tesseract >/dev/null || \
+	command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v prometheus-pushgateway >/dev/null && command -v tesseract >/dev/null && \
+	  /sbin/ldconfig -p | grep -q libtcmalloc_minimal || \
 	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES)'
 	touch $@
 

@@ -6,7 +6,10 @@ forced on CPU), on one OpenMP thread per core it binds, one core per worker kept
 scheduler (on 2 cores: the model computes on one). Each variant runs the real CLI on the same
 synthetic documents, in a fresh process, with only its environment changed:
 
-* `default`: as fieldmill runs today;
+* `default`: as fieldmill runs (on a CPU of fewer than 8 cores: every core and the preloads below,
+  `engines/vllm.cpu_engine_env`, chosen from this bench);
+* `vllm-defaults`: vLLM's own choices (`VLLM_CPU_OMP_THREADS_BIND=auto`, nothing preloaded: what
+  the user sets wins), as fieldmill ran before;
 * `one-process-fewer`: `VLLM_ENABLE_V1_MULTIPROCESSING=0`: the model runs in the engine-core
   process (the uni executor), one process fewer to start;
 * `every-core`: `VLLM_CPU_OMP_THREADS_BIND=0-N` and no core kept back: the model computes on every core;
@@ -38,6 +41,9 @@ def variant_env(name: str) -> dict[str, str]:
     for part in name.split("+"):
         if part == "default":
             continue
+        elif part == "vllm-defaults":
+            env["VLLM_CPU_OMP_THREADS_BIND"] = "auto"
+            env["LD_PRELOAD"] = ""
         elif part == "one-process-fewer":
             env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
         elif part == "every-core":
@@ -72,7 +78,7 @@ def main() -> None:
     parser.add_argument("--schema", default="invoice")
     parser.add_argument("--model", default="bundled")
     parser.add_argument("--seed", type=int, default=9191)
-    parser.add_argument("--variants", default="default,one-process-fewer,every-core,preload,one-process-fewer+every-core+preload")
+    parser.add_argument("--variants", default="vllm-defaults,default,vllm-defaults+one-process-fewer")
     parser.add_argument("--work", default="out/bench-cpu-env")
     args = parser.parse_args()
     corpus = Path(args.work) / "corpus"

@@ -68,6 +68,10 @@ def raw_engine(path: Path, backend: str, speculative: dict | None = None):
     from fieldmill.model.source import BUNDLED_MAX_MODEL_LEN
 
     kwargs = {"speculative_config": speculative} if speculative else {}
+    if not _gpu():  # the raw engine gets the CPU environment the product's engine gets (vLLM's own advice)
+        from fieldmill.engines.vllm import cpu_engine_env
+
+        os.environ.update(cpu_engine_env())
     return LLM(model=str(path), max_model_len=BUNDLED_MAX_MODEL_LEN, gpu_memory_utilization=0.3 if not _gpu() else 0.9, enforce_eager=not _gpu(),
                enable_prefix_caching=True, structured_outputs_config={"backend": backend, "disable_any_whitespace": True}, seed=0, **kwargs)
 
