@@ -1,6 +1,7 @@
 import os
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -32,15 +33,5 @@ def s3_endpoint():
     """A moto S3 server on loopback, with test credentials in the environment of this process and its children."""
     from s3server import CREDENTIALS, moto_server
 
-    saved = {k: os.environ.get(k) for k in [*CREDENTIALS, "AWS_ENDPOINT_URL"]}
-    with moto_server() as endpoint:
-        os.environ.update(CREDENTIALS)
-        os.environ["AWS_ENDPOINT_URL"] = endpoint
-        try:
-            yield endpoint
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    with moto_server() as endpoint, mock.patch.dict(os.environ, {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}):
+        yield endpoint
