@@ -112,7 +112,7 @@ def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str,
             grounding = "unchecked"
         node = node_at(hardened, path)
         item = item_lines.get(_item_of(path)) if "[" in path else None
-        candidates = grounding == "null" and (has_candidates(path, node, item.lower(), item) if item else has_candidates(path, node, lowered))
+        candidates = grounding == "null" and has_candidates(path, node, lowered, item)
         labelled = path in starts and label_before(path, lowered, starts[path])
         out.append(ValueSignals(path, p, grounding, path in refused, candidates, labelled, field_kind(node), "[" in path))
     return out
@@ -146,9 +146,11 @@ def label_before(path: str, lowered_text: str, start: int, reach: int = 80) -> b
 def has_candidates(path: str, node: dict[str, Any] | None, lowered_text: str, item_text: str | None = None) -> bool:
     """Whether the document holds something of the field's kind: a date-like string for a date, the field's
     label with a number for an amount or count, the field's label for a text, one of a choice's options on a
-    line with the field's label. With `item_text` (the lines printing a list item's other values, as printed;
-    `lowered_text` is then those lines lowered), a choice's option or its initial (`H` for high) anywhere there."""
+    line with the field's label. With `item_text` (the lines printing a list item's other values, as printed),
+    those lines are searched instead of the document, and for a choice its option's initial (`H` for high) too."""
     node = node or {}
+    if item_text is not None:
+        lowered_text = item_text.lower()
     words = label_words(path)
     kind = field_kind(node)
     if kind == "choice":
