@@ -17,8 +17,10 @@ from fieldmill.engines.base import Engine, Generation
 class ScriptedEngine(Engine):
     max_model_len = 32768
 
-    def __init__(self, outputs: list[Any], prompt_format: str | None = None, completion_tokens: int = 100, generation_s: float = 0.5):
+    def __init__(self, outputs: list[Any], prompt_format: str | None = None, completion_tokens: int = 100, generation_s: float = 0.5,
+                 logprob: float | None = None):
         self.outputs = list(outputs)
+        self.logprob = logprob  # given: every character of an answer is one token of this log-probability (confidence, signals)
         if prompt_format is not None:
             self.prompt_format = prompt_format
         self.completion_tokens, self.generation_s = completion_tokens, generation_s
@@ -34,5 +36,6 @@ class ScriptedEngine(Engine):
         self.calls.append((temperature, seed))
         self.constraints.append(constraint)
         text = json.dumps(self.outputs.pop(0), separators=(",", ":"))
+        per_token = {} if self.logprob is None else {"token_logprobs": (self.logprob,) * len(text), "token_ends": tuple(range(1, len(text) + 1))}
         return Generation(text=text, prompt_tokens=len(prompt_ids), completion_tokens=self.completion_tokens, finish_reason="stop",
-                          generation_s=self.generation_s)
+                          generation_s=self.generation_s, **per_token)

@@ -24,6 +24,7 @@ from fieldmill import documents
 from fieldmill.engines import Engine, create_engine
 from fieldmill.extract import trust
 from fieldmill.extract.confidence import field_confidence
+from fieldmill.extract.doubted import NULLS_REREAD, accepted, doubted_nulls, with_json_values, without_null
 from fieldmill.extract.evidence import DocumentIndex, ground
 from fieldmill.extract.repair import bounded, list_cuts
 from fieldmill.extract.retrieval import field_group
@@ -42,6 +43,8 @@ MAX_ENGINE_RESTARTS = 3
 # Characters per token no tokenizer beats by much; longer texts are refused before
 # tokenising them (a multi-megabyte document would otherwise stall the actor).
 _MAX_CHARS_PER_TOKEN = 32
+# Readings kept per actor (schema groups and sets of doubted nulls), each with its compiled constraint.
+_MAX_READINGS = 256
 # The smallest document room that makes a schema usable with a model.
 MIN_DOC_TOKENS = 256
 
@@ -226,6 +229,9 @@ class Extractor:
             if attempt == 0:
                 bound = self._bounded(result, text, constraint)
         chosen = {**(result if result["status"] != NONCOMPLIANT else best), **spent, "attempts": attempt + 1}
+        if self.settings.nulls == NULLS_REREAD and int(row.get("window_count") or 1) == 1 and reading.hardened is self.schema.hardened \
+                and chosen.get("record_pickle"):
+            chosen = await self._reread_nulls(row, chosen)
         if row.get("window_reserve") and chosen.get("record_pickle"):
             chosen = await self._second_pass(row, chosen)
         return {**chosen, "latency_s": time.perf_counter() - started}
@@ -261,6 +267,62 @@ class Extractor:
         return {**result, **spent, "record_pickle": pickle.dumps(record), "evidence_json": json.dumps(evidence, ensure_ascii=False),
                 "confidence_json": json.dumps(confidence) if confidence else "", "signals_json": json.dumps(signals) if signals else "",
                 "windows_reread_json": json.dumps(reread) if reread else ""}
+
+    async def _reread_nulls(self, row: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+        """The nulls the signals doubt (`doubted`), asked again in one request that does not allow them to be null: an
+        answer the document backs and no other field holds takes the null's place, with its evidence, confidence and
+        signals, when the record still passes the rules as well as before."""
+        paths = doubted_nulls(json.loads(result.get("signals_json") or "[]"))
+        first = _parsed(result.get("raw_output") or "")
+        if not paths or not isinstance(first, dict):
+            return result
+        text = row["text"]
+        reading = self._doubting(tuple(paths))
+        prompt_ids = self.engine.count_tokens(build_prompt(reading.prefix, text))
+        if len(prompt_ids) > self.max_prompt_tokens:
+            return result
+        try:
+            generation = await self._generate(prompt_ids, self._for_document(reading.constraint, reading.hardened, text, reading.asked), {})
+        except Exception as exc:  # noqa: BLE001 - the first answer stands
+            log.warning("%s: reading doubted nulls again failed: %s: %s", row.get("doc_uri", ""), type(exc).__name__, exc)
+            return result
+        spent = {key: (result.get(key) or 0) + getattr(generation, key) for key in ("prompt_tokens", "completion_tokens", "generation_s")}
+        answer = _parsed(generation.text)
+        if not isinstance(answer, dict):
+            return {**result, **spent}
+        typed = check_output(self._whole_record(generation.text, reading), self.schema.model, self.schema.hardened, self.schema.validator)
+        found = provenance(typed.record, self.schema.hardened, text, row.get("pages_json") or "", generation, 0,
+                           row.get("text_sha256") or None, [], self.calibration)
+        found_signals = json.loads(found["signals_json"] or "[]")
+        values = accepted(paths, pickle.loads(result["record_pickle"]), typed.record, found_signals)
+        if not values:
+            return {**result, **spent}
+        checked = check_output(with_json_values(first, answer, list(values)), self.schema.model, self.schema.hardened, self.schema.validator)
+        if checked.record is None or _error_count({"status": checked.status, "errors_json": json.dumps(checked.errors) if checked.errors else ""}) > _error_count(result):
+            return {**result, **spent}
+        log.info("%s: %d of %d doubted nulls read again: %s", row.get("doc_uri", ""), len(values), len(paths), ", ".join(values))
+        fields = list(values)
+        confidence = json.loads(result.get("confidence_json") or "{}")
+        return {**result, **spent, "status": checked.status, "error": checked.error or "",
+                "errors_json": json.dumps(checked.errors, ensure_ascii=False) if checked.errors else "",
+                "record_pickle": pickle.dumps(checked.record),
+                "evidence_json": json.dumps(_replaced(json.loads(result.get("evidence_json") or "[]"), json.loads(found["evidence_json"]), fields),
+                                            ensure_ascii=False),
+                "confidence_json": json.dumps(dict(_replaced(list(confidence.items()), list(json.loads(found["confidence_json"] or "{}").items()), fields))),
+                "signals_json": json.dumps(_replaced(json.loads(result.get("signals_json") or "[]"), found_signals, fields))}
+
+    def _doubting(self, paths: tuple[str, ...]) -> Reading:
+        """The reading of doubted nulls: their top-level fields, those paths not nullable (built once per set of paths)."""
+        key = ("doubted", *paths)
+        if key not in self._readings:
+            if len(self._readings) > _MAX_READINGS:
+                for old in [k for k in self._readings if k[:1] == ("doubted",)][: _MAX_READINGS // 2]:
+                    del self._readings[old]
+            hardened = without_null(self.schema.hardened, list(paths))
+            self._readings[key] = Reading(hardened, build_constraint(hardened),
+                                          schema_prefix(hardened, schema_title(self.schema.name), prompt_format=self.engine.prompt_format),
+                                          asks(hardened))
+        return self._readings[key]
 
     async def _generate(self, prompt_ids: list[int], constraint, sampling: dict[str, Any]):
         while True:

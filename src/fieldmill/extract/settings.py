@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from fieldmill.engines.base import EngineConfig
+from fieldmill.extract.doubted import NULLS_KEPT, NULLS_REREAD
 
 GROUNDING_OFF = "off"
 GROUNDING_STRICT = "strict"  # free-text fields can only be copied from the document (schema/lark_grammar.py)
@@ -34,6 +35,10 @@ class ExtractionSettings(BaseModel):
                          "and a field asking for the person who signed holds a line under the letter's closing; any: whatever the "
                          "model writes. A document that prints none decodes as with any.",
                          json_schema_extra={"env": "FIELDMILL_NUMBERS"})
+    nulls: str = Field(NULLS_REREAD, pattern=f"^({NULLS_REREAD}|{NULLS_KEPT})$",
+                       description="reread: a null while the document holds candidates of the field's kind is asked again, once per document, "
+                       "with null not allowed, and the answer kept when the document backs it and no other field holds it (extract/doubted.py); "
+                       "keep: the first answer's nulls stand.", json_schema_extra={"env": "FIELDMILL_NULLS"})
 
 
 __all__ = ["ExtractionSettings", "GROUNDING_OFF", "GROUNDING_STRICT", "FROM_DOCUMENT", "ANY_VALUE"]

@@ -234,6 +234,7 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
         "grounding": config.extraction.grounding,
         "dates": config.extraction.dates,
         "numbers": config.extraction.numbers,
+        "nulls": config.extraction.nulls,
         "fieldmill_version": __version__,
         "started_at": previous.get("started_at") or _iso(started),
         "ended_at": previous.get("ended_at") or _iso(ended),

@@ -1,0 +1,134 @@
+"""Nulls the run doubts, read again with `null` not allowed.
+
+A fine-tuned model is most often wrong, and most sure, when it says a document does not state a
+field (`trust`: a `null` while the document holds candidates of the field's kind, a date-like
+string for a date, the field's label for a text). Such a null is asked again, once per document:
+the fields it doubts, in one short request whose schema lets them be anything but null (the
+document's dates and numbers still bound them, `lark_grammar`). What the second answer gives
+is kept only when the document backs it and it is new:
+
+* grounded: copied from the document (exact or normalised) or read from it (a date, an amount
+  printed in another form); a value found nowhere, only near a printed string, or not checkable
+  (a choice) stays null;
+* labelled: a word of the field's name is printed just before it (`Email:` before an address, `VAT` before
+  an amount): a forced answer with no label of its own is most often a neighbour's value (the subtotal
+  offered as the tax);
+* new: no other field of the record already holds it (a due date that is the issue date, the
+  seller's e-mail offered as the buyer's: what a forced answer reaches for when the field is
+  really absent);
+* the record still passes the schema's rules with it.
+
+Fields inside lists are not asked again (an item's null is judged on its own row); a long
+document's windows have their own second reads (`retrieval.plan_reads`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fieldmill.extract.trust import value_at
+from fieldmill.schema.hardening import non_null_options
+
+NULLS_REREAD = "reread"
+NULLS_KEPT = "keep"
+NULLS_MODES = (NULLS_REREAD, NULLS_KEPT)
+# How a value read again must be found in the document (`trust.GROUNDINGS`) to replace a null.
+BACKED = ("copied", "read")
+_AMOUNT = re.compile(r"[^\d\s.,-]{0,3}\s?-?\d{1,3}(,?\d{3})*(\.\d+)?")  # 724.90, $1,234.5, 12 (not a date, a phone, an id with letters)
+
+
+def doubted_nulls(signals: list[dict[str, Any]]) -> list[str]:
+    """The paths of the nulls worth asking again: outside lists, not a choice (its answer cannot be checked
+    against the text), with candidates of the field's kind in the document."""
+    return [s["field"] for s in signals
+            if s.get("grounding") == "null" and s.get("candidates") and "[" not in s["field"] and s.get("kind") != "choice"]
+
+
+def without_null(hardened: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """The schema of the top-level fields holding `paths`, each path (and the objects above it) no longer nullable."""
+    tops = list(dict.fromkeys(path.split(".", 1)[0] for path in paths))
+    properties = hardened.get("properties") or {}
+    out = {**hardened, "properties": {key: copy.deepcopy(properties[key]) for key in properties if key in tops}}
+    out["required"] = [key for key in properties if key in tops]
+    out.pop("examples", None)
+    for path in paths:
+        parent = out
+        steps = path.split(".")
+        for index, step in enumerate(steps):
+            node = _not_null(parent["properties"][step])
+            parent["properties"][step] = node
+            if index < len(steps) - 1:
+                parent = next(o for o in node.get("anyOf", [node]) if "properties" in o)
+                parent["required"] = list(dict.fromkeys([*parent.get("required", []), steps[index + 1]]))
+    return out
+
+
+def _not_null(node: dict[str, Any]) -> dict[str, Any]:
+    options = non_null_options(node)
+    meta = {k: node[k] for k in ("title", "description") if k in node}
+    if "enum" in node:
+        return {**node, "enum": [v for v in node["enum"] if v is not None]}
+    if len(options) == 1:
+        return {**meta, **options[0]} if "anyOf" in node else node
+    return {**meta, "anyOf": options}
+
+
+def accepted(paths: list[str], record: dict[str, Any], answer: Any, signals: list[dict[str, Any]]) -> dict[str, Any]:
+    """{path: value} of the answers read again that may replace the record's nulls (backed by the document, and new)."""
+    by_path = {s["field"]: s for s in signals}
+    held = {_plain(v) for v in _scalars(record) if _plain(v)}
+    out: dict[str, Any] = {}
+    for path in paths:
+        value, signal = value_at(answer, path), by_path.get(path, {})
+        if value is None or isinstance(value, (dict, list)) or signal.get("grounding") not in BACKED or not signal.get("labelled"):
+            continue
+        if _plain(value) in held:
+            continue
+        held.add(_plain(value))
+        out[path] = value
+    return out
+
+
+def with_json_values(first: dict[str, Any], answer: dict[str, Any], paths: list[str]) -> str:
+    """The first answer (parsed JSON) with the second's values at `paths`, as JSON text to validate again."""
+    out = copy.deepcopy(first)
+    for path in paths:
+        target = out
+        *parents, last = path.split(".")
+        for step in parents:
+            if not isinstance(target.get(step), dict):
+                target[step] = {}
+            target = target[step]
+        target[last] = value_at(answer, path)
+    return json.dumps(out, ensure_ascii=False)
+
+
+def _scalars(value: Any):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _scalars(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _scalars(item)
+    elif value is not None and not isinstance(value, bool):
+        yield value
+
+
+def _plain(value: Any) -> str:
+    """A value as compared for sameness: a number as its digits (`724.90` = 724.9 = `$724.90`), other text without case,
+    spaces or punctuation (`+44 20 7946 0018` = `+442079460018`)."""
+    text = str(value)
+    if isinstance(value, (int, float, Decimal)) or _AMOUNT.fullmatch(text.strip()):
+        try:
+            number = Decimal(re.sub(r"[^\d.-]", "", text)).normalize()
+            return format(number, "f")
+        except InvalidOperation:
+            pass
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+__all__ = ["doubted_nulls", "without_null", "accepted", "with_json_values", "NULLS_MODES", "NULLS_REREAD", "NULLS_KEPT", "BACKED"]

@@ -1,0 +1,109 @@
+"""A null the signals doubt is asked again with null not allowed; the answer is kept only when the document backs it.
+
+The engine is the scripted stand-in: these tests are about what the extractor does with a second answer, not
+about what a model writes (the end-to-end tests run the real model with the default, `--nulls reread`).
+"""
+
+import asyncio
+import json
+import pickle
+import re
+
+import pytest
+
+from fieldmill.extract.actor import Extractor
+from fieldmill.extract.doubted import accepted, doubted_nulls, without_null
+from fieldmill.extract.settings import ExtractionSettings
+from fieldmill.schema.load import load_schema
+from scripted_engine import ScriptedEngine
+
+LETTER = {
+    "title": "letter", "type": "object",
+    "properties": {
+        "sender": {"type": "string", "description": "Who wrote the letter"},
+        "sender_email": {"type": "string", "description": "The writer's e-mail"},
+        "recipient_email": {"type": "string", "description": "E-mail of the person the letter is addressed to"},
+        "date": {"type": "string", "description": "Date of the letter as printed"},
+        "priority": {"type": "string", "enum": ["low", "high"], "description": "How urgent"},
+    },
+}
+TEXT = "From: Ana Ruiz <ana@ruiz.es>\nTo: Bo Li\nEmail: bo.li@example.com\nDate: 3 March 2024\nPriority: high\n\nDear Bo, ...\n"
+FIRST = {"sender": "Ana Ruiz", "sender_email": "ana@ruiz.es", "recipient_email": None, "date": None, "priority": None}
+
+
+@pytest.fixture()
+def schema(tmp_path):
+    path = tmp_path / "letter.json"
+    path.write_text(json.dumps(LETTER))
+    return load_schema(str(path))
+
+
+def read(schema, outputs, nulls="reread"):
+    engine = ScriptedEngine(outputs, logprob=-0.001)
+    extractor = Extractor(ExtractionSettings(retries=0, nulls=nulls), schema, engine=engine)
+    result = asyncio.run(extractor.extract({"doc_uri": "/docs/letter.txt", "text": TEXT}))
+    return result, engine
+
+
+def test_doubted_nulls_are_asked_again_without_null_and_kept_when_the_document_prints_them(schema):
+    result, engine = read(schema, [FIRST, {"recipient_email": "bo.li@example.com", "date": "3 March 2024"}])
+    record = pickle.loads(result["record_pickle"])
+    assert record["recipient_email"] == "bo.li@example.com" and record["date"] == "3 March 2024"
+    assert result["status"] == "compliant" and len(engine.calls) == 2 and engine.calls[1] == (0.0, None)  # greedy
+    second = re.compile(engine.constraints[1].regex)  # only the doubted fields, and not nullable
+    assert second.fullmatch('{"recipient_email":"bo.li@example.com","date":"3 March 2024"}')
+    assert not second.fullmatch('{"recipient_email":null,"date":null}') and not second.fullmatch('{"recipient_email":"x@y.z","date":null}')
+    evidence = {e["field"]: e for e in json.loads(result["evidence_json"])}
+    assert TEXT[evidence["recipient_email"]["start"]:evidence["recipient_email"]["end"]] == "bo.li@example.com"
+    signals = {s["field"]: s for s in json.loads(result["signals_json"])}
+    assert signals["date"]["grounding"] != "null" and signals["sender"]["grounding"] == "copied"
+    assert set(json.loads(result["confidence_json"])) >= {"recipient_email", "date", "sender"}
+    assert result["completion_tokens"] == 200  # both requests are counted
+
+
+def test_an_answer_the_document_does_not_back_or_another_field_holds_leaves_the_null(schema):
+    result, engine = read(schema, [FIRST, {"recipient_email": "ana@ruiz.es", "date": "4 May 2023"}])
+    record = pickle.loads(result["record_pickle"])
+    assert len(engine.calls) == 2
+    assert record["recipient_email"] is None  # the sender's address, already the sender_email
+    assert record["date"] is None  # printed nowhere
+    signals = {s["field"]: s for s in json.loads(result["signals_json"])}
+    assert signals["date"]["grounding"] == "null" and signals["date"]["candidates"]
+
+
+def test_keep_leaves_the_first_answer_alone(schema):
+    result, engine = read(schema, [FIRST], nulls="keep")
+    assert len(engine.calls) == 1 and pickle.loads(result["record_pickle"])["date"] is None
+
+
+def test_which_nulls_are_doubted():
+    signals = [
+        {"field": "date", "grounding": "null", "candidates": True, "kind": "text"},
+        {"field": "priority", "grounding": "null", "candidates": True, "kind": "choice"},  # an option cannot be checked in the text
+        {"field": "lines[0].amount", "grounding": "null", "candidates": True, "kind": "number"},  # a list item's own row judges it
+        {"field": "cashier", "grounding": "null", "candidates": False, "kind": "text"},  # nothing of its kind printed
+        {"field": "total", "grounding": "copied", "candidates": False, "kind": "number"},
+    ]
+    assert doubted_nulls(signals) == ["date"]
+
+
+def test_without_null_reaches_inside_objects():
+    invoice = load_schema("invoice").hardened
+    group = without_null(invoice, ["buyer.email", "due_date"])
+    assert list(group["properties"]) == [k for k in invoice["properties"] if k in ("buyer", "due_date")]
+    buyer = group["properties"]["buyer"]
+    assert "anyOf" not in buyer and buyer["properties"]["email"].get("type") == "string" and "email" in buyer["required"]
+    assert any(o.get("type") == "null" for o in buyer["properties"]["phone"].get("anyOf", []))  # the others keep their null
+    assert any(o.get("type") == "null" for o in invoice["properties"]["buyer"]["properties"]["email"]["anyOf"])  # the schema is untouched
+
+
+def test_accepted_values_are_backed_and_new():
+    record = {"issue_date": "2024-03-01", "seller": {"email": "a@x.io"}, "due_date": None, "buyer": {"email": None}}
+    answer = {"due_date": "2024-03-01", "buyer": {"email": "A@X.IO"}, "po": "PO-7"}
+    signals = [{"field": "due_date", "grounding": "read", "labelled": True}, {"field": "buyer.email", "grounding": "copied", "labelled": True},
+               {"field": "po", "grounding": "near", "labelled": True}]
+    assert accepted(["due_date", "buyer.email", "po"], record, answer, signals) == {}  # held elsewhere, held elsewhere, only near
+    assert accepted(["po"], record, answer, [{"field": "po", "grounding": "copied", "labelled": False}]) == {}  # under another label
+    assert accepted(["po"], record, answer, [{"field": "po", "grounding": "copied", "labelled": True}]) == {"po": "PO-7"}
+    amounts = {"amount_due": "724.90", "tax": None}
+    assert accepted(["tax"], amounts, {"tax": 724.9}, [{"field": "tax", "grounding": "read", "labelled": True}]) == {}  # the same amount
