@@ -1,11 +1,11 @@
 """Calibration in `fieldmill eval`: accuracy by confidence and grounding, the coverage/accuracy curve, worked out by hand."""
 
 import json
-import pickle
 import textwrap
 
 import pytest
 
+from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.cli import main
 from fieldmill.evaluate import evaluate
 from fieldmill.run.rows import row_schema
@@ -39,8 +39,8 @@ def output(tmp_path):
     writer = Run(folder, 'r').writer(row_schema(schema.hardened), RunConstants("r", "Rec", schema.hash, "m"))
     for name, (_, predicted, confidence, ungrounded) in DOCS.items():
         evidence = [{"field": p, "start": 0, "end": 1, "quote": "q", "match": "exact", "page": None} for p in confidence if p not in ungrounded]
-        writer.add({"doc_uri": f"/d/{name}", "doc_key": name, "doc_etag": "e", "doc_bytes": 1, "status": "compliant", "record_pickle": pickle.dumps(predicted),
-                    "confidence_json": json.dumps(confidence), "ungrounded_json": json.dumps(ungrounded), "evidence_json": json.dumps(evidence)})
+        writer.add({"doc_uri": f"/d/{name}", "doc_key": name, "doc_etag": "e", "doc_bytes": 1,
+                    ANSWER: Answer("compliant", record=predicted, confidence=confidence, ungrounded=tuple(ungrounded), evidence=tuple(evidence)).to_bytes()})
     writer.flush()
     Run(folder, 'r').complete({"ended_at": "2026-01-01T00:00:00Z"})
     gold = tmp_path / "gold.jsonl"
@@ -80,8 +80,8 @@ def test_accuracy_against_document_length(tmp_path, capsys):
     gold = []
     for name, pages, city in [("short.txt", 1, "Leeds"), ("long.pdf", 30, "Paris"), ("longer.pdf", 45, None)]:
         predicted = {"name": "Ann", "city": city, "tags": []}
-        writer.add({"doc_uri": f"/d/{name}", "doc_key": name, "doc_etag": "e", "doc_bytes": 1, "status": "compliant", "record_pickle": pickle.dumps(predicted),
-                    "doc_pages": pages})
+        writer.add({"doc_uri": f"/d/{name}", "doc_key": name, "doc_etag": "e", "doc_bytes": 1,
+                    ANSWER: Answer("compliant", record=predicted).to_bytes(), "doc_pages": pages})
         gold.append({"name": f"docs/{name}", "record": {"name": "Ann", "city": "Leeds", "tags": []}})
     writer.flush()
     Run(folder, "r").complete({})

@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import os
-import pickle
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable
@@ -23,13 +22,14 @@ from typing import Any, Callable
 from fieldmill import documents
 from fieldmill.engines import Engine, create_engine
 from fieldmill.extract import trust
+from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.extract.confidence import field_confidence
 from fieldmill.extract.doubted import NULLS_REREAD, accepted, doubted_nulls, with_json_values, without_null
 from fieldmill.extract.evidence import DocumentIndex, ground
 from fieldmill.extract.repair import bounded, list_cuts
 from fieldmill.extract.retrieval import field_group
 from fieldmill.extract.settings import FROM_DOCUMENT, GROUNDING_STRICT, ExtractionSettings
-from fieldmill.extract.steps import STEP_ERROR, failed_result, step_message
+from fieldmill.extract.steps import STEP_ERROR, step_message
 from fieldmill.model.prompts import build_prompt, in_schema_order, schema_prefix, schema_title
 from fieldmill.schema.constraint import build_constraint
 from fieldmill.schema.lark_grammar import Asks, asks, document_grammar
@@ -139,16 +139,13 @@ class Extractor:
     async def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         await self._warm_prefix()
         rows = [dict(zip(batch, values)) for values in zip(*batch.values())]
-        results = await asyncio.gather(*(self._extract_alone(row) for row in rows))
+        answers = await asyncio.gather(*(self._extract_alone(row) for row in rows))
         done = []
-        for row, result in zip(rows, results):
+        for row, answer in zip(rows, answers):
             for transient in ("text", "pages_json", "read_reason", "read_message", "text_sha256", "window_reserve"):
                 row.pop(transient, None)
-            row.update(result)
-            row["engine_load_s"] = self.load_s
-            done.append(row)
-        keys = list(dict.fromkeys(key for row in done for key in row))  # a failed row lacks what only answers have
-        return {key: [row.get(key) for row in done] for key in keys}
+            done.append({**row, ANSWER: answer.to_bytes(), "engine_load_s": self.load_s})
+        return {key: [row[key] for row in done] for key in done[0]} if done else {}
 
     async def _warm_prefix(self) -> None:
         """Prefill the schema's part of the prompt once, alone, before the first batch: every prompt of the run
@@ -163,7 +160,7 @@ class Extractor:
             except Exception:
                 pass  # only a cache warm-up: the documents themselves report any engine error
 
-    async def _extract_alone(self, row: dict[str, Any]) -> dict[str, Any]:
+    async def _extract_alone(self, row: dict[str, Any]) -> Answer:
         """`extract`, under the step contract: a document it raises for fails alone, the batch goes on."""
         started = time.perf_counter()
         try:
@@ -172,7 +169,8 @@ class Extractor:
             log.exception("%s: extraction failed", row.get("doc_uri", ""))
             return _failed(STEP_ERROR, step_message("extract", exc), started)
 
-    async def extract(self, row: dict[str, Any]) -> dict[str, Any]:
+    async def extract(self, row: dict[str, Any]) -> Answer:
+        """One document's row (or one window's) -> its answer."""
         started = time.perf_counter()
         if row.get("read_reason"):
             return _failed(row["read_reason"], row.get("read_message") or row["read_reason"], started)
@@ -190,7 +188,7 @@ class Extractor:
             )
         constraint = self._for_document(reading.constraint, reading.hardened, text, reading.asked)
         best = None
-        spent = {"prompt_tokens": 0, "completion_tokens": 0, "generation_s": 0.0}
+        spent = Answer(NONCOMPLIANT)  # what every attempt cost
         # A window of a long document is not a whole record (its sums and rules may need other windows):
         # its one greedy answer is kept and the merged record is validated.
         retries = self.settings.retries if int(row.get("window_count") or 1) == 1 else 0
@@ -209,42 +207,34 @@ class Extractor:
                     # only the end of the sequence): this document is read under the schema's own constraint instead.
                     log.warning("%s: the document's grammar stopped the answer (%r); reading it with the schema's constraint",
                                 row.get("doc_uri", ""), generation.text[-60:])
-                    spent["prompt_tokens"] += generation.prompt_tokens
-                    spent["completion_tokens"] += generation.completion_tokens
-                    spent["generation_s"] += generation.generation_s
+                    spent = spent.plus_costs(generation)
                     constraint = use = reading.constraint
                     generation = await self._generate(prompt_ids, use, sampling)
             except Exception as exc:
                 if best is not None:
                     break
                 return _failed(documents.ENGINE_ERROR, f"{type(exc).__name__}: {exc}"[:2000], started, prompt_tokens=len(prompt_ids))
-            spent["prompt_tokens"] += generation.prompt_tokens
-            spent["completion_tokens"] += generation.completion_tokens
-            spent["generation_s"] += generation.generation_s
+            spent = spent.plus_costs(generation)
             result = self._result(generation, started, row, reading)
-            if best is None or _error_count(result) < _error_count(best):
+            if best is None or result.error_count < best.error_count:
                 best = result  # of the invalid answers, the one the rules refuse least (the greedy one on a tie)
-            if result["status"] != NONCOMPLIANT:
+            if result.status != NONCOMPLIANT:
                 break
             if attempt == 0:
                 bound = self._bounded(result, text, constraint)
-        chosen = {**(result if result["status"] != NONCOMPLIANT else best), **spent, "attempts": attempt + 1}
+        chosen = replace(result if result.status != NONCOMPLIANT else best, **spent.costs(), attempts=attempt + 1)
         if self.settings.nulls == NULLS_REREAD and int(row.get("window_count") or 1) == 1 and reading.hardened is self.schema.hardened \
-                and chosen.get("record_pickle"):
+                and chosen.record is not None:
             chosen = await self._reread_nulls(row, chosen)
-        if row.get("window_reserve") and chosen.get("record_pickle"):
+        if row.get("window_reserve") and chosen.record is not None:
             chosen = await self._second_pass(row, chosen)
-        return {**chosen, "latency_s": time.perf_counter() - started}
+        return replace(chosen, latency_s=time.perf_counter() - started)
 
-    async def _second_pass(self, row: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    async def _second_pass(self, row: dict[str, Any], result: Answer) -> Answer:
         """The fields this window reads last and left null, read again in their next-ranked windows (`window_reserve`,
         `retrieval.plan_reads`) with those fields only: a value found there takes the null's place, with its evidence
-        (in document offsets), confidence and signals; the windows read again are listed in `windows_reread_json`."""
-        record = pickle.loads(result["record_pickle"])
-        evidence = json.loads(result.get("evidence_json") or "[]")
-        confidence = json.loads(result.get("confidence_json") or "{}")
-        signals = json.loads(result.get("signals_json") or "[]")
-        spent = {key: result.get(key) or 0 for key in ("prompt_tokens", "completion_tokens", "generation_s")}
+        (in document offsets), confidence and signals; the windows read again are listed in `windows_reread`."""
+        record = dict(result.record)
         reread = []
         for spare in json.loads(row["window_reserve"]):
             fields = [field for field in spare["fields"] if record.get(field) is None]
@@ -254,26 +244,21 @@ class Extractor:
                                         "window_count": row.get("window_count"), "window_fields": json.dumps(fields),
                                         "pages_json": row.get("pages_json") or "", "text_sha256": row.get("text_sha256")})
             reread.append({"window": spare["window"], "start": spare["start"], "end": spare["start"] + len(spare["text"]), "fields": fields})
-            for key in spent:
-                spent[key] += again.get(key) or 0
-            found = pickle.loads(again["record_pickle"]) if again.get("record_pickle") else {}
+            result = result.plus_costs(again)
+            found = again.record or {}
             filled = [field for field in fields if found.get(field) is not None]
             if not filled:
                 continue
             record.update({field: found[field] for field in filled})
-            evidence = _replaced(evidence, json.loads(again.get("evidence_json") or "[]"), filled)
-            confidence = dict(_replaced(list(confidence.items()), list(json.loads(again.get("confidence_json") or "{}").items()), filled))
-            signals = _replaced(signals, json.loads(again.get("signals_json") or "[]"), filled)
-        return {**result, **spent, "record_pickle": pickle.dumps(record), "evidence_json": json.dumps(evidence, ensure_ascii=False),
-                "confidence_json": json.dumps(confidence) if confidence else "", "signals_json": json.dumps(signals) if signals else "",
-                "windows_reread_json": json.dumps(reread) if reread else ""}
+            result = result.with_values_of(again, filled)
+        return replace(result, record=record, windows_reread=tuple(reread))
 
-    async def _reread_nulls(self, row: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    async def _reread_nulls(self, row: dict[str, Any], result: Answer) -> Answer:
         """The nulls the signals doubt (`doubted`), asked again in one request that does not allow them to be null: an
         answer the document backs and no other field holds takes the null's place, with its evidence, confidence and
         signals, when the record still passes the rules as well as before."""
-        paths = doubted_nulls(json.loads(result.get("signals_json") or "[]"))
-        first = _parsed(result.get("raw_output") or "")
+        paths = doubted_nulls(list(result.signals))
+        first = _parsed(result.raw_output)
         if not paths or not isinstance(first, dict):
             return result
         text = row["text"]
@@ -286,30 +271,20 @@ class Extractor:
         except Exception as exc:  # noqa: BLE001 - the first answer stands
             log.warning("%s: reading doubted nulls again failed: %s: %s", row.get("doc_uri", ""), type(exc).__name__, exc)
             return result
-        spent = {key: (result.get(key) or 0) + getattr(generation, key) for key in ("prompt_tokens", "completion_tokens", "generation_s")}
+        result = result.plus_costs(generation)
         answer = _parsed(generation.text)
         if not isinstance(answer, dict):
-            return {**result, **spent}
-        typed = check_output(self._whole_record(generation.text, reading), self.schema.model, self.schema.hardened, self.schema.validator)
-        found = provenance(typed.record, self.schema.hardened, text, row.get("pages_json") or "", generation, 0,
-                           row.get("text_sha256") or None, [], self.calibration)
-        found_signals = json.loads(found["signals_json"] or "[]")
-        values = accepted(paths, pickle.loads(result["record_pickle"]), typed.record, found_signals)
+            return result
+        again = self._result(generation, 0.0, row, reading)
+        values = accepted(paths, result.record, again.record, list(again.signals))
         if not values:
-            return {**result, **spent}
+            return result
         checked = check_output(with_json_values(first, answer, list(values)), self.schema.model, self.schema.hardened, self.schema.validator)
-        if checked.record is None or _error_count({"status": checked.status, "errors_json": json.dumps(checked.errors) if checked.errors else ""}) > _error_count(result):
-            return {**result, **spent}
+        if checked.record is None or Answer(checked.status, errors=tuple(checked.errors)).error_count > result.error_count:
+            return result
         log.info("%s: %d of %d doubted nulls read again: %s", row.get("doc_uri", ""), len(values), len(paths), ", ".join(values))
-        fields = list(values)
-        confidence = json.loads(result.get("confidence_json") or "{}")
-        return {**result, **spent, "status": checked.status, "error": checked.error or "",
-                "errors_json": json.dumps(checked.errors, ensure_ascii=False) if checked.errors else "",
-                "record_pickle": pickle.dumps(checked.record),
-                "evidence_json": json.dumps(_replaced(json.loads(result.get("evidence_json") or "[]"), json.loads(found["evidence_json"]), fields),
-                                            ensure_ascii=False),
-                "confidence_json": json.dumps(dict(_replaced(list(confidence.items()), list(json.loads(found["confidence_json"] or "{}").items()), fields))),
-                "signals_json": json.dumps(_replaced(json.loads(result.get("signals_json") or "[]"), found_signals, fields))}
+        return replace(result.with_values_of(again, list(values)), status=checked.status, error=checked.error or "",
+                       errors=tuple(checked.errors), record=checked.record)
 
     def _doubting(self, paths: tuple[str, ...]) -> Reading:
         """The reading of doubted nulls: their top-level fields, those paths not nullable (built once per set of paths)."""
@@ -371,9 +346,9 @@ class Extractor:
         whole = in_schema_order({key: answer.get(key) for key in self.schema.hardened.get("properties", {})}, self.schema.hardened)
         return json.dumps(whole, ensure_ascii=False, separators=(",", ":"))
 
-    def _bounded(self, result: dict[str, Any], text: str, constraint):
+    def _bounded(self, result: Answer, text: str, constraint):
         """The constraint with each list the rules refused from item k on bounded to k items, or None."""
-        cuts = list_cuts(json.loads(result["errors_json"]) if result.get("errors_json") else [], self.schema.hardened)
+        cuts = list_cuts(list(result.errors), self.schema.hardened)
         if not cuts:
             return None
         schema = bounded(self.schema.hardened, cuts)
@@ -386,23 +361,16 @@ class Extractor:
                                    numbers=self.settings.numbers == FROM_DOCUMENT, asked=asked)
         return replace(constraint, grammar=grammar) if grammar is not None else constraint
 
-    def _result(self, generation, started: float, row: dict[str, Any], reading: Reading) -> dict[str, Any]:
-        base = {"raw_output": generation.text}
+    def _result(self, generation, started: float, row: dict[str, Any], reading: Reading) -> Answer:
         if not generation.text.strip():
-            return {**_failed(documents.NO_OUTPUT, f"the engine returned no text (finish reason {generation.finish_reason})", started), **base}
+            return replace(_failed(documents.NO_OUTPUT, f"the engine returned no text (finish reason {generation.finish_reason})", started),
+                           raw_output=generation.text)
         checked = check_output(self._whole_record(generation.text, reading), self.schema.model, self.schema.hardened, self.schema.validator)
         if generation.finish_reason == "length" and checked.status == NONCOMPLIANT:
             checked.error = f"output cut off at {generation.completion_tokens} tokens; " + (checked.error or "")
-        return {
-            **base,
-            "status": checked.status,
-            "reason": "",
-            "error": checked.error or "",
-            "errors_json": json.dumps(checked.errors, ensure_ascii=False) if checked.errors else "",
-            "record_pickle": pickle.dumps(checked.record) if checked.record is not None else b"",
-            **provenance(checked.record, self.schema.hardened, row["text"], row.get("pages_json") or "", generation,
-                         int(row.get("window_start") or 0), row.get("text_sha256") or None, checked.errors or [], self.calibration),
-        }
+        return Answer(checked.status, "", checked.error or "", tuple(checked.errors), checked.record, generation.text,
+                      **provenance(checked.record, self.schema.hardened, row["text"], row.get("pages_json") or "", generation,
+                                   int(row.get("window_start") or 0), row.get("text_sha256") or None, checked.errors or [], self.calibration))
 
 
 def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: str, pages_json: str, generation, offset: int = 0,
@@ -420,27 +388,14 @@ def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: st
     in_window = [e.as_row() for e in grounding.evidence]  # offsets in `text`, as the signals read them
     evidence = [{**e, "start": e["start"] + offset, "end": e["end"] + offset} for e in in_window]
     values = trust.signals(token_confidence, _parsed(generation.text), hardened, in_window, grounding.ungrounded, list(errors), text)
-    confidence = {v.path: trust.combined(v, calibration) for v in values}
     return {
-        "evidence_json": json.dumps(evidence, ensure_ascii=False),
-        "ungrounded_json": json.dumps(grounding.ungrounded),
-        "confidence_json": json.dumps(confidence) if confidence else "",
-        "signals_json": json.dumps([v.as_row() for v in values]) if values else "",
+        "evidence": tuple(evidence),
+        "ungrounded": tuple(grounding.ungrounded),
+        "confidence": {v.path: trust.combined(v, calibration) for v in values},
+        "signals": tuple(v.as_row() for v in values),
         "text_sha256": digest or documents.text_digest(text),
         "cached_prompt_tokens": generation.cached_prompt_tokens,
     }
-
-
-def _under(path: str, fields: list[str]) -> bool:
-    """Whether a value's path (`parties[0].name`) lies under one of these top-level fields."""
-    return any(path == field or path.startswith((f"{field}.", f"{field}[")) for field in fields)
-
-
-def _replaced(entries: list, found: list, fields: list[str]) -> list:
-    """Per-value entries (evidence and signals: dicts with a `field`; confidence: (path, value) pairs) with those under
-    `fields` taken from `found`, the second read's, instead."""
-    path = lambda entry: entry["field"] if isinstance(entry, dict) else entry[0]  # noqa: E731
-    return [e for e in entries if not _under(path(e), fields)] + [e for e in found if _under(path(e), fields)]
 
 
 def _parsed(text: str) -> Any:
@@ -456,13 +411,9 @@ def _cut_short(generation) -> bool:
     return generation.finish_reason == "stop" and bool(generation.text.strip()) and _parsed(generation.text) is None
 
 
-def _error_count(result: dict[str, Any]) -> int:
-    return len(json.loads(result["errors_json"])) if result.get("errors_json") else (0 if result.get("status") != NONCOMPLIANT else 1)
-
-
 def _seed(text: str, attempt: int) -> int:
     return int.from_bytes(hashlib.blake2b(f"{text}\0{attempt}".encode(), digest_size=4).digest(), "big")
 
 
-def _failed(reason: str, message: str, started: float, prompt_tokens: int = 0) -> dict[str, Any]:
-    return failed_result(reason, f"{reason}: {message}", prompt_tokens, time.perf_counter() - started)
+def _failed(reason: str, message: str, started: float, prompt_tokens: int = 0) -> Answer:
+    return Answer.failed(reason, f"{reason}: {message}", prompt_tokens, time.perf_counter() - started)

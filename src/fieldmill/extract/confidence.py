@@ -18,7 +18,6 @@ field.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 
 class SpanError(ValueError):

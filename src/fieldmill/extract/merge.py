@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from fieldmill.documents import TRANSIENT
+from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.schema.hardening import non_null_options
 
 
@@ -197,64 +198,58 @@ class WindowAssembler:
         return self.assemble([bucket[i] for i in range(count)])
 
     def assemble(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """A document's window rows -> its one row, whose answer is the windows' answers merged and validated as one record."""
         import json
-        import pickle
+
+        from fieldmill.extract.steps import document_fields
+
+        first = rows[0]
+        answers = [Answer.from_bytes(r[ANSWER]) for r in rows]
+        plan = json.loads(first.get("doc_windows_read") or "[]")
+        reread = [entry for a in answers for entry in a.windows_reread]  # second passes (actor)
+        out = {**document_fields(first), "chunks": len(rows) + len(reread)}
+        if reread:
+            out["doc_windows_read"] = json.dumps(plan + reread)
+        return {**out, ANSWER: self.merged(answers, plan, [int(r.get("window_index") or 0) for r in rows]).to_bytes()}
+
+    def merged(self, answers: list[Answer], plan: list[dict[str, Any]], indexes: list[int]) -> Answer:
+        import json
 
         from fieldmill.schema.constraint import AnswerError, answer_text
         from fieldmill.extract.evidence import leaves
-        from fieldmill.extract.steps import document_fields
         from fieldmill.schema.records import check_output
 
-        first = rows[0]
-        totals = {"prompt_tokens": sum(int(r.get("prompt_tokens") or 0) for r in rows),
-                  "completion_tokens": sum(int(r.get("completion_tokens") or 0) for r in rows),
-                  "generation_s": sum(float(r.get("generation_s") or 0.0) for r in rows),
-                  "latency_s": max(float(r.get("latency_s") or 0.0) for r in rows),
-                  "attempts": max(int(r.get("attempts") or 0) for r in rows),
-                  "cached_prompt_tokens": sum(int(r.get("cached_prompt_tokens") or 0) for r in rows) or None,
-                  "chunks": len(rows)}
-        plan = json.loads(first.get("doc_windows_read") or "[]")
-        reread = [entry for r in rows for entry in json.loads(r.get("windows_reread_json") or "[]")]  # second passes (actor)
-        if reread:
-            totals["chunks"] += len(reread)
-            totals["doc_windows_read"] = json.dumps(plan + reread)
-        keep = document_fields(first)
-        windows = [WindowResult(pickle.loads(r["record_pickle"]) if r.get("record_pickle") else None,
-                                json.loads(r["confidence_json"]) if r.get("confidence_json") else {},
-                                {e["field"]: {k: v for k, v in e.items() if k != "field"} for e in json.loads(r.get("evidence_json") or "[]")},
-                                {s["field"]: s for s in json.loads(r.get("signals_json") or "[]")})
-                   for r in rows]
+        totals = {"prompt_tokens": sum(a.prompt_tokens for a in answers), "completion_tokens": sum(a.completion_tokens for a in answers),
+                  "generation_s": sum(a.generation_s for a in answers), "latency_s": max(a.latency_s for a in answers),
+                  "attempts": max(a.attempts for a in answers),
+                  "cached_prompt_tokens": sum(a.cached_prompt_tokens or 0 for a in answers) or None,
+                  "text_sha256": answers[0].text_sha256}
+        windows = [WindowResult(a.record, dict(a.confidence), {e["field"]: {k: v for k, v in e.items() if k != "field"} for e in a.evidence},
+                                {s["field"]: s for s in a.signals})
+                   for a in answers]
         # A window that failed for a passing reason (an engine error) would lose its facts for good if the others
         # were merged: the document fails for that reason, so the next run reads it again. Every window failed:
         # the document failed, for the first window's reason.
-        passing = next((r for r in rows if r.get("status") == "failed" and r.get("reason") in TRANSIENT), None)
+        passing = next((i for i, a in enumerate(answers) if a.status == "failed" and a.reason in TRANSIENT), None)
         if passing is not None or all(w.record is None for w in windows):
-            failed = passing or next((r for r in rows if r.get("status") == "failed"), first)
-            error = failed.get("error") or ""
+            failed = answers[passing] if passing is not None else next((a for a in answers if a.status == "failed"), answers[0])
+            error = failed.error
             if passing is not None:
-                error = f"window {int(failed.get('window_index') or 0) + 1} of {len(rows)} failed ({failed.get('reason')}): {error}"
-            return {**keep, **totals, **{k: failed.get(k) for k in ("status", "reason", "errors_json", "raw_output")}, "error": error,
-                    "record_pickle": b"", "evidence_json": "[]", "ungrounded_json": "[]", "confidence_json": "", "signals_json": ""}
+                error = f"window {indexes[passing] + 1} of {len(answers)} failed ({failed.reason}): {error}"
+            return Answer(failed.status, failed.reason, error, failed.errors, raw_output=failed.raw_output, **totals)
         merged = merge_windows(focus(windows, plan), self.schema.hardened)
         try:
             text = answer_text(_jsonable(merged.record), self.schema.hardened)
         except AnswerError:  # a required field no window filled: plain JSON, and validation says which
             text = json.dumps(_jsonable(merged.record), ensure_ascii=False, default=float)
         checked = check_output(text, self.schema.model, self.schema.hardened, self.schema.validator)
-        error = checked.error or ""
         evidence = merged.evidence(windows)
         found = {e["field"] for e in evidence}
         record = checked.record if checked.record is not None else merged.record
         ungrounded = [path for path, value, node in leaves(record, self.schema.hardened)
                       if path not in found and not isinstance(value, bool) and "enum" not in node and "const" not in node]
-        confidence = merged.confidence(windows)
-        signals = merged.signals(windows, {e.get("field") for e in checked.errors or []})
-        return {**keep, **totals,
-                "status": checked.status, "reason": "", "error": error,
-                "errors_json": json.dumps(checked.errors, ensure_ascii=False) if checked.errors else "",
-                "record_pickle": pickle.dumps(record) if record is not None else b"", "raw_output": text,
-                "evidence_json": json.dumps(evidence, ensure_ascii=False), "ungrounded_json": json.dumps(ungrounded),
-                "confidence_json": json.dumps(confidence) if confidence else "", "signals_json": json.dumps(signals) if signals else ""}
+        return Answer(checked.status, "", checked.error or "", tuple(checked.errors), record, text, tuple(evidence), tuple(ungrounded),
+                      merged.confidence(windows), tuple(merged.signals(windows, {e.get("field") for e in checked.errors or []})), **totals)
 
 
 def _jsonable(value: Any) -> Any:

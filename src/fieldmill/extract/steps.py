@@ -12,7 +12,7 @@ import functools
 import logging
 from typing import Any, Callable
 
-from fieldmill.schema.records import FAILED
+from fieldmill.extract.answer import ANSWER, Answer
 
 log = logging.getLogger("fieldmill")
 
@@ -21,12 +21,6 @@ STEP_ERROR = "step_error"  # a step raised for this document: not passing, so th
 
 def step_message(step: str, exc: BaseException) -> str:
     return f"{step} raised {type(exc).__name__}: {exc}"[:2000]
-
-
-def failed_result(reason: str, error: str, prompt_tokens: int = 0, latency_s: float = 0.0) -> dict[str, Any]:
-    """What a document that failed carries instead of an answer."""
-    return {"status": FAILED, "reason": reason, "error": error, "errors_json": "", "record_pickle": b"", "raw_output": "",
-            "prompt_tokens": prompt_tokens, "completion_tokens": 0, "latency_s": latency_s, "generation_s": 0.0, "attempts": 0}
 
 
 def per_document(step: str) -> Callable:
@@ -57,7 +51,7 @@ def document_fields(row: dict[str, Any]) -> dict[str, Any]:
 def failed_document(row: dict[str, Any], step: str, exc: BaseException) -> dict[str, Any]:
     """A document's one row when a step after extraction (merging its windows, writing its row) raised for it."""
     log.error("%s: %s failed: %s: %s", row.get("doc_uri", ""), step, type(exc).__name__, exc)
-    return {**document_fields(row), **failed_result(STEP_ERROR, f"{STEP_ERROR}: {step_message(step, exc)}"), "chunks": 1}
+    return {**document_fields(row), ANSWER: Answer.failed(STEP_ERROR, f"{STEP_ERROR}: {step_message(step, exc)}").to_bytes(), "chunks": 1}
 
 
-__all__ = ["STEP_ERROR", "per_document", "failed_result", "failed_document", "document_fields", "step_message"]
+__all__ = ["STEP_ERROR", "per_document", "failed_document", "document_fields", "step_message"]

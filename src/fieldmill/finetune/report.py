@@ -7,7 +7,6 @@ the document's printed values, validation, retries), and scored by `fieldmill ev
 from __future__ import annotations
 
 import asyncio
-import pickle
 from collections import Counter
 from typing import Any
 
@@ -43,8 +42,8 @@ async def _extract_all(engine, examples) -> list[tuple[str, dict[str, Any] | Non
     async def one(example):
         if example.schema not in extractors:
             extractors[example.schema] = Extractor(ExtractionSettings(), resolve_schema(example.schema), engine=engine)
-        result = await extractors[example.schema].extract({"doc_uri": example.name, "text": example.text})
-        return result["status"], pickle.loads(result["record_pickle"]) if result.get("record_pickle") else None
+        answer = await extractors[example.schema].extract({"doc_uri": example.name, "text": example.text})
+        return answer.status, answer.record
 
     return list(await asyncio.gather(*(one(e) for e in examples)))
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from fieldmill.extract.answer import Answer
 from fieldmill.schema.arrow_types import arrow_type, to_arrow_value
 from fieldmill.storage import printable
 
@@ -81,9 +82,9 @@ def row_schema(hardened: dict[str, Any]) -> pa.Schema:
     )
 
 
-def build_row(result: dict[str, Any], record: dict[str, Any] | None, record_type: pa.DataType, constants) -> dict[str, Any]:
-    """One extractor result (and its record as Python values) as a row of `row_schema`."""
-    confidence = json.loads(result["confidence_json"]) if result.get("confidence_json") else {}
+def build_row(result: dict[str, Any], answer: Answer, record_type: pa.DataType, constants) -> dict[str, Any]:
+    """One document's result (its identity, how it was read, and its `Answer`) as a row of `row_schema`."""
+    confidence = answer.confidence
     return {
         "doc_uri": printable(result["doc_uri"]),
         "doc_key": printable(result["doc_key"]),
@@ -93,26 +94,26 @@ def build_row(result: dict[str, Any], record: dict[str, Any] | None, record_type
         "schema_name": constants.schema_name,
         "schema_hash": constants.schema_hash,
         "model_id": constants.model_id,
-        "status": result["status"],
-        "reason": result.get("reason") or None,
-        "error": result.get("error") or None,
-        "errors": json.loads(result["errors_json"]) if result.get("errors_json") else [],
-        "record": to_arrow_value(record, record_type),
-        "evidence": json.loads(result["evidence_json"]) if result.get("evidence_json") else [],
-        "ungrounded_fields": json.loads(result["ungrounded_json"]) if result.get("ungrounded_json") else [],
+        "status": answer.status,
+        "reason": answer.reason or None,
+        "error": answer.error or None,
+        "errors": list(answer.errors),
+        "record": to_arrow_value(answer.record, record_type),
+        "evidence": list(answer.evidence),
+        "ungrounded_fields": list(answer.ungrounded),
         "confidence": list(confidence.items()),
         "confidence_min": min(confidence.values()) if confidence else None,
-        "signals": json.loads(result["signals_json"]) if result.get("signals_json") else [],
-        "doc_text_sha256": result.get("text_sha256") or None,
+        "signals": list(answer.signals),
+        "doc_text_sha256": answer.text_sha256 or None,
         "text_source": result.get("doc_text_source") or None,
         "ocr_confidence": float(result["doc_ocr_confidence"]) if result.get("doc_ocr_confidence") is not None else None,
-        "raw_output": result.get("raw_output") or None,
-        "prompt_tokens": int(result.get("prompt_tokens") or 0),
-        "completion_tokens": int(result.get("completion_tokens") or 0),
-        "latency_s": float(result.get("latency_s") or 0.0),
-        "generation_s": float(result.get("generation_s") or 0.0),
-        "cached_prompt_tokens": result.get("cached_prompt_tokens"),
-        "attempts": int(result.get("attempts") or 0),
+        "raw_output": answer.raw_output or None,
+        "prompt_tokens": int(answer.prompt_tokens),
+        "completion_tokens": int(answer.completion_tokens),
+        "latency_s": float(answer.latency_s),
+        "generation_s": float(answer.generation_s),
+        "cached_prompt_tokens": answer.cached_prompt_tokens,
+        "attempts": int(answer.attempts),
         "tries": int(result.get("doc_tries") or 0) + 1,
         "chunks": int(result.get("chunks") or 1),
         "windows": int(result.get("doc_windows") or 1),

@@ -7,7 +7,6 @@ builds for a window, not about what a model writes.
 
 import asyncio
 import json
-import pickle
 import re
 
 from fieldmill.extract.actor import Extractor
@@ -33,10 +32,10 @@ def test_a_window_chosen_for_some_fields_is_asked_for_them_only():
     assert group_regex.fullmatch('{"currency":"EUR","total":1234.5}') or group_regex.fullmatch('{"total":1234.5,"currency":"EUR"}')
     assert not group_regex.fullmatch(json.dumps(whole, separators=(",", ":")))
     assert engine.constraints[1].max_output_bytes < engine.constraints[0].max_output_bytes  # a shorter answer
-    record = pickle.loads(later["record_pickle"])
+    record = later.record
     assert set(record) == set(SCHEMA.hardened["properties"]) and record["total"] == 1234.5 and record["currency"] == "EUR"
-    assert record["invoice_number"] is None and pickle.loads(first["record_pickle"])["invoice_number"] == whole["invoice_number"]
-    assert json.loads(later["raw_output"]) == {"total": 1234.5, "currency": "EUR"}  # what the model wrote, as it wrote it
+    assert record["invoice_number"] is None and first.record["invoice_number"] == whole["invoice_number"]
+    assert json.loads(later.raw_output) == {"total": 1234.5, "currency": "EUR"}  # what the model wrote, as it wrote it
 
 
 def test_a_field_the_window_left_null_is_read_again_in_its_next_ranked_window():
@@ -49,15 +48,15 @@ def test_a_field_the_window_left_null_is_read_again_in_its_next_ranked_window():
     reserve = json.dumps([{"window": 7, "start": 5000, "text": spare, "fields": ["total", "currency"]}])
     result = asyncio.run(extractor.extract({"doc_uri": "/d/a.txt", "text": "INVOICE ...", "window_count": 3, "window_fields": "",
                                             "window_reserve": reserve}))
-    record = pickle.loads(result["record_pickle"])
+    record = result.record
     assert record["total"] == 1234.5 and record["currency"] == "USD" and record["invoice_number"] == whole["invoice_number"]
     group_prompt = engine.prompts[-1]
     assert "Total EUR 1,234.50" in group_prompt and "- total (" in group_prompt and "- currency (" not in group_prompt  # only what is still null
-    total = next(e for e in json.loads(result["evidence_json"]) if e["field"] == "total")
+    total = next(e for e in result.evidence if e["field"] == "total")
     assert 5000 <= total["start"] < total["end"] <= 5000 + len(spare)  # in document offsets
-    assert json.loads(result["windows_reread_json"]) == [{"window": 7, "start": 5000, "end": 5000 + len(spare), "fields": ["total"]}]
-    assert result["completion_tokens"] == 40 and result["prompt_tokens"] > 0  # both reads are the document's cost
+    assert result.windows_reread == ({"window": 7, "start": 5000, "end": 5000 + len(spare), "fields": ["total"]},)
+    assert result.completion_tokens == 40 and result.prompt_tokens > 0  # both reads are the document's cost
     filled = ScriptedEngine([{**whole, "total": 99.0}], prompt_format="fields-v3")
     again = asyncio.run(Extractor(ExtractionSettings(retries=0), "invoice", engine=filled).extract(
         {"doc_uri": "/d/b.txt", "text": "INVOICE ... Total 99.00", "window_count": 3, "window_fields": "", "window_reserve": reserve}))
-    assert not filled.outputs and not again.get("windows_reread_json")  # nothing left null: no second read
+    assert not filled.outputs and not again.windows_reread  # nothing left null: no second read

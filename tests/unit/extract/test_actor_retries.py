@@ -7,7 +7,6 @@ are about the extractor's attempt loop, not about what a model writes.
 import asyncio
 import copy
 import json
-import pickle
 from dataclasses import replace
 
 from fieldmill.engines.base import Generation
@@ -31,15 +30,15 @@ def extract(outputs, retries, uri="/docs/a.txt", text="INVOICE ..."):
 
 def test_greedy_success_needs_one_attempt():
     result, calls = extract([VALID], retries=2)
-    assert result["status"] == "compliant" and result["attempts"] == 1 and calls == [(0.0, None)]
+    assert result.status == "compliant" and result.attempts == 1 and calls == [(0.0, None)]
 
 
 def test_invalid_record_is_retried_with_seeded_sampling():
     result, calls = extract([INVALID, VALID], retries=2)
-    assert result["status"] == "compliant" and result["attempts"] == 2
-    assert pickle.loads(result["record_pickle"])["total"] == VALID["total"]
+    assert result.status == "compliant" and result.attempts == 2
+    assert result.record["total"] == VALID["total"]
     assert calls[0] == (0.0, None) and calls[1][0] == 0.7 and isinstance(calls[1][1], int)
-    assert result["completion_tokens"] == 200 and result["generation_s"] == 1.0  # the cost of both attempts is counted
+    assert result.completion_tokens == 200 and result.generation_s == 1.0  # the cost of both attempts is counted
     _, again = extract([INVALID, VALID], retries=2)
     _, moved = extract([INVALID, VALID], retries=2, uri="/elsewhere/a.txt")
     _, other_doc = extract([INVALID, VALID], retries=2, text="INVOICE 2 ...")
@@ -50,13 +49,13 @@ def test_invalid_record_is_retried_with_seeded_sampling():
 def test_still_invalid_keeps_the_greedy_answer_and_its_errors():
     first = copy.deepcopy(VALID) | {"total": 111.0}
     result, calls = extract([first, INVALID, INVALID], retries=2)
-    assert result["status"] == "noncompliant" and result["attempts"] == 3 and len(calls) == 3
-    assert json.loads(result["raw_output"])["total"] == 111.0 and "total" in result["error"]
+    assert result.status == "noncompliant" and result.attempts == 3 and len(calls) == 3
+    assert json.loads(result.raw_output)["total"] == 111.0 and "total" in result.error
 
 
 def test_no_retries_means_greedy_only():
     result, calls = extract([INVALID, VALID], retries=0)
-    assert result["status"] == "noncompliant" and result["attempts"] == 1 and len(calls) == 1
+    assert result.status == "noncompliant" and result.attempts == 1 and len(calls) == 1
 
 
 def test_a_list_that_runs_on_is_decoded_again_bounded_where_the_rules_say_it_ended():
@@ -71,7 +70,7 @@ def test_a_list_that_runs_on_is_decoded_again_bounded_where_the_rules_say_it_end
     extractor = Extractor(ExtractionSettings(retries=2), "invoice", engine=engine)
     result = asyncio.run(extractor.extract({"doc_uri": "/docs/a.txt", "text": "INVOICE ..."}))
     constraints = engine.constraints
-    assert result["status"] == "compliant" and result["attempts"] == 2
+    assert result.status == "compliant" and result.attempts == 2
     assert engine.calls[1] == (0.0, None)  # greedy again, not a sampled draw
     second = re.compile(constraints[1].regex)
     assert second.fullmatch(json.dumps(VALID, separators=(",", ":")))
@@ -92,8 +91,8 @@ def test_an_engine_that_answers_nothing_fails_the_document_for_a_passing_reason(
 
     extractor = Extractor(ExtractionSettings(retries=0), "invoice", engine=SilentEngine([]))
     result = asyncio.run(extractor.extract({"doc_uri": "/docs/a.txt", "text": "INVOICE ..."}))
-    assert (result["status"], result["reason"]) == ("failed", NO_OUTPUT) and NO_OUTPUT in TRANSIENT
-    assert "no text" in result["error"]
+    assert (result.status, result.reason) == ("failed", NO_OUTPUT) and NO_OUTPUT in TRANSIENT
+    assert "no text" in result.error
 
 
 class EngineDeadError(RuntimeError):
@@ -132,13 +131,13 @@ def test_an_engine_that_dies_in_a_live_actor_is_started_again_not_used_to_fail_t
         return await asyncio.gather(*(extractor.extract({"doc_uri": f"/docs/{i}.txt", "text": "INVOICE ..."}) for i in range(4)))
 
     results = asyncio.run(four_documents_in_flight())
-    assert [r["status"] for r in results] == ["compliant"] * 4
+    assert [r.status for r in results] == ["compliant"] * 4
     assert first.closed and len(started) == 2 and extractor.engine_restarts == 2  # one restart per death, not one per document
     hopeless = Extractor(ExtractionSettings(retries=0), "invoice", engine=DyingEngine([], 0), engine_factory=lambda: DyingEngine([], 0))
     failed = asyncio.run(hopeless.extract({"doc_uri": "/docs/x.txt", "text": "INVOICE ..."}))
-    assert (failed["status"], failed["reason"]) == ("failed", "engine_error") and hopeless.engine_restarts == MAX_ENGINE_RESTARTS
+    assert (failed.status, failed.reason) == ("failed", "engine_error") and hopeless.engine_restarts == MAX_ENGINE_RESTARTS
     again = asyncio.run(hopeless.extract({"doc_uri": "/docs/y.txt", "text": "INVOICE ..."}))
-    assert again["reason"] == "engine_error" and hopeless.engine_restarts == MAX_ENGINE_RESTARTS  # bounded: no restarts forever
+    assert again.reason == "engine_error" and hopeless.engine_restarts == MAX_ENGINE_RESTARTS  # bounded: no restarts forever
 
 
 def test_the_engines_death_at_the_actors_end_is_not_logged_but_a_death_during_work_is():
@@ -180,9 +179,9 @@ def test_an_answer_the_documents_grammar_cut_short_is_read_again_under_the_schem
     extractor = Extractor(ExtractionSettings(retries=0), "invoice", engine=engine)
     text = "INVOICE RX-2207\nIssued 12 March 2025, due 11 April 2025\nTotal GBP 162.00"
     result = asyncio.run(extractor.extract({"doc_uri": "/docs/a.txt", "text": text}))
-    assert result["status"] == "compliant" and len(engine.constraints) == 2
+    assert result.status == "compliant" and len(engine.constraints) == 2
     assert engine.constraints[0].grammar is not None and engine.constraints[1] == SCHEMA.constraint  # the document's grammar, then the schema's
-    assert result["completion_tokens"] == 112  # both answers are paid for
+    assert result.completion_tokens == 112  # both answers are paid for
 
 
 def test_the_confidence_follows_the_calibration_stored_with_the_engines_model(tmp_path):
@@ -202,5 +201,5 @@ def test_the_confidence_follows_the_calibration_stored_with_the_engines_model(tm
     confidences = []
     for engine in (plain, calibrated):
         result = asyncio.run(Extractor(ExtractionSettings(retries=0), "invoice", engine=engine).extract({"doc_uri": "/d/a.txt", "text": "INVOICE ..."}))
-        confidences.append(set(json.loads(result["confidence_json"]).values()))
+        confidences.append(set(result.confidence.values()))
     assert confidences[1] == {round(1 / (1 + 2.718281828459045 ** 3), 6)} and confidences[0] != confidences[1]

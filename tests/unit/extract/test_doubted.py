@@ -6,7 +6,6 @@ about what a model writes (the end-to-end tests run the real model with the defa
 
 import asyncio
 import json
-import pickle
 import re
 
 import pytest
@@ -47,33 +46,33 @@ def read(schema, outputs, nulls="reread"):
 
 def test_doubted_nulls_are_asked_again_without_null_and_kept_when_the_document_prints_them(schema):
     result, engine = read(schema, [FIRST, {"recipient_email": "bo.li@example.com", "date": "3 March 2024"}])
-    record = pickle.loads(result["record_pickle"])
+    record = result.record
     assert record["recipient_email"] == "bo.li@example.com" and record["date"] == "3 March 2024"
-    assert result["status"] == "compliant" and len(engine.calls) == 2 and engine.calls[1] == (0.0, None)  # greedy
+    assert result.status == "compliant" and len(engine.calls) == 2 and engine.calls[1] == (0.0, None)  # greedy
     second = re.compile(engine.constraints[1].regex)  # only the doubted fields, and not nullable
     assert second.fullmatch('{"recipient_email":"bo.li@example.com","date":"3 March 2024"}')
     assert not second.fullmatch('{"recipient_email":null,"date":null}') and not second.fullmatch('{"recipient_email":"x@y.z","date":null}')
-    evidence = {e["field"]: e for e in json.loads(result["evidence_json"])}
+    evidence = {e["field"]: e for e in result.evidence}
     assert TEXT[evidence["recipient_email"]["start"]:evidence["recipient_email"]["end"]] == "bo.li@example.com"
-    signals = {s["field"]: s for s in json.loads(result["signals_json"])}
+    signals = {s["field"]: s for s in result.signals}
     assert signals["date"]["grounding"] != "null" and signals["sender"]["grounding"] == "copied"
-    assert set(json.loads(result["confidence_json"])) >= {"recipient_email", "date", "sender"}
-    assert result["completion_tokens"] == 200  # both requests are counted
+    assert set(result.confidence) >= {"recipient_email", "date", "sender"}
+    assert result.completion_tokens == 200  # both requests are counted
 
 
 def test_an_answer_the_document_does_not_back_or_another_field_holds_leaves_the_null(schema):
     result, engine = read(schema, [FIRST, {"recipient_email": "ana@ruiz.es", "date": "4 May 2023"}])
-    record = pickle.loads(result["record_pickle"])
+    record = result.record
     assert len(engine.calls) == 2
     assert record["recipient_email"] is None  # the sender's address, already the sender_email
     assert record["date"] is None  # printed nowhere
-    signals = {s["field"]: s for s in json.loads(result["signals_json"])}
+    signals = {s["field"]: s for s in result.signals}
     assert signals["date"]["grounding"] == "null" and signals["date"]["candidates"]
 
 
 def test_keep_leaves_the_first_answer_alone(schema):
     result, engine = read(schema, [FIRST], nulls="keep")
-    assert len(engine.calls) == 1 and pickle.loads(result["record_pickle"])["date"] is None
+    assert len(engine.calls) == 1 and result.record["date"] is None
 
 
 def test_which_nulls_are_doubted():

@@ -1,10 +1,10 @@
 """The step contract (extract/steps.py): a step that raises for one document fails that document alone."""
 
 import asyncio
-import pickle
 
 from fieldmill.extract import windows
 from fieldmill.extract.actor import Extractor
+from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.extract.settings import ExtractionSettings
 from fieldmill.extract.steps import STEP_ERROR
 from fieldmill.model.prompts import example_record
@@ -23,7 +23,7 @@ def test_a_document_that_windowing_raises_for_is_one_row_the_extractor_fails_wit
     assert row["read_reason"] == STEP_ERROR and row["window_count"] == 1 and not row["text"]
     assert "windowing raised ZeroDivisionError: a page of nothing" in row["read_message"]
     result = asyncio.run(Extractor(ExtractionSettings(retries=0), "invoice", engine=ScriptedEngine([])).extract(row))
-    assert (result["status"], result["reason"]) == ("failed", STEP_ERROR) and "ZeroDivisionError" in result["error"]
+    assert (result.status, result.reason) == ("failed", STEP_ERROR) and "ZeroDivisionError" in result.error
 
 
 def test_a_document_extraction_raises_for_fails_alone_and_the_batch_goes_on(monkeypatch):
@@ -41,5 +41,6 @@ def test_a_document_extraction_raises_for_fails_alone_and_the_batch_goes_on(monk
     batch = {key: [value, value] for key, value in ROW.items()} | {"doc_uri": ["/d/good.txt", "/d/bad.txt"], "text": ["INVOICE 7", "INVOICE 8"]}
     out = asyncio.run(extractor(batch))
     assert out["doc_uri"] == ["/d/good.txt", "/d/bad.txt"]
-    assert out["status"][0] == "compliant" and pickle.loads(out["record_pickle"][0])
-    assert (out["status"][1], out["reason"][1]) == ("failed", STEP_ERROR) and "extract raised RecursionError" in out["error"][1]
+    good, bad = (Answer.from_bytes(answer) for answer in out[ANSWER])
+    assert good.status == "compliant" and good.record
+    assert (bad.status, bad.reason) == ("failed", STEP_ERROR) and "extract raised RecursionError" in bad.error

@@ -1,7 +1,6 @@
 """Confidence that tells the truth: token probability combined with grounding, rules and, for a null, the document's candidates."""
 
 import json
-import pickle
 import random
 import re
 import textwrap
@@ -12,6 +11,7 @@ import pytest
 from fieldmill.calibration import expected_calibration_error
 from fieldmill.cli import main
 from fieldmill.extract.actor import provenance
+from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.run.rows import row_schema
 from fieldmill.schema.load import load_schema
 from fieldmill.run.store import Run, RunConstants
@@ -46,11 +46,11 @@ def test_a_sure_null_date_on_a_receipt_that_prints_one_is_not_sure(schema):
     answer = '{"company":"GREEN LEAF CAFE","date":null,"total":9.00,"cashier":null}'
     record = {"company": "GREEN LEAF CAFE", "date": None, "total": 9.0, "cashier": None}
     out = provenance(record, schema.hardened, RECEIPT, "", generation(answer))
-    confidence = json.loads(out["confidence_json"])
+    confidence = out["confidence"]
     assert confidence["date"] <= 0.5  # the receipt prints a date: a null is a likely miss
     assert confidence["cashier"] > 0.99  # nothing printed says "cashier": the null may well be right
     assert confidence["company"] > 0.99 and confidence["total"] > 0.99  # copied and read from the document
-    by_field = {s["field"]: s for s in json.loads(out["signals_json"])}
+    by_field = {s["field"]: s for s in out["signals"]}
     assert by_field["date"] == {"field": "date", "token_p": pytest.approx(0.9996, abs=1e-3), "grounding": "null", "broken_rule": False, "candidates": True,
                                 "labelled": False, "kind": "text", "in_list": False}
     assert by_field["total"]["kind"] == "number"
@@ -73,14 +73,14 @@ def test_a_value_under_its_own_label(path, text, value, expected):
 def test_without_a_printed_date_the_null_keeps_its_probability(schema):
     out = provenance({"company": None, "date": None, "total": None, "cashier": None}, schema.hardened, "Thank you for shopping\n",
                      "", generation('{"company":null,"date":null,"total":null,"cashier":null}'))
-    assert min(json.loads(out["confidence_json"]).values()) > 0.99
+    assert min(out["confidence"].values()) > 0.99
 
 
 def test_an_invented_value_and_a_broken_rule_are_capped(schema):
     answer = '{"company":"BLUE SKY LTD","date":"14/03/2019","total":9.00,"cashier":null}'
     record = {"company": "BLUE SKY LTD", "date": "14/03/2019", "total": 9.0, "cashier": None}
     out = provenance(record, schema.hardened, RECEIPT, "", generation(answer), errors=[{"field": "total", "message": "Value error, x"}])
-    confidence = json.loads(out["confidence_json"])
+    confidence = out["confidence"]
     assert confidence["company"] <= 0.5 and confidence["total"] <= 0.5 and confidence["date"] > 0.99
 
 
@@ -168,8 +168,8 @@ def test_calibrate_fits_on_labelled_results_and_writes_into_the_model_folder(sch
         record = {"company": f"SHOP {i}", "date": None, "total": 9.0 if i % 3 else 8.0, "cashier": None}
         rows = [ValueSignals("company", 0.999, "copied"), ValueSignals("date", rng.uniform(0.99, 1), "null", False, True),
                 ValueSignals("total", 0.98, "read", labelled=True, kind="number"), ValueSignals("cashier", 0.999, "null")]
-        writer.add({"doc_uri": f"/d/r{i}.txt", "doc_key": f"r{i}.txt", "doc_etag": "e", "doc_bytes": 1, "status": "compliant",
-                    "record_pickle": pickle.dumps(record), "signals_json": json.dumps([v.as_row() for v in rows])})
+        writer.add({"doc_uri": f"/d/r{i}.txt", "doc_key": f"r{i}.txt", "doc_etag": "e", "doc_bytes": 1,
+                    ANSWER: Answer("compliant", record=record, signals=tuple(v.as_row() for v in rows)).to_bytes()})
         gold.append({"name": f"docs/r{i}.txt", "record": {**record, "date": "14/03/2019", "total": 9.0}})
     writer.flush()
     Run(folder, "r").complete({"ended_at": "2026-01-01T00:00:00Z"})

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
+from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.schema.hardening import harden
 from fieldmill.extract.merge import WindowResult, merge_windows
 from fieldmill.extract.windows import blocks, page_count, split
@@ -101,7 +102,6 @@ def test_window_rows_carry_offsets_and_a_document_over_the_page_limit_is_too_lon
 
 def test_the_assembler_writes_one_validated_row_per_document_with_document_offsets():
     import json as _json
-    import pickle
 
     from fieldmill.extract.merge import WindowAssembler
     from fieldmill.schema.load import load_schema
@@ -110,30 +110,29 @@ def test_the_assembler_writes_one_validated_row_per_document_with_document_offse
     base = {"doc_uri": "/d/c.pdf", "doc_etag": "e", "doc_key": "c.pdf", "doc_bytes": 1, "doc_pages": 30, "window_count": 2, "text_sha256": "f" * 64}
     first = {"contract_title": "Supply Agreement", "contract_type": "supply", "parties": [{"name": "Acme Ltd", "role": "supplier"}]}
     second = {"contract_title": None, "contract_type": None, "parties": [{"name": "ACME LTD", "role": "supplier"}, {"name": "Bolt GmbH", "role": "customer"}]}
-    rows = [{**base, "window_index": i, "status": "noncompliant", "record_pickle": pickle.dumps(record), "prompt_tokens": 100, "completion_tokens": 50,
-             "confidence_json": _json.dumps({"contract_title": 0.9} if i == 0 else {}),
-             "evidence_json": _json.dumps([{"field": "parties[1].name", "start": 9000, "end": 9009, "quote": "Bolt GmbH", "match": "exact", "page": 27}] if i else [])}
+    rows = [{**base, "window_index": i,
+             ANSWER: Answer("noncompliant", record=record, prompt_tokens=100, completion_tokens=50, confidence={"contract_title": 0.9} if i == 0 else {},
+                            evidence=({"field": "parties[1].name", "start": 9000, "end": 9009, "quote": "Bolt GmbH", "match": "exact", "page": 27},) if i else (),
+                            windows_reread=({"window": 9, "start": 12000, "end": 12900, "fields": ["governing_law"]},) if i == 0 else ()).to_bytes()}
             for i, record in enumerate([first, second])]
     assembler = WindowAssembler(schema)
     assert assembler.add(rows[1]) is None  # waits for its sibling
     row = assembler.add(rows[0])
-    assert row["chunks"] == 2 and row["prompt_tokens"] == 200 and not assembler.pending
-    record = pickle.loads(row["record_pickle"])
+    answer = Answer.from_bytes(row[ANSWER])
+    assert row["chunks"] == 3 and answer.prompt_tokens == 200 and not assembler.pending  # two windows, and one read again
+    record = answer.record
     assert [p["name"] for p in record["parties"]] == ["Acme Ltd", "Bolt GmbH"] and record["contract_title"] == "Supply Agreement"
-    evidence = _json.loads(row["evidence_json"])
-    assert evidence == [{"start": 9000, "end": 9009, "quote": "Bolt GmbH", "match": "exact", "page": 27, "field": "parties[1].name"}]
-    assert "contract_title" in _json.loads(row["ungrounded_json"]) and _json.loads(row["confidence_json"]) == {"contract_title": 0.9}
-    assert row["status"] == "noncompliant" and "effective_date" in row["errors_json"]  # the merged record is validated as one
-    # a window's second pass (the actor read a spare window for fields it left null) is listed where it was read, and counted
+    assert list(answer.evidence) == [{"start": 9000, "end": 9009, "quote": "Bolt GmbH", "match": "exact", "page": 27, "field": "parties[1].name"}]
+    assert "contract_title" in answer.ungrounded and answer.confidence == {"contract_title": 0.9}
+    assert answer.status == "noncompliant" and any(e["field"] == "effective_date" for e in answer.errors)  # the merged record is validated as one
+    # a window's second pass (the actor read a spare window for fields it left null) is listed where it was read
     plan = [{"window": 0, "start": 0, "end": 900, "fields": []}, {"window": 5, "start": 8800, "end": 9700, "fields": ["parties"]}]
-    again = {"window": 9, "start": 12000, "end": 12900, "fields": ["governing_law"]}
-    rows = [{**r, "doc_windows_read": _json.dumps(plan), "windows_reread_json": _json.dumps([again]) if i == 0 else ""} for i, r in enumerate(rows)]
+    rows = [{**r, "doc_windows_read": _json.dumps(plan)} for r in rows]
     row = assembler.add(rows[0]) or assembler.add(rows[1])
-    assert row["chunks"] == 3 and _json.loads(row["doc_windows_read"]) == [*plan, again]
+    assert row["chunks"] == 3 and _json.loads(row["doc_windows_read"]) == [*plan, {"window": 9, "start": 12000, "end": 12900, "fields": ["governing_law"]}]
 
 
 def test_a_window_that_failed_for_a_passing_reason_fails_its_document_so_the_next_run_reads_it_again():
-    import pickle
 
     from fieldmill.documents import ENGINE_ERROR, TRANSIENT
     from fieldmill.extract.merge import WindowAssembler
@@ -142,11 +141,12 @@ def test_a_window_that_failed_for_a_passing_reason_fails_its_document_so_the_nex
     schema = load_schema("legal_contract")
     base = {"doc_uri": "/d/c.pdf", "doc_etag": "e", "doc_key": "c.pdf", "doc_bytes": 1, "doc_pages": 30, "window_count": 3, "text_sha256": "f" * 64}
     good = {"contract_title": "Supply Agreement", "contract_type": "supply", "parties": [{"name": "Acme Ltd", "role": "supplier"}]}
-    rows = [{**base, "window_index": 0, "status": "noncompliant", "record_pickle": pickle.dumps(good)},
-            {**base, "window_index": 1, "status": "failed", "reason": ENGINE_ERROR, "error": "EngineDeadError: engine core died", "record_pickle": b""},
-            {**base, "window_index": 2, "status": "noncompliant", "record_pickle": pickle.dumps(good)}]
+    rows = [{**base, "window_index": 0, ANSWER: Answer("noncompliant", record=good).to_bytes()},
+            {**base, "window_index": 1, ANSWER: Answer.failed(ENGINE_ERROR, "EngineDeadError: engine core died").to_bytes()},
+            {**base, "window_index": 2, ANSWER: Answer("noncompliant", record=good).to_bytes()}]
     assembler = WindowAssembler(schema)
     assert assembler.add(rows[0]) is None and assembler.add(rows[1]) is None
     row = assembler.add(rows[2])
-    assert (row["status"], row["reason"]) == ("failed", ENGINE_ERROR) and row["reason"] in TRANSIENT
-    assert row["error"] == "window 2 of 3 failed (engine_error): EngineDeadError: engine core died" and row["record_pickle"] == b""
+    answer = Answer.from_bytes(row[ANSWER])
+    assert (answer.status, answer.reason) == ("failed", ENGINE_ERROR) and answer.reason in TRANSIENT
+    assert answer.error == "window 2 of 3 failed (engine_error): EngineDeadError: engine core died" and answer.record is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import ray
 
+from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.run import executor as pipeline
 from fieldmill.run.store import Run
 from fieldmill.run.executor import expand_chunk
@@ -76,7 +77,6 @@ def test_a_node_that_never_starts_and_other_errors_are_not_retried_forever(flaky
 
 
 def test_the_driver_writes_a_document_that_merging_or_typing_its_row_raises_for_as_its_own_failed_row(tmp_path, monkeypatch):
-    import pickle
 
     from fieldmill.extract.merge import WindowAssembler
     from fieldmill.extract.steps import STEP_ERROR
@@ -88,7 +88,7 @@ def test_the_driver_writes_a_document_that_merging_or_typing_its_row_raises_for_
     writer = Run(str(tmp_path / "run_id=r"), "r").writer(row_schema(schema.hardened), RunConstants("r", schema.name, schema.hash, "m"))
     assembler = WindowAssembler(schema)
     timings = {"read_s": 0.0, "engine_load_s": 0.0}
-    base = {"doc_key": "k", "doc_etag": "e", "doc_bytes": 1, "status": "compliant", "reason": "", "error": "", "read_s": 0.5, "engine_load_s": 3.0}
+    base = {"doc_key": "k", "doc_etag": "e", "doc_bytes": 1, ANSWER: Answer("compliant").to_bytes(), "read_s": 0.5, "engine_load_s": 3.0}
 
     def broken(rows):
         raise KeyError("window_index")
@@ -96,8 +96,8 @@ def test_the_driver_writes_a_document_that_merging_or_typing_its_row_raises_for_
     monkeypatch.setattr(assembler, "assemble", broken)
     first = pipeline.settle({**base, "doc_uri": "/d/long.pdf", "window_count": 2, "window_index": 0}, assembler, writer, timings)
     merged = pipeline.settle({**base, "doc_uri": "/d/long.pdf", "window_count": 2, "window_index": 1}, assembler, writer, timings)
-    untyped = pipeline.settle({**base, "doc_uri": "/d/odd.txt", "record_pickle": pickle.dumps({"total": object()})}, assembler, writer, timings)
-    fine = pipeline.settle({**base, "doc_uri": "/d/plain.txt", "status": "failed", "reason": "empty"}, assembler, writer, timings)
+    untyped = pipeline.settle({**base, "doc_uri": "/d/odd.txt", ANSWER: Answer("compliant", record={"total": object()}).to_bytes()}, assembler, writer, timings)
+    fine = pipeline.settle({**base, "doc_uri": "/d/plain.txt", ANSWER: Answer.failed("empty", "empty").to_bytes()}, assembler, writer, timings)
     assert first is None  # waits for its other window
     assert (merged["status"], merged["reason"]) == ("failed", STEP_ERROR) and "merging its windows raised KeyError" in merged["error"]
     assert (untyped["status"], untyped["reason"]) == ("failed", STEP_ERROR) and "writing its row raised" in untyped["error"]

@@ -4,7 +4,6 @@ leases, the done-set and the current view, all on a local folder (S3 in test_sto
 import datetime as dt
 import json
 import os
-import pickle
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from fieldmill import storage
+from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.cli import main
 from fieldmill.run.config import reprocess_run_id
 from fieldmill.run.rows import row_schema
@@ -25,11 +25,10 @@ SCHEMA = load_schema("invoice")
 
 
 def result(uri, status="compliant", etag="e1", reason=None, tries=0, record=None):
-    return {"doc_uri": uri, "doc_key": uri.rsplit("/", 1)[-1], "doc_etag": etag, "doc_bytes": 10, "status": status,
-            "reason": reason if reason is not None else ("empty" if status == "failed" else ""), "error": "",
-            "errors_json": json.dumps([{"field": "x", "message": "m"}]) if status == "noncompliant" else "",
-            "record_pickle": pickle.dumps(record) if record else b"", "raw_output": "{}", "prompt_tokens": 5, "completion_tokens": 3,
-            "latency_s": 0.5, "generation_s": 0.4, "doc_tries": tries}
+    answer = Answer(status, reason if reason is not None else ("empty" if status == "failed" else ""), "",
+                    ({"field": "x", "message": "m"},) if status == "noncompliant" else (), record or None, "{}",
+                    prompt_tokens=5, completion_tokens=3, latency_s=0.5, generation_s=0.4)
+    return {"doc_uri": uri, "doc_key": uri.rsplit("/", 1)[-1], "doc_etag": etag, "doc_bytes": 10, ANSWER: answer.to_bytes(), "doc_tries": tries}
 
 
 def write_run(output: Path, run_id: str, rows, complete: bool = True, model: str = "m1", part_each: bool = True) -> Run:
