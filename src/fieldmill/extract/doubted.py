@@ -16,6 +16,8 @@ is kept only when the document backs it and it is new:
 * new: no other field of the record already holds it (a due date that is the issue date, the
   seller's e-mail offered as the buyer's: what a forced answer reaches for when the field is
   really absent);
+* likely: its own confidence (token probability and signals, calibrated) is at least even odds
+  (`KEEP_FROM`): the model forced to answer and unsure is guessing;
 * the record still passes the schema's rules with it.
 
 Fields inside lists are not asked again (an item's null is judged on its own row); a long
@@ -38,6 +40,7 @@ NULLS_KEPT = "keep"
 NULLS_MODES = (NULLS_REREAD, NULLS_KEPT)
 # How a value read again must be found in the document (`trust.GROUNDINGS`) to replace a null.
 BACKED = ("copied", "read")
+KEEP_FROM = 0.5  # the least confidence a value read again needs to replace a null
 _AMOUNT = re.compile(r"[^\d\s.,-]{0,3}\s?-?\d{1,3}(,?\d{3})*(\.\d+)?")  # 724.90, $1,234.5, 12 (not a date, a phone, an id with letters)
 
 
@@ -77,14 +80,16 @@ def _not_null(node: dict[str, Any]) -> dict[str, Any]:
     return {**meta, "anyOf": options}
 
 
-def accepted(paths: list[str], record: dict[str, Any], answer: Any, signals: list[dict[str, Any]]) -> dict[str, Any]:
-    """{path: value} of the answers read again that may replace the record's nulls (backed by the document, and new)."""
+def accepted(paths: list[str], record: dict[str, Any], answer: Any, signals: list[dict[str, Any]], confidence: dict[str, float]) -> dict[str, Any]:
+    """{path: value} of the answers read again that may replace the record's nulls (backed by the document, labelled, new, likely)."""
     by_path = {s["field"]: s for s in signals}
     held = {_plain(v) for v in _scalars(record) if _plain(v)}
     out: dict[str, Any] = {}
     for path in paths:
         value, signal = value_at(answer, path), by_path.get(path, {})
         if value is None or isinstance(value, (dict, list)) or signal.get("grounding") not in BACKED or not signal.get("labelled"):
+            continue
+        if confidence.get(path, 0.0) < KEEP_FROM:
             continue
         if _plain(value) in held:
             continue
@@ -131,4 +136,4 @@ def _plain(value: Any) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
 
-__all__ = ["doubted_nulls", "without_null", "accepted", "with_json_values", "NULLS_MODES", "NULLS_REREAD", "NULLS_KEPT", "BACKED"]
+__all__ = ["doubted_nulls", "without_null", "accepted", "with_json_values", "NULLS_MODES", "NULLS_REREAD", "NULLS_KEPT", "BACKED", "KEEP_FROM"]

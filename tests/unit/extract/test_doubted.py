@@ -101,8 +101,10 @@ def test_accepted_values_are_backed_and_new():
     answer = {"due_date": "2024-03-01", "buyer": {"email": "A@X.IO"}, "po": "PO-7"}
     signals = [{"field": "due_date", "grounding": "read", "labelled": True}, {"field": "buyer.email", "grounding": "copied", "labelled": True},
                {"field": "po", "grounding": "near", "labelled": True}]
-    assert accepted(["due_date", "buyer.email", "po"], record, answer, signals) == {}  # held elsewhere, held elsewhere, only near
-    assert accepted(["po"], record, answer, [{"field": "po", "grounding": "copied", "labelled": False}]) == {}  # under another label
-    assert accepted(["po"], record, answer, [{"field": "po", "grounding": "copied", "labelled": True}]) == {"po": "PO-7"}
+    sure = {"due_date": 0.9, "buyer.email": 0.9, "po": 0.9, "tax": 0.9}
+    assert accepted(["due_date", "buyer.email", "po"], record, answer, signals, sure) == {}  # held elsewhere, held elsewhere, only near
+    assert accepted(["po"], record, answer, [{"field": "po", "grounding": "copied", "labelled": False}], sure) == {}  # under another label
+    assert accepted(["po"], record, answer, [{"field": "po", "grounding": "copied", "labelled": True}], sure) == {"po": "PO-7"}
+    assert accepted(["po"], record, answer, [{"field": "po", "grounding": "copied", "labelled": True}], {"po": 0.36}) == {}  # a guess
     amounts = {"amount_due": "724.90", "tax": None}
-    assert accepted(["tax"], amounts, {"tax": 724.9}, [{"field": "tax", "grounding": "read", "labelled": True}]) == {}  # the same amount
+    assert accepted(["tax"], amounts, {"tax": 724.9}, [{"field": "tax", "grounding": "read", "labelled": True}], sure) == {}  # the same amount
