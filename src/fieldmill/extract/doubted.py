@@ -10,9 +10,10 @@ is kept only when the document backs it and it is new:
 * grounded: copied from the document (exact or normalised) or read from it (a date, an amount
   printed in another form); a value found nowhere, only near a printed string, or not checkable
   (a choice) stays null;
-* labelled: a word of the field's name is printed just before it (`Email:` before an address, `VAT` before
-  an amount): a forced answer with no label of its own is most often a neighbour's value (the subtotal
-  offered as the tax);
+* under its own label: a word of the field's name that names it rather than its kind is printed just
+  before it (`Email:` before an address, `VAT` before an amount, `Due` before a due date, not any
+  `date`): a forced answer with no label of its own is most often a neighbour's value (the subtotal
+  offered as the tax, the order date as the due date);
 * new: no other field of the record already holds it (a due date that is the issue date, the
   seller's e-mail offered as the buyer's: what a forced answer reaches for when the field is
   really absent);
@@ -32,7 +33,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fieldmill.extract.trust import value_at
+from fieldmill.extract.trust import label_before, label_words, value_at
 from fieldmill.schema.hardening import non_null_options
 
 NULLS_REREAD = "reread"
@@ -40,6 +41,8 @@ NULLS_KEPT = "keep"
 NULLS_MODES = (NULLS_REREAD, NULLS_KEPT)
 # How a value read again must be found in the document (`trust.GROUNDINGS`) to replace a null.
 BACKED = ("copied", "read")
+# Words that say what kind of value a field holds, not which one: any date is printed under some `date`.
+_KIND_WORDS = {"date", "amount", "total", "value", "number", "sum"}
 KEEP_FROM = 0.5  # the least confidence a value read again needs to replace a null
 _AMOUNT = re.compile(r"[^\d\s.,-]{0,3}\s?-?\d{1,3}(,?\d{3})*(\.\d+)?")  # 724.90, $1,234.5, 12 (not a date, a phone, an id with letters)
 
@@ -80,14 +83,20 @@ def _not_null(node: dict[str, Any]) -> dict[str, Any]:
     return {**meta, "anyOf": options}
 
 
-def accepted(paths: list[str], record: dict[str, Any], answer: Any, signals: list[dict[str, Any]], confidence: dict[str, float]) -> dict[str, Any]:
-    """{path: value} of the answers read again that may replace the record's nulls (backed by the document, labelled, new, likely)."""
-    by_path = {s["field"]: s for s in signals}
+def accepted(paths: list[str], record: dict[str, Any], again, text: str) -> dict[str, Any]:
+    """{path: value} of the answers read again (`again`, an `Answer` of the fields in `paths`, read from `text`) that may
+    replace the record's nulls: backed by the document, under their own label, new and likely."""
+    by_path = {s["field"]: s for s in again.signals}
+    starts = {e["field"]: int(e["start"]) for e in again.evidence if e.get("start") is not None}
     held = {_plain(v) for v in _scalars(record) if _plain(v)}
+    lowered = text.lower()
+    confidence = again.confidence
     out: dict[str, Any] = {}
     for path in paths:
-        value, signal = value_at(answer, path), by_path.get(path, {})
-        if value is None or isinstance(value, (dict, list)) or signal.get("grounding") not in BACKED or not signal.get("labelled"):
+        value, signal = value_at(again.record, path), by_path.get(path, {})
+        if value is None or isinstance(value, (dict, list)) or signal.get("grounding") not in BACKED or path not in starts:
+            continue
+        if not label_before(path, lowered, starts[path], words=own_words(path)):
             continue
         if confidence.get(path, 0.0) < KEEP_FROM:
             continue
@@ -96,6 +105,12 @@ def accepted(paths: list[str], record: dict[str, Any], answer: Any, signals: lis
         held.add(_plain(value))
         out[path] = value
     return out
+
+
+def own_words(path: str) -> set[str]:
+    """The words of a field's name that name it rather than its kind (`due_date` -> {due}; `date` -> {date})."""
+    words = label_words(path)
+    return (words - _KIND_WORDS) or words
 
 
 def with_json_values(first: dict[str, Any], answer: dict[str, Any], paths: list[str]) -> str:
@@ -136,4 +151,4 @@ def _plain(value: Any) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
 
-__all__ = ["doubted_nulls", "without_null", "accepted", "with_json_values", "NULLS_MODES", "NULLS_REREAD", "NULLS_KEPT", "BACKED", "KEEP_FROM"]
+__all__ = ["doubted_nulls", "without_null", "accepted", "with_json_values", "NULLS_MODES", "NULLS_REREAD", "NULLS_KEPT", "BACKED", "KEEP_FROM", "own_words"]

@@ -134,13 +134,13 @@ def field_kind(node: dict[str, Any] | None) -> str:
     return "other"
 
 
-def label_before(path: str, lowered_text: str, start: int, reach: int = 80) -> bool:
-    """Whether a word of the field's name is printed just before offset `start`: on its line or the line above,
-    at most `reach` characters back (`Total: 12.50`, or `INVOICE NO` over `: TX-2210457`)."""
+def label_before(path: str, lowered_text: str, start: int, reach: int = 80, words: set[str] | None = None) -> bool:
+    """Whether a word of the field's name (or of `words`) is printed just before offset `start`: on its line or the
+    line above, at most `reach` characters back (`Total: 12.50`, or `INVOICE NO` over `: TX-2210457`)."""
     line_start = lowered_text.rfind("\n", 0, start) + 1
     above = lowered_text.rfind("\n", 0, max(0, line_start - 1)) + 1
     context = re.sub(r"(?<=[a-z])-(?=[a-z])", "", lowered_text[max(above, start - reach):start])  # e-mail, e-mail address
-    return _label_seen(label_words(path), context)
+    return _label_seen(label_words(path) if words is None else words, context)
 
 
 def has_candidates(path: str, node: dict[str, Any] | None, lowered_text: str, item_text: str | None = None) -> bool:
@@ -318,4 +318,4 @@ def load_calibration(*folders) -> Calibration | None:
     return None
 
 
-__all__ = ["ValueSignals", "Calibration", "signals", "combined", "fit", "load_calibration", "has_candidates", "label_before", "CALIBRATION_FILE", "FEATURES"]
+__all__ = ["ValueSignals", "Calibration", "signals", "combined", "fit", "load_calibration", "has_candidates", "label_before", "label_words", "CALIBRATION_FILE", "FEATURES"]

@@ -11,7 +11,8 @@ import re
 import pytest
 
 from fieldmill.extract.actor import Extractor
-from fieldmill.extract.doubted import accepted, doubted_nulls, without_null
+from fieldmill.extract.answer import Answer
+from fieldmill.extract.doubted import accepted, doubted_nulls, own_words, without_null
 from fieldmill.extract.settings import ExtractionSettings
 from fieldmill.schema.load import load_schema
 from scripted_engine import ScriptedEngine
@@ -96,15 +97,38 @@ def test_without_null_reaches_inside_objects():
     assert any(o.get("type") == "null" for o in invoice["properties"]["buyer"]["properties"]["email"]["anyOf"])  # the schema is untouched
 
 
-def test_accepted_values_are_backed_and_new():
-    record = {"issue_date": "2024-03-01", "seller": {"email": "a@x.io"}, "due_date": None, "buyer": {"email": None}}
-    answer = {"due_date": "2024-03-01", "buyer": {"email": "A@X.IO"}, "po": "PO-7"}
-    signals = [{"field": "due_date", "grounding": "read", "labelled": True}, {"field": "buyer.email", "grounding": "copied", "labelled": True},
-               {"field": "po", "grounding": "near", "labelled": True}]
-    sure = {"due_date": 0.9, "buyer.email": 0.9, "po": 0.9, "tax": 0.9}
-    assert accepted(["due_date", "buyer.email", "po"], record, answer, signals, sure) == {}  # held elsewhere, held elsewhere, only near
-    assert accepted(["po"], record, answer, [{"field": "po", "grounding": "copied", "labelled": False}], sure) == {}  # under another label
-    assert accepted(["po"], record, answer, [{"field": "po", "grounding": "copied", "labelled": True}], sure) == {"po": "PO-7"}
-    assert accepted(["po"], record, answer, [{"field": "po", "grounding": "copied", "labelled": True}], {"po": 0.36}) == {}  # a guess
-    amounts = {"amount_due": "724.90", "tax": None}
-    assert accepted(["tax"], amounts, {"tax": 724.9}, [{"field": "tax", "grounding": "read", "labelled": True}], sure) == {}  # the same amount
+INVOICE = "Invoice 7\nIssue date: 01/03/2024\nOrder date: 05/03/2024\nSeller: a@x.io\nBuyer email: b@y.io\nVAT 20%: 4.10\nAmount due 724.90\n"
+
+
+def again(values: dict, grounding: str = "copied", confidence: float = 0.9) -> Answer:
+    """A second read's answer: each value found in INVOICE where `values` says it is printed."""
+    found = {path: INVOICE.index(printed) for path, (_, printed) in values.items()}
+    return Answer("compliant", record=with_paths({path: value for path, (value, _) in values.items()}),
+                  evidence=tuple({"field": path, "start": start, "end": start + len(values[path][1])} for path, start in found.items()),
+                  signals=tuple({"field": path, "grounding": grounding} for path in values),
+                  confidence={path: confidence for path in values})
+
+
+def with_paths(values: dict) -> dict:
+    out: dict = {}
+    for path, value in values.items():
+        *parents, last = path.split(".")
+        target = out
+        for step in parents:
+            target = target.setdefault(step, {})
+        target[last] = value
+    return out
+
+
+def test_a_value_read_again_must_be_printed_under_its_own_label_new_and_likely():
+    record = {"issue_date": "2024-03-01", "seller": {"email": "a@x.io"}, "amount_due": "724.90", "due_date": None, "buyer": {"email": None},
+              "vat_amount": None, "tax": None}
+    assert accepted(["buyer.email"], record, again({"buyer.email": ("b@y.io", "b@y.io")}), INVOICE) == {"buyer.email": "b@y.io"}
+    assert accepted(["vat_amount"], record, again({"vat_amount": (4.1, "4.10")}, "read"), INVOICE) == {"vat_amount": 4.1}
+    assert not accepted(["buyer.email"], record, again({"buyer.email": ("A@X.IO", "a@x.io")}), INVOICE)  # the seller's, already held
+    assert not accepted(["due_date"], record, again({"due_date": ("2024-03-05", "05/03/2024")}, "read"), INVOICE)  # under "Order date"
+    assert not accepted(["due_date"], record, again({"due_date": ("2024-03-01", "01/03/2024")}, "read"), INVOICE)  # the issue date
+    assert not accepted(["tax"], record, again({"tax": (724.9, "724.90")}, "read"), INVOICE)  # the amount due, as a number
+    assert not accepted(["vat_amount"], record, again({"vat_amount": (4.1, "4.10")}, "near"), INVOICE)  # only near a printed string
+    assert not accepted(["vat_amount"], record, again({"vat_amount": (4.1, "4.10")}, "read", confidence=0.36), INVOICE)  # a guess
+    assert own_words("due_date") == {"due"} and own_words("date") == {"date"} and own_words("vat_amount") == {"vat"}
