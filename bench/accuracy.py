@@ -7,7 +7,7 @@ equal to the schema's worked example (a small base model copies it), prompt toke
 document and documents per second after the model loaded.
 
     python bench/accuracy.py --count 16 [--schemas invoice,medical_record] [--models bundled-base,bundled-finetuned]
-        [--grounding off,strict] [--work DIR]
+        [--grounding off,strict] [--work DIR] [--run-args "--nulls keep"]
 
 Calibration columns (from `fieldmill eval`): the share of wrong values and of right values
 that a review at confidence 0.9 or ungrounded would flag, and the largest share of values
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -72,6 +73,7 @@ def main() -> None:
     parser.add_argument("--models", default="bundled-base,bundled-finetuned", help="comma-separated model specs to compare")
     parser.add_argument("--grounding", default="off", help="comma-separated grounding modes to run each model with (off, strict)")
     parser.add_argument("--work", default="out/bench-accuracy")
+    parser.add_argument("--run-args", default="", help="more options for every `fieldmill run` (e.g. \"--nulls keep\" to compare a decoding option)")
     args = parser.parse_args()
 
     rows = []
@@ -82,7 +84,8 @@ def main() -> None:
             work = Path(args.work) / name / (model.replace("/", "_") + ("" if grounding == "off" else f"-{grounding}"))
             out = work / "out"
             started = time.time()
-            ran = fieldmill("run", str(corpus / "docs"), "--schema", name, "--output", str(out), "--model", model, "--grounding", grounding)
+            ran = fieldmill("run", str(corpus / "docs"), "--schema", name, "--output", str(out), "--model", model, "--grounding", grounding,
+                            *shlex.split(args.run_args))
             wall = time.time() - started
             scored = fieldmill("eval", "--results", str(out), "--gold", str(corpus / "gold.jsonl"),
                                "--report", str(work / "report.md"), "--plot", str(work / "fields.png"))
