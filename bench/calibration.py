@@ -31,14 +31,9 @@ import json
 from pathlib import Path
 
 from fieldmill.calibration import accept_threshold as threshold_for
-from fieldmill.calibration import expected_calibration_error, labelled_signals
+from fieldmill.calibration import accepted_share, expected_calibration_error, labelled_signals
 from fieldmill.evaluate import DEFAULT_REL_TOL, EvalError
 from fieldmill.extract.trust import CALIBRATION_FILE, combined, fit
-
-def accept(scored: list[tuple[float, bool]], t: float) -> tuple[float, float | None]:
-    accepted = [r for c, r in scored if c >= t]
-    return len(accepted) / len(scored), (sum(accepted) / len(accepted) if accepted else None)
-
 
 def inverted(scored: list[tuple[float, bool]]) -> int:
     edges = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 1.0000001)
@@ -90,7 +85,7 @@ def main() -> None:
         token += [(v.token_p, r) for v, r in zip(values, right)]
         capped += [(combined(v), r) for v, r in zip(values, right)]
         fitted += mine
-        coverage, accuracy = accept(mine, t)
+        coverage, accuracy = accepted_share(mine, t)
         if held in work_pairs:
             work_fitted += mine
             work_accepted += [r for c, r in mine if c >= t]
@@ -117,7 +112,7 @@ def main() -> None:
         for out, gold in args.held_out:
             values, right = labelled_signals(out, gold, DEFAULT_REL_TOL)
             scored = [(calibration(v), r) for v, r in zip(values, right)]
-            coverage, accuracy = accept(scored, t)
+            coverage, accuracy = accepted_share(scored, t)
             high = [r for c, r in scored if c >= 0.9]
             print(f"{out[-40:]:<40} {len(values):>6} {pct(sum(right) / len(right) if right else None):>7} "
                   f"{expected_calibration_error(scored) or 0:>6.3f} {pct(coverage):>9} {pct(accuracy):>14} "

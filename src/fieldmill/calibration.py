@@ -131,12 +131,19 @@ ACCEPT_TARGET = 0.98  # the share of accepted values that must be right for a te
 ACCEPT_THRESHOLDS = [t / 1000 for t in range(500, 1000, 5)] + [0.995, 0.999]
 
 
+def accepted_share(scored: list[tuple[float, bool]], threshold: float) -> tuple[float, float | None]:
+    """Of (confidence, right) pairs, the share a team accepts unseen at `threshold` (confidence >= it) and the share
+    of those that are right (None when it accepts none)."""
+    accepted = [r for c, r in scored if c >= threshold]
+    return len(accepted) / len(scored) if scored else 0.0, (sum(accepted) / len(accepted) if accepted else None)
+
+
 def accept_threshold(scored: list[tuple[float, bool]], target: float = ACCEPT_TARGET) -> float:
     """The lowest confidence threshold whose accepted values (confidence >= it) are at least `target` right, of
     (confidence, right) pairs: where a team can stop looking (1.0 when no threshold reaches the target)."""
     for t in ACCEPT_THRESHOLDS:
-        accepted = [r for c, r in scored if c >= t]
-        if accepted and sum(accepted) / len(accepted) >= target:
+        _, right = accepted_share(scored, t)
+        if right is not None and right >= target:
             return t
     return 1.0
 
@@ -198,4 +205,4 @@ def concrete(record: Any, steps: tuple[str, ...], path: str = "") -> list[tuple[
     return concrete(record.get(step) if isinstance(record, dict) else None, rest, f"{path}.{step}" if path else step)
 
 
-__all__ = ["Calibration", "Judged", "accept_threshold", "ACCEPT_TARGET", "THRESHOLDS", "BUCKETS", "concrete", "expected_calibration_error", "labelled_signals"]
+__all__ = ["Calibration", "Judged", "accept_threshold", "accepted_share", "ACCEPT_TARGET", "THRESHOLDS", "BUCKETS", "concrete", "expected_calibration_error", "labelled_signals"]

@@ -347,7 +347,7 @@ def cmd_calibrate(args) -> int:
     import json
     from pathlib import Path
 
-    from fieldmill.calibration import ACCEPT_TARGET, accept_threshold, expected_calibration_error, labelled_signals
+    from fieldmill.calibration import ACCEPT_TARGET, accept_threshold, accepted_share, expected_calibration_error, labelled_signals
     from fieldmill.evaluate import DEFAULT_REL_TOL, EvalError
     from fieldmill.extract.trust import CALIBRATION_FILE, combined, fit
 
@@ -374,9 +374,9 @@ def cmd_calibrate(args) -> int:
     print(f"ECE          {before:.3f} uncalibrated -> {after:.3f} on the fitting data (measure held-out data with `eval`)")
     scored = [(calibration(v), r) for v, r in zip(values, right)]
     threshold = accept_threshold(scored)
-    accepted = [r for c, r in scored if c >= threshold]
-    if accepted:
-        print(f"accept       confidence >= {threshold:.3f}: {len(accepted) / len(scored):.1%} of these values, {sum(accepted) / len(accepted):.1%} of them right "
+    coverage, right_share = accepted_share(scored, threshold)
+    if right_share is not None:
+        print(f"accept       confidence >= {threshold:.3f}: {coverage:.1%} of these values, {right_share:.1%} of them right "
               f"(review the rest: `fieldmill review OUTPUT --below {threshold:.3f}`)")
     else:
         print(f"accept       no threshold leaves {ACCEPT_TARGET:.0%} of the accepted values right: review every value")
