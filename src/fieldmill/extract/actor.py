@@ -276,7 +276,7 @@ class Extractor:
         if not isinstance(answer, dict):
             return result
         again = self._result(generation, 0.0, row, reading)
-        values = accepted(paths, result.record, again, text)
+        values = accepted(paths, result, again, text)
         if not values:
             return result
         checked = check_output(with_json_values(first, answer, list(values)), self.schema.model, self.schema.hardened, self.schema.validator)

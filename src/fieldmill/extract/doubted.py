@@ -14,6 +14,8 @@ is kept only when the document backs it and it is new:
   before it (`Email:` before an address, `VAT` before an amount, `Due` before a due date, not any
   `date`): a forced answer with no label of its own is most often a neighbour's value (the subtotal
   offered as the tax, the order date as the due date);
+* in its object's block: a field of an object (the buyer's tax id) is printed nearer to that object's
+  other values than to any other field's (the seller's lines, the totals);
 * new: no other field of the record already holds it (a due date that is the issue date, the
   seller's e-mail offered as the buyer's: what a forced answer reaches for when the field is
   really absent);
@@ -83,12 +85,13 @@ def _not_null(node: dict[str, Any]) -> dict[str, Any]:
     return {**meta, "anyOf": options}
 
 
-def accepted(paths: list[str], record: dict[str, Any], again, text: str) -> dict[str, Any]:
+def accepted(paths: list[str], first, again, text: str) -> dict[str, Any]:
     """{path: value} of the answers read again (`again`, an `Answer` of the fields in `paths`, read from `text`) that may
-    replace the record's nulls: backed by the document, under their own label, new and likely."""
+    replace the nulls of the first answer (`first`): backed by the document, under their own label, in their object's
+    block, new and likely."""
     by_path = {s["field"]: s for s in again.signals}
     starts = {e["field"]: int(e["start"]) for e in again.evidence if e.get("start") is not None}
-    held = {_plain(v) for v in _scalars(record) if _plain(v)}
+    held = {_plain(v) for v in _scalars(first.record) if _plain(v)}
     lowered = text.lower()
     confidence = again.confidence
     out: dict[str, Any] = {}
@@ -98,6 +101,8 @@ def accepted(paths: list[str], record: dict[str, Any], again, text: str) -> dict
             continue
         if not label_before(path, lowered, starts[path], words=own_words(path)):
             continue
+        if not in_block(path, starts[path], first.evidence):
+            continue
         if confidence.get(path, 0.0) < KEEP_FROM:
             continue
         if _plain(value) in held:
@@ -105,6 +110,19 @@ def accepted(paths: list[str], record: dict[str, Any], again, text: str) -> dict
         held.add(_plain(value))
         out[path] = value
     return out
+
+
+def in_block(path: str, start: int, evidence) -> bool:
+    """For a field of a top-level object (`buyer.tax_id`): whether the value printed at `start` lies nearer to that
+    object's other values (the first answer's evidence) than to any other field's. Other fields: always."""
+    if "." not in path:
+        return True
+    top = path.split(".", 1)[0]
+    others = [e for e in evidence if e.get("start") is not None and e.get("field") != path and "[" not in e.get("field", "")]
+    if not others:
+        return True
+    nearest = min(others, key=lambda e: max(int(e["start"]) - start, start - int(e["end"]), 0))
+    return nearest["field"].startswith(top + ".")
 
 
 def own_words(path: str) -> set[str]:
@@ -151,4 +169,4 @@ def _plain(value: Any) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
 
-__all__ = ["doubted_nulls", "without_null", "accepted", "with_json_values", "NULLS_MODES", "NULLS_REREAD", "NULLS_KEPT", "BACKED", "KEEP_FROM", "own_words"]
+__all__ = ["doubted_nulls", "without_null", "accepted", "with_json_values", "NULLS_MODES", "NULLS_REREAD", "NULLS_KEPT", "BACKED", "KEEP_FROM", "own_words", "in_block"]

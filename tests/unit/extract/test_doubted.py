@@ -97,7 +97,8 @@ def test_without_null_reaches_inside_objects():
     assert any(o.get("type") == "null" for o in invoice["properties"]["buyer"]["properties"]["email"]["anyOf"])  # the schema is untouched
 
 
-INVOICE = "Invoice 7\nIssue date: 01/03/2024\nOrder date: 05/03/2024\nSeller: a@x.io\nBuyer email: b@y.io\nVAT 20%: 4.10\nAmount due 724.90\n"
+INVOICE = ("Invoice 7\nIssue date: 01/03/2024\nOrder date: 05/03/2024\nSeller: a@x.io\nBill to: Bo Li\nTax ID: DE-77\nBuyer email: b@y.io\n"
+           "VAT 20%: 4.10\nAmount due 724.90\n")
 
 
 def again(values: dict, grounding: str = "copied", confidence: float = 0.9) -> Answer:
@@ -120,15 +121,20 @@ def with_paths(values: dict) -> dict:
     return out
 
 
-def test_a_value_read_again_must_be_printed_under_its_own_label_new_and_likely():
-    record = {"issue_date": "2024-03-01", "seller": {"email": "a@x.io"}, "amount_due": "724.90", "due_date": None, "buyer": {"email": None},
-              "vat_amount": None, "tax": None}
-    assert accepted(["buyer.email"], record, again({"buyer.email": ("b@y.io", "b@y.io")}), INVOICE) == {"buyer.email": "b@y.io"}
-    assert accepted(["vat_amount"], record, again({"vat_amount": (4.1, "4.10")}, "read"), INVOICE) == {"vat_amount": 4.1}
-    assert not accepted(["buyer.email"], record, again({"buyer.email": ("A@X.IO", "a@x.io")}), INVOICE)  # the seller's, already held
-    assert not accepted(["due_date"], record, again({"due_date": ("2024-03-05", "05/03/2024")}, "read"), INVOICE)  # under "Order date"
-    assert not accepted(["due_date"], record, again({"due_date": ("2024-03-01", "01/03/2024")}, "read"), INVOICE)  # the issue date
-    assert not accepted(["tax"], record, again({"tax": (724.9, "724.90")}, "read"), INVOICE)  # the amount due, as a number
-    assert not accepted(["vat_amount"], record, again({"vat_amount": (4.1, "4.10")}, "near"), INVOICE)  # only near a printed string
-    assert not accepted(["vat_amount"], record, again({"vat_amount": (4.1, "4.10")}, "read", confidence=0.36), INVOICE)  # a guess
+def test_a_value_read_again_must_be_printed_under_its_own_label_in_its_block_new_and_likely():
+    record = {"issue_date": "2024-03-01", "seller": {"email": "a@x.io", "tax_id": None}, "amount_due": "724.90", "due_date": None,
+              "buyer": {"name": "Bo Li", "email": None, "tax_id": None}, "vat_amount": None, "tax": None}
+    first = Answer("compliant", record=record, evidence=tuple(
+        {"field": path, "start": INVOICE.index(printed), "end": INVOICE.index(printed) + len(printed)}
+        for path, printed in [("issue_date", "01/03/2024"), ("seller.email", "a@x.io"), ("buyer.name", "Bo Li"), ("amount_due", "724.90")]))
+    assert accepted(["buyer.email"], first, again({"buyer.email": ("b@y.io", "b@y.io")}), INVOICE) == {"buyer.email": "b@y.io"}
+    assert accepted(["vat_amount"], first, again({"vat_amount": (4.1, "4.10")}, "read"), INVOICE) == {"vat_amount": 4.1}
+    assert accepted(["buyer.tax_id"], first, again({"buyer.tax_id": ("DE-77", "DE-77")}), INVOICE) == {"buyer.tax_id": "DE-77"}
+    assert not accepted(["seller.tax_id"], first, again({"seller.tax_id": ("DE-77", "DE-77")}), INVOICE)  # printed among the buyer's lines
+    assert not accepted(["buyer.email"], first, again({"buyer.email": ("A@X.IO", "a@x.io")}), INVOICE)  # the seller's, already held
+    assert not accepted(["due_date"], first, again({"due_date": ("2024-03-05", "05/03/2024")}, "read"), INVOICE)  # under "Order date"
+    assert not accepted(["due_date"], first, again({"due_date": ("2024-03-01", "01/03/2024")}, "read"), INVOICE)  # the issue date
+    assert not accepted(["tax"], first, again({"tax": (724.9, "724.90")}, "read"), INVOICE)  # the amount due, as a number
+    assert not accepted(["vat_amount"], first, again({"vat_amount": (4.1, "4.10")}, "near"), INVOICE)  # only near a printed string
+    assert not accepted(["vat_amount"], first, again({"vat_amount": (4.1, "4.10")}, "read", confidence=0.36), INVOICE)  # a guess
     assert own_words("due_date") == {"due"} and own_words("date") == {"date"} and own_words("vat_amount") == {"vat"}
