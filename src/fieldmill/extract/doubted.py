@@ -14,8 +14,8 @@ is kept only when the document backs it and it is new:
   before it (`Email:` before an address, `VAT` before an amount, `Due` before a due date, not any
   `date`): a forced answer with no label of its own is most often a neighbour's value (the subtotal
   offered as the tax, the order date as the due date);
-* in its object's block: a field of an object (the buyer's tax id) is printed nearer to that object's
-  other values than to any other field's (the seller's lines, the totals);
+* in its object's block: a field of an object (the buyer's tax id) is printed where most of the nearest
+  values are that object's (the buyer's lines, not the seller's or the totals);
 * new: no other field of the record already holds it (a due date that is the issue date, the
   seller's e-mail offered as the buyer's: what a forced answer reaches for when the field is
   really absent);
@@ -112,17 +112,18 @@ def accepted(paths: list[str], first, again, text: str) -> dict[str, Any]:
     return out
 
 
-def in_block(path: str, start: int, evidence) -> bool:
-    """For a field of a top-level object (`buyer.tax_id`): whether the value printed at `start` lies nearer to that
-    object's other values (the first answer's evidence) than to any other field's. Other fields: always."""
+def in_block(path: str, start: int, evidence, neighbours: int = 3) -> bool:
+    """For a field of a top-level object (`buyer.tax_id`): whether most of the values printed nearest to `start` (the
+    first answer's evidence, `neighbours` of them) are that object's. A first answer can misplace one value (the buyer's
+    country also given to the seller), not most. Other fields: always."""
     if "." not in path:
         return True
     top = path.split(".", 1)[0]
     others = [e for e in evidence if e.get("start") is not None and e.get("field") != path and "[" not in e.get("field", "")]
     if not others:
         return True
-    nearest = min(others, key=lambda e: max(int(e["start"]) - start, start - int(e["end"]), 0))
-    return nearest["field"].startswith(top + ".")
+    nearest = sorted(others, key=lambda e: max(int(e["start"]) - start, start - int(e["end"]), 0))[:neighbours]
+    return sum(e["field"].startswith(top + ".") for e in nearest) * 2 > len(nearest)
 
 
 def own_words(path: str) -> set[str]:

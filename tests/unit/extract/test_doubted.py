@@ -97,7 +97,7 @@ def test_without_null_reaches_inside_objects():
     assert any(o.get("type") == "null" for o in invoice["properties"]["buyer"]["properties"]["email"]["anyOf"])  # the schema is untouched
 
 
-INVOICE = ("Invoice 7\nIssue date: 01/03/2024\nOrder date: 05/03/2024\nSeller: a@x.io\nBill to: Bo Li\nTax ID: DE-77\nBuyer email: b@y.io\n"
+INVOICE = ("Invoice 7\nIssue date: 01/03/2024\nOrder date: 05/03/2024\nSeller: a@x.io\nBill to: Bo Li\n12 Oak Road\nLeeds\nTax ID: DE-77\nBuyer email: b@y.io\n"
            "VAT 20%: 4.10\nAmount due 724.90\n")
 
 
@@ -126,7 +126,8 @@ def test_a_value_read_again_must_be_printed_under_its_own_label_in_its_block_new
               "buyer": {"name": "Bo Li", "email": None, "tax_id": None}, "vat_amount": None, "tax": None}
     first = Answer("compliant", record=record, evidence=tuple(
         {"field": path, "start": INVOICE.index(printed), "end": INVOICE.index(printed) + len(printed)}
-        for path, printed in [("issue_date", "01/03/2024"), ("seller.email", "a@x.io"), ("buyer.name", "Bo Li"), ("amount_due", "724.90")]))
+        for path, printed in [("issue_date", "01/03/2024"), ("seller.email", "a@x.io"), ("buyer.name", "Bo Li"), ("buyer.address.street", "12 Oak Road"),
+                              ("buyer.address.city", "Leeds"), ("amount_due", "724.90")]))
     assert accepted(["buyer.email"], first, again({"buyer.email": ("b@y.io", "b@y.io")}), INVOICE) == {"buyer.email": "b@y.io"}
     assert accepted(["vat_amount"], first, again({"vat_amount": (4.1, "4.10")}, "read"), INVOICE) == {"vat_amount": 4.1}
     assert accepted(["buyer.tax_id"], first, again({"buyer.tax_id": ("DE-77", "DE-77")}), INVOICE) == {"buyer.tax_id": "DE-77"}
@@ -137,4 +138,7 @@ def test_a_value_read_again_must_be_printed_under_its_own_label_in_its_block_new
     assert not accepted(["tax"], first, again({"tax": (724.9, "724.90")}, "read"), INVOICE)  # the amount due, as a number
     assert not accepted(["vat_amount"], first, again({"vat_amount": (4.1, "4.10")}, "near"), INVOICE)  # only near a printed string
     assert not accepted(["vat_amount"], first, again({"vat_amount": (4.1, "4.10")}, "read", confidence=0.36), INVOICE)  # a guess
+    misplaced = Answer("compliant", record=record, evidence=first.evidence + (
+        {"field": "seller.country", "start": INVOICE.index("Bo Li"), "end": INVOICE.index("Bo Li") + 5},))  # the first answer's slip
+    assert not accepted(["seller.tax_id"], misplaced, again({"seller.tax_id": ("DE-77", "DE-77")}), INVOICE)  # one slip is not a block
     assert own_words("due_date") == {"due"} and own_words("date") == {"date"} and own_words("vat_amount") == {"vat"}
