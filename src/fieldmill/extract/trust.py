@@ -43,6 +43,7 @@ _MATCHES = {"exact": "copied", "normalised": "copied", "date": "read", "number":
 # Without a fitted calibration: what each signal against a value caps its confidence at.
 CAPS = {"near": 0.9, "ungrounded": 0.5, "broken_rule": 0.5, "null_with_candidates": 0.5}
 
+_INNER_HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")
 _AMOUNT_LIKE = re.compile(r"\d[\d,. '\u00a0]*[.,]\d{2}(?!\d)|\d+")
 _DATE_WORDS = {"date", "dated", "dob", "day", "birth", "born", "issued", "expiry", "expires", "due", "admission", "discharge", "effective"}
 _AMOUNT_WORDS = {"total", "amount", "price", "cost", "fee", "fees", "tax", "vat", "gst", "sum", "balance", "subtotal", "paid", "due", "net", "gross"}
@@ -139,7 +140,7 @@ def label_before(path: str, lowered_text: str, start: int, reach: int = 80, word
     line above, at most `reach` characters back (`Total: 12.50`, or `INVOICE NO` over `: TX-2210457`)."""
     line_start = lowered_text.rfind("\n", 0, start) + 1
     above = lowered_text.rfind("\n", 0, max(0, line_start - 1)) + 1
-    context = re.sub(r"(?<=[a-z])-(?=[a-z])", "", lowered_text[max(above, start - reach):start])  # e-mail, e-mail address
+    context = lowered_text[max(above, start - reach):start]
     return _label_seen(label_words(path) if words is None else words, context)
 
 
@@ -212,7 +213,9 @@ def label_words(path: str) -> set[str]:
 
 
 def _label_seen(words: set[str], lowered_text: str) -> bool:
-    return any(re.search(rf"\b{re.escape(w)}", lowered_text) for w in words if len(w) >= 3)
+    """Whether one of the words starts a word of the text; a hyphen inside a word is ignored (`e-mail` is email)."""
+    text = _INNER_HYPHEN.sub("", lowered_text)
+    return any(re.search(rf"\b{re.escape(w)}", text) for w in words if len(w) >= 3)
 
 
 def value_at(record: Any, path: str) -> Any:

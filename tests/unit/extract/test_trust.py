@@ -86,6 +86,7 @@ def test_an_invented_value_and_a_broken_rule_are_capped(schema):
 
 @pytest.mark.parametrize("path, node, text, expected", [
     ("invoice_date", {"type": "string"}, "issued 3 March 2024", True),
+    ("buyer.email", {"anyOf": [{"type": "string"}, {"type": "null"}]}, "Bill to\nACME Ltd\nE-mail: ap@acme.test", True),  # e-mail is email
     ("dob", {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]}, "no dates here", False),
     ("tax_amount", {"type": "number"}, "vat 20%: 4.10", False),  # its label is not printed
     ("tax_amount", {"type": "number"}, "tax 4.10", True),
