@@ -280,11 +280,12 @@ class Extractor:
         if not values:
             return result
         checked = check_output(with_json_values(first, answer, list(values)), self.schema.model, self.schema.hardened, self.schema.validator)
-        if checked.record is None or Answer(checked.status, errors=tuple(checked.errors)).error_count > result.error_count:
+        filled = replace(result.with_values_of(again, list(values)), status=checked.status, error=checked.error or "",
+                         errors=tuple(checked.errors), record=checked.record)
+        if checked.record is None or filled.error_count > result.error_count:
             return result
         log.info("%s: %d of %d doubted nulls read again: %s", row.get("doc_uri", ""), len(values), len(paths), ", ".join(values))
-        return replace(result.with_values_of(again, list(values)), status=checked.status, error=checked.error or "",
-                       errors=tuple(checked.errors), record=checked.record)
+        return filled
 
     def _doubting(self, paths: tuple[str, ...]) -> Reading:
         """The reading of doubted nulls: their top-level fields, those paths not nullable (built once per set of paths)."""
@@ -293,10 +294,7 @@ class Extractor:
             if len(self._readings) > _MAX_READINGS:
                 for old in [k for k in self._readings if k[:1] == ("doubted",)][: _MAX_READINGS // 2]:
                     del self._readings[old]
-            hardened = without_null(self.schema.hardened, list(paths))
-            self._readings[key] = Reading(hardened, build_constraint(hardened),
-                                          schema_prefix(hardened, schema_title(self.schema.name), prompt_format=self.engine.prompt_format),
-                                          asks(hardened))
+            self._readings[key] = self._reading_of(without_null(self.schema.hardened, list(paths)))
         return self._readings[key]
 
     async def _generate(self, prompt_ids: list[int], constraint, sampling: dict[str, Any]):
@@ -327,11 +325,13 @@ class Extractor:
         only: a shorter prompt, a smaller constraint and a shorter answer (built once per group, then reused)."""
         fields = tuple(json.loads(row["window_fields"])) if row.get("window_fields") else ()
         if fields not in self._readings:
-            hardened = field_group(self.schema.hardened, list(fields))
-            self._readings[fields] = Reading(hardened, build_constraint(hardened),
-                                             schema_prefix(hardened, schema_title(self.schema.name), prompt_format=self.engine.prompt_format),
-                                             asks(hardened))
+            self._readings[fields] = self._reading_of(field_group(self.schema.hardened, list(fields)))
         return self._readings[fields]
+
+    def _reading_of(self, hardened: dict[str, Any]) -> Reading:
+        """A schema (or a part of it) ready to read with: its constraint, its prompt prefix, what it asks."""
+        return Reading(hardened, build_constraint(hardened),
+                       schema_prefix(hardened, schema_title(self.schema.name), prompt_format=self.engine.prompt_format), asks(hardened))
 
     def _whole_record(self, text: str, reading: Reading) -> str:
         """A group's answer as a record of the whole schema (the other fields null), for validation and merging."""
