@@ -2,7 +2,8 @@
 
 Each step is timed in a fresh process (nothing cached in memory between variants), for the
 engine as fieldmill builds it and, for comparison, with vLLM sizing the CPU KV cache itself
-(which runs a warm-up forward pass first).
+(which runs a warm-up forward pass first). Last, fieldmill's `VllmEngine` whole, as an
+extraction actor builds it (its CPU environment, the adapter; the tokenizer is vLLM's own).
 
     python bench/engine_start.py [--model bundled] [--repeat 2]
 """
@@ -44,8 +45,21 @@ print(json.dumps(marks))
 """
 
 
-def measure(model: str, kv: int | None) -> dict:
-    code = STEPS.format(model=model, kv=kv, extra=", warm-up" if kv is None else "")
+WHOLE = r"""
+import json, time
+if __name__ == "__main__":
+    t = time.perf_counter()
+    from fieldmill.engines.base import EngineConfig
+    from fieldmill.engines.vllm import VllmEngine
+    engine = VllmEngine(EngineConfig(model={model!r}))
+    marks = {{"VllmEngine(EngineConfig(model=...))": time.perf_counter() - t}}
+    engine.engine.shutdown()
+    print(json.dumps(marks))
+"""
+
+
+def measure(model: str, kv: int | None, whole: bool = False) -> dict:
+    code = WHOLE.format(model=model) if whole else STEPS.format(model=model, kv=kv, extra=", warm-up" if kv is None else "")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(out.stderr[-3000:])
@@ -57,8 +71,10 @@ def main() -> None:
     parser.add_argument("--model", default="bundled")
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
-    for label, kv in (("fieldmill (explicit 2 GiB KV cache)", 2 << 30), ("vLLM sizing the KV cache itself", None)):
-        runs = [measure(args.model, kv) for _ in range(args.repeat)]
+    variants = (("step by step (explicit 2 GiB KV cache)", 2 << 30, False), ("vLLM sizing the KV cache itself", None, False),
+                ("fieldmill's engine, as an actor starts it", None, True))
+    for label, kv, whole in variants:
+        runs = [measure(args.model, kv, whole) for _ in range(args.repeat)]
         best = {k: min(r[k] for r in runs) for k in runs[0]}
         print(f"{label}: {sum(best.values()):.1f} s in all (best of {args.repeat})")
         for step, seconds in best.items():
