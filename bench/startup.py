@@ -29,6 +29,9 @@ BEFORE = "a92e736"
 
 
 def build(output: Path, runs: int, docs: int) -> None:
+    from fieldmill.document import Document, Source
+    from fieldmill.extract.answer import Answer
+    from fieldmill.extract.merge import Finished
     from fieldmill.run.rows import row_schema
     from fieldmill.schema.load import load_schema
     from fieldmill.run.store import RunConstants, RunStore
@@ -44,9 +47,9 @@ def build(output: Path, runs: int, docs: int) -> None:
         writer = run.writer(row_schema(schema.hardened), RunConstants(run.run_id, "invoice", schema.hash, "m"), part_rows=256, part_seconds=1e9)
         for d in range(docs):
             status = rng.choice(["compliant"] * 8 + ["noncompliant", "failed"])
-            writer.add({"doc_uri": f"s3://records/2026-{r:03d}/doc-{d:06d}.pdf", "doc_key": f"doc-{d:06d}.pdf", "doc_etag": f"{rng.getrandbits(64):x}",
-                        "doc_bytes": 1000, "status": status, "reason": "decode_error" if status == "failed" else "", "raw_output": answer,
-                        "prompt_tokens": 1500, "completion_tokens": 450, "latency_s": 1.0, "generation_s": 0.9, "attempts": 1})
+            source = Source(f"s3://records/2026-{r:03d}/doc-{d:06d}.pdf", f"doc-{d:06d}.pdf", f"{rng.getrandbits(64):x}", 1000)
+            writer.add(Finished(Document(source), Answer(status, "decode_error" if status == "failed" else "", raw_output=answer, prompt_tokens=1500,
+                                                         completion_tokens=450, latency_s=1.0, generation_s=0.9, attempts=1)))
         writer.flush()
         run.complete({"run_id": run.run_id})
         print(f"built {run.run_id}", file=sys.stderr, flush=True)

@@ -18,12 +18,13 @@ import io
 import json
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
 from typing import Any
 
 from fieldmill import storage
+from fieldmill.document import DOCUMENT, Document
 from fieldmill.ocr import IMAGE_TYPES, OcrError, OcrSettings
 
 TEXT_TYPES = (".txt", ".md", ".markdown", ".text")
@@ -98,30 +99,24 @@ def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str |
 
 def decode_batch(batch: dict[str, Any], max_doc_bytes: int, ocr: dict[str, Any] | None = None, max_pages: int | None = None,
                  decode_timeout_s: float | None = None) -> dict[str, list]:
-    """Read and decode a batch of listed documents (a Ray Data task); failures become reasons, never exceptions."""
+    """Read and decode a batch of listed documents (a Ray Data task): each `Document` comes back with its text and
+    pages, or with the reason it has none; failures become reasons, never exceptions."""
     settings = OcrSettings(**ocr) if ocr else _DEFAULT_OCR
-    out: dict[str, list] = {key: list(values) for key, values in batch.items()}
-    out["text"], out["pages_json"], out["text_sha256"], out["read_reason"], out["read_message"], out["read_s"] = [], [], [], [], [], []
-    out["doc_text_source"], out["doc_ocr_confidence"] = [], []
-    raws = batch["doc_raw_uri"] if "doc_raw_uri" in batch else [b""] * len(batch["doc_uri"])
-    for uri, raw, key, size, etag in zip(batch["doc_uri"], raws, batch["doc_key"], batch["doc_bytes"], batch["doc_etag"]):
+    read = []
+    for data in batch[DOCUMENT]:
+        document = Document.from_bytes(data)
+        source = document.source
         started = time.perf_counter()
         try:
-            location = raw.decode("utf-8", "surrogateescape") if raw else str(uri)  # a local name that is not UTF-8: its own bytes
-            decoded = read_document(location, str(key), int(size), max_doc_bytes, etag=str(etag), ocr=settings, max_pages=max_pages,
-                                    decode_timeout_s=decode_timeout_s)
+            decoded = read_document(source.location, source.key, int(source.size), max_doc_bytes, etag=source.etag, ocr=settings,
+                                    max_pages=max_pages, decode_timeout_s=decode_timeout_s)
             digest = text_digest(decoded.text) if decoded.text else ""
         except Exception as exc:  # one document's surprise is its own failed row, never the run's end
             decoded, digest = Decoded(None, DECODE_ERROR, f"{type(exc).__name__}: {exc}"[:1000]), ""
-        out["read_s"].append(time.perf_counter() - started)
-        out["text"].append(decoded.text or "")
-        out["pages_json"].append(json.dumps(decoded.pages) if decoded.pages else "")
-        out["text_sha256"].append(digest)
-        out["read_reason"].append(decoded.reason or "")
-        out["read_message"].append(decoded.message or "")
-        out["doc_text_source"].append(decoded.text_source or "")
-        out["doc_ocr_confidence"].append(decoded.ocr_confidence)
-    return out
+        read.append(replace(document, text=decoded.text or "", pages=tuple(decoded.pages), text_sha256=digest, reason=decoded.reason or "",
+                            message=decoded.message or "", read_s=time.perf_counter() - started, text_source=decoded.text_source or "",
+                            ocr_confidence=decoded.ocr_confidence).to_bytes())
+    return {DOCUMENT: read}
 
 
 def text_digest(text: str) -> str:

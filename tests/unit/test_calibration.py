@@ -5,7 +5,9 @@ import textwrap
 
 import pytest
 
-from fieldmill.extract.answer import ANSWER, Answer
+from fieldmill.document import Document, Source
+from fieldmill.extract.merge import Finished
+from fieldmill.extract.answer import Answer
 from fieldmill.cli import main
 from fieldmill.evaluate import evaluate
 from fieldmill.run.rows import row_schema
@@ -39,8 +41,7 @@ def output(tmp_path):
     writer = Run(folder, 'r').writer(row_schema(schema.hardened), RunConstants("r", "Rec", schema.hash, "m"))
     for name, (_, predicted, confidence, ungrounded) in DOCS.items():
         evidence = [{"field": p, "start": 0, "end": 1, "quote": "q", "match": "exact", "page": None} for p in confidence if p not in ungrounded]
-        writer.add({"doc_uri": f"/d/{name}", "doc_key": name, "doc_etag": "e", "doc_bytes": 1,
-                    ANSWER: Answer("compliant", record=predicted, confidence=confidence, ungrounded=tuple(ungrounded), evidence=tuple(evidence)).to_bytes()})
+        writer.add(Finished(Document(Source(f"/d/{name}", name, "e", 1)), Answer("compliant", record=predicted, confidence=confidence, ungrounded=tuple(ungrounded), evidence=tuple(evidence))))
     writer.flush()
     Run(folder, 'r').complete({"ended_at": "2026-01-01T00:00:00Z"})
     gold = tmp_path / "gold.jsonl"
@@ -80,8 +81,7 @@ def test_accuracy_against_document_length(tmp_path, capsys):
     gold = []
     for name, pages, city in [("short.txt", 1, "Leeds"), ("long.pdf", 30, "Paris"), ("longer.pdf", 45, None)]:
         predicted = {"name": "Ann", "city": city, "tags": []}
-        writer.add({"doc_uri": f"/d/{name}", "doc_key": name, "doc_etag": "e", "doc_bytes": 1,
-                    ANSWER: Answer("compliant", record=predicted).to_bytes(), "doc_pages": pages})
+        writer.add(Finished(Document(Source(f"/d/{name}", name, "e", 1), page_count=pages), Answer("compliant", record=predicted)))
         gold.append({"name": f"docs/{name}", "record": {"name": "Ann", "city": "Leeds", "tags": []}})
     writer.flush()
     Run(folder, "r").complete({})

@@ -10,6 +10,7 @@ from pathlib import Path
 from fieldmill import storage
 from fieldmill import documents
 from fieldmill.decode_process import DecodeProcess, decode_inline
+from fieldmill.document import DOCUMENT, Document, Source
 from fieldmill.documents import DECODE_ERROR, TOO_LONG, Decoded, decode_batch, read_document
 
 
@@ -61,12 +62,12 @@ def test_a_batch_decodes_the_same_in_a_child(tmp_path):
     write_corpus("invoice", 1, str(tmp_path / "corpus"), seed=3, formats=("pdf",))
     (tmp_path / "a.txt").write_text("Invoice INV-1\nTotal 12.50\n")
     uris = [str(tmp_path / "a.txt"), str(next((tmp_path / "corpus" / "docs").iterdir()))]
-    batch = {"doc_uri": uris, "doc_key": ["a.txt", "b.pdf"], "doc_bytes": [os.path.getsize(u) for u in uris],
-             "doc_etag": [storage.local_etag(Path(u)) for u in uris]}
-    inline = decode_batch(batch, max_doc_bytes=1 << 22)
-    isolated = decode_batch(batch, max_doc_bytes=1 << 22, decode_timeout_s=60)
-    assert isolated["text"] == inline["text"] and "Total 12.50" in isolated["text"][0] and len(isolated["text"][1]) > 100
-    assert isolated["read_reason"] == ["", ""] and _SHARED[60]._pool is not None  # the PDF went through the child
+    batch = {DOCUMENT: [Document(Source(u, k, storage.local_etag(Path(u)), os.path.getsize(u))).to_bytes() for u, k in zip(uris, ["a.txt", "b.pdf"])]}
+    inline = [Document.from_bytes(d) for d in decode_batch(batch, max_doc_bytes=1 << 22)[DOCUMENT]]
+    isolated = [Document.from_bytes(d) for d in decode_batch(batch, max_doc_bytes=1 << 22, decode_timeout_s=60)[DOCUMENT]]
+    assert [d.text for d in isolated] == [d.text for d in inline] and "Total 12.50" in isolated[0].text and len(isolated[1].text) > 100
+    assert [d.pages for d in isolated] == [d.pages for d in inline] and isolated[1].pages and isolated[1].text_source == "text_layer"
+    assert [d.reason for d in isolated] == ["", ""] and _SHARED[60]._pool is not None  # the PDF went through the child
     _SHARED.pop(60).close()
 
 

@@ -80,13 +80,17 @@ def test_one_documents_surprise_is_its_failed_row_never_the_batchs_end(monkeypat
         return documents.Decoded("fine", text_source="text")
 
     monkeypatch.setattr(documents, "read_document", explode)
-    batch = {"doc_uri": ["/d/ok.txt", "/d/bad.txt"], "doc_key": ["ok.txt", "bad.txt"], "doc_bytes": [4, 4], "doc_etag": ["a", "b"]}
-    out = documents.decode_batch(batch, 1 << 20)
-    assert out["text"] == ["fine", ""] and out["read_reason"] == ["", documents.DECODE_ERROR] and "a library bug" in out["read_message"][1]
+    from fieldmill.document import DOCUMENT, Document, Source
+
+    batch = {DOCUMENT: [Document(Source(f"/d/{name}", name, "e", 4)).to_bytes() for name in ("ok.txt", "bad.txt")]}
+    ok, bad = map(Document.from_bytes, documents.decode_batch(batch, 1 << 20)[DOCUMENT])
+    assert (ok.text, ok.reason, ok.text_source) == ("fine", "", "text") and ok.text_sha256 == documents.text_digest("fine")
+    assert (bad.text, bad.reason) == ("", documents.DECODE_ERROR) and "a library bug" in bad.message
 
 
 def test_a_local_name_that_is_not_utf8_travels_as_its_bytes_and_is_written_printable(tmp_path):
     from fieldmill import storage
+    from fieldmill.document import DOCUMENT, Document
     from fieldmill.run.executor import expand_chunk
     from fieldmill.run.store import doc_digest
 
@@ -96,10 +100,11 @@ def test_a_local_name_that_is_not_utf8_travels_as_its_bytes_and_is_written_print
     chunk = tmp_path / "chunk.jsonl"
     chunk.write_text(json.dumps({"uri": listed.uri, "key": listed.key, "etag": listed.etag, "size": listed.size, "done": False}) + "\n")
     (row,) = expand_chunk({"chunk": str(chunk)})
-    assert row["doc_key"] == "caf\\xe9.txt" and row["doc_uri"].encode("utf-8")
-    assert doc_digest(listed.uri, "e") == doc_digest(row["doc_uri"], "e")  # the listing and the rows key the done-set alike
-    out = documents.decode_batch({k: [v] for k, v in row.items()}, 1 << 20)
-    assert out["text"] == ["Invoice 7 total 3.00"]
+    source = Document.from_bytes(row[DOCUMENT]).source
+    assert source.key == "caf\\xe9.txt" and source.uri.encode("utf-8") and source.location == listed.uri
+    assert doc_digest(listed.uri, "e") == doc_digest(source.uri, "e")  # the listing and the rows key the done-set alike
+    (read,) = documents.decode_batch({DOCUMENT: [row[DOCUMENT]]}, 1 << 20)[DOCUMENT]
+    assert Document.from_bytes(read).text == "Invoice 7 total 3.00"
 
 
 def test_a_pdf_over_the_page_limit_is_refused_from_its_page_count_before_any_page_is_read(monkeypatch):

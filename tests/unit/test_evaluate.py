@@ -9,7 +9,9 @@ import pyarrow as pa
 import pytest
 
 from fieldmill import storage
-from fieldmill.extract.answer import ANSWER, Answer
+from fieldmill.document import Document, Source
+from fieldmill.extract.merge import Finished
+from fieldmill.extract.answer import Answer
 from fieldmill.cli import main
 from fieldmill.evaluate import evaluate, leaves
 from fieldmill.run.rows import row_schema
@@ -68,8 +70,7 @@ def run(tmp_path):
     folder = str(output / "run_id=r1")
     writer = Run(folder, 'r').writer(row_schema(schema.hardened), RunConstants("r1", "Doc", schema.hash, "m"))
     for name, (status, record) in PREDICTED.items():
-        writer.add({"doc_uri": f"/data/corpus/docs/{name}", "doc_key": name, "doc_etag": "e", "doc_bytes": 1,
-                    ANSWER: Answer(status, record=record or None).to_bytes()})
+        writer.add(Finished(Document(Source(f"/data/corpus/docs/{name}", name, "e", 1)), Answer(status, record=record or None)))
     writer.flush()
     Run(folder, 'r').complete({"ended_at": "2026-01-01T00:00:00Z"})
     gold = tmp_path / "gold.jsonl"
@@ -119,8 +120,7 @@ def test_noncompliant_rows_are_scored_field_by_field(run):
     writer = Run(folder, 'r').writer(row_schema(schema.hardened), RunConstants("r2", "Doc", schema.hash, "m"))
     kept = {"title": "T3", "when": dt.date(2025, 3, 4), "count": None, "weight": 1.0, "kind": "a", "ok": True, "tags": ["q"],
             "items": [{"name": "D", "price": Decimal("4")}], "note": None}
-    writer.add({"doc_uri": "/data/corpus/docs/d3.txt", "doc_key": "d3.txt", "doc_etag": "e2", "doc_bytes": 1,
-                ANSWER: Answer("noncompliant", record=kept).to_bytes()})
+    writer.add(Finished(Document(Source("/data/corpus/docs/d3.txt", "d3.txt", "e2", 1)), Answer("noncompliant", record=kept)))
     writer.flush()
     Run(folder, 'r').complete({"ended_at": "2026-02-01T00:00:00Z"})
     f = {s.path: s for s in evaluate(str(output), str(gold)).fields}
@@ -170,8 +170,7 @@ def _perfect_run(schema_name, corpus, output):
     writer = Run(folder, 'r').writer(row_schema(schema.hardened), RunConstants("perfect", schema_name, schema.hash, "m"))
     for line in lines:
         record = schema.model.model_validate(line["record"]).model_dump(mode="python")
-        writer.add({"doc_uri": storage.join(corpus, line["name"]), "doc_key": line["name"], "doc_etag": "e", "doc_bytes": 1,
-                    ANSWER: Answer("compliant", record=record).to_bytes()})
+        writer.add(Finished(Document(Source(storage.join(corpus, line["name"]), line["name"], "e", 1)), Answer("compliant", record=record)))
     writer.flush()
     Run(folder, 'r').complete({"ended_at": "2026-01-01T00:00:00Z"})
 
@@ -200,8 +199,7 @@ def test_an_output_is_scored_through_its_current_view(run, tmp_path):
     folder = str(output / "run_id=r1-r20260201T000000")
     writer = Run(folder, 'r').writer(row_schema(schema.hardened), RunConstants("r1-r20260201T000000", "Doc", schema.hash, "m2"))
     record = schema.model.model_validate(GOLD[2]["record"]).model_dump(mode="python")
-    writer.add({"doc_uri": "/data/corpus/docs/d3.txt", "doc_key": "d3.txt", "doc_etag": "e", "doc_bytes": 1,
-                ANSWER: Answer("compliant", record=record).to_bytes()})
+    writer.add(Finished(Document(Source("/data/corpus/docs/d3.txt", "d3.txt", "e", 1)), Answer("compliant", record=record)))
     writer.flush()
     Run(folder, 'r').complete({"ended_at": "2026-02-01T00:00:00Z"})
     ev = evaluate(str(output), str(gold))

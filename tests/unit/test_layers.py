@@ -20,7 +20,7 @@ LAYERS = [
     {"run"},
     {"evaluation", "finetune", "synth", "cli"},
 ]
-PARTS = {"decode_process": "documents", "text_layer": "documents", "ocr": "documents",
+PARTS = {"document": "documents", "decode_process": "documents", "text_layer": "documents", "ocr": "documents",
          "evaluate": "evaluation", "eval_report": "evaluation", "calibration": "evaluation"}
 
 

@@ -4,7 +4,7 @@ One `Extractor` per Ray actor. It builds the engine once, loads the schema once
 (the engine compiles its grammar on first use and caches it), and handles several
 batches at once (`max_concurrency`), each row as its own engine request, so the
 engine's scheduler, not the batch boundary, decides what runs together. A window of a long
-document that retrieval chose for some fields is asked for those fields only (`Reading`).
+document that retrieval chose for some fields is asked for those fields only (`Question`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from fieldmill import documents
+from fieldmill.document import DOCUMENT, WINDOW, Document, Window, whole
 from fieldmill.engines import Engine, create_engine
 from fieldmill.extract import trust
 from fieldmill.extract.answer import ANSWER, Answer
@@ -43,8 +44,10 @@ MAX_ENGINE_RESTARTS = 3
 # Characters per token no tokenizer beats by much; longer texts are refused before
 # tokenising them (a multi-megabyte document would otherwise stall the actor).
 _MAX_CHARS_PER_TOKEN = 32
-# Readings kept per actor (schema groups and sets of doubted nulls), each with its compiled constraint.
-_MAX_READINGS = 256
+# Questions kept per actor (schema groups and sets of doubted nulls), each with its compiled constraint.
+_MAX_QUESTIONS = 256
+# The column of an actor's output rows that says how long its engine took to load (the run's timings).
+ENGINE_LOAD_S = "engine_load_s"
 # The smallest document room that makes a schema usable with a model.
 MIN_DOC_TOKENS = 256
 
@@ -66,8 +69,8 @@ class ContextTooSmall(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Reading:
-    """What a row is read with: the whole schema, or the group of fields a window of a long document was chosen for."""
+class Question:
+    """What a window is asked: the whole schema, or the group of fields a window of a long document was chosen for."""
 
     hardened: dict[str, Any]
     constraint: Any
@@ -98,7 +101,7 @@ class Extractor:
         # The prompt format the model was trained on (its card says; a pretrained model: the worked example).
         self.prefix = schema_prefix(self.schema.hardened, schema_title(self.schema.name), self.schema.example_document,
                                     prompt_format=self.engine.prompt_format)
-        self._readings = {(): Reading(self.schema.hardened, self.constraint, self.prefix, asks(self.schema.hardened))}
+        self._questions = {(): Question(self.schema.hardened, self.constraint, self.prefix, asks(self.schema.hardened))}
         overhead = len(self.engine.count_tokens(build_prompt(self.prefix, "")))
         room = self.engine.max_model_len - self.constraint.max_output_tokens - overhead
         if room < MIN_DOC_TOKENS:
@@ -138,14 +141,12 @@ class Extractor:
 
     async def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         await self._warm_prefix()
-        rows = [dict(zip(batch, values)) for values in zip(*batch.values())]
-        answers = await asyncio.gather(*(self._extract_alone(row) for row in rows))
-        done = []
-        for row, answer in zip(rows, answers):
-            for transient in ("text", "pages_json", "read_reason", "read_message", "text_sha256", "window_reserve"):
-                row.pop(transient, None)
-            done.append({**row, ANSWER: answer.to_bytes(), "engine_load_s": self.load_s})
-        return {key: [row[key] for row in done] for key in done[0]} if done else {}
+        documents_ = [Document.from_bytes(data) for data in batch[DOCUMENT]]
+        windows = [Window.from_bytes(data) for data in batch[WINDOW]]
+        answers = await asyncio.gather(*(self._extract_alone(d, w) for d, w in zip(documents_, windows)))
+        # The driver needs the window's place, not its text: it merges answers, never reads windows again.
+        return {DOCUMENT: [d.to_bytes() for d in documents_], WINDOW: [replace(w, text="", reserve=()).to_bytes() for w in windows],
+                ANSWER: [a.to_bytes() for a in answers], ENGINE_LOAD_S: [self.load_s] * len(answers)}
 
     async def _warm_prefix(self) -> None:
         """Prefill the schema's part of the prompt once, alone, before the first batch: every prompt of the run
@@ -160,25 +161,26 @@ class Extractor:
             except Exception:
                 pass  # only a cache warm-up: the documents themselves report any engine error
 
-    async def _extract_alone(self, row: dict[str, Any]) -> Answer:
+    async def _extract_alone(self, document: Document, window: Window) -> Answer:
         """`extract`, under the step contract: a document it raises for fails alone, the batch goes on."""
         started = time.perf_counter()
         try:
-            return await self.extract(row)
+            return await self.extract(document, window)
         except Exception as exc:  # noqa: BLE001 - one document's surprise is its own failed row
-            log.exception("%s: extraction failed", row.get("doc_uri", ""))
+            log.exception("%s: extraction failed", document.uri)
             return _failed(STEP_ERROR, step_message("extract", exc), started)
 
-    async def extract(self, row: dict[str, Any]) -> Answer:
-        """One document's row (or one window's) -> its answer."""
+    async def extract(self, document: Document, window: Window | None = None) -> Answer:
+        """One document (or one window of it; default: all of its text) -> its answer."""
         started = time.perf_counter()
-        if row.get("read_reason"):
-            return _failed(row["read_reason"], row.get("read_message") or row["read_reason"], started)
-        text = row["text"]
-        reading = self._reading(row)
+        if document.reason:
+            return _failed(document.reason, document.message or document.reason, started)
+        window = window if window is not None else whole(document)
+        text = window.text
+        question = self._question(window)
         if len(text) > self.max_prompt_tokens * _MAX_CHARS_PER_TOKEN:
             return _failed(documents.TOO_LONG, f"document of {len(text)} characters cannot fit {self.max_prompt_tokens} prompt tokens", started)
-        prompt_ids = self.engine.count_tokens(build_prompt(reading.prefix, text))
+        prompt_ids = self.engine.count_tokens(build_prompt(question.prefix, text))
         if len(prompt_ids) > self.max_prompt_tokens:
             return _failed(
                 documents.TOO_LONG,
@@ -186,12 +188,12 @@ class Extractor:
                 started,
                 prompt_tokens=len(prompt_ids),
             )
-        constraint = self._for_document(reading.constraint, reading.hardened, text, reading.asked)
+        constraint = self._for_document(question.constraint, question.hardened, text, question.asked)
         best = None
         spent = Answer(NONCOMPLIANT)  # what every attempt cost
         # A window of a long document is not a whole record (its sums and rules may need other windows):
         # its one greedy answer is kept and the merged record is validated.
-        retries = self.settings.retries if int(row.get("window_count") or 1) == 1 else 0
+        retries = self.settings.retries if window.count == 1 else 0
         bound = None  # a constraint with a runaway list bounded where the rules say it ended (extract/repair.py)
         for attempt in range(1 + retries):
             # Greedy first; then, when the rules refused the tail of a list, greedy again with that list bounded;
@@ -202,20 +204,20 @@ class Extractor:
             bound = None
             try:
                 generation = await self._generate(prompt_ids, use, sampling)
-                if use is not reading.constraint and _cut_short(generation):
+                if use is not question.constraint and _cut_short(generation):
                     # The document's grammar stopped the answer mid-way (llguidance gave up on it, and vLLM then allows
                     # only the end of the sequence): this document is read under the schema's own constraint instead.
                     log.warning("%s: the document's grammar stopped the answer (%r); reading it with the schema's constraint",
-                                row.get("doc_uri", ""), generation.text[-60:])
+                                document.uri, generation.text[-60:])
                     spent = spent.plus_costs(generation)
-                    constraint = use = reading.constraint
+                    constraint = use = question.constraint
                     generation = await self._generate(prompt_ids, use, sampling)
             except Exception as exc:
                 if best is not None:
                     break
                 return _failed(documents.ENGINE_ERROR, f"{type(exc).__name__}: {exc}"[:2000], started, prompt_tokens=len(prompt_ids))
             spent = spent.plus_costs(generation)
-            result = self._result(generation, started, row, reading)
+            result = self._result(generation, started, document, window, question)
             if best is None or result.error_count < best.error_count:
                 best = result  # of the invalid answers, the one the rules refuse least (the greedy one on a tie)
             if result.status != NONCOMPLIANT:
@@ -223,27 +225,25 @@ class Extractor:
             if attempt == 0:
                 bound = self._bounded(result, text, constraint)
         chosen = replace(result if result.status != NONCOMPLIANT else best, **spent.costs(), attempts=attempt + 1)
-        if self.settings.nulls == NULLS_REREAD and int(row.get("window_count") or 1) == 1 and reading.hardened is self.schema.hardened \
+        if self.settings.nulls == NULLS_REREAD and window.count == 1 and question.hardened is self.schema.hardened \
                 and chosen.record is not None:
-            chosen = await self._reread_nulls(row, chosen)
-        if row.get("window_reserve") and chosen.record is not None:
-            chosen = await self._second_pass(row, chosen)
+            chosen = await self._reread_nulls(document, window, chosen)
+        if window.reserve and chosen.record is not None:
+            chosen = await self._second_pass(document, window, chosen)
         return replace(chosen, latency_s=time.perf_counter() - started)
 
-    async def _second_pass(self, row: dict[str, Any], result: Answer) -> Answer:
-        """The fields this window reads last and left null, read again in their next-ranked windows (`window_reserve`,
+    async def _second_pass(self, document: Document, window: Window, result: Answer) -> Answer:
+        """The fields this window reads last and left null, read again in their next-ranked windows (`Window.reserve`,
         `retrieval.plan_reads`) with those fields only: a value found there takes the null's place, with its evidence
         (in document offsets), confidence and signals; the windows read again are listed in `windows_reread`."""
         record = dict(result.record)
         reread = []
-        for spare in json.loads(row["window_reserve"]):
-            fields = [field for field in spare["fields"] if record.get(field) is None]
+        for spare in window.reserve:
+            fields = [field for field in spare.fields if record.get(field) is None]
             if not fields:
                 continue
-            again = await self.extract({"doc_uri": row.get("doc_uri", ""), "text": spare["text"], "window_start": spare["start"],
-                                        "window_count": row.get("window_count"), "window_fields": json.dumps(fields),
-                                        "pages_json": row.get("pages_json") or "", "text_sha256": row.get("text_sha256")})
-            reread.append({"window": spare["window"], "start": spare["start"], "end": spare["start"] + len(spare["text"]), "fields": fields})
+            again = await self.extract(document, Window(window.index, window.count, spare.start, spare.text, tuple(fields)))
+            reread.append({"window": spare.window, "start": spare.start, "end": spare.start + len(spare.text), "fields": fields})
             result = result.plus_costs(again)
             found = again.record or {}
             filled = [field for field in fields if found.get(field) is not None]
@@ -253,7 +253,7 @@ class Extractor:
             result = result.with_values_of(again, filled)
         return replace(result, record=record, windows_reread=tuple(reread))
 
-    async def _reread_nulls(self, row: dict[str, Any], result: Answer) -> Answer:
+    async def _reread_nulls(self, document: Document, window: Window, result: Answer) -> Answer:
         """The nulls the signals doubt (`doubted`), asked again in one request that does not allow them to be null: an
         answer the document backs and no other field holds takes the null's place, with its evidence, confidence and
         signals, when the record still passes the rules as well as before."""
@@ -261,21 +261,21 @@ class Extractor:
         first = _parsed(result.raw_output)
         if not paths or not isinstance(first, dict):
             return result
-        text = row["text"]
-        reading = self._doubting(tuple(paths))
-        prompt_ids = self.engine.count_tokens(build_prompt(reading.prefix, text))
+        text = window.text
+        question = self._doubting(tuple(paths))
+        prompt_ids = self.engine.count_tokens(build_prompt(question.prefix, text))
         if len(prompt_ids) > self.max_prompt_tokens:
             return result
         try:
-            generation = await self._generate(prompt_ids, self._for_document(reading.constraint, reading.hardened, text, reading.asked), {})
+            generation = await self._generate(prompt_ids, self._for_document(question.constraint, question.hardened, text, question.asked), {})
         except Exception as exc:  # noqa: BLE001 - the first answer stands
-            log.warning("%s: reading doubted nulls again failed: %s: %s", row.get("doc_uri", ""), type(exc).__name__, exc)
+            log.warning("%s: reading doubted nulls again failed: %s: %s", document.uri, type(exc).__name__, exc)
             return result
         result = result.plus_costs(generation)
         answer = _parsed(generation.text)
         if not isinstance(answer, dict):
             return result
-        again = self._result(generation, 0.0, row, reading)
+        again = self._result(generation, 0.0, document, window, question)
         values = accepted(paths, result, again, text)
         if not values:
             return result
@@ -284,18 +284,18 @@ class Extractor:
                          errors=tuple(checked.errors), record=checked.record)
         if checked.record is None or filled.error_count > result.error_count:
             return result
-        log.info("%s: %d of %d doubted nulls read again: %s", row.get("doc_uri", ""), len(values), len(paths), ", ".join(values))
+        log.info("%s: %d of %d doubted nulls read again: %s", document.uri, len(values), len(paths), ", ".join(values))
         return filled
 
-    def _doubting(self, paths: tuple[str, ...]) -> Reading:
-        """The reading of doubted nulls: their top-level fields, those paths not nullable (built once per set of paths)."""
+    def _doubting(self, paths: tuple[str, ...]) -> Question:
+        """The question of doubted nulls: their top-level fields, those paths not nullable (built once per set of paths)."""
         key = ("doubted", *paths)
-        if key not in self._readings:
-            if len(self._readings) > _MAX_READINGS:
-                for old in [k for k in self._readings if k[:1] == ("doubted",)][: _MAX_READINGS // 2]:
-                    del self._readings[old]
-            self._readings[key] = self._reading_of(without_null(self.schema.hardened, list(paths)))
-        return self._readings[key]
+        if key not in self._questions:
+            if len(self._questions) > _MAX_QUESTIONS:
+                for old in [k for k in self._questions if k[:1] == ("doubted",)][: _MAX_QUESTIONS // 2]:
+                    del self._questions[old]
+            self._questions[key] = self._question_of(without_null(self.schema.hardened, list(paths)))
+        return self._questions[key]
 
     async def _generate(self, prompt_ids: list[int], constraint, sampling: dict[str, Any]):
         while True:
@@ -320,22 +320,21 @@ class Extractor:
                         self.owns_engine = True
             # then this document again, on the engine now running
 
-    def _reading(self, row: dict[str, Any]) -> Reading:
-        """The whole schema, or for a window that retrieval chose for some fields (`window_fields`), those fields
+    def _question(self, window: Window) -> Question:
+        """The whole schema, or for a window that retrieval chose for some fields (`Window.fields`), those fields
         only: a shorter prompt, a smaller constraint and a shorter answer (built once per group, then reused)."""
-        fields = tuple(json.loads(row["window_fields"])) if row.get("window_fields") else ()
-        if fields not in self._readings:
-            self._readings[fields] = self._reading_of(field_group(self.schema.hardened, list(fields)))
-        return self._readings[fields]
+        if window.fields not in self._questions:
+            self._questions[window.fields] = self._question_of(field_group(self.schema.hardened, list(window.fields)))
+        return self._questions[window.fields]
 
-    def _reading_of(self, hardened: dict[str, Any]) -> Reading:
-        """A schema (or a part of it) ready to read with: its constraint, its prompt prefix, what it asks."""
-        return Reading(hardened, build_constraint(hardened),
+    def _question_of(self, hardened: dict[str, Any]) -> Question:
+        """A schema (or a part of it) ready to ask: its constraint, its prompt prefix, what it asks."""
+        return Question(hardened, build_constraint(hardened),
                        schema_prefix(hardened, schema_title(self.schema.name), prompt_format=self.engine.prompt_format), asks(hardened))
 
-    def _whole_record(self, text: str, reading: Reading) -> str:
+    def _whole_record(self, text: str, question: Question) -> str:
         """A group's answer as a record of the whole schema (the other fields null), for validation and merging."""
-        if reading.hardened is self.schema.hardened:
+        if question.hardened is self.schema.hardened:
             return text
         try:
             answer = json.loads(text)
@@ -352,7 +351,7 @@ class Extractor:
         if not cuts:
             return None
         schema = bounded(self.schema.hardened, cuts)
-        return self._for_document(build_constraint(schema), schema, text, self._readings[()].asked)  # bounds change no field's kind
+        return self._for_document(build_constraint(schema), schema, text, self._questions[()].asked)  # bounds change no field's kind
 
     def _for_document(self, constraint, hardened: dict[str, Any], text: str, asked: Asks):
         """The constraint for one document: free text grounded in it (`--grounding strict`), date and number
@@ -361,25 +360,26 @@ class Extractor:
                                    numbers=self.settings.numbers == FROM_DOCUMENT, asked=asked)
         return replace(constraint, grammar=grammar) if grammar is not None else constraint
 
-    def _result(self, generation, started: float, row: dict[str, Any], reading: Reading) -> Answer:
+    def _result(self, generation, started: float, document: Document, window: Window, question: Question) -> Answer:
         if not generation.text.strip():
             return replace(_failed(documents.NO_OUTPUT, f"the engine returned no text (finish reason {generation.finish_reason})", started),
                            raw_output=generation.text)
-        checked = check_output(self._whole_record(generation.text, reading), self.schema.model, self.schema.hardened, self.schema.validator)
+        checked = check_output(self._whole_record(generation.text, question), self.schema.model, self.schema.hardened, self.schema.validator)
         if generation.finish_reason == "length" and checked.status == NONCOMPLIANT:
             checked.error = f"output cut off at {generation.completion_tokens} tokens; " + (checked.error or "")
         return Answer(checked.status, "", checked.error or "", tuple(checked.errors), checked.record, generation.text,
-                      **provenance(checked.record, self.schema.hardened, row["text"], row.get("pages_json") or "", generation,
-                                   int(row.get("window_start") or 0), row.get("text_sha256") or None, checked.errors or [], self.calibration))
+                      **provenance(checked.record, self.schema.hardened, window.text, document.pages, generation,
+                                   window.start, document.text_sha256 or None, checked.errors or [], self.calibration))
 
 
-def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: str, pages_json: str, generation, offset: int = 0,
-               digest: str | None = None, errors: list[dict[str, Any]] = (), calibration: trust.Calibration | None = None) -> dict[str, Any]:
+def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: str, pages: tuple[tuple[int, int], ...], generation,
+               offset: int = 0, digest: str | None = None, errors: list[dict[str, Any]] = (),
+               calibration: trust.Calibration | None = None) -> dict[str, Any]:
     """Evidence (where each value is stated, in document offsets), ungrounded fields and per-field confidence of one answer:
     the token probability combined with grounding, the schema's rules and, for a null, the document's candidates (`trust`).
 
     `text` may be a window of the document starting at `offset`; the pages are the document's."""
-    pages = [tuple(p) for p in json.loads(pages_json)] if pages_json else None
+    pages = [tuple(p) for p in pages] or None
     if pages and offset:  # the window's own view of the pages: the one it starts in, then the ones starting inside it
         first = max((n for s, n in pages if s <= offset), default=pages[0][1])
         pages = [(0, first)] + [(s - offset, n) for s, n in pages if offset < s < offset + len(text)]

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from fieldmill.document import DOCUMENT, WINDOW, Document, Window
 from fieldmill.documents import TRANSIENT
 from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.schema.hardening import non_null_options
@@ -173,9 +174,19 @@ def _record_sources(value: Any, window: int, window_path: str, path: str, source
 
 
 
+@dataclass(frozen=True)
+class Finished:
+    """A document done: what its row is written from."""
+
+    document: Document
+    answer: Answer
+    chunks: int = 1  # requests its windows took: the windows read, and those read again
+    engine_load_s: float = 0.0  # how long the engine that read it took to load (the run's timings)
+
+
 class WindowAssembler:
     """The driver's side of long documents: window rows wait here until all of their document's have
-    arrived, then become one result row, merged and validated as one record.
+    arrived, then become one result, merged and validated as one record.
 
     Only whole documents leave, so a crash loses at most the windows of unfinished documents, which
     the next run reads again; memory is the windows in flight, never the corpus.
@@ -183,34 +194,33 @@ class WindowAssembler:
 
     def __init__(self, schema):
         self.schema = schema
-        self.pending: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
+        self.pending: dict[tuple[str, str], dict[int, tuple[Document, Window, Answer]]] = {}
 
-    def add(self, row: dict[str, Any]) -> dict[str, Any] | None:
-        count = int(row.get("window_count") or 1)
-        if count <= 1:
-            return {**row, "chunks": 1}
-        key = (row["doc_uri"], row["doc_etag"])
+    def add(self, row: dict[str, Any]) -> Finished | None:
+        """An actor's output row (`DOCUMENT`, `WINDOW`, `ANSWER`) -> its document finished, or None while its other windows are out."""
+        from fieldmill.extract.actor import ENGINE_LOAD_S
+
+        document, window, answer = Document.from_bytes(row[DOCUMENT]), Window.from_bytes(row[WINDOW]), Answer.from_bytes(row[ANSWER])
+        load_s = float(row.get(ENGINE_LOAD_S) or 0.0)
+        if window.count <= 1:
+            return Finished(document, answer, 1, load_s)
+        key = (document.source.uri, document.source.etag)
         bucket = self.pending.setdefault(key, {})
-        bucket[int(row["window_index"])] = row
-        if len(bucket) < count:
+        bucket[window.index] = (document, window, answer)
+        if len(bucket) < window.count:
             return None
         del self.pending[key]
-        return self.assemble([bucket[i] for i in range(count)])
+        return replace(self.assemble([bucket[i] for i in range(window.count)]), engine_load_s=load_s)
 
-    def assemble(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        """A document's window rows -> its one row, whose answer is the windows' answers merged and validated as one record."""
-        import json
-
-        from fieldmill.extract.steps import document_fields
-
-        first = rows[0]
-        answers = [Answer.from_bytes(r[ANSWER]) for r in rows]
-        plan = json.loads(first.get("doc_windows_read") or "[]")
-        reread = [entry for a in answers for entry in a.windows_reread]  # second passes (actor)
-        out = {**document_fields(first), "chunks": len(rows) + len(reread)}
+    def assemble(self, windows: list[tuple[Document, Window, Answer]]) -> Finished:
+        """A document's windows, each with its answer -> the document with one answer: theirs merged and validated as one record."""
+        document = windows[0][0]
+        answers = [answer for _, _, answer in windows]
+        reread = tuple(entry for a in answers for entry in a.windows_reread)  # second passes (actor)
         if reread:
-            out["doc_windows_read"] = json.dumps(plan + reread)
-        return {**out, ANSWER: self.merged(answers, plan, [int(r.get("window_index") or 0) for r in rows]).to_bytes()}
+            document = replace(document, windows_read=document.windows_read + reread)
+        merged = self.merged(answers, list(windows[0][0].windows_read), [window.index for _, window, _ in windows])
+        return Finished(document, merged, len(windows) + len(reread))
 
     def merged(self, answers: list[Answer], plan: list[dict[str, Any]], indexes: list[int]) -> Answer:
         import json
@@ -266,4 +276,4 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-__all__ = ["WindowResult", "Merged", "merge_windows", "WindowAssembler"]
+__all__ = ["WindowResult", "Merged", "merge_windows", "WindowAssembler", "Finished"]

@@ -12,7 +12,8 @@ import functools
 import logging
 from typing import Any, Callable
 
-from fieldmill.extract.answer import ANSWER, Answer
+from fieldmill.document import DOCUMENT, WINDOW, Document, Window
+from fieldmill.extract.answer import Answer
 
 log = logging.getLogger("fieldmill")
 
@@ -33,25 +34,19 @@ def per_document(step: str) -> Callable:
             try:
                 return function(row, *args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - the contract: one document's surprise is its own failed row
-                log.exception("%s: %s failed", row.get("doc_uri", ""), step)
-                return [{**row, "text": "", "read_reason": STEP_ERROR, "read_message": step_message(step, exc),
-                         "window_index": 0, "window_count": 1, "window_start": 0, "window_fields": "",
-                         "window_reserve": ""}]
+                document = Document.from_bytes(row[DOCUMENT])
+                log.exception("%s: %s failed", document.uri, step)
+                return [{DOCUMENT: document.failed(STEP_ERROR, step_message(step, exc)).to_bytes(), WINDOW: Window().to_bytes()}]
 
         return guarded
 
     return wrap
 
 
-def document_fields(row: dict[str, Any]) -> dict[str, Any]:
-    """What a document's row carries from any of its window rows: its identity, how it was read, its text's digest."""
-    return {k: v for k, v in row.items() if k.startswith("doc_") or k in ("read_s", "engine_load_s", "text_sha256")}
+def failed_document(document: Document, step: str, exc: BaseException) -> tuple[Document, Answer]:
+    """A document's one result when a step after extraction (merging its windows, writing its row) raised for it."""
+    log.error("%s: %s failed: %s: %s", document.uri, step, type(exc).__name__, exc)
+    return document, Answer.failed(STEP_ERROR, f"{STEP_ERROR}: {step_message(step, exc)}")
 
 
-def failed_document(row: dict[str, Any], step: str, exc: BaseException) -> dict[str, Any]:
-    """A document's one row when a step after extraction (merging its windows, writing its row) raised for it."""
-    log.error("%s: %s failed: %s: %s", row.get("doc_uri", ""), step, type(exc).__name__, exc)
-    return {**document_fields(row), ANSWER: Answer.failed(STEP_ERROR, f"{STEP_ERROR}: {step_message(step, exc)}").to_bytes(), "chunks": 1}
-
-
-__all__ = ["STEP_ERROR", "per_document", "failed_document", "document_fields", "step_message"]
+__all__ = ["STEP_ERROR", "per_document", "failed_document", "step_message"]

@@ -16,11 +16,11 @@ measures each window's prompt in real tokens.
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
+from fieldmill.document import DOCUMENT, WINDOW, Document, Spare, Window
 from fieldmill.documents import TOO_LONG
 from fieldmill.extract.steps import per_document
 
@@ -29,14 +29,7 @@ CHARS_PER_PAGE = 3000  # a page of a text document, for --max-doc-pages when it 
 _PARAGRAPH = re.compile(r"\n\s*\n")
 
 
-@dataclass(frozen=True)
-class Window:
-    index: int
-    start: int  # offset of the window's first character in the document
-    text: str
-
-
-def page_count(text: str, pages: list[tuple[int, int]] | None) -> int:
+def page_count(text: str, pages: list[tuple[int, int]] | tuple[tuple[int, int], ...] | None) -> int:
     """Real pages (PDF), else the text's length in pages of `CHARS_PER_PAGE` characters."""
     if pages:
         return max(number for _, number in pages)
@@ -70,7 +63,7 @@ def split(text: str, size: int, overlap: int, pages: list[tuple[int, int]] | Non
     """Windows of at most `size` characters (a block longer than that is cut first), each starting with up to
     `overlap` characters of whole blocks from the end of the one before."""
     if len(text) <= size:
-        return [Window(0, 0, text)]
+        return [Window(text=text)]
     spans = [piece for a, b in blocks(text, pages) for piece in _pieces(text, a, b, size)]
     windows: list[tuple[int, int]] = []
     current: list[tuple[int, int]] = []
@@ -85,38 +78,32 @@ def split(text: str, size: int, overlap: int, pages: list[tuple[int, int]] | Non
             current = carried
         current.append(span)
     windows.append((current[0][0], current[-1][1]))
-    return [Window(i, a, text[a:b]) for i, (a, b) in enumerate(windows)]
+    return [Window(i, len(windows), a, text[a:b]) for i, (a, b) in enumerate(windows)]
 
 
 @per_document("windowing")
 def window_rows(row: dict[str, Any], chunk_tokens: int, overlap_tokens: int, max_pages: int, queries: dict[str, str] | None = None,
                 per_field: int = 1, lists: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
-    """A decoded document -> the windows to read as rows (Ray Data flat_map); a short one stays one row.
+    """A read document -> the windows to read, one row each (Ray Data flat_map); a short one is one window of all its text.
 
-    Each window row carries the document's identity and digest, the window's place among
-    those read (`window_index`, `window_count`, `window_start`) and the document's pages, so
-    the extractor can put its evidence in document offsets and pages. With `queries` (field:
-    query text, `extract/retrieval.py`; `lists`: the fields that hold lists), only the first window and
-    each field's `per_field` best are read, a later window for its fields only (`window_fields`,
-    JSON; empty: the whole schema), and a window carries the next-ranked windows of the fields it reads
-    last (`window_reserve`, JSON: window, start, text, fields), read when it leaves them null;
-    `doc_windows` (how many the document has) and `doc_windows_read` (which were read, for
-    which fields) travel to the row. A document longer than `max_pages` pages is one
-    `too_long` row, never hours of a worker's time.
+    Each row carries the document (its text dropped: each window holds its part) and its `Window`: its place among
+    those read, its offset, and with `queries` (field: query text, `extract/retrieval.py`; `lists`: the fields that
+    hold lists) only the first window and each field's `per_field` best are read, a later window for its fields only
+    (`Window.fields`; empty: the whole schema), and a window carries the next-ranked windows of the fields it reads
+    last (`Window.reserve`), read when it leaves them null. The document says how many windows it has and which were
+    read, for which fields. A document longer than `max_pages` pages fails `too_long`, never hours of a worker's time.
     """
-    text = row.get("text") or ""
-    pages = [tuple(p) for p in json.loads(row["pages_json"])] if row.get("pages_json") else None
-    base = {**row, "window_index": 0, "window_count": 1, "window_start": 0, "window_fields": "", "window_reserve": "",
-            "doc_pages": page_count(text, pages) if text else 0, "doc_windows": 1, "doc_windows_read": ""}
-    if row.get("read_reason") or not text:
-        return [base]
-    if base["doc_pages"] > max_pages:
-        unit = "pages" if pages else f"pages of {CHARS_PER_PAGE} characters"
-        return [{**base, "text": "", "read_reason": TOO_LONG,
-                 "read_message": f"document of {base['doc_pages']} {unit} exceeds --max-doc-pages {max_pages}"}]
-    windows = split(text, int(chunk_tokens * CHARS_PER_TOKEN), int(overlap_tokens * CHARS_PER_TOKEN), pages)
+    document = Document.from_bytes(row[DOCUMENT])
+    text = document.text
+    document = replace(document, text="", page_count=page_count(text, document.pages) if text else 0)
+    if document.reason or not text:
+        return [_row(document, Window())]
+    if document.page_count > max_pages:
+        unit = "pages" if document.pages else f"pages of {CHARS_PER_PAGE} characters"
+        return [_row(document.failed(TOO_LONG, f"document of {document.page_count} {unit} exceeds --max-doc-pages {max_pages}"), Window())]
+    windows = split(text, int(chunk_tokens * CHARS_PER_TOKEN), int(overlap_tokens * CHARS_PER_TOKEN), list(document.pages) or None)
     if len(windows) == 1:
-        return [base]
+        return [_row(document, Window(text=text))]
     reserve: dict[int, list[tuple[int, list[str]]]] = {}
     if queries:
         from fieldmill.extract.retrieval import plan_reads
@@ -126,12 +113,15 @@ def window_rows(row: dict[str, Any], chunk_tokens: int, overlap_tokens: int, max
         reserve = reads.reserve
     else:
         plan = [(w, []) for w in windows]
-    read = json.dumps([{"window": w.index, "start": w.start, "end": w.start + len(w.text), "fields": fields} for w, fields in plan])
-    return [{**base, "text": w.text, "window_index": position, "window_count": len(plan), "window_start": w.start,
-             "window_fields": json.dumps(fields) if position and fields else "", "doc_windows": len(windows), "doc_windows_read": read,
-             "window_reserve": json.dumps([{"window": i, "start": windows[i].start, "text": windows[i].text, "fields": spare}
-                                           for i, spare in reserve.get(position, [])]) if reserve.get(position) else ""}
+    document = replace(document, windows=len(windows),
+                       windows_read=tuple({"window": w.index, "start": w.start, "end": w.end, "fields": fields} for w, fields in plan))
+    return [_row(document, Window(position, len(plan), w.start, w.text, tuple(fields) if position else (),
+                                  tuple(Spare(i, windows[i].start, windows[i].text, tuple(spare)) for i, spare in reserve.get(position, []))))
             for position, (w, fields) in enumerate(plan)]
 
 
-__all__ = ["Window", "split", "blocks", "page_count", "window_rows", "CHARS_PER_TOKEN", "CHARS_PER_PAGE"]
+def _row(document: Document, window: Window) -> dict[str, Any]:
+    return {DOCUMENT: document.to_bytes(), WINDOW: window.to_bytes()}
+
+
+__all__ = ["split", "blocks", "page_count", "window_rows", "CHARS_PER_TOKEN", "CHARS_PER_PAGE"]

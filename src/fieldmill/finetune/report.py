@@ -33,6 +33,7 @@ def evaluate_held_out(result: FinetuneResult, engine=None) -> dict[str, Any]:
 
 async def _extract_all(engine, examples) -> list[tuple[str, dict[str, Any] | None]]:
     """(status, record) of each example, read by an extractor of its schema on the one engine."""
+    from fieldmill.document import Document
     from fieldmill.extract.actor import Extractor
     from fieldmill.extract.settings import ExtractionSettings
     from fieldmill.finetune.examples import resolve_schema
@@ -42,7 +43,7 @@ async def _extract_all(engine, examples) -> list[tuple[str, dict[str, Any] | Non
     async def one(example):
         if example.schema not in extractors:
             extractors[example.schema] = Extractor(ExtractionSettings(), resolve_schema(example.schema), engine=engine)
-        answer = await extractors[example.schema].extract({"doc_uri": example.name, "text": example.text})
+        answer = await extractors[example.schema].extract(Document.of_text(example.name, example.text))
         return answer.status, answer.record
 
     return list(await asyncio.gather(*(one(e) for e in examples)))

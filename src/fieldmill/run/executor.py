@@ -26,9 +26,10 @@ from typing import Any, Callable
 from fieldmill import __version__, storage
 from fieldmill.run.config import FOLLOW_UP_MARK, RunConfig, default_run_id, reprocess_run_id
 from fieldmill.run.cost import price_per_hour, run_cost
+from fieldmill.document import DOCUMENT, Document, Source
 from fieldmill.documents import decode_batch
 from fieldmill.extract.actor import Extractor
-from fieldmill.extract.merge import WindowAssembler
+from fieldmill.extract.merge import Finished, WindowAssembler
 from fieldmill.run.metrics import METRIC_COLUMNS, RunMetrics
 from fieldmill.model.source import ModelRef
 from fieldmill.run.rows import row_schema
@@ -81,8 +82,8 @@ def expand_chunk(row: dict[str, Any]) -> list[dict[str, Any]]:
     """A manifest chunk -> its pending documents (Ray Data flat_map)."""
     lines = storage.read_bytes(row["chunk"]).decode().splitlines()
     return [
-        {"doc_uri": storage.printable(entry["uri"]), "doc_key": storage.printable(entry["key"]), "doc_etag": entry["etag"], "doc_bytes": entry["size"],
-         "doc_tries": entry.get("tries", 0), "doc_raw_uri": raw_uri(entry["uri"])}
+        {DOCUMENT: Document(Source(storage.printable(entry["uri"]), storage.printable(entry["key"]), entry["etag"], entry["size"],
+                                   entry.get("tries", 0), raw_uri(entry["uri"]))).to_bytes()}
         for entry in map(json.loads, lines)
         if not entry["done"]
     ]
@@ -259,19 +260,19 @@ def settle(window: dict[str, Any], assembler: WindowAssembler, writer: PartWrite
     The driver's steps keep the step contract: a document that merging or typing its row raises for is written as
     its own failed row; only an output that cannot be written at all ends the run."""
     try:
-        row = assembler.add(window)  # a long document's windows wait for each other; one row leaves
+        finished = assembler.add(window)  # a long document's windows wait for each other; one document leaves
     except Exception as exc:  # noqa: BLE001 - the document fails alone
-        row = failed_document(window, "merging its windows", exc)
-    if row is None:
+        finished = Finished(*failed_document(Document.from_bytes(window[DOCUMENT]), "merging its windows", exc))
+    if finished is None:
         return None
-    timings["read_s"] += row.pop("read_s", 0.0)
-    timings["engine_load_s"] = max(timings["engine_load_s"], row.pop("engine_load_s", 0.0))
+    timings["read_s"] += finished.document.read_s
+    timings["engine_load_s"] = max(timings["engine_load_s"], finished.engine_load_s)
     try:
-        return writer.add(row)
+        return writer.add(finished)
     except (storage.StorageError, OSError):
         raise  # the run's output is unwritable: the run's failure, not the document's
     except Exception as exc:  # noqa: BLE001 - a row its part cannot hold: the document fails alone
-        return writer.add(failed_document(row, "writing its row", exc))
+        return writer.add(Finished(*failed_document(finished.document, "writing its row", exc)))
 
 
 def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, int]]):

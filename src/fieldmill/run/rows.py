@@ -7,12 +7,11 @@ Where rows go (run folders, parts, indexes, completion) is the run store's busin
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import pyarrow as pa
 
-from fieldmill.extract.answer import Answer
+from fieldmill.extract.merge import Finished
 from fieldmill.schema.arrow_types import arrow_type, to_arrow_value
 from fieldmill.storage import printable
 
@@ -82,14 +81,16 @@ def row_schema(hardened: dict[str, Any]) -> pa.Schema:
     )
 
 
-def build_row(result: dict[str, Any], answer: Answer, record_type: pa.DataType, constants) -> dict[str, Any]:
-    """One document's result (its identity, how it was read, and its `Answer`) as a row of `row_schema`."""
+def build_row(finished: Finished, record_type: pa.DataType, constants) -> dict[str, Any]:
+    """One finished document (its source, how it was read, its `Answer`) as a row of `row_schema`."""
+    document, answer = finished.document, finished.answer
+    source = document.source
     confidence = answer.confidence
     return {
-        "doc_uri": printable(result["doc_uri"]),
-        "doc_key": printable(result["doc_key"]),
-        "doc_etag": result["doc_etag"],
-        "doc_bytes": int(result["doc_bytes"]),
+        "doc_uri": printable(source.uri),
+        "doc_key": printable(source.key),
+        "doc_etag": source.etag,
+        "doc_bytes": int(source.size),
         "run_id": constants.run_id,
         "schema_name": constants.schema_name,
         "schema_hash": constants.schema_hash,
@@ -105,8 +106,8 @@ def build_row(result: dict[str, Any], answer: Answer, record_type: pa.DataType, 
         "confidence_min": min(confidence.values()) if confidence else None,
         "signals": list(answer.signals),
         "doc_text_sha256": answer.text_sha256 or None,
-        "text_source": result.get("doc_text_source") or None,
-        "ocr_confidence": float(result["doc_ocr_confidence"]) if result.get("doc_ocr_confidence") is not None else None,
+        "text_source": document.text_source or None,
+        "ocr_confidence": float(document.ocr_confidence) if document.ocr_confidence is not None else None,
         "raw_output": answer.raw_output or None,
         "prompt_tokens": int(answer.prompt_tokens),
         "completion_tokens": int(answer.completion_tokens),
@@ -114,11 +115,11 @@ def build_row(result: dict[str, Any], answer: Answer, record_type: pa.DataType, 
         "generation_s": float(answer.generation_s),
         "cached_prompt_tokens": answer.cached_prompt_tokens,
         "attempts": int(answer.attempts),
-        "tries": int(result.get("doc_tries") or 0) + 1,
-        "chunks": int(result.get("chunks") or 1),
-        "windows": int(result.get("doc_windows") or 1),
-        "windows_read": json.loads(result["doc_windows_read"]) if result.get("doc_windows_read") else None,
-        "doc_pages": int(result["doc_pages"]) if result.get("doc_pages") is not None else None,
+        "tries": int(source.tries) + 1,
+        "chunks": int(finished.chunks),
+        "windows": int(document.windows),
+        "windows_read": list(document.windows_read) or None,
+        "doc_pages": int(document.page_count),
         "processed_at": dt.datetime.now(dt.timezone.utc),
     }
 

@@ -50,7 +50,7 @@ import pyarrow.parquet as pq
 
 from fieldmill import storage
 from fieldmill.documents import TRANSIENT
-from fieldmill.extract.answer import ANSWER, Answer
+from fieldmill.extract.merge import Finished
 from fieldmill.run.rows import build_row, index_schema
 
 log = logging.getLogger("fieldmill")
@@ -262,12 +262,11 @@ class PartWriter:
         self._last_flush = time.monotonic()
         self._record_type = self.schema.field("record").type
 
-    def add(self, result: dict[str, Any]) -> dict[str, Any]:
-        """Add one document's result (its identity and its pickled `Answer`); returns the row as written (with
-        `record_value`, for metrics)."""
-        answer = Answer.from_bytes(result[ANSWER])
-        record = answer.record
-        row = build_row(result, answer, self._record_type, self.constants)
+    def add(self, finished: Finished) -> dict[str, Any]:
+        """Add one finished document (its `Document` and `Answer`); returns the row as written (with `record_value`,
+        for metrics)."""
+        record = finished.answer.record
+        row = build_row(finished, self._record_type, self.constants)
         # Typed here, alone: a row its part cannot hold fails now, not the part with it when it is written.
         self._rows.append(pa.Table.from_pylist([row], schema=self.schema))
         if len(self._rows) >= self.part_rows or time.monotonic() - self._last_flush >= self.part_seconds:

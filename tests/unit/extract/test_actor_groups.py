@@ -9,6 +9,7 @@ import asyncio
 import json
 import re
 
+from fieldmill.document import Document, Source, Spare, Window
 from fieldmill.extract.actor import Extractor
 from fieldmill.extract.settings import ExtractionSettings
 from fieldmill.model.prompts import example_record
@@ -16,6 +17,7 @@ from fieldmill.schema.load import load_schema
 from scripted_engine import ScriptedEngine
 
 SCHEMA = load_schema("invoice")
+DOCUMENT = Document(Source("/d/a.txt"))
 
 
 def test_a_window_chosen_for_some_fields_is_asked_for_them_only():
@@ -23,9 +25,8 @@ def test_a_window_chosen_for_some_fields_is_asked_for_them_only():
     engine = ScriptedEngine([whole, {"total": 1234.5, "currency": "EUR"}], prompt_format="fields-v3", completion_tokens=20, generation_s=0.1)
     extractor = Extractor(ExtractionSettings(retries=0), "invoice", engine=engine)
     engine.prompts.clear()
-    first = asyncio.run(extractor.extract({"doc_uri": "/d/a.txt", "text": "INVOICE ...", "window_count": 2, "window_fields": ""}))
-    later = asyncio.run(extractor.extract({"doc_uri": "/d/a.txt", "text": "... Total EUR 1,234.50", "window_count": 2, "window_start": 900,
-                                           "window_fields": json.dumps(["total", "currency"])}))
+    first = asyncio.run(extractor.extract(DOCUMENT, Window(0, 2, 0, "INVOICE ...")))
+    later = asyncio.run(extractor.extract(DOCUMENT, Window(1, 2, 900, "... Total EUR 1,234.50", ("total", "currency"))))
     whole_prompt, group_prompt = engine.prompts
     assert "line_items" in whole_prompt and "line_items" not in group_prompt and "total" in group_prompt and "currency" in group_prompt
     group_regex = re.compile(engine.constraints[1].regex)
@@ -39,15 +40,14 @@ def test_a_window_chosen_for_some_fields_is_asked_for_them_only():
 
 
 def test_a_field_the_window_left_null_is_read_again_in_its_next_ranked_window():
-    """The second pass (`window_reserve`): only the fields still null, in the spare window, its value with its evidence."""
+    """The second pass (`Window.reserve`): only the fields still null, in the spare window, its value with its evidence."""
     whole = {**example_record(SCHEMA.hardened), "total": None, "currency": "USD"}
     engine = ScriptedEngine([whole, {"total": 1234.5}], prompt_format="fields-v3", completion_tokens=20, generation_s=0.1)
     extractor = Extractor(ExtractionSettings(retries=0), "invoice", engine=engine)
     engine.prompts.clear()
     spare = "Balance carried over.\nTotal EUR 1,234.50\n"
-    reserve = json.dumps([{"window": 7, "start": 5000, "text": spare, "fields": ["total", "currency"]}])
-    result = asyncio.run(extractor.extract({"doc_uri": "/d/a.txt", "text": "INVOICE ...", "window_count": 3, "window_fields": "",
-                                            "window_reserve": reserve}))
+    reserve = (Spare(7, 5000, spare, ("total", "currency")),)
+    result = asyncio.run(extractor.extract(DOCUMENT, Window(0, 3, 0, "INVOICE ...", reserve=reserve)))
     record = result.record
     assert record["total"] == 1234.5 and record["currency"] == "USD" and record["invoice_number"] == whole["invoice_number"]
     group_prompt = engine.prompts[-1]
@@ -58,5 +58,5 @@ def test_a_field_the_window_left_null_is_read_again_in_its_next_ranked_window():
     assert result.completion_tokens == 40 and result.prompt_tokens > 0  # both reads are the document's cost
     filled = ScriptedEngine([{**whole, "total": 99.0}], prompt_format="fields-v3")
     again = asyncio.run(Extractor(ExtractionSettings(retries=0), "invoice", engine=filled).extract(
-        {"doc_uri": "/d/b.txt", "text": "INVOICE ... Total 99.00", "window_count": 3, "window_fields": "", "window_reserve": reserve}))
+        Document(Source("/d/b.txt")), Window(0, 3, 0, "INVOICE ... Total 99.00", reserve=reserve)))
     assert not filled.outputs and not again.windows_reread  # nothing left null: no second read

@@ -10,6 +10,7 @@ import json
 from dataclasses import replace
 
 from fieldmill.engines.base import Generation
+from fieldmill.document import Document
 from fieldmill.extract.actor import Extractor
 from fieldmill.extract.settings import ExtractionSettings
 from fieldmill.model.prompts import example_record
@@ -24,7 +25,7 @@ INVALID = copy.deepcopy(VALID) | {"total": 999.0}
 def extract(outputs, retries, uri="/docs/a.txt", text="INVOICE ..."):
     engine = ScriptedEngine(outputs)
     extractor = Extractor(ExtractionSettings(retries=retries), "invoice", engine=engine)
-    result = asyncio.run(extractor.extract({"doc_uri": uri, "text": text}))
+    result = asyncio.run(extractor.extract(Document.of_text(uri, text)))
     return result, engine.calls
 
 
@@ -68,7 +69,7 @@ def test_a_list_that_runs_on_is_decoded_again_bounded_where_the_rules_say_it_end
                                                     "tax_rate_percent": None, "amount": 162.0}] * 3
     engine = ScriptedEngine([runaway, VALID])
     extractor = Extractor(ExtractionSettings(retries=2), "invoice", engine=engine)
-    result = asyncio.run(extractor.extract({"doc_uri": "/docs/a.txt", "text": "INVOICE ..."}))
+    result = asyncio.run(extractor.extract(Document.of_text("/docs/a.txt", "INVOICE ...")))
     constraints = engine.constraints
     assert result.status == "compliant" and result.attempts == 2
     assert engine.calls[1] == (0.0, None)  # greedy again, not a sampled draw
@@ -90,7 +91,7 @@ def test_an_engine_that_answers_nothing_fails_the_document_for_a_passing_reason(
     from fieldmill.documents import NO_OUTPUT, TRANSIENT
 
     extractor = Extractor(ExtractionSettings(retries=0), "invoice", engine=SilentEngine([]))
-    result = asyncio.run(extractor.extract({"doc_uri": "/docs/a.txt", "text": "INVOICE ..."}))
+    result = asyncio.run(extractor.extract(Document.of_text("/docs/a.txt", "INVOICE ...")))
     assert (result.status, result.reason) == ("failed", NO_OUTPUT) and NO_OUTPUT in TRANSIENT
     assert "no text" in result.error
 
@@ -128,15 +129,15 @@ def test_an_engine_that_dies_in_a_live_actor_is_started_again_not_used_to_fail_t
     extractor = Extractor(ExtractionSettings(retries=0), "invoice", engine=first, engine_factory=factory)
 
     async def four_documents_in_flight():
-        return await asyncio.gather(*(extractor.extract({"doc_uri": f"/docs/{i}.txt", "text": "INVOICE ..."}) for i in range(4)))
+        return await asyncio.gather(*(extractor.extract(Document.of_text(f"/docs/{i}.txt", "INVOICE ...")) for i in range(4)))
 
     results = asyncio.run(four_documents_in_flight())
     assert [r.status for r in results] == ["compliant"] * 4
     assert first.closed and len(started) == 2 and extractor.engine_restarts == 2  # one restart per death, not one per document
     hopeless = Extractor(ExtractionSettings(retries=0), "invoice", engine=DyingEngine([], 0), engine_factory=lambda: DyingEngine([], 0))
-    failed = asyncio.run(hopeless.extract({"doc_uri": "/docs/x.txt", "text": "INVOICE ..."}))
+    failed = asyncio.run(hopeless.extract(Document.of_text("/docs/x.txt", "INVOICE ...")))
     assert (failed.status, failed.reason) == ("failed", "engine_error") and hopeless.engine_restarts == MAX_ENGINE_RESTARTS
-    again = asyncio.run(hopeless.extract({"doc_uri": "/docs/y.txt", "text": "INVOICE ..."}))
+    again = asyncio.run(hopeless.extract(Document.of_text("/docs/y.txt", "INVOICE ...")))
     assert again.reason == "engine_error" and hopeless.engine_restarts == MAX_ENGINE_RESTARTS  # bounded: no restarts forever
 
 
@@ -178,7 +179,7 @@ def test_an_answer_the_documents_grammar_cut_short_is_read_again_under_the_schem
     engine = CutShortEngine([VALID])
     extractor = Extractor(ExtractionSettings(retries=0), "invoice", engine=engine)
     text = "INVOICE RX-2207\nIssued 12 March 2025, due 11 April 2025\nTotal GBP 162.00"
-    result = asyncio.run(extractor.extract({"doc_uri": "/docs/a.txt", "text": text}))
+    result = asyncio.run(extractor.extract(Document.of_text("/docs/a.txt", text)))
     assert result.status == "compliant" and len(engine.constraints) == 2
     assert engine.constraints[0].grammar is not None and engine.constraints[1] == SCHEMA.constraint  # the document's grammar, then the schema's
     assert result.completion_tokens == 112  # both answers are paid for
@@ -200,6 +201,6 @@ def test_the_confidence_follows_the_calibration_stored_with_the_engines_model(tm
     calibrated.model_folders = (adapter, model)
     confidences = []
     for engine in (plain, calibrated):
-        result = asyncio.run(Extractor(ExtractionSettings(retries=0), "invoice", engine=engine).extract({"doc_uri": "/d/a.txt", "text": "INVOICE ..."}))
+        result = asyncio.run(Extractor(ExtractionSettings(retries=0), "invoice", engine=engine).extract(Document.of_text("/d/a.txt", "INVOICE ...")))
         confidences.append(set(result.confidence.values()))
     assert confidences[1] == {round(1 / (1 + 2.718281828459045 ** 3), 6)} and confidences[0] != confidences[1]

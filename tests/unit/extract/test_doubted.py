@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from fieldmill.document import Document
 from fieldmill.extract.actor import Extractor
 from fieldmill.extract.answer import Answer
 from fieldmill.extract.doubted import accepted, doubted_nulls, own_words, without_null
@@ -41,7 +42,7 @@ def schema(tmp_path):
 def read(schema, outputs, nulls="reread"):
     engine = ScriptedEngine(outputs, logprob=-0.001)
     extractor = Extractor(ExtractionSettings(retries=0, nulls=nulls), schema, engine=engine)
-    result = asyncio.run(extractor.extract({"doc_uri": "/docs/letter.txt", "text": TEXT}))
+    result = asyncio.run(extractor.extract(Document.of_text("/docs/letter.txt", TEXT)))
     return result, engine
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from fieldmill.document import DOCUMENT, WINDOW, Document, Source, Window
 from fieldmill.schema.hardening import harden
 from fieldmill.extract.retrieval import choose, field_group, field_queries, list_fields, rank
 from fieldmill.extract.windows import window_rows
@@ -62,21 +63,26 @@ def test_the_first_window_and_each_fields_best_are_read_and_boilerplate_is_not()
     assert choose(["Cover page", "Nothing about any field here"], field_queries(SCHEMA)) == [(0, [])]  # the first is always read
 
 
+def _windows(text: str, **kwargs) -> list[tuple[Document, Window]]:
+    rows = window_rows({DOCUMENT: Document(Source("/d/msa.txt", etag="e"), text).to_bytes()}, **kwargs)
+    return [(Document.from_bytes(r[DOCUMENT]), Window.from_bytes(r[WINDOW])) for r in rows]
+
+
 def test_window_rows_read_only_the_chosen_windows_and_say_which():
     text = "\n\n".join(CONTRACT)
-    row = {"doc_uri": "/d/msa.txt", "doc_etag": "e", "text": text, "pages_json": "", "read_reason": "", "read_message": ""}
-    everything = window_rows(row, chunk_tokens=200, overlap_tokens=0, max_pages=100)
-    chosen = window_rows(row, chunk_tokens=200, overlap_tokens=0, max_pages=100, queries=field_queries(SCHEMA))
-    assert 1 < len(chosen) < len(everything) and {r["doc_windows"] for r in chosen} == {len(everything)}
-    assert [r["window_index"] for r in chosen] == list(range(len(chosen))) and {r["window_count"] for r in chosen} == {len(chosen)}
-    read = json.loads(chosen[0]["doc_windows_read"])
-    assert [w["start"] for w in read] == [r["window_start"] for r in chosen] and read[0]["window"] == 0
-    assert all(text[w["start"]:w["end"]] == r["text"] for w, r in zip(read, chosen))
+    everything = _windows(text, chunk_tokens=200, overlap_tokens=0, max_pages=100)
+    chosen = _windows(text, chunk_tokens=200, overlap_tokens=0, max_pages=100, queries=field_queries(SCHEMA))
+    assert 1 < len(chosen) < len(everything) and {d.windows for d, _ in chosen} == {len(everything)}
+    assert [w.index for _, w in chosen] == list(range(len(chosen))) and {w.count for _, w in chosen} == {len(chosen)}
+    assert not any(d.text for d, _ in chosen)  # each window carries its own part, the document no longer its text
+    read = chosen[0][0].windows_read
+    assert [w["start"] for w in read] == [w.start for _, w in chosen] and read[0]["window"] == 0
+    assert all(text[r["start"]:r["end"]] == w.text for r, (_, w) in zip(read, chosen))
     assert any("governingLaw" in w["fields"] and "GOVERNING LAW" in text[w["start"]:w["end"]] for w in read)
-    assert [w["fields"] for w in json.loads(everything[0]["doc_windows_read"])] == [[]] * len(everything)  # off: every window, for every field
+    assert [w["fields"] for w in everything[0][0].windows_read] == [[]] * len(everything)  # off: every window, for every field
     # the first window is read with the whole schema, a later one with the fields it was chosen for
-    assert chosen[0]["window_fields"] == "" and all(json.loads(r["window_fields"]) == w["fields"] for w, r in zip(read[1:], chosen[1:]))
-    assert {r["window_fields"] for r in everything} == {""}
+    assert chosen[0][1].fields == () and all(list(w.fields) == r["fields"] for r, (_, w) in zip(read[1:], chosen[1:]))
+    assert {w.fields for _, w in everything} == {()}
 
 
 def test_a_field_group_is_the_schema_with_only_its_fields():
@@ -141,11 +147,11 @@ def test_a_scalar_the_window_reading_it_last_leaves_null_has_its_next_ranked_win
     position = [window for window, _ in plan.chosen].index(1)
     assert "governingLaw" in dict(plan.chosen)[1] and plan.reserve[position] == [(3, ["governingLaw"])]
     assert all("parties" not in fields for spares in plan.reserve.values() for _, fields in spares)
-    row = {"doc_uri": "/d/msa.txt", "doc_etag": "e", "text": "\n\n".join(texts), "pages_json": "", "read_reason": "", "read_message": ""}
-    rows = window_rows(row, chunk_tokens=40, overlap_tokens=0, max_pages=100, queries=field_queries(SCHEMA), lists=list_fields(SCHEMA))
-    spares = [spare for r in rows if r["window_reserve"] for spare in json.loads(r["window_reserve"])]
-    assert spares and all(row["text"][s["start"]:s["start"] + len(s["text"])] == s["text"] for s in spares)  # document offsets
-    assert any("Schedule 2" in s["text"] and s["fields"] == ["governingLaw"] for s in spares)
+    text = "\n\n".join(texts)
+    windows = _windows(text, chunk_tokens=40, overlap_tokens=0, max_pages=100, queries=field_queries(SCHEMA), lists=list_fields(SCHEMA))
+    spares = [spare for _, w in windows for spare in w.reserve]
+    assert spares and all(text[s.start:s.start + len(s.text)] == s.text for s in spares)  # document offsets
+    assert any("Schedule 2" in s.text and s.fields == ("governingLaw",) for s in spares)
 
 
 def test_the_second_pass_reads_at_most_a_few_spare_windows_per_document():

@@ -11,7 +11,9 @@ import pytest
 from fieldmill.calibration import expected_calibration_error
 from fieldmill.cli import main
 from fieldmill.extract.actor import provenance
-from fieldmill.extract.answer import ANSWER, Answer
+from fieldmill.document import Document, Source
+from fieldmill.extract.merge import Finished
+from fieldmill.extract.answer import Answer
 from fieldmill.run.rows import row_schema
 from fieldmill.schema.load import load_schema
 from fieldmill.run.store import Run, RunConstants
@@ -169,8 +171,7 @@ def test_calibrate_fits_on_labelled_results_and_writes_into_the_model_folder(sch
         record = {"company": f"SHOP {i}", "date": None, "total": 9.0 if i % 3 else 8.0, "cashier": None}
         rows = [ValueSignals("company", 0.999, "copied"), ValueSignals("date", rng.uniform(0.99, 1), "null", False, True),
                 ValueSignals("total", 0.98, "read", labelled=True, kind="number"), ValueSignals("cashier", 0.999, "null")]
-        writer.add({"doc_uri": f"/d/r{i}.txt", "doc_key": f"r{i}.txt", "doc_etag": "e", "doc_bytes": 1,
-                    ANSWER: Answer("compliant", record=record, signals=tuple(v.as_row() for v in rows)).to_bytes()})
+        writer.add(Finished(Document(Source(f"/d/r{i}.txt", f"r{i}.txt", "e", 1)), Answer("compliant", record=record, signals=tuple(v.as_row() for v in rows))))
         gold.append({"name": f"docs/r{i}.txt", "record": {**record, "date": "14/03/2019", "total": 9.0}})
     writer.flush()
     Run(folder, "r").complete({"ended_at": "2026-01-01T00:00:00Z"})

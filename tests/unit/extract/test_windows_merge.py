@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
+from fieldmill.document import DOCUMENT, WINDOW, Document, Source, Window
 from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.schema.hardening import harden
 from fieldmill.extract.merge import WindowResult, merge_windows
@@ -84,52 +85,59 @@ def test_nested_objects_merge_and_all_null_stays_null():
     assert merge_windows([WindowResult(None)], HARD).record is None
 
 
-def test_window_rows_carry_offsets_and_a_document_over_the_page_limit_is_too_long():
-    import json as _json
+def _row(document: Document, window: Window, answer: Answer | None = None) -> dict:
+    """A row as Ray Data carries it between the steps."""
+    return {DOCUMENT: document.to_bytes(), WINDOW: window.to_bytes(), **({ANSWER: answer.to_bytes()} if answer is not None else {})}
 
+
+def test_window_rows_carry_offsets_and_a_document_over_the_page_limit_is_too_long():
     from fieldmill.extract.windows import window_rows
 
+    def windows(document: Document, *args, **kwargs) -> list[tuple[Document, Window]]:
+        rows = window_rows({DOCUMENT: document.to_bytes()}, *args, **kwargs)
+        return [(Document.from_bytes(r[DOCUMENT]), Window.from_bytes(r[WINDOW])) for r in rows]
+
     text = "\n\n".join(f"Paragraph {i}. " + "text " * 60 for i in range(30))
-    row = {"doc_uri": "/d/long.txt", "doc_etag": "e", "text": text, "pages_json": "", "read_reason": "", "read_message": ""}
-    windows = window_rows(row, chunk_tokens=300, overlap_tokens=50, max_pages=100)
-    assert len(windows) > 1 and {w["window_count"] for w in windows} == {len(windows)}
-    assert all(text[w["window_start"]:w["window_start"] + len(w["text"])] == w["text"] for w in windows)
-    short = window_rows({**row, "text": "short"}, 300, 50, 100)
-    assert len(short) == 1 and short[0]["window_count"] == 1
-    pdf = window_rows({**row, "pages_json": _json.dumps([[0, 1], [10, 2], [20, 7]])}, 300, 50, max_pages=5)
-    assert len(pdf) == 1 and pdf[0]["read_reason"] == "too_long" and "7 pages exceeds --max-doc-pages 5" in pdf[0]["read_message"]
+    long = Document(Source("/d/long.txt", etag="e"), text)
+    read = windows(long, chunk_tokens=300, overlap_tokens=50, max_pages=100)
+    assert len(read) > 1 and {w.count for _, w in read} == {len(read)} and {d.windows for d, _ in read} == {len(read)}
+    assert all(text[w.start:w.end] == w.text for _, w in read)
+    ((document, window),) = windows(Document(Source("/d/short.txt"), "short"), 300, 50, 100)
+    assert window == Window(text="short") and document.page_count == 1 and not document.text
+    ((pdf, window),) = windows(Document(Source("/d/c.pdf"), "x" * 30, pages=((0, 1), (10, 2), (20, 7))), 300, 50, max_pages=5)
+    assert pdf.reason == "too_long" and "7 pages exceeds --max-doc-pages 5" in pdf.message and not window.text
 
 
 def test_the_assembler_writes_one_validated_row_per_document_with_document_offsets():
-    import json as _json
+    from dataclasses import replace
 
     from fieldmill.extract.merge import WindowAssembler
     from fieldmill.schema.load import load_schema
 
     schema = load_schema("legal_contract")
-    base = {"doc_uri": "/d/c.pdf", "doc_etag": "e", "doc_key": "c.pdf", "doc_bytes": 1, "doc_pages": 30, "window_count": 2, "text_sha256": "f" * 64}
+    document = Document(Source("/d/c.pdf", "c.pdf", "e", 1), text_sha256="f" * 64, page_count=30)
     first = {"contract_title": "Supply Agreement", "contract_type": "supply", "parties": [{"name": "Acme Ltd", "role": "supplier"}]}
     second = {"contract_title": None, "contract_type": None, "parties": [{"name": "ACME LTD", "role": "supplier"}, {"name": "Bolt GmbH", "role": "customer"}]}
-    rows = [{**base, "window_index": i,
-             ANSWER: Answer("noncompliant", record=record, prompt_tokens=100, completion_tokens=50, confidence={"contract_title": 0.9} if i == 0 else {},
-                            evidence=({"field": "parties[1].name", "start": 9000, "end": 9009, "quote": "Bolt GmbH", "match": "exact", "page": 27},) if i else (),
-                            windows_reread=({"window": 9, "start": 12000, "end": 12900, "fields": ["governing_law"]},) if i == 0 else ()).to_bytes()}
-            for i, record in enumerate([first, second])]
+    answers = [Answer("noncompliant", record=record, prompt_tokens=100, completion_tokens=50, confidence={"contract_title": 0.9} if i == 0 else {},
+                      evidence=({"field": "parties[1].name", "start": 9000, "end": 9009, "quote": "Bolt GmbH", "match": "exact", "page": 27},) if i else (),
+                      windows_reread=({"window": 9, "start": 12000, "end": 12900, "fields": ["governing_law"]},) if i == 0 else ())
+               for i, record in enumerate([first, second])]
+    rows = [_row(document, Window(i, 2), answer) for i, answer in enumerate(answers)]
     assembler = WindowAssembler(schema)
     assert assembler.add(rows[1]) is None  # waits for its sibling
-    row = assembler.add(rows[0])
-    answer = Answer.from_bytes(row[ANSWER])
-    assert row["chunks"] == 3 and answer.prompt_tokens == 200 and not assembler.pending  # two windows, and one read again
+    finished = assembler.add(rows[0])
+    answer = finished.answer
+    assert finished.chunks == 3 and answer.prompt_tokens == 200 and not assembler.pending  # two windows, and one read again
     record = answer.record
     assert [p["name"] for p in record["parties"]] == ["Acme Ltd", "Bolt GmbH"] and record["contract_title"] == "Supply Agreement"
     assert list(answer.evidence) == [{"start": 9000, "end": 9009, "quote": "Bolt GmbH", "match": "exact", "page": 27, "field": "parties[1].name"}]
     assert "contract_title" in answer.ungrounded and answer.confidence == {"contract_title": 0.9}
     assert answer.status == "noncompliant" and any(e["field"] == "effective_date" for e in answer.errors)  # the merged record is validated as one
     # a window's second pass (the actor read a spare window for fields it left null) is listed where it was read
-    plan = [{"window": 0, "start": 0, "end": 900, "fields": []}, {"window": 5, "start": 8800, "end": 9700, "fields": ["parties"]}]
-    rows = [{**r, "doc_windows_read": _json.dumps(plan)} for r in rows]
-    row = assembler.add(rows[0]) or assembler.add(rows[1])
-    assert row["chunks"] == 3 and _json.loads(row["doc_windows_read"]) == [*plan, {"window": 9, "start": 12000, "end": 12900, "fields": ["governing_law"]}]
+    plan = ({"window": 0, "start": 0, "end": 900, "fields": []}, {"window": 5, "start": 8800, "end": 9700, "fields": ["parties"]})
+    rows = [_row(replace(document, windows_read=plan), Window(i, 2), answer) for i, answer in enumerate(answers)]
+    finished = assembler.add(rows[0]) or assembler.add(rows[1])
+    assert finished.chunks == 3 and list(finished.document.windows_read) == [*plan, {"window": 9, "start": 12000, "end": 12900, "fields": ["governing_law"]}]
 
 
 def test_a_window_that_failed_for_a_passing_reason_fails_its_document_so_the_next_run_reads_it_again():
@@ -139,14 +147,13 @@ def test_a_window_that_failed_for_a_passing_reason_fails_its_document_so_the_nex
     from fieldmill.schema.load import load_schema
 
     schema = load_schema("legal_contract")
-    base = {"doc_uri": "/d/c.pdf", "doc_etag": "e", "doc_key": "c.pdf", "doc_bytes": 1, "doc_pages": 30, "window_count": 3, "text_sha256": "f" * 64}
+    document = Document(Source("/d/c.pdf", "c.pdf", "e", 1), text_sha256="f" * 64, page_count=30)
     good = {"contract_title": "Supply Agreement", "contract_type": "supply", "parties": [{"name": "Acme Ltd", "role": "supplier"}]}
-    rows = [{**base, "window_index": 0, ANSWER: Answer("noncompliant", record=good).to_bytes()},
-            {**base, "window_index": 1, ANSWER: Answer.failed(ENGINE_ERROR, "EngineDeadError: engine core died").to_bytes()},
-            {**base, "window_index": 2, ANSWER: Answer("noncompliant", record=good).to_bytes()}]
+    rows = [_row(document, Window(0, 3), Answer("noncompliant", record=good)),
+            _row(document, Window(1, 3), Answer.failed(ENGINE_ERROR, "EngineDeadError: engine core died")),
+            _row(document, Window(2, 3), Answer("noncompliant", record=good))]
     assembler = WindowAssembler(schema)
     assert assembler.add(rows[0]) is None and assembler.add(rows[1]) is None
-    row = assembler.add(rows[2])
-    answer = Answer.from_bytes(row[ANSWER])
+    answer = assembler.add(rows[2]).answer
     assert (answer.status, answer.reason) == ("failed", ENGINE_ERROR) and answer.reason in TRANSIENT
     assert answer.error == "window 2 of 3 failed (engine_error): EngineDeadError: engine core died" and answer.record is None

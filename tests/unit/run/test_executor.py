@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import ray
 
+from fieldmill.document import DOCUMENT, WINDOW, Document, Source, Window
+from fieldmill.extract.actor import ENGINE_LOAD_S
 from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.run import executor as pipeline
 from fieldmill.run.store import Run
@@ -15,10 +17,9 @@ def test_chunks_hold_a_blocks_worth_of_pending_documents_and_cover_each_once(tmp
     entries = [{"uri": f"/d/{i}.txt", "key": f"{i}.txt", "size": i, "etag": f"e{i}", "done": i % 3 == 0} for i in range(25)]
     chunks = Run(str(tmp_path), 'r').write_manifest_chunks("a1", iter(entries), chunk_size=10, pending_size=4)
     assert [pending for _, pending in chunks] == [4, 4, 4, 4]
-    docs = [d["doc_key"] for uri, _ in chunks for d in expand_chunk({"chunk": uri})]
+    docs = [Document.from_bytes(d[DOCUMENT]).source.key for uri, _ in chunks for d in expand_chunk({"chunk": uri})]
     assert docs == [e["key"] for e in entries if not e["done"]]
-    assert expand_chunk({"chunk": chunks[0][0]})[0] == {"doc_uri": "/d/1.txt", "doc_key": "1.txt", "doc_etag": "e1", "doc_bytes": 1, "doc_tries": 0,
-                                                          "doc_raw_uri": b""}
+    assert expand_chunk({"chunk": chunks[0][0]})[0] == {DOCUMENT: Document(Source("/d/1.txt", "1.txt", "e1", 1, 0, b"")).to_bytes()}
 
 
 def test_mostly_done_listings_still_cut_chunks_by_size(tmp_path):
@@ -88,19 +89,22 @@ def test_the_driver_writes_a_document_that_merging_or_typing_its_row_raises_for_
     writer = Run(str(tmp_path / "run_id=r"), "r").writer(row_schema(schema.hardened), RunConstants("r", schema.name, schema.hash, "m"))
     assembler = WindowAssembler(schema)
     timings = {"read_s": 0.0, "engine_load_s": 0.0}
-    base = {"doc_key": "k", "doc_etag": "e", "doc_bytes": 1, ANSWER: Answer("compliant").to_bytes(), "read_s": 0.5, "engine_load_s": 3.0}
 
-    def broken(rows):
+    def row(uri: str, answer: Answer, window: Window = Window()) -> dict:
+        document = Document(Source(uri, "k", "e", 1), read_s=0.5)
+        return {DOCUMENT: document.to_bytes(), WINDOW: window.to_bytes(), ANSWER: answer.to_bytes(), ENGINE_LOAD_S: 3.0}
+
+    def broken(windows):
         raise KeyError("window_index")
 
     monkeypatch.setattr(assembler, "assemble", broken)
-    first = pipeline.settle({**base, "doc_uri": "/d/long.pdf", "window_count": 2, "window_index": 0}, assembler, writer, timings)
-    merged = pipeline.settle({**base, "doc_uri": "/d/long.pdf", "window_count": 2, "window_index": 1}, assembler, writer, timings)
-    untyped = pipeline.settle({**base, "doc_uri": "/d/odd.txt", ANSWER: Answer("compliant", record={"total": object()}).to_bytes()}, assembler, writer, timings)
-    fine = pipeline.settle({**base, "doc_uri": "/d/plain.txt", ANSWER: Answer.failed("empty", "empty").to_bytes()}, assembler, writer, timings)
+    first = pipeline.settle(row("/d/long.pdf", Answer("compliant"), Window(0, 2)), assembler, writer, timings)
+    merged = pipeline.settle(row("/d/long.pdf", Answer("compliant"), Window(1, 2)), assembler, writer, timings)
+    untyped = pipeline.settle(row("/d/odd.txt", Answer("compliant", record={"total": object()})), assembler, writer, timings)
+    fine = pipeline.settle(row("/d/plain.txt", Answer.failed("empty", "empty")), assembler, writer, timings)
     assert first is None  # waits for its other window
     assert (merged["status"], merged["reason"]) == ("failed", STEP_ERROR) and "merging its windows raised KeyError" in merged["error"]
     assert (untyped["status"], untyped["reason"]) == ("failed", STEP_ERROR) and "writing its row raised" in untyped["error"]
-    assert fine["reason"] == "empty" and timings["engine_load_s"] == 3.0
+    assert fine["reason"] == "empty" and timings["engine_load_s"] == 3.0 and timings["read_s"] == 0.5 * 3
     writer.flush()
     assert writer.rows_written == 3  # every document one row, the run went on

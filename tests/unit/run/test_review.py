@@ -5,7 +5,9 @@ import datetime as dt
 import json
 import textwrap
 
-from fieldmill.extract.answer import ANSWER, Answer
+from fieldmill.document import Document, Source
+from fieldmill.extract.merge import Finished
+from fieldmill.extract.answer import Answer
 from fieldmill.cli import main
 from fieldmill.finetune import examples as ex
 from fieldmill.run.rows import row_schema
@@ -40,9 +42,8 @@ def _run(tmp_path):
     writer = Run(str(tmp_path / "out" / "run_id=r1"), 'r').writer(row_schema(schema.hardened), RunConstants("r1", "Ticket", schema.hash, "m"))
     for name, (status, record, confidence, ungrounded, errors) in rows.items():
         (docs / name).write_text(f"Ticket {record['number']} issued 2 January 2025 in Leeds\n")
-        writer.add({"doc_uri": str(docs / name), "doc_key": name, "doc_etag": "e", "doc_bytes": 1,
-                    ANSWER: Answer(status, errors=tuple(errors), record=record, confidence=confidence, ungrounded=tuple(ungrounded),
-                                   evidence=({"field": "number", "start": 7, "end": 10, "quote": record["number"], "match": "exact", "page": None},)).to_bytes()})
+        writer.add(Finished(Document(Source(str(docs / name), name, "e", 1)), Answer(status, errors=tuple(errors), record=record, confidence=confidence, ungrounded=tuple(ungrounded),
+                                   evidence=({"field": "number", "start": 7, "end": 10, "quote": record["number"], "match": "exact", "page": None},))))
     writer.flush()
     Run(str(tmp_path / "out" / "run_id=r1"), 'r').complete({"ended_at": "2026-01-01T00:00:00Z"})
     return spec, tmp_path / "out"

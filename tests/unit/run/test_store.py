@@ -14,7 +14,9 @@ import pyarrow.dataset as ds
 import pytest
 
 from fieldmill import storage
-from fieldmill.extract.answer import ANSWER, Answer
+from fieldmill.document import Document, Source
+from fieldmill.extract.answer import Answer
+from fieldmill.extract.merge import Finished
 from fieldmill.cli import main
 from fieldmill.run.config import reprocess_run_id
 from fieldmill.run.rows import row_schema
@@ -28,7 +30,7 @@ def result(uri, status="compliant", etag="e1", reason=None, tries=0, record=None
     answer = Answer(status, reason if reason is not None else ("empty" if status == "failed" else ""), "",
                     ({"field": "x", "message": "m"},) if status == "noncompliant" else (), record or None, "{}",
                     prompt_tokens=5, completion_tokens=3, latency_s=0.5, generation_s=0.4)
-    return {"doc_uri": uri, "doc_key": uri.rsplit("/", 1)[-1], "doc_etag": etag, "doc_bytes": 10, ANSWER: answer.to_bytes(), "doc_tries": tries}
+    return Finished(Document(Source(uri, uri.rsplit("/", 1)[-1], etag, 10, tries)), answer)
 
 
 def write_run(output: Path, run_id: str, rows, complete: bool = True, model: str = "m1", part_each: bool = True) -> Run:
