@@ -15,7 +15,13 @@ its training data, so the token probability (`fieldmill.extract.confidence`) is 
   printed are searched instead (a lab result's row printing `H` beside a null flag);
 * labelled: for a value found in the document, whether a word of the field's name is printed
   just before it (on its line or the line above): a value under its own label, not a number
-  taken from a neighbouring line.
+  taken from a neighbouring line;
+* shared: the value is found where the document states another field's value (the same
+  printed span as a value of a differently named field): the sales tax's amount given as the
+  payment terms too, a buyer's phone under the seller as well;
+* headed: for a list's item, whether a word of the list's name or of the field's own name
+  (a table's title or column header) is printed before the item: a row of the table asked
+  for, not of a neighbouring table or a heading read as an item.
 
 Without a fitted calibration the combination is conservative: every signal that speaks
 against a value caps its confidence (`CAPS`). With one (`fieldmill calibrate`, stored as
@@ -44,6 +50,7 @@ _MATCHES = {"exact": "copied", "normalised": "copied", "date": "read", "number":
 CAPS = {"near": 0.9, "ungrounded": 0.5, "broken_rule": 0.5, "null_with_candidates": 0.5}
 
 _INNER_HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")
+_ITEM_INDEX = re.compile(r"\[\d+\]")
 _AMOUNT_LIKE = re.compile(r"\d[\d,. '\u00a0]*[.,]\d{2}(?!\d)|\d+")
 _DATE_WORDS = {"date", "dated", "dob", "day", "birth", "born", "issued", "expiry", "expires", "due", "admission", "discharge", "effective"}
 _AMOUNT_WORDS = {"total", "amount", "price", "cost", "fee", "fees", "tax", "vat", "gst", "sum", "balance", "subtotal", "paid", "due", "net", "gross"}
@@ -63,32 +70,42 @@ class ValueSignals:
     labelled: bool = False  # a found value with a word of the field's name printed just before it
     kind: str = "other"  # one of KINDS
     in_list: bool = False  # an item of a list (or a field inside one)
+    shared: bool = False  # found where the document states a value of another field
+    headed: bool = False  # a list item's value under its list's or its own name (a table's title or column header)
 
     def as_row(self) -> dict[str, Any]:
         return {"field": self.path, "token_p": self.token_p, "grounding": self.grounding, "broken_rule": self.broken_rule,
-                "candidates": self.candidates, "labelled": self.labelled, "kind": self.kind, "in_list": self.in_list}
+                "candidates": self.candidates, "labelled": self.labelled, "kind": self.kind, "in_list": self.in_list,
+                "shared": self.shared, "headed": self.headed}
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ValueSignals:
+        """A stored signal row; one written before a signal existed reads as that signal absent."""
         return cls(row["field"], float(row["token_p"]), row["grounding"], bool(row["broken_rule"]), bool(row["candidates"]),
-                   bool(row.get("labelled", False)), row.get("kind") or "other", bool(row.get("in_list", False)))
+                   bool(row.get("labelled", False)), row.get("kind") or "other", bool(row.get("in_list", False)),
+                   bool(row.get("shared", False)), bool(row.get("headed", False)))
 
     def features(self) -> list[float]:
         """The calibration's inputs (`FEATURES`): the signals, and the token probability's log-odds once more per
         grounding and for a list's items (how far the model's certainty can be believed depends on both: a sure
-        copied value is right far more often than a sure null), and a null per field kind."""
+        copied value is right far more often than a sure null), a null per field kind, a value shared with another field
+        (text apart: a name or a term shared is rarely right, an amount printed once for two fields often is), and a list
+        item under its table's header."""
         p = min(max(self.token_p, 1e-6), 1 - 1e-6)
         logit = math.log(p / (1 - p))
         null = self.grounding == "null"
         return [logit, *(float(self.grounding == g) for g in GROUNDINGS), float(self.broken_rule),
                 float(null and self.candidates), float(self.labelled), *(float(self.kind == k) for k in KINDS),
                 float(self.in_list), *(logit * (self.grounding == g) for g in GROUNDINGS), logit * self.in_list,
-                *(float(null and self.kind == k) for k in KINDS), float(null and self.in_list)]
+                *(float(null and self.kind == k) for k in KINDS), float(null and self.in_list),
+                float(self.shared and self.kind == "text"), float(self.shared and self.kind != "text"), float(self.in_list and self.headed)]
 
 
 FEATURES = ("token_logit", *(f"grounding_{g}" for g in GROUNDINGS), "broken_rule", "null_with_candidates", "labelled",
             *(f"kind_{k}" for k in KINDS), "in_list", *(f"token_logit_{g}" for g in GROUNDINGS), "token_logit_in_list",
-            *(f"null_{k}" for k in KINDS), "null_in_list")
+            *(f"null_{k}" for k in KINDS), "null_in_list", "shared_text", "shared_other", "in_list_headed")
+# How far before a list item its table's title or column header may be printed (characters).
+HEADER_REACH = 1500
 
 
 def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str, Any], evidence: list[dict[str, Any]],
@@ -100,6 +117,8 @@ def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str,
     refused = {e.get("field") for e in errors}
     lowered = text.lower()
     item_lines = _item_lines(evidence, text)
+    shared = _shared(evidence)
+    item_starts = _item_starts(evidence)
     out = []
     for path, p in token_confidence.items():
         value = value_at(answer, path)
@@ -115,8 +134,40 @@ def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str,
         item = item_lines.get(_item_of(path)) if "[" in path else None
         candidates = grounding == "null" and has_candidates(path, node, lowered, item)
         labelled = path in starts and label_before(path, lowered, starts[path])
-        out.append(ValueSignals(path, p, grounding, path in refused, candidates, labelled, field_kind(node), "[" in path))
+        headed = "[" in path and _headed(path, lowered, item_starts.get(path[: path.index("]") + 1]))
+        out.append(ValueSignals(path, p, grounding, path in refused, candidates, labelled, field_kind(node), "[" in path, path in shared, headed))
     return out
+
+
+def _shared(evidence: list[dict[str, Any]]) -> set[str]:
+    """The paths whose value is found at the very span where a value of a differently named field is (the items of
+    one list share their fields' names: a unit printed once for every row is not shared)."""
+    names: dict[tuple[int, int], set[str]] = {}
+    for e in evidence:
+        if e.get("start") is not None and e.get("end") is not None:
+            names.setdefault((int(e["start"]), int(e["end"])), set()).add(_ITEM_INDEX.sub("[]", e["field"]))
+    return {e["field"] for e in evidence if e.get("start") is not None and e.get("end") is not None
+            and len(names[(int(e["start"]), int(e["end"]))]) > 1}
+
+
+def _item_starts(evidence: list[dict[str, Any]]) -> dict[str, int]:
+    """{a top-level list's item (`lab_results[3]`): where the first of its values with evidence is printed}."""
+    starts: dict[str, int] = {}
+    for e in evidence:
+        field, start = e.get("field", ""), e.get("start")
+        if "[" in field and start is not None:
+            item = field[: field.index("]") + 1]
+            starts[item] = min(starts.get(item, int(start)), int(start))
+    return starts
+
+
+def _headed(path: str, lowered_text: str, item_start: int | None) -> bool:
+    """Whether a word of the list's name or of the field's own name is printed in the `HEADER_REACH` characters
+    before the item's first value (`Lab results` over the table, or its `Test  Value  Unit` header)."""
+    if item_start is None:
+        return False
+    words = label_words(path[: path.index("[")]) | label_words(path)
+    return _label_seen(words, lowered_text[max(0, item_start - HEADER_REACH): item_start])
 
 
 def field_kind(node: dict[str, Any] | None) -> str:

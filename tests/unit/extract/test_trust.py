@@ -54,7 +54,7 @@ def test_a_sure_null_date_on_a_receipt_that_prints_one_is_not_sure(schema):
     assert confidence["company"] > 0.99 and confidence["total"] > 0.99  # copied and read from the document
     by_field = {s["field"]: s for s in out["signals"]}
     assert by_field["date"] == {"field": "date", "token_p": pytest.approx(0.9996, abs=1e-3), "grounding": "null", "broken_rule": False, "candidates": True,
-                                "labelled": False, "kind": "text", "in_list": False}
+                                "labelled": False, "kind": "text", "in_list": False, "shared": False, "headed": False}
     assert by_field["total"]["kind"] == "number"
     assert by_field["company"]["grounding"] == "copied" and by_field["total"]["grounding"] == "read"
     assert by_field["total"]["labelled"] and not by_field["company"]["labelled"]  # TOTAL printed before 9.00; the shop's name has no label
@@ -70,6 +70,59 @@ def test_a_sure_null_date_on_a_receipt_that_prints_one_is_not_sure(schema):
 def test_a_value_under_its_own_label(path, text, value, expected):
     lowered = text.lower()
     assert label_before(path, lowered, lowered.index(value.lower())) is expected
+
+
+def test_a_value_found_where_another_field_is_stated_is_shared():
+    """Two differently named fields at one printed span: the tax's amount given as the payment terms too. The items of
+    one list share their fields' names (a unit printed once for every row), so they are not shared."""
+    hardened = {"type": "object", "properties": {
+        "tax": {"type": "number"}, "payment_terms": {"type": "string"},
+        "items": {"type": "array", "items": {"type": "object", "properties": {"unit": {"type": "string"}}}}}}
+    text = "Sales tax 101.90\nTerms Net 14\nItems\nUnit: kg\n"
+    at = text.index("101.90")
+    evidence = [{"field": "tax", "start": at, "end": at + 6}, {"field": "payment_terms", "start": at, "end": at + 6},
+                {"field": "items[0].unit", "start": text.index("kg"), "end": text.index("kg") + 2},
+                {"field": "items[1].unit", "start": text.index("kg"), "end": text.index("kg") + 2}]
+    answer = {"tax": 101.9, "payment_terms": "101.90", "items": [{"unit": "kg"}, {"unit": "kg"}]}
+    confidence = {"tax": 0.99, "payment_terms": 0.99, "items[0].unit": 0.99, "items[1].unit": 0.99}
+    found = {v.path: v for v in signals(confidence, answer, hardened, evidence, [], [], text)}
+    assert found["tax"].shared and found["payment_terms"].shared
+    assert not found["items[0].unit"].shared and not found["items[1].unit"].shared
+
+
+def test_a_list_item_under_its_tables_title_or_column_header_is_headed():
+    """A row of the table asked for (its title, or a column named like the field, printed before it) is headed; a
+    heading of another section read as an item is not."""
+    hardened = {"type": "object", "properties": {"lab_results": {"type": "array", "items": {"type": "object", "properties": {
+        "test": {"type": "string"}, "value": {"type": "number"}}}}}}
+    text = "LAB RESULTS\nGlucose 176\n" + "Filler text of the narrative. " * 60 + "\nHospital course 0.66\n"
+    glucose, course = text.index("Glucose"), text.index("Hospital course")
+    evidence = [{"field": "lab_results[0].test", "start": glucose, "end": glucose + 7},
+                {"field": "lab_results[1].test", "start": course, "end": course + 15}]
+    answer = {"lab_results": [{"test": "Glucose", "value": 176}, {"test": "Hospital course", "value": 0.66}]}
+    confidence = {"lab_results[0].test": 0.99, "lab_results[1].test": 0.99}
+    found = {v.path: v for v in signals(confidence, answer, hardened, evidence, [], [], text)}
+    assert found["lab_results[0].test"].headed and not found["lab_results[1].test"].headed
+    header = "Test        Value   Unit\n" + "Sodium 140 mmol/L\n"
+    row = header.index("Sodium")
+    (value,) = signals({"lab_results[0].test": 0.9}, {"lab_results": [{"test": "Sodium"}]}, hardened,
+                       [{"field": "lab_results[0].test", "start": row, "end": row + 6}], [], [], header)
+    assert value.headed  # the column is named like the field
+
+
+def test_a_calibration_learns_how_far_shared_and_headed_values_are_right():
+    """The calibration's inputs carry the new signals: a shared text fitted as mostly wrong is trusted less."""
+    import random
+
+    rng = random.Random(3)
+    values, right = [], []
+    for _ in range(200):
+        shared = rng.random() < 0.3
+        values.append(ValueSignals("terms", rng.uniform(0.95, 1.0), "copied", kind="text", shared=shared))
+        right.append(not shared or rng.random() < 0.2)
+    calibration = fit(values, right)
+    assert calibration(ValueSignals("terms", 0.99, "copied", kind="text", shared=True)) < 0.5 < \
+        calibration(ValueSignals("terms", 0.99, "copied", kind="text"))
 
 
 def test_without_a_printed_date_the_null_keeps_its_probability(schema):
