@@ -257,16 +257,27 @@ def _item_lines(evidence: list[dict[str, Any]], text: str) -> dict[str, str]:
 
 
 def label_words(path: str) -> set[str]:
-    """The words of a field's own name (`line_items[0].unitPrice` -> {unit, price})."""
+    """The words of a field's own name (`line_items[0].unitPrice` -> {unit, price}) and, for a name of three words or
+    more, its initials (`primary_care_physician` -> `pcp`, `date_of_birth` -> `dob`): documents print them as the label.
+    Initials are marked with a trailing `$`: they label only as a whole word (`DOB`, not `Dobson`)."""
     name = re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
-    return {w for w in re.split(r"[^a-zA-Z]+", name.lower()) if len(w) >= 2 and w not in _PLAIN_WORDS}
+    all_words = [w for w in re.split(r"[^a-zA-Z]+", name.lower()) if w]
+    words = {w for w in all_words if len(w) >= 2 and w not in _PLAIN_WORDS}
+    if len(all_words) >= 3:
+        words.add("".join(w[0] for w in all_words) + _WHOLE)
+    return words
+
+
+_WHOLE = "$"  # a label word that labels only as a whole word (a name's initials)
 
 
 def _label_seen(words: set[str], lowered_text: str) -> bool:
-    """Whether one of the words starts a word of the text; a hyphen inside a word is ignored (`e-mail` is email)."""
+    """Whether one of the words starts a word of the text (a word marked `_WHOLE`: is a word of it); a hyphen inside a word
+    is ignored (`e-mail` is email)."""
     text = _INNER_HYPHEN.sub("", lowered_text)
-    return any(re.search(rf"\b{re.escape(w)}", text) for w in words if len(w) >= 3)
+    patterns = [rf"\b{re.escape(w[:-1])}\b" if w.endswith(_WHOLE) else rf"\b{re.escape(w)}" for w in words if len(w.rstrip(_WHOLE)) >= 3]
+    return any(re.search(pattern, text) for pattern in patterns)
 
 
 def value_at(record: Any, path: str) -> Any:

@@ -17,7 +17,7 @@ from fieldmill.extract.answer import Answer
 from fieldmill.run.rows import row_schema
 from fieldmill.schema.load import load_schema
 from fieldmill.run.store import Run, RunConstants
-from fieldmill.extract.trust import CALIBRATION_FILE, FEATURES, Calibration, ValueSignals, combined, fit, has_candidates, label_before, load_calibration, signals
+from fieldmill.extract.trust import CALIBRATION_FILE, FEATURES, Calibration, ValueSignals, combined, fit, has_candidates, label_before, label_words, load_calibration, signals
 
 SCHEMA = """
     from typing import Optional
@@ -58,6 +58,17 @@ def test_a_sure_null_date_on_a_receipt_that_prints_one_is_not_sure(schema):
     assert by_field["total"]["kind"] == "number"
     assert by_field["company"]["grounding"] == "copied" and by_field["total"]["grounding"] == "read"
     assert by_field["total"]["labelled"] and not by_field["company"]["labelled"]  # TOTAL printed before 9.00; the shop's name has no label
+
+
+def test_a_names_initials_label_it_as_a_whole_word():
+    """`PCP Dr. Aimee Black` states the primary care physician, `DOB` the date of birth; a surname starting with the
+    initials (`Dobson`) labels nothing."""
+    assert "pcp$" in label_words("primary_care_physician") and "dob$" in label_words("patient.date_of_birth")
+    assert not any(w.endswith("$") for w in label_words("invoice_number"))  # two words: no initials
+    text = "attending dr. douglas gardner\npcp dr. aimee black\n"
+    assert label_before("primary_care_physician", text, text.index("dr. aimee"))
+    assert has_candidates("primary_care_physician", {"type": ["string", "null"]}, text)
+    assert not has_candidates("date_of_birth", {"type": "string"}, "mr dobson called") and has_candidates("date_of_birth", {"type": "string"}, "dob 3 march 1980")
 
 
 @pytest.mark.parametrize("path, text, value, expected", [
