@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from fieldmill.document import DOCUMENT, WINDOW, Document, Source, Window
 from fieldmill.schema.hardening import harden
 from fieldmill.extract.retrieval import choose, field_group, field_queries, list_fields, rank
