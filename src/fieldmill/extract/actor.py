@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from fieldmill import documents
-from fieldmill.document import DOCUMENT, WINDOW, Document, Window, whole
+from fieldmill.document import DOCUMENT, ENGINE_LOAD_S, WINDOW, Document, Window, whole
 from fieldmill.engines import Engine, create_engine
 from fieldmill.extract import trust
 from fieldmill.extract.answer import ANSWER, Answer
@@ -46,8 +46,6 @@ MAX_ENGINE_RESTARTS = 3
 _MAX_CHARS_PER_TOKEN = 32
 # Questions kept per actor (schema groups and sets of doubted nulls), each with its compiled constraint.
 _MAX_QUESTIONS = 256
-# The column of an actor's output rows that says how long its engine took to load (the run's timings).
-ENGINE_LOAD_S = "engine_load_s"
 # The smallest document room that makes a schema usable with a model.
 MIN_DOC_TOKENS = 256
 
@@ -141,11 +139,11 @@ class Extractor:
 
     async def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         await self._warm_prefix()
-        documents_ = [Document.from_bytes(data) for data in batch[DOCUMENT]]
         windows = [Window.from_bytes(data) for data in batch[WINDOW]]
-        answers = await asyncio.gather(*(self._extract_alone(d, w) for d, w in zip(documents_, windows)))
-        # The driver needs the window's place, not its text: it merges answers, never reads windows again.
-        return {DOCUMENT: [d.to_bytes() for d in documents_], WINDOW: [replace(w, text="", reserve=()).to_bytes() for w in windows],
+        answers = await asyncio.gather(*(self._extract_alone(Document.from_bytes(data), w) for data, w in zip(batch[DOCUMENT], windows)))
+        # The document passes through as it came; the driver needs the window's place, not its text: it merges answers,
+        # never reads windows again.
+        return {DOCUMENT: list(batch[DOCUMENT]), WINDOW: [replace(w, text="", reserve=()).to_bytes() for w in windows],
                 ANSWER: [a.to_bytes() for a in answers], ENGINE_LOAD_S: [self.load_s] * len(answers)}
 
     async def _warm_prefix(self) -> None:

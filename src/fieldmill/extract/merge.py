@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from fieldmill.document import DOCUMENT, WINDOW, Document, Window
+from fieldmill.document import DOCUMENT, ENGINE_LOAD_S, WINDOW, Document, Window
 from fieldmill.documents import TRANSIENT
 from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.schema.hardening import non_null_options
@@ -198,8 +198,6 @@ class WindowAssembler:
 
     def add(self, row: dict[str, Any]) -> Finished | None:
         """An actor's output row (`DOCUMENT`, `WINDOW`, `ANSWER`) -> its document finished, or None while its other windows are out."""
-        from fieldmill.extract.actor import ENGINE_LOAD_S
-
         document, window, answer = Document.from_bytes(row[DOCUMENT]), Window.from_bytes(row[WINDOW]), Answer.from_bytes(row[ANSWER])
         load_s = float(row.get(ENGINE_LOAD_S) or 0.0)
         if window.count <= 1:
@@ -216,11 +214,9 @@ class WindowAssembler:
         """A document's windows, each with its answer -> the document with one answer: theirs merged and validated as one record."""
         document = windows[0][0]
         answers = [answer for _, _, answer in windows]
+        merged = self.merged(answers, list(document.windows_read), [window.index for _, window, _ in windows])
         reread = tuple(entry for a in answers for entry in a.windows_reread)  # second passes (actor)
-        if reread:
-            document = replace(document, windows_read=document.windows_read + reread)
-        merged = self.merged(answers, list(windows[0][0].windows_read), [window.index for _, window, _ in windows])
-        return Finished(document, merged, len(windows) + len(reread))
+        return Finished(replace(document, windows_read=document.windows_read + reread), merged, len(windows) + len(reread))
 
     def merged(self, answers: list[Answer], plan: list[dict[str, Any]], indexes: list[int]) -> Answer:
         import json

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from fieldmill.document import DOCUMENT, WINDOW, Document, Window
 from fieldmill.extract.answer import Answer
+from fieldmill.extract.merge import Finished
 
 log = logging.getLogger("fieldmill")
 
@@ -43,10 +44,10 @@ def per_document(step: str) -> Callable:
     return wrap
 
 
-def failed_document(document: Document, step: str, exc: BaseException) -> tuple[Document, Answer]:
+def failed_document(document: Document, step: str, exc: BaseException) -> Finished:
     """A document's one result when a step after extraction (merging its windows, writing its row) raised for it."""
     log.error("%s: %s failed: %s: %s", document.uri, step, type(exc).__name__, exc)
-    return document, Answer.failed(STEP_ERROR, f"{STEP_ERROR}: {step_message(step, exc)}")
+    return Finished(document, Answer.failed(STEP_ERROR, f"{STEP_ERROR}: {step_message(step, exc)}"))
 
 
 __all__ = ["STEP_ERROR", "per_document", "failed_document", "step_message"]

@@ -118,7 +118,7 @@ def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str,
     lowered = text.lower()
     item_lines = _item_lines(evidence, text)
     shared = _shared(evidence)
-    item_starts = _item_starts(evidence)
+    item_starts = {item: start for item, (start, _) in _item_spans(evidence, _top_item).items()}
     out = []
     for path, p in token_confidence.items():
         value = value_at(answer, path)
@@ -134,7 +134,7 @@ def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str,
         item = item_lines.get(_item_of(path)) if "[" in path else None
         candidates = grounding == "null" and has_candidates(path, node, lowered, item)
         labelled = path in starts and label_before(path, lowered, starts[path])
-        headed = "[" in path and _headed(path, lowered, item_starts.get(path[: path.index("]") + 1]))
+        headed = "[" in path and _headed(path, lowered, item_starts.get(_top_item(path)))
         out.append(ValueSignals(path, p, grounding, path in refused, candidates, labelled, field_kind(node), "[" in path, path in shared, headed))
     return out
 
@@ -148,17 +148,6 @@ def _shared(evidence: list[dict[str, Any]]) -> set[str]:
             names.setdefault((int(e["start"]), int(e["end"])), set()).add(_ITEM_INDEX.sub("[]", e["field"]))
     return {e["field"] for e in evidence if e.get("start") is not None and e.get("end") is not None
             and len(names[(int(e["start"]), int(e["end"]))]) > 1}
-
-
-def _item_starts(evidence: list[dict[str, Any]]) -> dict[str, int]:
-    """{a top-level list's item (`lab_results[3]`): where the first of its values with evidence is printed}."""
-    starts: dict[str, int] = {}
-    for e in evidence:
-        field, start = e.get("field", ""), e.get("start")
-        if "[" in field and start is not None:
-            item = field[: field.index("]") + 1]
-            starts[item] = min(starts.get(item, int(start)), int(start))
-    return starts
 
 
 def _headed(path: str, lowered_text: str, item_start: int | None) -> bool:
@@ -234,22 +223,32 @@ def _option_printed(choices: list[str], text: str, initials: bool = False) -> bo
 
 
 def _item_of(path: str) -> str:
-    """The list item a field path is in (`lab_results[3].flag` -> `lab_results[3]`)."""
+    """The innermost list item a field path is in (`orders[0].lines[3].sku` -> `orders[0].lines[3]`)."""
     return path[: path.rindex("]") + 1]
 
 
-def _item_lines(evidence: list[dict[str, Any]], text: str) -> dict[str, str]:
-    """{list item: the lines of `text` where its values with evidence are printed}."""
+def _top_item(path: str) -> str:
+    """The top-level list item a field path is in (`orders[0].lines[3].sku` -> `orders[0]`)."""
+    return path[: path.index("]") + 1]
+
+
+def _item_spans(evidence: list[dict[str, Any]], item_of) -> dict[str, tuple[int, int]]:
+    """{list item (as `item_of` names it): (start, end) of the text from its first to its last value with evidence}."""
     spans: dict[str, tuple[int, int]] = {}
     for e in evidence:
         field, start, end = e.get("field", ""), e.get("start"), e.get("end")
         if "[" not in field or start is None or end is None:
             continue
-        item = _item_of(field)
+        item = item_of(field)
         low, high = spans.get(item, (int(start), int(end)))
         spans[item] = (min(low, int(start)), max(high, int(end)))
+    return spans
+
+
+def _item_lines(evidence: list[dict[str, Any]], text: str) -> dict[str, str]:
+    """{list item: the lines of `text` where its values with evidence are printed}."""
     lines = {}
-    for item, (start, end) in spans.items():
+    for item, (start, end) in _item_spans(evidence, _item_of).items():
         first = text.rfind("\n", 0, start) + 1
         last = text.find("\n", end)
         lines[item] = text[first: len(text) if last < 0 else last]
@@ -260,7 +259,7 @@ def label_words(path: str) -> set[str]:
     """The words of a field's own name (`line_items[0].unitPrice` -> {unit, price}) and, for a name of three words or
     more, its initials (`primary_care_physician` -> `pcp`, `date_of_birth` -> `dob`): documents print them as the label.
     Initials are marked with a trailing `$`: they label only as a whole word (`DOB`, not `Dobson`)."""
-    name = re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
+    name = _ITEM_INDEX.sub("", path).rsplit(".", 1)[-1]
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
     all_words = [w for w in re.split(r"[^a-zA-Z]+", name.lower()) if w]
     words = {w for w in all_words if len(w) >= 2 and w not in _PLAIN_WORDS}

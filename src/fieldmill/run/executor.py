@@ -29,7 +29,7 @@ from fieldmill.run.cost import price_per_hour, run_cost
 from fieldmill.document import DOCUMENT, Document, Source
 from fieldmill.documents import decode_batch
 from fieldmill.extract.actor import Extractor
-from fieldmill.extract.merge import Finished, WindowAssembler
+from fieldmill.extract.merge import WindowAssembler
 from fieldmill.run.metrics import METRIC_COLUMNS, RunMetrics
 from fieldmill.model.source import ModelRef
 from fieldmill.run.rows import row_schema
@@ -262,7 +262,7 @@ def settle(window: dict[str, Any], assembler: WindowAssembler, writer: PartWrite
     try:
         finished = assembler.add(window)  # a long document's windows wait for each other; one document leaves
     except Exception as exc:  # noqa: BLE001 - the document fails alone
-        finished = Finished(*failed_document(Document.from_bytes(window[DOCUMENT]), "merging its windows", exc))
+        finished = failed_document(Document.from_bytes(window[DOCUMENT]), "merging its windows", exc)
     if finished is None:
         return None
     timings["read_s"] += finished.document.read_s
@@ -272,7 +272,7 @@ def settle(window: dict[str, Any], assembler: WindowAssembler, writer: PartWrite
     except (storage.StorageError, OSError):
         raise  # the run's output is unwritable: the run's failure, not the document's
     except Exception as exc:  # noqa: BLE001 - a row its part cannot hold: the document fails alone
-        return writer.add(Finished(*failed_document(finished.document, "writing its row", exc)))
+        return writer.add(failed_document(finished.document, "writing its row", exc))
 
 
 def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, int]]):

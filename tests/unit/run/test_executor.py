@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import ray
 
-from fieldmill.document import DOCUMENT, WINDOW, Document, Source, Window
-from fieldmill.extract.actor import ENGINE_LOAD_S
+from fieldmill.document import DOCUMENT, ENGINE_LOAD_S, WINDOW, Document, Source, Window
 from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.run import executor as pipeline
 from fieldmill.run.store import Run
