@@ -1,7 +1,5 @@
-import os
 import sys
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
@@ -30,8 +28,26 @@ sys.path.insert(0, str(Path(__file__).parent / "e2e"))
 
 @pytest.fixture(scope="session")
 def s3_endpoint():
-    """A moto S3 server on loopback, with test credentials in the environment of this process and its children."""
-    from s3server import CREDENTIALS, moto_server
+    """A moto S3 server on loopback (its URL). Nothing of it is put in this process's environment: code under test
+    reaches it through `s3_fs`, a child process through `s3_env`."""
+    from s3server import moto_server
 
-    with moto_server() as endpoint, mock.patch.dict(os.environ, {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}):
+    with moto_server() as endpoint:
         yield endpoint
+
+
+@pytest.fixture(scope="session")
+def s3_fs(s3_endpoint):
+    """The product's filesystem configured for the test endpoint, credentials included."""
+    from fieldmill import storage
+    from s3server import settings
+
+    return storage.Filesystem(settings(s3_endpoint))
+
+
+@pytest.fixture(scope="session")
+def s3_env(s3_endpoint):
+    """The environment a child process (the CLI) reaches the test endpoint with, as a user's shell would hold it."""
+    from s3server import CREDENTIALS
+
+    return {**CREDENTIALS, "AWS_ENDPOINT_URL": s3_endpoint}

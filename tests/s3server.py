@@ -32,3 +32,11 @@ def client(endpoint: str):
 
     return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
                         aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"], region_name=CREDENTIALS["AWS_DEFAULT_REGION"])
+
+
+def settings(endpoint: str):
+    """`fieldmill.storage.S3Settings` for the test endpoint."""
+    from fieldmill.storage import S3Settings
+
+    return S3Settings(endpoint_url=endpoint, region=CREDENTIALS["AWS_DEFAULT_REGION"], access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                      secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])

@@ -63,8 +63,8 @@ class Decoded:
 
 
 def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str | None = None, ocr: OcrSettings = _DEFAULT_OCR,
-                  max_pages: int | None = None, decode_timeout_s: float | None = None) -> Decoded:
-    """Read and decode one listed document, as `run` does; failures are reasons, never exceptions.
+                  max_pages: int | None = None, decode_timeout_s: float | None = None, fs: storage.Filesystem = storage.PROCESS) -> Decoded:
+    """Read (through `fs`) and decode one listed document, as `run` does; failures are reasons, never exceptions.
 
     With `etag`, the read is pinned to the listed version: a document replaced since it
     was listed is a `changed` row (the next run reads the new version under its new ETag).
@@ -78,7 +78,7 @@ def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str |
     if size > max_doc_bytes:
         return Decoded(None, TOO_LONG, f"object of {size} bytes exceeds the {max_doc_bytes}-byte limit")
     try:
-        data = storage.read_bytes(uri, max_bytes=max_doc_bytes, etag=etag)
+        data = fs.read_bytes(uri, max_bytes=max_doc_bytes, etag=etag)
     except storage.Changed as exc:
         return Decoded(None, CHANGED, f"{exc}; the next run reads the new version")
     except (OSError, storage.StorageError) as exc:
@@ -98,8 +98,8 @@ def read_document(uri: str, key: str, size: int, max_doc_bytes: int, etag: str |
 
 
 def decode_batch(batch: dict[str, Any], max_doc_bytes: int, ocr: dict[str, Any] | None = None, max_pages: int | None = None,
-                 decode_timeout_s: float | None = None) -> dict[str, list]:
-    """Read and decode a batch of listed documents (a Ray Data task): each `Document` comes back with its text and
+                 decode_timeout_s: float | None = None, fs: storage.Filesystem = storage.PROCESS) -> dict[str, list]:
+    """Read (through `fs`) and decode a batch of listed documents (a Ray Data task): each `Document` comes back with its text and
     pages, or with the reason it has none; failures become reasons, never exceptions."""
     settings = OcrSettings(**ocr) if ocr else _DEFAULT_OCR
     read = []
@@ -109,7 +109,7 @@ def decode_batch(batch: dict[str, Any], max_doc_bytes: int, ocr: dict[str, Any] 
         started = time.perf_counter()
         try:
             decoded = read_document(source.location, source.key, int(source.size), max_doc_bytes, etag=source.etag, ocr=settings,
-                                    max_pages=max_pages, decode_timeout_s=decode_timeout_s)
+                                    max_pages=max_pages, decode_timeout_s=decode_timeout_s, fs=fs)
             digest = text_digest(decoded.text) if decoded.text else ""
         except Exception as exc:  # one document's surprise is its own failed row, never the run's end
             decoded, digest = Decoded(None, DECODE_ERROR, f"{type(exc).__name__}: {exc}"[:1000]), ""

@@ -8,13 +8,17 @@ off while it streams is past botocore's retry, so `read_bytes` fetches it again 
 Writes are whole or absent: a local file is written under a temporary name and
 renamed; an S3 object is one PUT.
 
-How this process reaches S3 is one value, `S3Settings` (endpoint, region, profile, attempts,
-timeouts, and credentials only when given): by default read from the environment
-(`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, `AWS_MAX_ATTEMPTS` (default 10, every AWS
-SDK reads it), `FIELDMILL_S3_CONNECT_TIMEOUT` and `FIELDMILL_S3_READ_TIMEOUT` (seconds, default
-10 and 60)); `configure(settings)` or `with using(settings):` sets it for this process without
-touching the environment (tests point it at a local endpoint so), and `S3Settings.as_env()` is
-what a run hands its Ray workers (never credentials: workers use the AWS chain themselves).
+A `Filesystem` is where the product reads and writes; how it reaches S3 is one value, `S3Settings`
+(endpoint, region, profile, attempts, timeouts, and credentials only when given). The run store,
+the reader and a run take a `Filesystem` as an argument, as pyarrow's and fsspec's users do:
+`RunStore(output, Filesystem(S3Settings(endpoint_url=...)))` works against that endpoint whatever
+the environment says. Without one they use `PROCESS`, whose settings are read at each call: from
+the environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, `AWS_MAX_ATTEMPTS` (default 10,
+every AWS SDK reads it), `FIELDMILL_S3_CONNECT_TIMEOUT` and `FIELDMILL_S3_READ_TIMEOUT` (seconds,
+default 10 and 60)), or what `configure(settings)` / `with using(settings):` set for this process.
+The module's functions (`read_bytes`, `write_bytes`, ...) are `PROCESS`'s methods.
+`S3Settings.as_env()` is what a run hands its Ray workers for `PROCESS` (never credentials:
+workers use the AWS chain themselves).
 """
 
 from __future__ import annotations
@@ -176,11 +180,6 @@ def _client(settings: S3Settings):
     return session.client("s3", config=config, endpoint_url=settings.endpoint_url)
 
 
-def s3_attempts() -> int:
-    """Attempts per request, retries included (`AWS_MAX_ATTEMPTS`, else 10)."""
-    return s3_settings().max_attempts
-
-
 def _s3_errors():
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 
@@ -206,14 +205,6 @@ def _s3_request(action: str, uri: str):
         raise StorageError(f"cannot {action} {uri}: {exc}") from None
 
 
-def list_objects(root: str) -> Iterator[ObjectInfo]:
-    """Every object under `root`, in key order, streamed."""
-    if is_s3(root):
-        yield from _list_s3(root)
-    else:
-        yield from _list_local(root)
-
-
 def _list_local(root: str) -> Iterator[ObjectInfo]:
     base = Path(root)
     if not base.exists():
@@ -236,53 +227,6 @@ def _list_local(root: str) -> Iterator[ObjectInfo]:
                              stat.st_mtime_ns / 1e9)
 
 
-def _list_s3(root: str) -> Iterator[ObjectInfo]:
-    botocore_error, client_error, credential_errors = _s3_errors()
-    bucket, prefix = split_s3(root)
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    paginator = s3_client().get_paginator("list_objects_v2")
-    try:
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", ()):
-                key = item["Key"]
-                if key.endswith("/"):
-                    continue  # a folder marker
-                yield ObjectInfo(f"s3://{bucket}/{key}", key[len(prefix) :], item["Size"], item["ETag"].strip('"'), item["LastModified"].timestamp())
-    except credential_errors as exc:
-        raise NoCredentials(f"no AWS credentials for {root}: {exc}") from None
-    except client_error as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("NoSuchBucket", "404"):
-            raise MissingInput(f"input {root}: bucket {bucket} does not exist") from None
-        if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
-            raise NoCredentials(f"access to {root} refused: {code}") from None
-        raise StorageError(f"cannot list {root}: {exc}") from None
-    except botocore_error as exc:
-        raise StorageError(f"cannot list {root}: {exc}") from None
-
-
-def read_bytes(uri: str, max_bytes: int | None = None, etag: str | None = None) -> bytes:
-    """The object's bytes (at most `max_bytes` + 1, so a caller can tell it was longer).
-
-    With `etag`, only the version that was listed: S3 answers `If-Match`, a local file's
-    ETag (modification time and size) is checked before and after reading; a different
-    version raises `Changed`.
-    """
-    if is_s3(uri):
-        return _read_s3(uri, None if max_bytes is None else max_bytes + 1, etag)
-    try:
-        if etag is not None and local_etag(Path(uri)) != etag:
-            raise Changed(f"{uri} changed after it was listed")
-        with open(uri, "rb") as handle:
-            data = handle.read(max_bytes + 1 if max_bytes is not None else -1)
-    except FileNotFoundError:
-        raise MissingInput(f"{uri} does not exist") from None
-    if etag is not None and local_etag(Path(uri)) != etag:
-        raise Changed(f"{uri} changed while it was read")
-    return data
-
-
 def local_etag(path: Path) -> str:
     stat = path.stat()
     return f"{stat.st_mtime_ns:x}-{stat.st_size:x}"
@@ -295,40 +239,288 @@ def _stream_errors() -> tuple[type[BaseException], ...]:
     return ConnectionClosedError, IncompleteReadError, ReadTimeoutError, ResponseStreamingError, HTTPError, ConnectionError
 
 
-def _read_s3(uri: str, amount: int | None, etag: str | None = None) -> bytes:
-    bucket, key = split_s3(uri)
-    return _get_s3(uri, bucket, key, amount, IfMatch=f'"{etag}"') if etag else _get_s3(uri, bucket, key, amount)
+def _local_version(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
-def _get_s3(uri: str, bucket: str, key: str, amount: int | None, **request) -> bytes:
-    """GET an object (or a range of it) and read its body; a body that breaks off is fetched again."""
-    broken = _stream_errors()
-    attempts = s3_attempts()
-    for attempt in range(1, attempts + 1):
-        with _s3_request("read", uri):
-            body = s3_client().get_object(Bucket=bucket, Key=key, **request)["Body"]
+@dataclass(frozen=True)
+class Filesystem:
+    """Where the product reads and writes: local paths, and s3:// URIs reached with `s3` (None: this
+    process's settings at each call, see `s3_settings`). A value, like pyarrow's filesystems: the run store,
+    the reader and the run's Ray tasks take one, so a caller (a test) points them at an endpoint without
+    touching the environment. It pickles with its settings, credentials included when they were given."""
+
+    s3: S3Settings | None = None
+
+    def settings(self) -> S3Settings:
+        return self.s3 if self.s3 is not None else s3_settings()
+
+    def client(self):
+        return _client(self.settings())
+
+    def list_objects(self, root: str) -> Iterator[ObjectInfo]:
+        """Every object under `root`, in key order, streamed."""
+        if is_s3(root):
+            yield from self._list_s3(root)
+        else:
+            yield from _list_local(root)
+
+    def _list_s3(self, root: str) -> Iterator[ObjectInfo]:
+        botocore_error, client_error, credential_errors = _s3_errors()
+        bucket, prefix = split_s3(root)
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        paginator = self.client().get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents", ()):
+                    key = item["Key"]
+                    if key.endswith("/"):
+                        continue  # a folder marker
+                    yield ObjectInfo(f"s3://{bucket}/{key}", key[len(prefix) :], item["Size"], item["ETag"].strip('"'), item["LastModified"].timestamp())
+        except credential_errors as exc:
+            raise NoCredentials(f"no AWS credentials for {root}: {exc}") from None
+        except client_error as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchBucket", "404"):
+                raise MissingInput(f"input {root}: bucket {bucket} does not exist") from None
+            if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
+                raise NoCredentials(f"access to {root} refused: {code}") from None
+            raise StorageError(f"cannot list {root}: {exc}") from None
+        except botocore_error as exc:
+            raise StorageError(f"cannot list {root}: {exc}") from None
+
+    def read_bytes(self, uri: str, max_bytes: int | None = None, etag: str | None = None) -> bytes:
+        """The object's bytes (at most `max_bytes` + 1, so a caller can tell it was longer).
+
+        With `etag`, only the version that was listed: S3 answers `If-Match`, a local file's
+        ETag (modification time and size) is checked before and after reading; a different
+        version raises `Changed`.
+        """
+        if is_s3(uri):
+            return self._read_s3(uri, None if max_bytes is None else max_bytes + 1, etag)
+        try:
+            if etag is not None and local_etag(Path(uri)) != etag:
+                raise Changed(f"{uri} changed after it was listed")
+            with open(uri, "rb") as handle:
+                data = handle.read(max_bytes + 1 if max_bytes is not None else -1)
+        except FileNotFoundError:
+            raise MissingInput(f"{uri} does not exist") from None
+        if etag is not None and local_etag(Path(uri)) != etag:
+            raise Changed(f"{uri} changed while it was read")
+        return data
+
+    def _read_s3(self, uri: str, amount: int | None, etag: str | None = None) -> bytes:
+        bucket, key = split_s3(uri)
+        return self._get_s3(uri, bucket, key, amount, IfMatch=f'"{etag}"') if etag else self._get_s3(uri, bucket, key, amount)
+
+    def _get_s3(self, uri: str, bucket: str, key: str, amount: int | None, **request) -> bytes:
+        """GET an object (or a range of it) and read its body; a body that breaks off is fetched again."""
+        broken = _stream_errors()
+        attempts = self.settings().max_attempts
+        for attempt in range(1, attempts + 1):
+            with _s3_request("read", uri):
+                body = self.client().get_object(Bucket=bucket, Key=key, **request)["Body"]
+                try:
+                    return body.read(amount)
+                except broken as exc:
+                    if attempt == attempts:
+                        raise StorageError(f"cannot read {uri}: the download broke off {attempts} times: {exc}") from None
+                finally:
+                    body.close()
+            # Full jitter, as botocore's standard mode does between attempts.
+            time.sleep(random.uniform(0, min(_MAX_BACKOFF_S, 0.5 * 2**attempt)))
+        raise AssertionError("unreachable")
+
+    def _read_s3_range(self, uri: str, bucket: str, key: str, first: int, last: int) -> bytes:
+        return self._get_s3(uri, bucket, key, None, Range=f"bytes={first}-{last}")
+
+    def open_object(self, uri: str):
+        """A seekable binary file for reading `uri` (ranged GETs on S3)."""
+        if is_s3(uri):
+            return RangedObject(uri, self)  # unbuffered: the Parquet reader asks for exactly the byte ranges it needs
+        try:
+            return open(uri, "rb")
+        except OSError as exc:
+            raise StorageError(f"cannot read {uri}: {exc}") from None
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        """Write the whole object or nothing."""
+        if is_s3(uri):
+            bucket, key = split_s3(uri)
+            with _s3_request("write", uri):
+                self.client().put_object(Bucket=bucket, Key=key, Body=data)
+            return
+        path = Path(uri)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        except OSError as exc:
+            raise StorageError(f"cannot write {uri}: {exc}") from None
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        except OSError as exc:
+            Path(temp).unlink(missing_ok=True)
+            raise StorageError(f"cannot write {uri}: {exc}") from None
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+    def read_versioned(self, uri: str) -> tuple[bytes, str] | None:
+        """The object's bytes and a version tag for `write_if`, or None when it does not exist."""
+        if is_s3(uri):
+            bucket, key = split_s3(uri)
+            _, client_error, _ = _s3_errors()
             try:
-                return body.read(amount)
-            except broken as exc:
-                if attempt == attempts:
-                    raise StorageError(f"cannot read {uri}: the download broke off {attempts} times: {exc}") from None
+                with _s3_request("read", uri):
+                    answer = self.client().get_object(Bucket=bucket, Key=key)
+                    return answer["Body"].read(), answer["ETag"].strip('"')
+            except StorageError as exc:
+                if "NoSuchKey" in str(exc) or "404" in str(exc):
+                    return None
+                raise
+        path = Path(uri)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"cannot read {uri}: {exc}") from None
+        return data, _local_version(data)
+
+    def read_with_age(self, uri: str) -> tuple[bytes, str, float] | None:
+        """`read_versioned` plus the object's age by the store's own clock (S3: the answer's Date minus
+        Last-Modified; locally: now minus mtime), so two machines' clocks never meet; None when absent."""
+        if is_s3(uri):
+            bucket, key = split_s3(uri)
+            try:
+                with _s3_request("read", uri):
+                    answer = self.client().get_object(Bucket=bucket, Key=key)
+                    data = answer["Body"].read()
+            except StorageError as exc:
+                if "NoSuchKey" in str(exc) or "404" in str(exc):
+                    return None
+                raise
+            from email.utils import parsedate_to_datetime
+
+            said = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+            now = parsedate_to_datetime(said) if said else answer["LastModified"]
+            return data, answer["ETag"].strip('"'), max(0.0, (now - answer["LastModified"]).total_seconds())
+        path = Path(uri)
+        try:
+            data = path.read_bytes()
+            age = time.time() - path.stat().st_mtime
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"cannot read {uri}: {exc}") from None
+        return data, _local_version(data), max(0.0, age)
+
+    def write_if(self, uri: str, data: bytes, version: str | None) -> str:
+        """Write only if the object is still at `version` (None: only if it does not exist); else `Changed`.
+        Returns the new version (from the write's own answer: no read after it that could fail).
+
+        S3 makes the check itself (`If-None-Match: *`, `If-Match`); locally an exclusive lock on
+        the folder serialises writers (no lock file is left beside the object).
+        """
+        if is_s3(uri):
+            bucket, key = split_s3(uri)
+            condition = {"IfNoneMatch": "*"} if version is None else {"IfMatch": f'"{version}"'}
+            with _s3_request("write", uri):
+                answer = self.client().put_object(Bucket=bucket, Key=key, Body=data, **condition)
+            return answer["ETag"].strip('"')
+        import fcntl
+
+        path = Path(uri)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                fcntl.flock(folder, fcntl.LOCK_EX)
+                current = self.read_versioned(uri)
+                if (current is None) != (version is None) or (current is not None and current[1] != version):
+                    raise Changed(f"cannot write {uri}: it is not the expected version")
+                self.write_bytes(uri, data)
+                return _local_version(data)
             finally:
-                body.close()
-        # Full jitter, as botocore's standard mode does between attempts.
-        time.sleep(random.uniform(0, min(_MAX_BACKOFF_S, 0.5 * 2**attempt)))
-    raise AssertionError("unreachable")
+                os.close(folder)  # closing the descriptor releases the lock
+        except OSError as exc:
+            raise StorageError(f"cannot write {uri}: {exc}") from None
+
+    def delete(self, uri: str) -> None:
+        """Remove an object (absent is fine)."""
+        if is_s3(uri):
+            bucket, key = split_s3(uri)
+            with _s3_request("delete", uri):
+                self.client().delete_object(Bucket=bucket, Key=key)
+            return
+        try:
+            Path(uri).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot delete {uri}: {exc}") from None
+
+    def exists(self, uri: str) -> bool:
+        if is_s3(uri):
+            bucket, key = split_s3(uri)
+            _, client_error, _ = _s3_errors()
+            try:
+                self.client().head_object(Bucket=bucket, Key=key)
+                return True
+            except client_error as exc:
+                if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                    return False
+                raise StorageError(f"cannot check {uri}: {exc}") from None
+        return Path(uri).exists()
+
+    def list_names(self, prefix_uri: str) -> list[str]:
+        """Names of the objects directly under a folder (no recursion); empty when absent."""
+        if is_s3(prefix_uri):
+            return [info.key for info in self._list_s3(prefix_uri) if "/" not in info.key]
+        path = Path(prefix_uri)
+        if not path.is_dir():
+            return []
+        return sorted(p.name for p in path.iterdir() if p.is_file())
+
+    def list_modified(self, prefix_uri: str) -> dict[str, float]:
+        """{name: when the store wrote it, by the store's clock} of the objects directly under a folder."""
+        if is_s3(prefix_uri):
+            return {info.key: info.modified for info in self._list_s3(prefix_uri) if "/" not in info.key}
+        path = Path(prefix_uri)
+        if not path.is_dir():
+            return {}
+        return {p.name: p.stat().st_mtime_ns / 1e9 for p in sorted(path.iterdir()) if p.is_file()}
+
+    def list_folders(self, prefix_uri: str) -> list[str]:
+        """Names of the sub-folders directly under a folder."""
+        if is_s3(prefix_uri):
+            bucket, prefix = split_s3(prefix_uri)
+            prefix = prefix.rstrip("/") + "/" if prefix else ""
+            names = []
+            with _s3_request("list", prefix_uri):
+                for page in self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+                    names += [p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", ())]
+            return sorted(names)
+        path = Path(prefix_uri)
+        return sorted(p.name for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
 
 
 class RangedObject(io.RawIOBase):
     """An S3 object as a seekable file whose reads are ranged GETs: a Parquet reader fetches the
     footer and the column chunks it needs, not the whole object."""
 
-    def __init__(self, uri: str):
+    def __init__(self, uri: str, fs: Filesystem):
         super().__init__()
         self.uri = uri
+        self.fs = fs
         self.bucket, self.key = split_s3(uri)
         with _s3_request("read", uri):
-            self.size = s3_client().head_object(Bucket=self.bucket, Key=self.key)["ContentLength"]
+            self.size = fs.client().head_object(Bucket=self.bucket, Key=self.key)["ContentLength"]
         self.position = 0
 
     def readable(self) -> bool:
@@ -349,202 +541,26 @@ class RangedObject(io.RawIOBase):
         end = min(self.size, self.position + len(buffer))
         if end <= self.position:
             return 0
-        data = _read_s3_range(self.uri, self.bucket, self.key, self.position, end - 1)
+        data = self.fs._read_s3_range(self.uri, self.bucket, self.key, self.position, end - 1)
         buffer[: len(data)] = data
         self.position += len(data)
         return len(data)
 
 
-def _read_s3_range(uri: str, bucket: str, key: str, first: int, last: int) -> bytes:
-    return _get_s3(uri, bucket, key, None, Range=f"bytes={first}-{last}")
+# The process's filesystem: the module's functions, for callers that do not carry one (the CLI's own files).
+PROCESS = Filesystem()
+list_objects = PROCESS.list_objects
+read_bytes = PROCESS.read_bytes
+open_object = PROCESS.open_object
+write_bytes = PROCESS.write_bytes
+read_versioned = PROCESS.read_versioned
+read_with_age = PROCESS.read_with_age
+write_if = PROCESS.write_if
+delete = PROCESS.delete
+exists = PROCESS.exists
+list_names = PROCESS.list_names
+list_modified = PROCESS.list_modified
+list_folders = PROCESS.list_folders
 
 
-def open_object(uri: str):
-    """A seekable binary file for reading `uri` (ranged GETs on S3)."""
-    if is_s3(uri):
-        return RangedObject(uri)  # unbuffered: the Parquet reader asks for exactly the byte ranges it needs
-    try:
-        return open(uri, "rb")
-    except OSError as exc:
-        raise StorageError(f"cannot read {uri}: {exc}") from None
-
-
-def write_bytes(uri: str, data: bytes) -> None:
-    """Write the whole object or nothing."""
-    if is_s3(uri):
-        bucket, key = split_s3(uri)
-        with _s3_request("write", uri):
-            s3_client().put_object(Bucket=bucket, Key=key, Body=data)
-        return
-    path = Path(uri)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise StorageError(f"cannot write {uri}: {exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise StorageError(f"cannot write {uri}: {exc}") from None
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def read_versioned(uri: str) -> tuple[bytes, str] | None:
-    """The object's bytes and a version tag for `write_if`, or None when it does not exist."""
-    if is_s3(uri):
-        bucket, key = split_s3(uri)
-        _, client_error, _ = _s3_errors()
-        try:
-            with _s3_request("read", uri):
-                answer = s3_client().get_object(Bucket=bucket, Key=key)
-                return answer["Body"].read(), answer["ETag"].strip('"')
-        except StorageError as exc:
-            if "NoSuchKey" in str(exc) or "404" in str(exc):
-                return None
-            raise
-    path = Path(uri)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise StorageError(f"cannot read {uri}: {exc}") from None
-    return data, _local_version(data)
-
-
-def read_with_age(uri: str) -> tuple[bytes, str, float] | None:
-    """`read_versioned` plus the object's age by the store's own clock (S3: the answer's Date minus
-    Last-Modified; locally: now minus mtime), so two machines' clocks never meet; None when absent."""
-    if is_s3(uri):
-        bucket, key = split_s3(uri)
-        try:
-            with _s3_request("read", uri):
-                answer = s3_client().get_object(Bucket=bucket, Key=key)
-                data = answer["Body"].read()
-        except StorageError as exc:
-            if "NoSuchKey" in str(exc) or "404" in str(exc):
-                return None
-            raise
-        from email.utils import parsedate_to_datetime
-
-        said = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
-        now = parsedate_to_datetime(said) if said else answer["LastModified"]
-        return data, answer["ETag"].strip('"'), max(0.0, (now - answer["LastModified"]).total_seconds())
-    path = Path(uri)
-    try:
-        data = path.read_bytes()
-        age = time.time() - path.stat().st_mtime
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise StorageError(f"cannot read {uri}: {exc}") from None
-    return data, _local_version(data), max(0.0, age)
-
-
-def _local_version(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
-
-
-def write_if(uri: str, data: bytes, version: str | None) -> str:
-    """Write only if the object is still at `version` (None: only if it does not exist); else `Changed`.
-    Returns the new version (from the write's own answer: no read after it that could fail).
-
-    S3 makes the check itself (`If-None-Match: *`, `If-Match`); locally an exclusive lock on
-    the folder serialises writers (no lock file is left beside the object).
-    """
-    if is_s3(uri):
-        bucket, key = split_s3(uri)
-        condition = {"IfNoneMatch": "*"} if version is None else {"IfMatch": f'"{version}"'}
-        with _s3_request("write", uri):
-            answer = s3_client().put_object(Bucket=bucket, Key=key, Body=data, **condition)
-        return answer["ETag"].strip('"')
-    import fcntl
-
-    path = Path(uri)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            fcntl.flock(folder, fcntl.LOCK_EX)
-            current = read_versioned(uri)
-            if (current is None) != (version is None) or (current is not None and current[1] != version):
-                raise Changed(f"cannot write {uri}: it is not the expected version")
-            write_bytes(uri, data)
-            return _local_version(data)
-        finally:
-            os.close(folder)  # closing the descriptor releases the lock
-    except OSError as exc:
-        raise StorageError(f"cannot write {uri}: {exc}") from None
-
-
-def delete(uri: str) -> None:
-    """Remove an object (absent is fine)."""
-    if is_s3(uri):
-        bucket, key = split_s3(uri)
-        with _s3_request("delete", uri):
-            s3_client().delete_object(Bucket=bucket, Key=key)
-        return
-    try:
-        Path(uri).unlink(missing_ok=True)
-    except OSError as exc:
-        raise StorageError(f"cannot delete {uri}: {exc}") from None
-
-
-def exists(uri: str) -> bool:
-    if is_s3(uri):
-        bucket, key = split_s3(uri)
-        _, client_error, _ = _s3_errors()
-        try:
-            s3_client().head_object(Bucket=bucket, Key=key)
-            return True
-        except client_error as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise StorageError(f"cannot check {uri}: {exc}") from None
-    return Path(uri).exists()
-
-
-def list_names(prefix_uri: str) -> list[str]:
-    """Names of the objects directly under a folder (no recursion); empty when absent."""
-    if is_s3(prefix_uri):
-        return [info.key for info in _list_s3(prefix_uri) if "/" not in info.key]
-    path = Path(prefix_uri)
-    if not path.is_dir():
-        return []
-    return sorted(p.name for p in path.iterdir() if p.is_file())
-
-
-def list_modified(prefix_uri: str) -> dict[str, float]:
-    """{name: when the store wrote it, by the store's clock} of the objects directly under a folder."""
-    if is_s3(prefix_uri):
-        return {info.key: info.modified for info in _list_s3(prefix_uri) if "/" not in info.key}
-    path = Path(prefix_uri)
-    if not path.is_dir():
-        return {}
-    return {p.name: p.stat().st_mtime_ns / 1e9 for p in sorted(path.iterdir()) if p.is_file()}
-
-
-def list_folders(prefix_uri: str) -> list[str]:
-    """Names of the sub-folders directly under a folder."""
-    if is_s3(prefix_uri):
-        bucket, prefix = split_s3(prefix_uri)
-        prefix = prefix.rstrip("/") + "/" if prefix else ""
-        names = []
-        with _s3_request("list", prefix_uri):
-            for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-                names += [p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", ())]
-        return sorted(names)
-    path = Path(prefix_uri)
-    return sorted(p.name for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
-
-
-__all__ = ["S3Settings", "configure", "using", "s3_settings", "ObjectInfo", "list_objects", "read_bytes", "write_bytes", "write_if", "read_versioned", "delete", "exists", "join", "is_s3", "Changed"]
+__all__ = ["Filesystem", "PROCESS", "S3Settings", "configure", "using", "s3_settings", "ObjectInfo", "list_objects", "read_bytes", "write_bytes", "write_if", "read_versioned", "delete", "exists", "join", "is_s3", "Changed"]

@@ -146,7 +146,7 @@ def test_a_changed_document_is_processed_again_by_the_same_command(tmp_path, sta
 
 
 @pytest.mark.s3
-def test_s3_faults_are_retried_and_an_unreadable_document_is_one_failed_row(tmp_path, standin, s3_endpoint):
+def test_s3_faults_are_retried_and_an_unreadable_document_is_one_failed_row(tmp_path, standin, s3_endpoint, s3_env):
     s3 = client(s3_endpoint)
     s3.create_bucket(Bucket="faulty-in")
     s3.create_bucket(Bucket="faulty-out")
@@ -169,7 +169,7 @@ def test_s3_faults_are_retried_and_an_unreadable_document_is_one_failed_row(tmp_
             Rule("drop", "put", key="_SUCCESS", times=1),
             Rule("slowdown", "head", times=1),
         ]
-        env = {**standin, "AWS_ENDPOINT_URL": proxy.url, "AWS_MAX_ATTEMPTS": "6", "FIELDMILL_S3_READ_TIMEOUT": "1"}
+        env = {**standin, **s3_env, "AWS_ENDPOINT_URL": proxy.url, "AWS_MAX_ATTEMPTS": "6", "FIELDMILL_S3_READ_TIMEOUT": "1"}
         result = fieldmill("run", "s3://faulty-in/2026-11/", "--schema", "invoice", "--output", "s3://faulty-out/invoice/", "--part-rows", "25", *STANDIN, env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         faults, requests = dict(proxy.faults), dict(proxy.requests)
@@ -186,7 +186,7 @@ def test_s3_faults_are_retried_and_an_unreadable_document_is_one_failed_row(tmp_
 
 
 @pytest.mark.s3
-def test_output_that_cannot_be_written_fails_the_run_loudly_and_a_rerun_resumes(tmp_path, standin, s3_endpoint):
+def test_output_that_cannot_be_written_fails_the_run_loudly_and_a_rerun_resumes(tmp_path, standin, s3_endpoint, s3_env):
     s3 = client(s3_endpoint)
     s3.create_bucket(Bucket="lossy-out")
     names = write_docs(tmp_path / "docs", 40)
@@ -194,7 +194,7 @@ def test_output_that_cannot_be_written_fails_the_run_loudly_and_a_rerun_resumes(
     with fault_proxy(s3_endpoint) as proxy:
         # The first part lands; every later part is refused for good.
         proxy.rules.append(Rule("slowdown", "put", key=r"part-.*-000(0[1-9]|[1-9]\d)\.parquet"))
-        env = {**standin, "AWS_ENDPOINT_URL": proxy.url, "AWS_MAX_ATTEMPTS": "3"}
+        env = {**standin, **s3_env, "AWS_ENDPOINT_URL": proxy.url, "AWS_MAX_ATTEMPTS": "3"}
         failed = fieldmill(*args, env=env)
     assert failed.returncode == 6, failed.stdout + failed.stderr[-3000:]
     assert "cannot write s3://lossy-out/x/run_id=" in failed.stderr and "run the same command again" in failed.stderr
@@ -203,7 +203,7 @@ def test_output_that_cannot_be_written_fails_the_run_loudly_and_a_rerun_resumes(
     held = len(s3_rows(s3, "lossy-out", "x/"))
     assert held == 10
 
-    again = fieldmill(*args, env={**standin})  # the store works again
+    again = fieldmill(*args, env={**standin, **s3_env})  # the store works again
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"{len(names) - held} processed now, {held} already done" in again.stdout
     assert sorted(r["doc_key"] for r in s3_rows(s3, "lossy-out", "x/")) == names
@@ -213,7 +213,7 @@ SECRET = "fieldmill-Secret-Never-Printed-7Qz"
 
 
 @pytest.mark.s3
-def test_unsafe_keys_stay_inside_output_and_credentials_are_never_written(tmp_path, standin, s3_endpoint):
+def test_unsafe_keys_stay_inside_output_and_credentials_are_never_written(tmp_path, standin, s3_endpoint, s3_env):
     s3 = client(s3_endpoint)
     s3.create_bucket(Bucket="odd-keys")
     keys = ["in/../../escape.txt", "in//double slash.txt", "in/abs/../../../etc/passwd.txt", "in/Rechnung #7 Müller é.txt", "in/%2e%2e/enc.txt", "in/sub/./dot.txt"]
@@ -224,7 +224,7 @@ def test_unsafe_keys_stay_inside_output_and_credentials_are_never_written(tmp_pa
     out = work / "out"
     before = {p for p in tmp_path.rglob("*")}
     ray_tmp = Path("/tmp") / f"fm-ray-{os.getpid()}"
-    env = {**standin, "AWS_SECRET_ACCESS_KEY": SECRET, "RAY_TMPDIR": str(ray_tmp)}
+    env = {**standin, **s3_env, "AWS_SECRET_ACCESS_KEY": SECRET, "RAY_TMPDIR": str(ray_tmp)}
     result = fieldmill("run", "s3://odd-keys/in/", "--schema", "invoice", "--output", str(out), *STANDIN, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
 

@@ -109,7 +109,7 @@ def test_local_folder_then_rerun_adds_nothing(tmp_path):
 
 
 @pytest.mark.s3
-def test_s3_input_and_output(tmp_path, s3_endpoint):
+def test_s3_input_and_output(tmp_path, s3_endpoint, s3_env):
     from s3server import client
 
     s3 = client(s3_endpoint)
@@ -121,7 +121,7 @@ def test_s3_input_and_output(tmp_path, s3_endpoint):
     s3.put_object(Bucket="records", Key="2026-11/clinic 42/empty.txt", Body=b"")
 
     args = ("run", "s3://records/2026-11/", "--schema", "invoice", "--output", "s3://extractions/invoice/", "--retries", "0")
-    first = fieldmill(*args)
+    first = fieldmill(*args, env=s3_env)
     assert first.returncode == 0, first.stderr[-3000:]
     rows = s3_rows(s3, "extractions", "invoice/")
     assert sorted(r["doc_uri"] for r in rows) == [
@@ -134,7 +134,7 @@ def test_s3_input_and_output(tmp_path, s3_endpoint):
     assert success["rows"] == 2 and success["failure_reasons"] == {"empty": 1}
     assert "testing-secret" not in json.dumps(success) and "testing-secret" not in first.stdout + first.stderr
 
-    again = fieldmill(*args)
+    again = fieldmill(*args, env=s3_env)
     assert again.returncode == 0 and "0 processed now, 2 already done" in again.stdout
     assert len(s3_rows(s3, "extractions", "invoice/")) == 2
 

@@ -183,13 +183,14 @@ def test_gold_records_as_predictions_score_one_hundred_percent(schema_name, tmp_
 
 
 @pytest.mark.s3
-def test_results_gold_and_report_on_s3(s3_endpoint, capsys):
+def test_results_gold_and_report_on_s3(s3_endpoint, s3_fs, capsys):
     client(s3_endpoint).create_bucket(Bucket="evals")
-    _perfect_run("invoice", "s3://evals/corpus", "s3://evals/out")
-    assert main(["eval", "--results", "s3://evals/out", "--gold", "s3://evals/corpus/gold.jsonl",
-                 "--report", "s3://evals/reports/r.md", "--plot", "s3://evals/reports/fields.png", "--min-compliance", "1"]) == 0
+    with storage.using(s3_fs.s3):  # the command's process reaches the endpoint as configured
+        _perfect_run("invoice", "s3://evals/corpus", "s3://evals/out")
+        assert main(["eval", "--results", "s3://evals/out", "--gold", "s3://evals/corpus/gold.jsonl",
+                     "--report", "s3://evals/reports/r.md", "--plot", "s3://evals/reports/fields.png", "--min-compliance", "1"]) == 0
     assert "micro 100.0%, macro 100.0%" in capsys.readouterr().out
-    assert "![Per-field accuracy](fields.png)" in storage.read_bytes("s3://evals/reports/r.md").decode()
+    assert "![Per-field accuracy](fields.png)" in s3_fs.read_bytes("s3://evals/reports/r.md").decode()
 
 
 def test_an_output_is_scored_through_its_current_view(run, tmp_path):

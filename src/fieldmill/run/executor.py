@@ -42,8 +42,9 @@ from fieldmill.extract.windows import window_rows
 
 log = logging.getLogger("fieldmill")
 
-# What worker processes need to find the same model cache and stay offline; they reach S3 with the driver's
-# `storage.S3Settings` (credentials never travel: workers use the standard AWS chain themselves).
+# What worker processes need to find the same model cache and stay offline. They reach S3 through the run's
+# `storage.Filesystem`, handed to each task: its own settings when it has them, else the worker's environment, which
+# holds the driver's `storage.S3Settings` (credentials never travel so: workers use the standard AWS chain themselves).
 _FORWARDED_ENV = ("FIELDMILL_CACHE", "XDG_CACHE_HOME")
 _WORKER_ENV = {"VLLM_LOGGING_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_REGEX_COMPILATION_TIMEOUT_S": "1800", "TOKENIZERS_PARALLELISM": "false"}
 
@@ -78,9 +79,9 @@ class RunResult:
         return self.processed / self.wall_s if self.wall_s > 0 else 0.0
 
 
-def expand_chunk(row: dict[str, Any]) -> list[dict[str, Any]]:
+def expand_chunk(row: dict[str, Any], fs: storage.Filesystem = storage.PROCESS) -> list[dict[str, Any]]:
     """A manifest chunk -> its pending documents (Ray Data flat_map)."""
-    lines = storage.read_bytes(row["chunk"]).decode().splitlines()
+    lines = fs.read_bytes(row["chunk"]).decode().splitlines()
     return [
         {DOCUMENT: Document(Source(storage.printable(entry["uri"]), storage.printable(entry["key"]), entry["etag"], entry["size"],
                                    entry.get("tries", 0), raw_uri(entry["uri"]))).to_bytes()}
@@ -94,13 +95,13 @@ def raw_uri(uri: str) -> bytes:
     return b"" if storage.printable(uri) == uri else uri.encode("utf-8", "surrogateescape")
 
 
-def plan_run(config: RunConfig) -> tuple[LoadedSchema, str, RunStore, Run]:
-    """Schema, model id, store and run: everything decided before any work."""
+def plan_run(config: RunConfig, fs: storage.Filesystem = storage.PROCESS) -> tuple[LoadedSchema, str, RunStore, Run]:
+    """Schema, model id, store and run: everything decided before any work (INPUT and OUTPUT reached through `fs`)."""
     schema = load_schema(config.schema_spec)
     model_id = ModelRef(config.extraction.engine.model, config.extraction.engine.lora).model_id()
     if config.extraction.engine.kind != "vllm":  # another runtime's answers are not the default engine's
         model_id += f"@{config.extraction.engine.kind}"
-    store = RunStore(config.output)
+    store = RunStore(config.output, fs)
     run_id = config.run_id or default_run_id(storage.normalise_root(config.input), schema.name, schema.hash, model_id)
     if config.reprocess and not config.run_id:
         runs = store.runs()
@@ -120,11 +121,11 @@ def plan_run(config: RunConfig) -> tuple[LoadedSchema, str, RunStore, Run]:
 def _has_pending(config: RunConfig, store: RunStore, schema: LoadedSchema, model_id: str) -> bool:
     """Whether INPUT holds a document the done-set lacks (one listing, stopped at the first)."""
     history = store.history(schema.hash, model_id, max_tries=config.max_tries)
-    return any(doc_digest(info.uri, info.etag) not in history.done for info in storage.list_objects(storage.normalise_root(config.input)))
+    return any(doc_digest(info.uri, info.etag) not in history.done for info in store.fs.list_objects(storage.normalise_root(config.input)))
 
 
-def _listing(config: RunConfig, history: History, counters: dict[str, int]):
-    for info in storage.list_objects(storage.normalise_root(config.input)):
+def _listing(config: RunConfig, fs: storage.Filesystem, history: History, counters: dict[str, int]):
+    for info in fs.list_objects(storage.normalise_root(config.input)):
         digest = doc_digest(info.uri, info.etag)
         is_done = digest in history.done
         if not is_done and config.limit is not None and counters["pending"] >= config.limit:
@@ -171,10 +172,12 @@ def is_slow_node_start(exc: BaseException) -> bool:
     return "timed out during startup" in str(exc)
 
 
-def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = None, metrics: RunMetrics | None = None) -> RunResult:
+def run(config: RunConfig, on_row: Callable[[dict[str, Any]], None] | None = None, metrics: RunMetrics | None = None,
+        fs: storage.Filesystem = storage.PROCESS) -> RunResult:
+    """One run of `config`: INPUT listed and read, OUTPUT written, through `fs` (the process's own by default)."""
     started = time.time()
     reset_peak_rss()
-    schema, model_id, store, run = plan_run(config)
+    schema, model_id, store, run = plan_run(config, fs)
     if metrics is not None:  # a run that fails from here on still reports its own (zero) numbers
         metrics.start(schema.name, model_id, schema.hardened)
     with run.lease() as lease:
@@ -194,7 +197,7 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
     counters = {"listed": 0, "pending": 0, "left": 0}
     writer = run.writer(row_schema(schema.hardened), RunConstants(run.run_id, schema.name, schema.hash, model_id), config.part_rows, config.part_seconds,
                         lease=lease)
-    chunks = run.write_manifest_chunks(writer.attempt, _listing(config, history, counters), config.manifest_chunk,
+    chunks = run.write_manifest_chunks(writer.attempt, _listing(config, store.fs, history, counters), config.manifest_chunk,
                                        config.block_docs or config.batch_size * config.concurrent_batches)
     timings = {"list_s": time.time() - started, "read_s": 0.0, "engine_load_s": 0.0, "extract_wall_s": 0.0}
     log.info("run %s: %d listed, %d pending%s", run.run_id, counters["listed"], counters["pending"],
@@ -207,7 +210,7 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
         progress = Progress(counters["pending"])
         assembler = WindowAssembler(schema)
         try:
-            for window in _results(config, schema, chunks):
+            for window in _results(config, schema, chunks, store.fs):
                 written = settle(window, assembler, writer, timings)
                 if written is None:
                     continue
@@ -275,7 +278,7 @@ def settle(window: dict[str, Any], assembler: WindowAssembler, writer: PartWrite
         return writer.add(failed_document(finished.document, "writing its row", exc))
 
 
-def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, int]]):
+def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, int]], fs: storage.Filesystem):
     import ray
 
     init_ray(config.ray_address)
@@ -284,10 +287,11 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
     log.info("ray cluster: %g CPUs, %g GPUs; %d extraction worker(s) with %g GPU each", resources.get("CPU", 0), resources.get("GPU", 0), config.workers, gpus)
     engines = ray.remote(num_cpus=0)(EngineCount).remote()
     ds = ray.data.from_items([{"chunk": uri} for uri, _ in chunks], override_num_blocks=len(chunks))
-    ds = ds.flat_map(expand_chunk)
+    ds = ds.flat_map(expand_chunk, fn_kwargs={"fs": fs})
     # Reading runs in CPU tasks (OCR included, bounded per document), beside the extraction actors, never on a GPU worker.
     ds = ds.map_batches(decode_batch, fn_kwargs={"max_doc_bytes": config.max_doc_bytes, "ocr": config.ocr.model_dump(),
-                                                 "max_pages": config.max_doc_pages, "decode_timeout_s": config.decode_limit_s}, batch_size=8,
+                                                 "max_pages": config.max_doc_pages, "decode_timeout_s": config.decode_limit_s, "fs": fs},
+                        batch_size=8,
                         batch_format="default", num_cpus=1)
     # A long document becomes windows here, so its windows spread over the actor pool like documents.
     queries = field_queries(schema.hardened) if config.retrieval == RETRIEVAL_BM25 else None

@@ -84,13 +84,14 @@ def doc_digest(uri: str, etag: str) -> bytes:
 class Run:
     folder: str
     run_id: str
+    fs: storage.Filesystem = storage.PROCESS
 
     def part_names(self) -> list[str]:
-        return [n for n in storage.list_names(self.folder) if n.startswith("part-") and n.endswith(".parquet")]
+        return [n for n in self.fs.list_names(self.folder) if n.startswith("part-") and n.endswith(".parquet")]
 
     def read_part(self, name: str, columns: list[str] | None = None) -> pa.Table:
         """A part's rows; of `columns`, those the part has (parts of an older fieldmill lack newer columns)."""
-        return _read_parquet(storage.join(self.folder, name), columns)
+        return _read_parquet(self.fs, storage.join(self.folder, name), columns)
 
     def rows(self, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
         """The run's rows, one part in memory at a time."""
@@ -101,18 +102,18 @@ class Run:
 
     def completion(self) -> dict[str, Any] | None:
         uri = storage.join(self.folder, SUCCESS)
-        if not storage.exists(uri):
+        if not self.fs.exists(uri):
             return None
-        return json.loads(storage.read_bytes(uri))
+        return json.loads(self.fs.read_bytes(uri))
 
     @property
     def completed(self) -> bool:
-        return storage.exists(storage.join(self.folder, SUCCESS))
+        return self.fs.exists(storage.join(self.folder, SUCCESS))
 
     def part_written(self) -> dict[str, float]:
         """{part name: when the store wrote it, by the store's own clock}: the order of rows that several
         drivers (on machines whose clocks disagree) wrote."""
-        return {n: t for n, t in storage.list_modified(self.folder).items() if n.startswith("part-") and n.endswith(".parquet")}
+        return {n: t for n, t in self.fs.list_modified(self.folder).items() if n.startswith("part-") and n.endswith(".parquet")}
 
     def complete(self, manifest: dict[str, Any], lease: "Lease | None" = None) -> bool:
         """Write completion once (False when it was already written) and the run's one-file index;
@@ -123,7 +124,7 @@ class Run:
         self.write_run_index()
         if self.completed:
             return False
-        storage.write_bytes(storage.join(self.folder, SUCCESS), json.dumps(manifest, indent=2, sort_keys=True).encode())
+        self.fs.write_bytes(storage.join(self.folder, SUCCESS), json.dumps(manifest, indent=2, sort_keys=True).encode())
         return True
 
     # indexes
@@ -139,8 +140,8 @@ class Run:
         written back when `repair`: only a driver does, so readers with read-only credentials can read)."""
         parts = self.part_names()
         whole = storage.join(self.folder, RUN_INDEX)
-        if parts and storage.exists(whole):
-            table = _read_parquet(whole, None)
+        if parts and self.fs.exists(whole):
+            table = _read_parquet(self.fs, whole, None)
             counts = Counter(table.column("part").to_pylist())
             if set(counts) == set(parts):
                 start = 0
@@ -149,21 +150,21 @@ class Run:
                     yield name, table.slice(start, count).drop_columns(["part"])
                     start += count
                 return
-        indexed = set(storage.list_names(storage.join(self.folder, INDEX_DIR)))
+        indexed = set(self.fs.list_names(storage.join(self.folder, INDEX_DIR)))
         for name in parts:
             if name in indexed:
-                yield name, _read_parquet(storage.join(self.folder, INDEX_DIR, name), None)
+                yield name, _read_parquet(self.fs, storage.join(self.folder, INDEX_DIR, name), None)
             else:  # the driver died between a part and its index
                 table = index_of(self.read_part(name, INDEX_SCHEMA.names))
                 if repair:
-                    storage.write_bytes(storage.join(self.folder, INDEX_DIR, name), _parquet_bytes(table))
+                    self.fs.write_bytes(storage.join(self.folder, INDEX_DIR, name), _parquet_bytes(table))
                 yield name, table
 
     def write_run_index(self) -> None:
         """All part indexes in one file (with a `part` column), so a completed run costs one read."""
         tables = [table.append_column("part", pa.array([name] * table.num_rows, pa.string())) for name, table in self.part_indexes(repair=True)]
         table = pa.concat_tables(tables) if tables else INDEX_SCHEMA.append(pa.field("part", pa.string())).empty_table()
-        storage.write_bytes(storage.join(self.folder, RUN_INDEX), _parquet_bytes(table))
+        self.fs.write_bytes(storage.join(self.folder, RUN_INDEX), _parquet_bytes(table))
 
     def summary(self) -> dict[str, Any]:
         """Counts over the run's rows, from its indexes."""
@@ -203,7 +204,7 @@ class Run:
             nonlocal buffer, pending, index
             if buffer:
                 uri = storage.join(self.folder, "_manifest", attempt, f"chunk-{index:05d}.jsonl")
-                storage.write_bytes(uri, ("\n".join(buffer) + "\n").encode())
+                self.fs.write_bytes(uri, ("\n".join(buffer) + "\n").encode())
                 if pending:
                     chunks.append((uri, pending))
                 index += 1
@@ -220,7 +221,7 @@ class Run:
     # leases
 
     def lease(self, seconds: float = LEASE_SECONDS) -> "Lease":
-        return Lease(storage.join(self.folder, LEASE), seconds)
+        return Lease(storage.join(self.folder, LEASE), seconds, self.fs)
 
 
 def index_of(rows: pa.Table) -> pa.Table:
@@ -281,8 +282,8 @@ class PartWriter:
             self.lease.check()
         table = pa.concat_tables(self._rows).combine_chunks()
         name = f"part-{self.attempt}-{self._parts:05d}.parquet"
-        storage.write_bytes(storage.join(self.run.folder, name), _parquet_bytes(table))
-        storage.write_bytes(storage.join(self.run.folder, INDEX_DIR, name), _parquet_bytes(index_of(table)))
+        self.run.fs.write_bytes(storage.join(self.run.folder, name), _parquet_bytes(table))
+        self.run.fs.write_bytes(storage.join(self.run.folder, INDEX_DIR, name), _parquet_bytes(index_of(table)))
         self._parts += 1
         self.rows_written += len(self._rows)
         self._rows = []
@@ -300,13 +301,14 @@ class Lease:
 
     Fencing: the writer checks the lease before every part and before completion, so a driver that
     stalled past its lease (and was replaced) writes nothing more. Expiry is judged by the store's
-    clock (the lease object's age, `storage.read_with_age`), never by comparing two machines'
+    clock (the lease object's age, `Filesystem.read_with_age`), never by comparing two machines'
     clocks; and a renewal whose answer was lost (the write happened, the reply did not arrive) is
     recognised as our own on the next try instead of being taken for another driver.
     """
 
-    def __init__(self, uri: str, seconds: float):
+    def __init__(self, uri: str, seconds: float, fs: storage.Filesystem = storage.PROCESS):
         self.uri = uri
+        self.fs = fs
         self.seconds = seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}:{_PID_NAMESPACE}"
         self.generation = 0
@@ -322,7 +324,7 @@ class Lease:
                            "expires": time.time() + self.seconds}).encode()
 
     def acquire(self) -> "Lease":
-        current = storage.read_with_age(self.uri)
+        current = self.fs.read_with_age(self.uri)
         if current is not None:
             held = json.loads(current[0] or b"{}")
             left = float(held.get("seconds", self.seconds)) - current[2]
@@ -333,7 +335,7 @@ class Lease:
         else:
             self.generation = 1
         try:
-            self._version = storage.write_if(self.uri, self._body(), None if current is None else current[1])
+            self._version = self.fs.write_if(self.uri, self._body(), None if current is None else current[1])
         except storage.Changed:
             raise LeaseHeld("another driver took this run at the same moment; this one stops without writing") from None
         self._renewed = time.monotonic()
@@ -345,7 +347,7 @@ class Lease:
     def _renew_loop(self) -> None:
         while not self._stop.wait(self.seconds / 3):
             try:
-                self._version = storage.write_if(self.uri, self._body(), self._version)
+                self._version = self.fs.write_if(self.uri, self._body(), self._version)
                 self._renewed = time.monotonic()
             except storage.Changed:
                 if not self._still_mine():
@@ -357,7 +359,7 @@ class Lease:
     def _still_mine(self) -> bool:
         """After a refused renewal: whether the lease is still ours (an earlier write landed but its answer was lost)."""
         try:
-            current = storage.read_versioned(self.uri)
+            current = self.fs.read_versioned(self.uri)
         except storage.StorageError:
             return True  # cannot tell yet: the next renewal asks again (check() fences by time meanwhile)
         if current is None:
@@ -379,7 +381,7 @@ class Lease:
     def verify(self) -> None:
         """`check`, then read the lease itself: the last fence before completion is written."""
         self.check()
-        current = storage.read_versioned(self.uri)
+        current = self.fs.read_versioned(self.uri)
         held = json.loads(current[0] or b"{}") if current is not None else {}
         if held.get("owner") != self.owner or int(held.get("generation", 0)) != self.generation:
             self._lost = f"the run's lease now belongs to {held.get('owner') or 'nobody'}"
@@ -392,9 +394,9 @@ class Lease:
             self._thread.join(timeout=5)
         if self._lost is None and self._version is not None:
             try:
-                current = storage.read_versioned(self.uri)
+                current = self.fs.read_versioned(self.uri)
                 if current is not None and current[1] == self._version:
-                    storage.delete(self.uri)
+                    self.fs.delete(self.uri)
             except storage.StorageError as exc:
                 log.warning("cannot release the run's lease (it expires by itself): %s", exc)
 
@@ -469,16 +471,17 @@ class View:
 
 
 class RunStore:
-    """One OUTPUT folder (local or s3://)."""
+    """One OUTPUT folder (local or s3://), reached through `fs`."""
 
-    def __init__(self, output: str):
+    def __init__(self, output: str, fs: storage.Filesystem = storage.PROCESS):
         self.output = storage.normalise_root(output)
+        self.fs = fs
 
     def run(self, run_id: str) -> Run:
-        return Run(storage.join(self.output, f"{RUN_PREFIX}{run_id}"), run_id)
+        return Run(storage.join(self.output, f"{RUN_PREFIX}{run_id}"), run_id, self.fs)
 
     def run_ids(self) -> list[str]:
-        return [name[len(RUN_PREFIX):] for name in storage.list_folders(self.output) if name.startswith(RUN_PREFIX)]
+        return [name[len(RUN_PREFIX):] for name in self.fs.list_folders(self.output) if name.startswith(RUN_PREFIX)]
 
     def runs(self) -> list[Run]:
         return [self.run(run_id) for run_id in self.run_ids()]
@@ -546,7 +549,7 @@ class RunStore:
         runs, unfinished = self.view_runs(schema)
         view = View(skipped_runs=[r.run_id for r in unfinished])
         contributed: Counter = Counter()
-        target = ViewTarget(to) if to else None
+        target = ViewTarget(to, self.fs) if to else None
         for run, table in self.current(runs=runs):
             contributed[run.run_id] += table.num_rows
             view.rows += table.num_rows
@@ -571,24 +574,25 @@ class ViewTarget:
     middle of a scan keeps its files); older ones are removed.
     """
 
-    def __init__(self, to: str):
+    def __init__(self, to: str, fs: storage.Filesystem = storage.PROCESS):
         self.root = storage.normalise_root(to)
+        self.fs = fs
         self.version = "_view-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
         self.folder = storage.join(self.root, self.version)
         self._count = 0
 
     def write_part(self, table: pa.Table) -> str:
         uri = storage.join(self.folder, f"part-{self._count:05d}.parquet")
-        storage.write_bytes(uri, _parquet_bytes(table))
+        self.fs.write_bytes(uri, _parquet_bytes(table))
         self._count += 1
         return uri
 
     def publish(self) -> str:
         if self._count == 0:
-            storage.write_bytes(storage.join(self.folder, ".empty"), b"")
+            self.fs.write_bytes(storage.join(self.folder, ".empty"), b"")
         if storage.is_s3(self.root):
-            storage.write_bytes(storage.join(self.root, "_CURRENT"), self.version.encode())
-            self._prune(storage.list_folders(self.root))
+            self.fs.write_bytes(storage.join(self.root, "_CURRENT"), self.version.encode())
+            self._prune(self.fs.list_folders(self.root))
             return self.folder
         from pathlib import Path
 
@@ -596,15 +600,15 @@ class ViewTarget:
         temp = Path(self.root) / f".current-{uuid.uuid4().hex[:8]}"
         os.symlink(self.version, temp)
         os.replace(temp, link)
-        storage.write_bytes(storage.join(self.root, "_CURRENT"), self.version.encode())
-        self._prune(storage.list_folders(self.root))
+        self.fs.write_bytes(storage.join(self.root, "_CURRENT"), self.version.encode())
+        self._prune(self.fs.list_folders(self.root))
         return str(link)
 
     def _prune(self, folders: list[str]) -> None:
         versions = sorted(f for f in folders if f.startswith("_view-"))
         for old in versions[:-2]:
-            for info in list(storage.list_objects(storage.join(self.root, old))):
-                storage.delete(info.uri)
+            for info in list(self.fs.list_objects(storage.join(self.root, old))):
+                self.fs.delete(info.uri)
             if not storage.is_s3(self.root):
                 import shutil
 
@@ -623,17 +627,17 @@ def _named(names: Counter) -> str:
     return ", ".join(f"{name} ({count} run{'s' if count > 1 else ''})" for name, count in sorted(names.items()))
 
 
-def results_runs(results: str, schema: str | None = None) -> tuple[RunStore, list[Run]]:
+def results_runs(results: str, schema: str | None = None, fs: storage.Filesystem = storage.PROCESS) -> tuple[RunStore, list[Run]]:
     """The runs a reader of RESULTS means: the run folder it names, or the completed runs of an OUTPUT
     (of `schema` where it holds several; its one unfinished run when nothing completed yet)."""
     root = storage.normalise_root(results)
     name = root.rstrip("/").rsplit("/", 1)[-1]
     if name.startswith(RUN_PREFIX):
-        run = Run(root, name[len(RUN_PREFIX):])
+        run = Run(root, name[len(RUN_PREFIX):], fs)
         if not run.part_names():
             raise NoResults(f"no result parts under {results}")
-        return RunStore(root.rstrip("/").rsplit("/", 1)[0] or "/"), [run]
-    store = RunStore(root)
+        return RunStore(root.rstrip("/").rsplit("/", 1)[0] or "/", fs), [run]
+    store = RunStore(root, fs)
     runs, unfinished = store.view_runs(schema)
     if not runs and len(unfinished) == 1:
         runs = unfinished
@@ -650,10 +654,10 @@ def _parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def _read_parquet(uri: str, columns: list[str] | None) -> pa.Table:
+def _read_parquet(fs: storage.Filesystem, uri: str, columns: list[str] | None) -> pa.Table:
     """Only `columns` travel: the footer and those column chunks, by ranged reads on S3. Of `columns`,
     those the file has (parts written by an older fieldmill lack newer columns)."""
-    with storage.open_object(uri) as handle:
+    with fs.open_object(uri) as handle:
         parquet = pq.ParquetFile(handle)
         if columns is not None:
             present = set(parquet.schema_arrow.names)

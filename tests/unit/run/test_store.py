@@ -83,12 +83,16 @@ def test_readers_never_write_into_output(tmp_path):
     assert view.rows == 2 and sorted(str(p) for p in tmp_path.rglob("*")) == before
 
 
-def test_startup_reads_indexes_not_parts(tmp_path, monkeypatch):
+def test_startup_reads_indexes_not_parts(tmp_path):
     write_run(tmp_path, "r1", [result("/d/a.txt"), result("/d/b.txt")])
     read = []
-    real = storage.open_object
-    monkeypatch.setattr(storage, "open_object", lambda uri: read.append(uri) or real(uri))
-    RunStore(str(tmp_path)).history(SCHEMA.hash, "m1")
+
+    class Counting(storage.Filesystem):  # the store reads through the filesystem it is given
+        def open_object(self, uri):
+            read.append(uri)
+            return super().open_object(uri)
+
+    RunStore(str(tmp_path), Counting()).history(SCHEMA.hash, "m1")
     assert read and not [u for u in read if Path(u).name.startswith("part-")]  # the completed run's one-file index only
     assert [Path(u).name for u in read] == ["_index.parquet"]
 
@@ -284,21 +288,20 @@ def test_a_driver_that_lost_its_lease_writes_no_part_and_no_completion(tmp_path)
         assert run.complete({"run_id": "r1"}, other) and json.loads(Path(run.folder, "_SUCCESS").read_text())["lease_generation"] == 2
 
 
-def test_a_renewal_whose_answer_was_lost_keeps_the_lease(tmp_path, monkeypatch):
+def test_a_renewal_whose_answer_was_lost_keeps_the_lease(tmp_path):
     """The write landed but its reply never arrived: the next renewal is refused (the version moved) and finds the lease its own."""
-    run = RunStore(str(tmp_path)).run("r1")
-    real = storage.write_if
     writes, lost = [], []
 
-    def write_then_lose_the_answer(uri, data, version):
-        answer = real(uri, data, version)
-        writes.append(uri)
-        if len(writes) == 2:  # the first renewal (the first write takes the lease)
-            lost.append(uri)
-            raise storage.StorageError("read timeout on endpoint URL")
-        return answer
+    class LosingAnswers(storage.Filesystem):
+        def write_if(self, uri, data, version):
+            answer = super().write_if(uri, data, version)
+            writes.append(uri)
+            if len(writes) == 2:  # the first renewal (the first write takes the lease)
+                lost.append(uri)
+                raise storage.StorageError("read timeout on endpoint URL")
+            return answer
 
-    monkeypatch.setattr(storage, "write_if", write_then_lose_the_answer)
+    run = RunStore(str(tmp_path), LosingAnswers()).run("r1")
     with run.lease(seconds=3) as lease:
         deadline = time.monotonic() + 30  # renewals every second: the first loses its answer, the next is refused and recovers
         while len(writes) < 3 and time.monotonic() < deadline:  # the take, the lost one, one after the refusal
