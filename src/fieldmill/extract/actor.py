@@ -27,6 +27,7 @@ from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.extract.confidence import field_confidence
 from fieldmill.extract.doubted import NULLS_REREAD, accepted, doubted_nulls, with_json_values, without_null
 from fieldmill.extract.evidence import DocumentIndex, ground
+from fieldmill.extract.printed import printed_forms, with_printed
 from fieldmill.extract.repair import bounded, list_cuts
 from fieldmill.extract.retrieval import field_group
 from fieldmill.extract.settings import FROM_DOCUMENT, GROUNDING_STRICT, ExtractionSettings
@@ -362,12 +363,27 @@ class Extractor:
         if not generation.text.strip():
             return replace(_failed(documents.NO_OUTPUT, f"the engine returned no text (finish reason {generation.finish_reason})", started),
                            raw_output=generation.text)
-        checked = check_output(self._whole_record(generation.text, question), self.schema.model, self.schema.hardened, self.schema.validator)
+        answer = self._whole_record(generation.text, question)
+        checked = check_output(answer, self.schema.model, self.schema.hardened, self.schema.validator)
+        checked = self._as_printed(answer, checked, window.text)
         if generation.finish_reason == "length" and checked.status == NONCOMPLIANT:
             checked.error = f"output cut off at {generation.completion_tokens} tokens; " + (checked.error or "")
         return Answer(checked.status, "", checked.error or "", tuple(checked.errors), checked.record, generation.text,
                       **provenance(checked.record, self.schema.hardened, window.text, document.pages, generation,
                                    window.start, document.text_sha256 or None, checked.errors or [], self.calibration))
+
+
+    def _as_printed(self, answer: str, checked, text: str):
+        """The checked answer with each free-text value the model nearly copied written as `text` prints it
+        (`extract/printed.py`), when the record passes the rules as well as before; else as it was."""
+        printed = printed_forms(checked.record, self.schema.hardened, text)
+        fixed = with_printed(answer, printed) if printed else None
+        if fixed is None:
+            return checked
+        again = check_output(fixed, self.schema.model, self.schema.hardened, self.schema.validator)
+        if again.record is None or len(again.errors or []) > len(checked.errors or []):
+            return checked
+        return again
 
 
 def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: str, pages: tuple[tuple[int, int], ...], generation,

@@ -281,7 +281,7 @@ def _label_seen(words: set[str], lowered_text: str) -> bool:
 
 def value_at(record: Any, path: str) -> Any:
     """The value at a field path (`seller.address.city`, `line_items[2].amount`; `$` is the whole record), else None."""
-    for step in _steps(path):
+    for step in path_steps(path):
         if step.startswith("["):
             index = int(step[1:-1])
             record = record[index] if isinstance(record, list) and index < len(record) else None
@@ -293,7 +293,7 @@ def value_at(record: Any, path: str) -> Any:
 def node_at(hardened: dict[str, Any], path: str) -> dict[str, Any] | None:
     """The schema node of a field path."""
     node: dict[str, Any] | None = hardened
-    for step in _steps(path):
+    for step in path_steps(path):
         options = non_null_options(node)
         if step.startswith("["):
             node = next((o["items"] for o in options if o.get("type") == "array"), None)
@@ -304,7 +304,7 @@ def node_at(hardened: dict[str, Any], path: str) -> dict[str, Any] | None:
     return node
 
 
-def _steps(path: str) -> list[str]:
+def path_steps(path: str) -> list[str]:
     """A field path's property names and `[i]` indexes (`$`, the record itself, has none)."""
     return re.findall(r"[^.\[\]$]+|\[\d+\]", path)
 
@@ -382,4 +382,4 @@ def load_calibration(*folders) -> Calibration | None:
     return None
 
 
-__all__ = ["ValueSignals", "Calibration", "signals", "combined", "fit", "load_calibration", "has_candidates", "label_before", "label_words", "CALIBRATION_FILE", "FEATURES"]
+__all__ = ["ValueSignals", "Calibration", "signals", "combined", "fit", "load_calibration", "has_candidates", "label_before", "label_words", "value_at", "path_steps", "CALIBRATION_FILE", "FEATURES"]
