@@ -57,7 +57,8 @@ def doubted_nulls(signals: list[dict[str, Any]]) -> list[str]:
 
 
 def without_null(hardened: dict[str, Any], paths: list[str]) -> dict[str, Any]:
-    """The schema of the top-level fields holding `paths`, each path (and the objects above it) no longer nullable."""
+    """The schema of the top-level fields holding `paths`, each path (and the objects above it) no longer nullable (a
+    free-text one not empty either)."""
     tops = list(dict.fromkeys(path.split(".", 1)[0] for path in paths))
     properties = hardened.get("properties") or {}
     out = {**hardened, "properties": {key: copy.deepcopy(properties[key]) for key in properties if key in tops}}
@@ -76,13 +77,20 @@ def without_null(hardened: dict[str, Any], paths: list[str]) -> dict[str, Any]:
 
 
 def _not_null(node: dict[str, Any]) -> dict[str, Any]:
-    options = non_null_options(node)
+    options = [_not_empty(o) for o in non_null_options(node)]
     meta = {k: node[k] for k in ("title", "description") if k in node}
     if "enum" in node:
         return {**node, "enum": [v for v in node["enum"] if v is not None]}
     if len(options) == 1:
-        return {**meta, **options[0]} if "anyOf" in node else node
+        return {**meta, **options[0]} if "anyOf" in node else _not_empty(node)
     return {**meta, "anyOf": options}
+
+
+def _not_empty(option: dict[str, Any]) -> dict[str, Any]:
+    """A free-text option that must hold a character: asked not to be null, a model otherwise answers `""`."""
+    if option.get("type") == "string" and not option.get("minLength") and not {"pattern", "format", "enum", "const"} & set(option):
+        return {**option, "minLength": 1}
+    return option
 
 
 def accepted(paths: list[str], first, again, text: str) -> dict[str, Any]:

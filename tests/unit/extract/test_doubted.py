@@ -54,6 +54,7 @@ def test_doubted_nulls_are_asked_again_without_null_and_kept_when_the_document_p
     second = re.compile(engine.constraints[1].regex)  # only the doubted fields, and not nullable
     assert second.fullmatch('{"recipient_email":"bo.li@example.com","date":"3 March 2024"}')
     assert not second.fullmatch('{"recipient_email":null,"date":null}') and not second.fullmatch('{"recipient_email":"x@y.z","date":null}')
+    assert not second.fullmatch('{"recipient_email":"","date":"3 March 2024"}')  # nor empty: asked not to be null, a model answers ""
     evidence = {e["field"]: e for e in result.evidence}
     assert TEXT[evidence["recipient_email"]["start"]:evidence["recipient_email"]["end"]] == "bo.li@example.com"
     signals = {s["field"]: s for s in result.signals}
