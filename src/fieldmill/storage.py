@@ -16,7 +16,10 @@ the environment says. Without one they use `PROCESS`, whose settings are read at
 the environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, `AWS_MAX_ATTEMPTS` (default 10,
 every AWS SDK reads it), `FIELDMILL_S3_CONNECT_TIMEOUT` and `FIELDMILL_S3_READ_TIMEOUT` (seconds,
 default 10 and 60)), or what `configure(settings)` / `with using(settings):` set for this process.
-The module's functions (`read_bytes`, `write_bytes`, ...) are `PROCESS`'s methods.
+The module's `list_objects`, `read_bytes` and `write_bytes` are `PROCESS`'s methods.
+It is fieldmill's own rather than a pyarrow or fsspec filesystem because the store's lease needs
+conditional writes (S3's If-None-Match and If-Match) and the reader reads pinned to a listed ETag,
+which neither exposes.
 `S3Settings.as_env()` is what a run hands its Ray workers for `PROCESS` (never credentials:
 workers use the AWS chain themselves).
 """
@@ -198,6 +201,8 @@ def _s3_request(action: str, uri: str):
         code = exc.response.get("Error", {}).get("Code", "")
         if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
             raise Changed(f"cannot {action} {uri}: the object is not the expected version ({code})") from None
+        if code == "NoSuchBucket":
+            raise MissingInput(f"cannot {action} {uri}: bucket {split_s3(uri)[0]} does not exist") from None
         if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
             raise NoCredentials(f"cannot {action} {uri}: access refused ({code})") from None
         raise StorageError(f"cannot {action} {uri}: {exc}") from None
@@ -268,29 +273,16 @@ class Filesystem:
             yield from _list_local(root)
 
     def _list_s3(self, root: str) -> Iterator[ObjectInfo]:
-        botocore_error, client_error, credential_errors = _s3_errors()
         bucket, prefix = split_s3(root)
         if prefix and not prefix.endswith("/"):
             prefix += "/"
-        paginator = self.client().get_paginator("list_objects_v2")
-        try:
-            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        with _s3_request("list", root):
+            for page in self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents", ()):
                     key = item["Key"]
                     if key.endswith("/"):
                         continue  # a folder marker
                     yield ObjectInfo(f"s3://{bucket}/{key}", key[len(prefix) :], item["Size"], item["ETag"].strip('"'), item["LastModified"].timestamp())
-        except credential_errors as exc:
-            raise NoCredentials(f"no AWS credentials for {root}: {exc}") from None
-        except client_error as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("NoSuchBucket", "404"):
-                raise MissingInput(f"input {root}: bucket {bucket} does not exist") from None
-            if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
-                raise NoCredentials(f"access to {root} refused: {code}") from None
-            raise StorageError(f"cannot list {root}: {exc}") from None
-        except botocore_error as exc:
-            raise StorageError(f"cannot list {root}: {exc}") from None
 
     def read_bytes(self, uri: str, max_bytes: int | None = None, etag: str | None = None) -> bytes:
         """The object's bytes (at most `max_bytes` + 1, so a caller can tell it was longer).
@@ -547,20 +539,12 @@ class RangedObject(io.RawIOBase):
         return len(data)
 
 
-# The process's filesystem: the module's functions, for callers that do not carry one (the CLI's own files).
+# The process's filesystem, and its reads, writes and listing as the module's functions, for callers that carry no
+# filesystem of their own (the CLI's reports, synth's corpora, a model's files); the run store and the reader take one.
 PROCESS = Filesystem()
 list_objects = PROCESS.list_objects
 read_bytes = PROCESS.read_bytes
-open_object = PROCESS.open_object
 write_bytes = PROCESS.write_bytes
-read_versioned = PROCESS.read_versioned
-read_with_age = PROCESS.read_with_age
-write_if = PROCESS.write_if
-delete = PROCESS.delete
-exists = PROCESS.exists
-list_names = PROCESS.list_names
-list_modified = PROCESS.list_modified
-list_folders = PROCESS.list_folders
 
 
-__all__ = ["Filesystem", "PROCESS", "S3Settings", "configure", "using", "s3_settings", "ObjectInfo", "list_objects", "read_bytes", "write_bytes", "write_if", "read_versioned", "delete", "exists", "join", "is_s3", "Changed"]
+__all__ = ["Filesystem", "PROCESS", "S3Settings", "configure", "using", "s3_settings", "ObjectInfo", "list_objects", "read_bytes", "write_bytes", "join", "is_s3", "Changed"]
