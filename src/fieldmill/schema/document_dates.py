@@ -10,9 +10,11 @@ exactly those (`schema/lark_grammar.py`), and the model only chooses:
   mean (`03/04/2021` is 3 April or 4 March: both are offered, the model reads the rest
   of the document);
 * `date_ask(name, node)`: whether a schema field asks for a date, and in which form:
-  `iso` (a `format: date` string, an ISO-date pattern, or words like "YYYY-MM-DD"),
-  `printed` (a string field about a date whose description asks for the value as printed,
-  written or shown), or `either` (a string field about a date that says neither).
+  `iso` (a `format: date` string, an ISO-date pattern, words like "YYYY-MM-DD", or an ISO
+  date as its example), else `printed`: a text field about a date holds the date as the
+  document prints it, whether its description says so ("as printed", "as written"), gives a
+  printed example ("e.g. 25/12/2018") or says nothing of the form (a string holds the
+  document's text; rewriting it as ISO is a choice the user makes in the schema).
 """
 
 from __future__ import annotations
@@ -112,7 +114,6 @@ def printed_candidates(dates: list[PrintedDate]) -> list[str]:
 
 ISO = "iso"
 PRINTED = "printed"
-EITHER = "either"
 # A field is about a date when its name says so, or its description starts by saying so, spells a date's
 # shape, or gives a date as its example; a text field that only mentions a date ("payment terms, e.g. due
 # 30 days after the invoice date") stays free text.
@@ -123,6 +124,7 @@ _ASKS_ISO = re.compile(r"yyyy-mm-dd|iso[ -]?8601|\biso\b", re.IGNORECASE)
 _ASKS_PRINTED = re.compile(r"as (?:it is |it's )?(?:printed|written|shown|stated|it appears|appears|on the)|exactly|verbatim|keep the format"
                            r"|same format|original format|\bas is\b", re.IGNORECASE)
 _ISO_EXAMPLE = "2019-03-14"
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def field_words(name: str) -> str:
@@ -131,7 +133,7 @@ def field_words(name: str) -> str:
 
 
 def date_ask(name: str, description: str | None, node: dict[str, Any]) -> str | None:
-    """How a string field asks for a date (`ISO`, `PRINTED`, `EITHER`), or None when it does not ask for one."""
+    """How a string field asks for a date (`ISO` or `PRINTED`), or None when it does not ask for one."""
     if node.get("type") != "string" or {"enum", "const"} & set(node):
         return None
     if node.get("format") == "date":
@@ -149,7 +151,10 @@ def date_ask(name: str, description: str | None, node: dict[str, Any]) -> str | 
         return ISO
     if _ASKS_PRINTED.search(description):
         return PRINTED
-    return EITHER
+    examples = printed_dates(description)
+    if examples and all(_ISO_DATE.fullmatch(example.text) for example in examples):
+        return ISO  # "e.g. 2019-03-14"
+    return PRINTED
 
 
-__all__ = ["field_words", "PrintedDate", "printed_dates", "iso_candidates", "printed_candidates", "date_ask", "ISO", "PRINTED", "EITHER"]
+__all__ = ["field_words", "PrintedDate", "printed_dates", "iso_candidates", "printed_candidates", "date_ask", "ISO", "PRINTED"]

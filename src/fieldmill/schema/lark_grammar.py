@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fieldmill.schema.constraint import exact_pattern, value_node
-from fieldmill.schema.document_dates import EITHER, ISO, PRINTED, PrintedDate, date_ask, iso_candidates, printed_candidates, printed_dates
+from fieldmill.schema.document_dates import ISO, PrintedDate, date_ask, iso_candidates, printed_candidates, printed_dates
 from fieldmill.schema.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, PrintedNumber, decimal2_candidates, number_ask, number_candidates
 from fieldmill.schema.document_numbers import amount_texts, names_a_thing, printed_amount_candidates, printed_numbers
 from fieldmill.schema.document_signers import signer_ask, signer_candidates
@@ -197,11 +197,7 @@ class _Builder:
             return [json.dumps(v, ensure_ascii=False) for v in fits]
         ask = date_ask(name, description, node) if dates else None
         if ask is not None:
-            iso = iso_candidates(dates) if ask in (ISO, EITHER) else []
-            printed = printed_candidates(dates) if ask in (PRINTED, EITHER) else []
-            if ask == PRINTED:  # a document that prints ISO dates prints them "as printed" too
-                printed += [d for d in iso_candidates(dates) if d in printed]
-            strings = list(dict.fromkeys(printed + iso))
+            strings = iso_candidates(dates) if ask == ISO else printed_candidates(dates)  # an ISO date printed is among the printed
         else:
             ask = number_ask(name, description, node) if numbers else None
             if ask == NUMBER:

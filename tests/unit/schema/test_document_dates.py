@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fieldmill.schema.document_dates import EITHER, ISO, PRINTED, date_ask, iso_candidates, printed_candidates, printed_dates
+from fieldmill.schema.document_dates import ISO, PRINTED, date_ask, iso_candidates, printed_candidates, printed_dates
 
 
 def test_printed_dates_in_the_forms_documents_print_them():
@@ -38,12 +38,13 @@ def test_candidates_keep_document_order_each_once():
     ("periodStart", "First day of the period in YYYY-MM-DD format.", {"type": "string"}, ISO),
     ("date", "The date exactly as printed, e.g. 25/12/2018", {"type": "string"}, PRINTED),
     ("birthDate", "Patient's date of birth as written", {"type": "string"}, PRINTED),
-    ("visit", "when the patient came, e.g. 25/12/2018", {"type": "string"}, EITHER),
-    ("Invoice Date", None, {"type": "string"}, EITHER),
+    ("visit", "when the patient came, e.g. 25/12/2018", {"type": "string"}, PRINTED),  # a printed example shows the form
+    ("visit", "when the patient came, e.g. 2019-03-14", {"type": "string"}, ISO),
+    ("Invoice Date", None, {"type": "string"}, PRINTED),  # a text field holds the date as the document prints it
     ("candidate_name", "who applied", {"type": "string"}, None),
     ("company", "Name of the company that issued the receipt", {"type": "string"}, None),
     ("terms", "Payment terms, e.g. due 30 days after the invoice date", {"type": "string"}, None),
-    ("when", "Date of the visit", {"type": "string"}, EITHER),
+    ("when", "Date of the visit", {"type": "string"}, PRINTED),
     ("signed", "the signature date, as written", {"type": "string"}, PRINTED),
     ("updated_by", None, {"type": "string"}, None),
     ("code", None, {"type": "string", "pattern": "^[A-Z]{2}-[0-9]{7}$"}, None),
