@@ -365,25 +365,23 @@ class Extractor:
                            raw_output=generation.text)
         answer = self._whole_record(generation.text, question)
         checked = check_output(answer, self.schema.model, self.schema.hardened, self.schema.validator)
-        checked = self._as_printed(answer, checked, window.text)
+        found = self._provenance(checked, document, window, generation)
+        # A free-text value grounded only by a near match is written as the window prints it (`extract/printed.py`),
+        # when the record passes the rules as well as before; its evidence is then found again (rare: a slip in copying).
+        near = {e["field"]: (e["start"] - window.start, e["end"] - window.start) for e in found["evidence"] if e["match"] == "fuzzy"}
+        printed = printed_forms(checked.record, self.schema.hardened, window.text, near)
+        fixed = with_printed(answer, printed) if printed else None
+        if fixed is not None:
+            again = check_output(fixed, self.schema.model, self.schema.hardened, self.schema.validator)
+            if again.record is not None and len(again.errors or []) <= len(checked.errors or []):
+                checked, found = again, self._provenance(again, document, window, generation)
         if generation.finish_reason == "length" and checked.status == NONCOMPLIANT:
             checked.error = f"output cut off at {generation.completion_tokens} tokens; " + (checked.error or "")
-        return Answer(checked.status, "", checked.error or "", tuple(checked.errors), checked.record, generation.text,
-                      **provenance(checked.record, self.schema.hardened, window.text, document.pages, generation,
-                                   window.start, document.text_sha256 or None, checked.errors or [], self.calibration))
+        return Answer(checked.status, "", checked.error or "", tuple(checked.errors), checked.record, generation.text, **found)
 
-
-    def _as_printed(self, answer: str, checked, text: str):
-        """The checked answer with each free-text value the model nearly copied written as `text` prints it
-        (`extract/printed.py`), when the record passes the rules as well as before; else as it was."""
-        printed = printed_forms(checked.record, self.schema.hardened, text)
-        fixed = with_printed(answer, printed) if printed else None
-        if fixed is None:
-            return checked
-        again = check_output(fixed, self.schema.model, self.schema.hardened, self.schema.validator)
-        if again.record is None or len(again.errors or []) > len(checked.errors or []):
-            return checked
-        return again
+    def _provenance(self, checked, document: Document, window: Window, generation) -> dict[str, Any]:
+        return provenance(checked.record, self.schema.hardened, window.text, document.pages, generation,
+                          window.start, document.text_sha256 or None, checked.errors or [], self.calibration)
 
 
 def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: str, pages: tuple[tuple[int, int], ...], generation,

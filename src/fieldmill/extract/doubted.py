@@ -35,7 +35,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fieldmill.extract.trust import label_before, label_words, value_at
+from fieldmill.extract.trust import label_before, label_words, set_value_at, value_at
 from fieldmill.schema.hardening import non_null_options
 
 NULLS_REREAD = "reread"
@@ -144,13 +144,7 @@ def with_json_values(first: dict[str, Any], answer: dict[str, Any], paths: list[
     """The first answer (parsed JSON) with the second's values at `paths`, as JSON text to validate again."""
     out = copy.deepcopy(first)
     for path in paths:
-        target = out
-        *parents, last = path.split(".")
-        for step in parents:
-            if not isinstance(target.get(step), dict):
-                target[step] = {}
-            target = target[step]
-        target[last] = value_at(answer, path)
+        set_value_at(out, path, value_at(answer, path))
     return json.dumps(out, ensure_ascii=False)
 
 

@@ -1,14 +1,14 @@
 """A free-text value the model nearly copied, written as the document prints it.
 
 A small model copying a long value (an address over three OCR lines, an e-mail) sometimes slips:
-`TAMPOPOI` for the printed `TAMPOI`, `christians57@` for `cristian57@`. Evidence finds such a value
-only by a near match (`evidence.find_fuzzy`, similarity >= 90): the document states it, with other
-characters. For a free-text field (no enum, pattern or format shaping the answer) the printed words
-are the value, so they replace the model's: the whole words of the near match's region whose text
-is most like the model's value, their line breaks and runs of spaces written as one space (a value
-that spans lines is one string). A value found as printed, or normalised (case, punctuation and
-spacing aside), is the model's own and stays; so does one for which no run of printed words is as
-like it as the near match required.
+`TAMPOPOI` for the printed `TAMPOI`, `christians57@` for `cristian57@`. Grounding finds such a value
+only by a near match (`evidence`, match `fuzzy`: similarity >= 90): the document states it, with
+other characters. For a free-text field (no enum, pattern or format shaping the answer) the printed
+words are the value, so they replace the model's: the whole words of the near match's region whose
+text is most like the model's value, their line breaks and runs of spaces written as one space (a
+value that spans lines is one string). A value grounded as printed, or normalised (case,
+punctuation and spacing aside), is the model's own and stays; so does one for which no run of
+printed words is as like it as the near match required.
 """
 
 from __future__ import annotations
@@ -17,26 +17,22 @@ import json
 import re
 from typing import Any
 
-from fieldmill.extract.evidence import FUZZY_MIN_SCORE, DocumentIndex, leaves, normalise
-from fieldmill.extract.trust import path_steps
+from fieldmill.extract.evidence import FUZZY_MIN_SCORE, leaves, normalise
+from fieldmill.extract.trust import set_value_at
 
 _TOKEN = re.compile(r"\S+")
 _SHAPED = ("enum", "const", "pattern", "format")  # an answer the schema shapes is not copied as printed
 
 
-def printed_forms(record: dict[str, Any] | None, hardened: dict[str, Any], text: str) -> dict[str, str]:
-    """{path: the printed words} for each free-text value of `record` that `text` states only nearly."""
-    if not record:
+def printed_forms(record: dict[str, Any] | None, hardened: dict[str, Any], text: str, near: dict[str, tuple[int, int]]) -> dict[str, str]:
+    """{path: the printed words} for each free-text value of `record` that grounding found in `text` only by a near
+    match (`near`: {path: its span in `text`})."""
+    if not record or not near:
         return {}
-    index = DocumentIndex(text)
     out: dict[str, str] = {}
     for path, value, node in leaves(record, hardened):
-        if not isinstance(value, str) or any(key in node for key in _SHAPED):
-            continue
-        if index.find_exact(value) or index.find_normalised(value):
-            continue
-        span = index.find_fuzzy(value)
-        if span is None:
+        span = near.get(path)
+        if span is None or not isinstance(value, str) or any(key in node for key in _SHAPED):
             continue
         printed = _closest_words(value, text, span)
         if printed and printed != value and _fits(printed, node):
@@ -74,30 +70,9 @@ def with_printed(answer_json: str, printed: dict[str, str]) -> str | None:
         answer = json.loads(answer_json)
     except ValueError:
         return None
-    for path, value in printed.items():
-        *parents, last = path_steps(path)
-        target = answer
-        for step in parents:
-            target = _step(target, step)
-            if target is None:
-                return None
-        if last.startswith("["):
-            index = int(last[1:-1])
-            if not isinstance(target, list) or index >= len(target):
-                return None
-            target[index] = value
-        elif isinstance(target, dict) and last in target:
-            target[last] = value
-        else:
-            return None
+    if not isinstance(answer, dict) or not all(set_value_at(answer, path, value) for path, value in printed.items()):
+        return None
     return json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
-
-
-def _step(value: Any, step: str) -> Any:
-    if step.startswith("["):
-        index = int(step[1:-1])
-        return value[index] if isinstance(value, list) and index < len(value) else None
-    return value.get(step) if isinstance(value, dict) else None
 
 
 __all__ = ["printed_forms", "with_printed"]

@@ -290,6 +290,37 @@ def value_at(record: Any, path: str) -> Any:
     return record
 
 
+def set_value_at(record: dict[str, Any], path: str, value: Any) -> bool:
+    """Put `value` at a field path of `record` (parsed JSON), making the objects above it where they are missing or null;
+    False (nothing changed) when a list item on the way is not there."""
+    *parents, last = path_steps(path)
+    target: Any = record
+    for step, following in zip(parents, [*parents[1:], last]):
+        if step.startswith("["):
+            index = int(step[1:-1])
+            if not isinstance(target, list) or index >= len(target):
+                return False
+            target = target[index]
+        else:
+            if not isinstance(target, dict):
+                return False
+            if not isinstance(target.get(step), (dict, list)):
+                if following.startswith("["):
+                    return False
+                target[step] = {}
+            target = target[step]
+    if last.startswith("["):
+        index = int(last[1:-1])
+        if not isinstance(target, list) or index >= len(target):
+            return False
+        target[index] = value
+    elif isinstance(target, dict):
+        target[last] = value
+    else:
+        return False
+    return True
+
+
 def node_at(hardened: dict[str, Any], path: str) -> dict[str, Any] | None:
     """The schema node of a field path."""
     node: dict[str, Any] | None = hardened
@@ -382,4 +413,4 @@ def load_calibration(*folders) -> Calibration | None:
     return None
 
 
-__all__ = ["ValueSignals", "Calibration", "signals", "combined", "fit", "load_calibration", "has_candidates", "label_before", "label_words", "value_at", "path_steps", "CALIBRATION_FILE", "FEATURES"]
+__all__ = ["ValueSignals", "Calibration", "signals", "combined", "fit", "load_calibration", "has_candidates", "label_before", "label_words", "value_at", "set_value_at", "CALIBRATION_FILE", "FEATURES"]

@@ -144,14 +144,13 @@ def date_ask(name: str, description: str | None, node: dict[str, Any]) -> str | 
     if pattern is not None:
         return ISO if pattern_admits(pattern, (_ISO_EXAMPLE,), (_ISO_EXAMPLE + "x", "x" + _ISO_EXAMPLE)) else None
     description = description or ""
-    if not (_DATE_WORDS.search(field_words(name)) or _STARTS_WITH_A_DATE.match(description) or _DATE_SHAPE.search(description)
-            or printed_dates(description)):
+    examples = printed_dates(description)
+    if not (_DATE_WORDS.search(field_words(name)) or _STARTS_WITH_A_DATE.match(description) or _DATE_SHAPE.search(description) or examples):
         return None
     if _ASKS_ISO.search(description):
         return ISO
     if _ASKS_PRINTED.search(description):
         return PRINTED
-    examples = printed_dates(description)
     if examples and all(_ISO_DATE.fullmatch(example.text) for example in examples):
         return ISO  # "e.g. 2019-03-14"
     return PRINTED

@@ -11,6 +11,7 @@ import pytest
 
 from fieldmill.document import Document
 from fieldmill.extract.actor import Extractor
+from fieldmill.extract.evidence import DocumentIndex, ground
 from fieldmill.extract.printed import printed_forms, with_printed
 from fieldmill.extract.settings import ExtractionSettings
 from fieldmill.schema.load import load_schema
@@ -31,6 +32,12 @@ TEXT = ("UNIHAKKA INTERNATIONAL SDN BHD\n12, JALAN TAMPOI 7/4, KAWASAN PERINDUST
         "E-mail: cristian57@simmons-harris.com\nSTORE AB1234\nSR 1 MEAT + 1 VEG   5.20\nSR 1 EGG + 1 VEGETABLE 3.30\n")
 
 
+def near(record, schema):
+    """Where grounding found each value only by a near match, as the extractor hands it over."""
+    found = ground(record, schema.hardened, DocumentIndex(TEXT))
+    return {e.field: (e.start, e.end) for e in found.evidence if e.match == "fuzzy"}
+
+
 @pytest.fixture()
 def schema(tmp_path):
     path = tmp_path / "receipt.json"
@@ -44,7 +51,7 @@ def test_a_near_copy_becomes_the_printed_words_on_one_line(schema):
               "email": "christians57@simmons-harris.com",  # a slip inside one word: the word it is in, not the label before it
               "code": "AB1243",  # shaped by a pattern: never replaced
               "items": [{"name": "1 MEAT + 1 VEG"}, {"name": "1 EGG + 1 VEGETABEL"}]}
-    assert printed_forms(record, schema.hardened, TEXT) == {
+    assert printed_forms(record, schema.hardened, TEXT, near(record, schema)) == {
         "address": "12, JALAN TAMPOI 7/4, KAWASAN PERINDUSTRIAN TAMPOI, 81200 JOHOR BAHRU, JOHOR",
         "email": "cristian57@simmons-harris.com",
         "items[1].name": "1 EGG + 1 VEGETABLE"}
@@ -55,7 +62,7 @@ def test_values_printed_normalised_or_not_near_stay_the_models(schema):
               "address": "12 Jalan Tampoi 7/4, Kawasan Perindustrian Tampoi, 81200 Johor Bahru",
               "email": "sales@unihakka.my",  # printed nowhere, nothing near: ungrounded, not replaced
               "code": None, "items": []}
-    assert printed_forms(record, schema.hardened, TEXT) == {}
+    assert printed_forms(record, schema.hardened, TEXT, near(record, schema)) == {}
 
 
 def test_replacements_reach_list_items_and_a_missing_path_is_refused():
