@@ -190,8 +190,9 @@ def _s3_errors():
 
 
 @contextmanager
-def _s3_request(action: str, uri: str):
-    """Translate botocore's errors (after its own retries) into the product's."""
+def _s3_request(action: str, uri: str, listing_input: bool = False):
+    """Translate botocore's errors (after its own retries) into the product's; with `listing_input`, a missing bucket
+    is missing input (exit 3), not a storage error."""
     botocore_error, client_error, credential_errors = _s3_errors()
     try:
         yield
@@ -201,7 +202,7 @@ def _s3_request(action: str, uri: str):
         code = exc.response.get("Error", {}).get("Code", "")
         if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
             raise Changed(f"cannot {action} {uri}: the object is not the expected version ({code})") from None
-        if code == "NoSuchBucket":
+        if listing_input and code in ("NoSuchBucket", "404"):
             raise MissingInput(f"cannot {action} {uri}: bucket {split_s3(uri)[0]} does not exist") from None
         if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
             raise NoCredentials(f"cannot {action} {uri}: access refused ({code})") from None
@@ -276,7 +277,7 @@ class Filesystem:
         bucket, prefix = split_s3(root)
         if prefix and not prefix.endswith("/"):
             prefix += "/"
-        with _s3_request("list", root):
+        with _s3_request("list", root, listing_input=True):
             for page in self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents", ()):
                     key = item["Key"]
