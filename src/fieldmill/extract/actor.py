@@ -256,7 +256,7 @@ class Extractor:
         """The nulls the signals doubt (`doubted`), asked again in one request that does not allow them to be null: an
         answer the document backs and no other field holds takes the null's place, with its evidence, confidence and
         signals, when the record still passes the rules as well as before."""
-        paths = doubted_nulls(list(result.signals))
+        paths = doubted_nulls(list(result.signals), window.text)
         first = _parsed(result.raw_output)
         if not paths or not isinstance(first, dict):
             return result

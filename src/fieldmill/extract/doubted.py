@@ -35,7 +35,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fieldmill.extract.trust import label_before, label_words, set_value_at, value_at
+from fieldmill.extract.trust import label_before, label_seen, label_words, set_value_at, value_at
 from fieldmill.schema.hardening import non_null_options
 
 NULLS_REREAD = "reread"
@@ -49,11 +49,15 @@ KEEP_FROM = 0.5  # the least confidence a value read again needs to replace a nu
 _AMOUNT = re.compile(r"[^\d\s.,-]{0,3}\s?-?\d{1,3}(,?\d{3})*(\.\d+)?")  # 724.90, $1,234.5, 12 (not a date, a phone, an id with letters)
 
 
-def doubted_nulls(signals: list[dict[str, Any]]) -> list[str]:
+def doubted_nulls(signals: list[dict[str, Any]], text: str) -> list[str]:
     """The paths of the nulls worth asking again: outside lists, not a choice (its answer cannot be checked
-    against the text), with candidates of the field's kind in the document."""
+    against the text), with candidates of the field's kind in the document (`text`), and a word of the field's own
+    name printed somewhere in it: an answer is kept only under its own label (`accepted`), so a field the document
+    never names (an invoice's service period, where any printed date is a candidate) is not worth a request."""
+    lowered = text.lower()
     return [s["field"] for s in signals
-            if s.get("grounding") == "null" and s.get("candidates") and "[" not in s["field"] and s.get("kind") != "choice"]
+            if s.get("grounding") == "null" and s.get("candidates") and "[" not in s["field"] and s.get("kind") != "choice"
+            and label_seen(own_words(s["field"]), lowered)]
 
 
 def without_null(hardened: dict[str, Any], paths: list[str]) -> dict[str, Any]:

@@ -156,7 +156,7 @@ def _headed(path: str, lowered_text: str, item_start: int | None) -> bool:
     if item_start is None:
         return False
     words = label_words(path[: path.index("[")]) | label_words(path)
-    return _label_seen(words, lowered_text[max(0, item_start - HEADER_REACH): item_start])
+    return label_seen(words, lowered_text[max(0, item_start - HEADER_REACH): item_start])
 
 
 def field_kind(node: dict[str, Any] | None) -> str:
@@ -181,7 +181,7 @@ def label_before(path: str, lowered_text: str, start: int, reach: int = 80, word
     line_start = lowered_text.rfind("\n", 0, start) + 1
     above = lowered_text.rfind("\n", 0, max(0, line_start - 1)) + 1
     context = lowered_text[max(above, start - reach):start]
-    return _label_seen(label_words(path) if words is None else words, context)
+    return label_seen(label_words(path) if words is None else words, context)
 
 
 def has_candidates(path: str, node: dict[str, Any] | None, lowered_text: str, item_text: str | None = None) -> bool:
@@ -200,10 +200,10 @@ def has_candidates(path: str, node: dict[str, Any] | None, lowered_text: str, it
             return False  # a yes/no is read from wording, not printed as a value: its absence is a reading, not a miss
         if item_text is not None:
             return _option_printed(choices, item_text, initials=True)
-        return any(_option_printed(choices, line) for line in lowered_text.splitlines() if _label_seen(words, line))
+        return any(_option_printed(choices, line) for line in lowered_text.splitlines() if label_seen(words, line))
     if kind == "date" or (kind != "number" and (words & _DATE_WORDS or "date" in str(node.get("description") or "").lower())):
         return bool(printed_dates(lowered_text))  # one reader of printed dates: the one that decodes them (document_dates)
-    label = _label_seen(words - _DATE_WORDS if words - _DATE_WORDS else words, lowered_text)
+    label = label_seen(words - _DATE_WORDS if words - _DATE_WORDS else words, lowered_text)
     if kind == "number" or words & _AMOUNT_WORDS:
         return label and bool(_AMOUNT_LIKE.search(lowered_text))
     return label
@@ -271,7 +271,7 @@ def label_words(path: str) -> set[str]:
 _WHOLE = "$"  # a label word that labels only as a whole word (a name's initials)
 
 
-def _label_seen(words: set[str], lowered_text: str) -> bool:
+def label_seen(words: set[str], lowered_text: str) -> bool:
     """Whether one of the words starts a word of the text (a word marked `_WHOLE`: is a word of it); a hyphen inside a word
     is ignored (`e-mail` is email)."""
     text = _INNER_HYPHEN.sub("", lowered_text)

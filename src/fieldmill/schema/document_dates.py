@@ -6,7 +6,7 @@ ISO anyway. The document says which dates exist, so a date field's decoding can 
 exactly those (`schema/lark_grammar.py`), and the model only chooses:
 
 * `printed_dates(text)`: every date-like span in the text (`14/03/2019`, `26 March 1969`,
-  `MAR 5, 2024`, `14-MAR-19`, `2019-03-14`, `14.03.2019`) with each calendar date it can
+  `MAR 5, 2024`, `14-MAR-19`, `09/JAN/2018`, `2019-03-14`, `14.03.2019`, an agreement's `14th day of June, 2011`) with each calendar date it can
   mean (`03/04/2021` is 3 April or 4 March: both are offered, the model reads the rest
   of the document);
 * `date_ask(name, node)`: whether a schema field asks for a date, and in which form:
@@ -36,7 +36,7 @@ MONTHS = {name: number for number, names in enumerate((
 _MONTH = "(?:" + "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True)) + r")\.?"
 _ORD = r"(?:st|nd|rd|th|er|\.)?"
 _NUMERIC = re.compile(r"(?<![\d.,/-])(\d{1,4})([/.-])(\d{1,2})\2(\d{2,4})(?![\d/-]|[.,]\d)")
-_DAY_MONTH = re.compile(rf"(?<![\w.])(\d{{1,2}}){_ORD}(?:[ -]|\s+of\s+)?({_MONTH})[ ,.-]*(\d{{4}}|\d{{2}})(?!\d)", re.IGNORECASE)
+_DAY_MONTH = re.compile(rf"(?<![\w.])(\d{{1,2}}){_ORD}(?:[ /-]|\s+(?:day\s+)?of\s+)?({_MONTH})[ ,./-]*(\d{{4}}|\d{{2}})(?!\d)", re.IGNORECASE)
 _MONTH_DAY = re.compile(rf"(?<![\w])({_MONTH})[ ]+(\d{{1,2}}){_ORD},?[ ]+(\d{{4}})(?!\d)", re.IGNORECASE)
 # Years a printed date can mean: two digits are this century up to ten years ahead, else the last.
 _YEARS = range(1850, 2150)

@@ -85,8 +85,11 @@ def test_which_nulls_are_doubted():
         {"field": "lines[0].amount", "grounding": "null", "candidates": True, "kind": "number"},  # a list item's own row judges it
         {"field": "cashier", "grounding": "null", "candidates": False, "kind": "text"},  # nothing of its kind printed
         {"field": "total", "grounding": "copied", "candidates": False, "kind": "number"},
+        {"field": "service_period_start", "grounding": "null", "candidates": True, "kind": "date"},  # no word of its name printed
     ]
-    assert doubted_nulls(signals) == ["date"]
+    assert doubted_nulls(signals, "Invoice\nDate: 3 March 2024\nDue: 2 April 2024\nCashier:") == ["date"]
+    # An answer is kept only under a word of the field's own name: unprinted, asking cannot fill it.
+    assert doubted_nulls(signals, "Invoice 3 March 2024") == []
 
 
 def test_without_null_reaches_inside_objects():

@@ -9,11 +9,13 @@ from fieldmill.schema.document_dates import ISO, PRINTED, date_ask, iso_candidat
 
 def test_printed_dates_in_the_forms_documents_print_them():
     text = ("DATE : 14/03/2019 10:42:07 AM\nInvoice date: March 5, 2024   Due 5th April 2024\n"
-            "D.O.B. 26 March 1969  Visit 14-MAR-19  printed 2019-03-14  Datum 14.03.2019  le 3 févr. 2020")
+            "D.O.B. 26 March 1969  Visit 14-MAR-19  printed 2019-03-14  Datum 14.03.2019  le 3 févr. 2020\n"
+            "DATE 09/JAN/2018\nentered into on this 14th day of June, 2011 (the \"Signing Date\")")
     found = {d.text: d.dates for d in printed_dates(text)}
     assert found == {"14/03/2019": ("2019-03-14",), "March 5, 2024": ("2024-03-05",), "5th April 2024": ("2024-04-05",),
                      "26 March 1969": ("1969-03-26",), "14-MAR-19": ("2019-03-14",), "2019-03-14": ("2019-03-14",),
-                     "14.03.2019": ("2019-03-14",), "3 févr. 2020": ("2020-02-03",)}
+                     "14.03.2019": ("2019-03-14",), "3 févr. 2020": ("2020-02-03",), "09/JAN/2018": ("2018-01-09",),
+                     "14th day of June, 2011": ("2011-06-14",)}
 
 
 def test_an_ambiguous_date_offers_both_readings_and_an_impossible_one_neither():
