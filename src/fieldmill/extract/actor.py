@@ -366,10 +366,12 @@ class Extractor:
         answer = self._whole_record(generation.text, question)
         checked = check_output(answer, self.schema.model, self.schema.hardened, self.schema.validator)
         found = self._provenance(checked, document, window, generation)
-        # A free-text value grounded only by a near match is written as the window prints it (`extract/printed.py`),
-        # when the record passes the rules as well as before; its evidence is then found again (rare: a slip in copying).
-        near = {e["field"]: (e["start"] - window.start, e["end"] - window.start) for e in found["evidence"] if e["match"] == "fuzzy"}
-        printed = printed_forms(checked.record, self.schema.hardened, window.text, near)
+        # A free-text value grounded only by a near match, or with its case changed, is written as the window prints it
+        # (`extract/printed.py`), when the record passes the rules as well as before; its evidence is then found again
+        # (rare: a slip in copying).
+        spans = {match: {e["field"]: (e["start"] - window.start, e["end"] - window.start) for e in found["evidence"] if e["match"] == match}
+                 for match in ("fuzzy", "normalised")}
+        printed = printed_forms(checked.record, self.schema.hardened, window.text, spans["fuzzy"], spans["normalised"])
         fixed = with_printed(answer, printed) if printed else None
         if fixed is not None:
             again = check_output(fixed, self.schema.model, self.schema.hardened, self.schema.validator)

@@ -10,10 +10,11 @@ is kept only when the document backs it and it is new:
 * grounded: copied from the document (exact or normalised) or read from it (a date, an amount
   printed in another form); a value found nowhere, only near a printed string, or not checkable
   (a choice) stays null;
-* under its own label: a word of the field's name that names it rather than its kind is printed just
-  before it (`Email:` before an address, `VAT` before an amount, `Due` before a due date, not any
-  `date`): a forced answer with no label of its own is most often a neighbour's value (the subtotal
-  offered as the tax, the order date as the due date);
+* under its own label: a word of the field's name that names it rather than its kind, or a word documents
+  print for it (`Tax` or `GST` for a VAT, `Tel` for a phone), is printed just before it (`Email:` before an
+  address, `VAT` before an amount, `Due` before a due date, not any `date`), on its own line when that line
+  prints words before it (the total under the tax line is not the tax): a forced answer with no label of its
+  own is most often a neighbour's value (the subtotal offered as the tax, the order date as the due date);
 * in its object's block: a field of an object (the buyer's tax id) is printed where most of the nearest
   values are that object's (the buyer's lines, not the seller's or the totals);
 * new: no other field of the record already holds it (a due date that is the issue date, the
@@ -46,6 +47,10 @@ BACKED = ("copied", "read")
 # Words that say what kind of value a field holds, not which one: any date is printed under some `date`.
 _KIND_WORDS = {"date", "amount", "total", "value", "number", "sum"}
 KEEP_FROM = 0.5  # the least confidence a value read again needs to replace a null
+# Words that label the same thing on documents of many countries: a field named by one is labelled by any.
+_PRINTED_AS = ({"vat", "tax", "gst", "hst", "iva", "tva", "mwst", "ust"}, {"phone", "telephone", "tel", "mobile"},
+               {"reference", "ref"}, {"postcode", "zip", "postal"}, {"seller", "supplier", "vendor"},
+               {"buyer", "customer", "client"}, {"fax", "facsimile"})
 _AMOUNT = re.compile(r"[^\d\s.,-]{0,3}\s?-?\d{1,3}(,?\d{3})*(\.\d+)?")  # 724.90, $1,234.5, 12 (not a date, a phone, an id with letters)
 
 
@@ -111,7 +116,7 @@ def accepted(paths: list[str], first, again, text: str) -> dict[str, Any]:
         value, signal = value_at(again.record, path), by_path.get(path, {})
         if value is None or isinstance(value, (dict, list)) or signal.get("grounding") not in BACKED or path not in starts:
             continue
-        if not label_before(path, lowered, starts[path], words=own_words(path)):
+        if not label_before(path, lowered, starts[path], words=own_words(path), own_line=True):
             continue
         if not in_block(path, starts[path], first.evidence):
             continue
@@ -139,9 +144,11 @@ def in_block(path: str, start: int, evidence, neighbours: int = 3) -> bool:
 
 
 def own_words(path: str) -> set[str]:
-    """The words of a field's name that name it rather than its kind (`due_date` -> {due}; `date` -> {date})."""
+    """The words of a field's name that name it rather than its kind (`due_date` -> {due}; `date` -> {date}), with the
+    words documents print for them instead (a `vat_amount` printed under `Tax @ rate`, a `phone` under `TEL`)."""
     words = label_words(path)
-    return (words - _KIND_WORDS) or words
+    own = (words - _KIND_WORDS) or words
+    return own.union(*(group for group in _PRINTED_AS if own & group))
 
 
 def with_json_values(first: dict[str, Any], answer: dict[str, Any], paths: list[str]) -> str:

@@ -6,9 +6,11 @@ only by a near match (`evidence`, match `fuzzy`: similarity >= 90): the document
 other characters. For a free-text field (no enum, pattern or format shaping the answer) the printed
 words are the value, so they replace the model's: the whole words of the near match's region whose
 text is most like the model's value, their line breaks and runs of spaces written as one space (a
-value that spans lines is one string). A value grounded as printed, or normalised (case,
-punctuation and spacing aside), is the model's own and stays; so does one for which no run of
-printed words is as like it as the near match required.
+value that spans lines is one string). A value found only with its case changed (`Greenfield NUTRITION
+GMBH` for the printed `GREENFIELD NUTRITION GMBH`) is written with the printed case, unless its field's
+description asks for a case ("in upper case", "title case"). A value grounded
+as printed, or normalised otherwise (punctuation and spacing aside), is the model's own and stays; so
+does one for which no run of printed words is as like it as the near match required.
 """
 
 from __future__ import annotations
@@ -22,22 +24,35 @@ from fieldmill.extract.trust import set_value_at
 
 _TOKEN = re.compile(r"\S+")
 _SHAPED = ("enum", "const", "pattern", "format")  # an answer the schema shapes is not copied as printed
+_ASKS_CASE = re.compile(r"upper|lower|title|capital|\bcase\b", re.IGNORECASE)  # a description that asks for a case of its own
 
 
-def printed_forms(record: dict[str, Any] | None, hardened: dict[str, Any], text: str, near: dict[str, tuple[int, int]]) -> dict[str, str]:
+def printed_forms(record: dict[str, Any] | None, hardened: dict[str, Any], text: str, near: dict[str, tuple[int, int]],
+                  normalised: dict[str, tuple[int, int]] | None = None) -> dict[str, str]:
     """{path: the printed words} for each free-text value of `record` that grounding found in `text` only by a near
-    match (`near`: {path: its span in `text`})."""
-    if not record or not near:
+    match (`near`: {path: its span in `text`}) or, with its case changed, by a normalised one (`normalised`)."""
+    normalised = normalised or {}
+    if not record or not (near or normalised):
         return {}
     out: dict[str, str] = {}
     for path, value, node in leaves(record, hardened):
-        span = near.get(path)
-        if span is None or not isinstance(value, str) or any(key in node for key in _SHAPED):
+        if not isinstance(value, str) or any(key in node for key in _SHAPED):
             continue
-        printed = _closest_words(value, text, span)
+        if path in near:
+            printed = _closest_words(value, text, near[path])
+        elif path in normalised and not _ASKS_CASE.search(str(node.get("description") or "")):
+            printed = _recased(value, text, normalised[path])
+        else:
+            continue
         if printed and printed != value and _fits(printed, node):
             out[path] = printed
     return out
+
+
+def _recased(value: str, text: str, span: tuple[int, int]) -> str | None:
+    """The printed text at `span` as one line, when it is `value` with other case (spacing aside), else None."""
+    printed = " ".join(text[span[0]:span[1]].split())
+    return printed if printed.casefold() == " ".join(value.split()).casefold() else None
 
 
 def _closest_words(value: str, text: str, span: tuple[int, int]) -> str | None:

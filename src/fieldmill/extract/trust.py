@@ -49,6 +49,7 @@ _MATCHES = {"exact": "copied", "normalised": "copied", "date": "read", "number":
 # Without a fitted calibration: what each signal against a value caps its confidence at.
 CAPS = {"near": 0.9, "ungrounded": 0.5, "broken_rule": 0.5, "null_with_candidates": 0.5}
 
+_WORD = re.compile(r"[^\W\d_]{2}")  # two letters: a line printing a word, not only punctuation or digits
 _INNER_HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")
 _ITEM_INDEX = re.compile(r"\[\d+\]")
 _AMOUNT_LIKE = re.compile(r"\d[\d,. '\u00a0]*[.,]\d{2}(?!\d)|\d+")
@@ -175,11 +176,16 @@ def field_kind(node: dict[str, Any] | None) -> str:
     return "other"
 
 
-def label_before(path: str, lowered_text: str, start: int, reach: int = 80, words: set[str] | None = None) -> bool:
+def label_before(path: str, lowered_text: str, start: int, reach: int = 80, words: set[str] | None = None,
+                 own_line: bool = False) -> bool:
     """Whether a word of the field's name (or of `words`) is printed just before offset `start`: on its line or the
-    line above, at most `reach` characters back (`Total: 12.50`, or `INVOICE NO` over `: TX-2210457`)."""
+    line above, at most `reach` characters back (`Total: 12.50`, or `INVOICE NO` over `: TX-2210457`). With `own_line`,
+    a value whose line prints words before it is labelled by them alone (`Invoice total 724.90` under `Tax 115.74` is
+    not the tax)."""
     line_start = lowered_text.rfind("\n", 0, start) + 1
     above = lowered_text.rfind("\n", 0, max(0, line_start - 1)) + 1
+    if own_line and _WORD.search(lowered_text[line_start:start]):
+        above = line_start
     context = lowered_text[max(above, start - reach):start]
     return label_seen(label_words(path) if words is None else words, context)
 

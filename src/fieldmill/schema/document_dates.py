@@ -106,8 +106,8 @@ def iso_candidates(dates: list[PrintedDate]) -> list[str]:
 
 
 def printed_candidates(dates: list[PrintedDate]) -> list[str]:
-    """The printed forms, each once, in document order."""
-    return list(dict.fromkeys(printed.text for printed in dates))
+    """The printed forms, each once, in document order; one printed over two lines (`14th day of` / `June, 2011`) on one."""
+    return list(dict.fromkeys(" ".join(printed.text.split()) for printed in dates))
 
 
 # --- which fields ask for a date, and how -----------------------------------------------------

@@ -146,4 +146,33 @@ def test_a_value_read_again_must_be_printed_under_its_own_label_in_its_block_new
     misplaced = Answer("compliant", record=record, evidence=first.evidence + (
         {"field": "seller.country", "start": INVOICE.index("Bo Li"), "end": INVOICE.index("Bo Li") + 5},))  # the first answer's slip
     assert not accepted(["seller.tax_id"], misplaced, again({"seller.tax_id": ("DE-77", "DE-77")}), INVOICE)  # one slip is not a block
-    assert own_words("due_date") == {"due"} and own_words("date") == {"date"} and own_words("vat_amount") == {"vat"}
+    assert own_words("due_date") == {"due"} and own_words("date") == {"date"}
+    assert {"vat", "tax", "gst"} <= own_words("vat_amount") and "amount" not in own_words("vat_amount")  # what documents print for it
+    assert "tel" in own_words("buyer.phone") and own_words("payment_terms") == {"payment", "terms"}
+
+
+def test_a_value_read_again_may_stand_under_the_word_a_document_prints_for_its_name():
+    text = "KEDAI MAJU\nTEL: 03-6156 7788\nTOTAL 20.50\nGST 6%: 1.16\n"
+    spans = {path: (text.index(printed), text.index(printed) + len(printed))
+             for path, printed in [("total", "20.50"), ("phone", "03-6156 7788"), ("vat_amount", "1.16")]}
+    evidence = lambda paths: tuple({"field": p, "start": spans[p][0], "end": spans[p][1]} for p in paths)  # noqa: E731
+    first = Answer("compliant", record={"phone": None, "vat_amount": None, "total": "20.50"}, evidence=evidence(["total"]))
+    second = Answer("compliant", record={"phone": "03-6156 7788", "vat_amount": 1.16}, evidence=evidence(["phone", "vat_amount"]),
+                    signals=({"field": "phone", "grounding": "copied"}, {"field": "vat_amount", "grounding": "read"}),
+                    confidence={"phone": 0.9, "vat_amount": 0.9})
+    assert accepted(["phone", "vat_amount"], first, second, text) == {"phone": "03-6156 7788", "vat_amount": 1.16}
+    assert doubted_nulls([{"field": "phone", "grounding": "null", "candidates": True, "kind": "text"}], text) == ["phone"]
+
+
+def test_a_value_whose_line_prints_its_own_label_is_not_labelled_by_the_line_above():
+    text = "Subtotal 609.16\nTax @ rate 115.74\nInvoice total (CAD) 724.90\nINVOICE NO\n: TX-2210457\n"
+    first = Answer("compliant", record={"vat_amount": None, "number": None})
+
+    def second(path, value, printed):
+        start = text.index(printed)
+        return Answer("compliant", record={path: value}, evidence=({"field": path, "start": start, "end": start + len(printed)},),
+                      signals=({"field": path, "grounding": "read"},), confidence={path: 0.9})
+
+    assert not accepted(["vat_amount"], first, second("vat_amount", 724.9, "724.90"), text)  # the total, under "Tax" one line up
+    assert accepted(["vat_amount"], first, second("vat_amount", 115.74, "115.74"), text) == {"vat_amount": 115.74}
+    assert accepted(["invoice_no"], first, second("invoice_no", "TX-2210457", "TX-2210457"), text) == {"invoice_no": "TX-2210457"}

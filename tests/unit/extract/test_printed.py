@@ -32,10 +32,10 @@ TEXT = ("UNIHAKKA INTERNATIONAL SDN BHD\n12, JALAN TAMPOI 7/4, KAWASAN PERINDUST
         "E-mail: cristian57@simmons-harris.com\nSTORE AB1234\nSR 1 MEAT + 1 VEG   5.20\nSR 1 EGG + 1 VEGETABLE 3.30\n")
 
 
-def near(record, schema):
-    """Where grounding found each value only by a near match, as the extractor hands it over."""
+def near(record, schema, match="fuzzy"):
+    """Where grounding found each value only by a near match (or a normalised one), as the extractor hands it over."""
     found = ground(record, schema.hardened, DocumentIndex(TEXT))
-    return {e.field: (e.start, e.end) for e in found.evidence if e.match == "fuzzy"}
+    return {e.field: (e.start, e.end) for e in found.evidence if e.match == match}
 
 
 @pytest.fixture()
@@ -62,7 +62,23 @@ def test_values_printed_normalised_or_not_near_stay_the_models(schema):
               "address": "12 Jalan Tampoi 7/4, Kawasan Perindustrian Tampoi, 81200 Johor Bahru",
               "email": "sales@unihakka.my",  # printed nowhere, nothing near: ungrounded, not replaced
               "code": None, "items": []}
-    assert printed_forms(record, schema.hardened, TEXT, near(record, schema)) == {}
+    assert printed_forms(record, schema.hardened, TEXT, near(record, schema), near(record, schema, "normalised")) == {}
+
+
+def test_a_value_copied_with_its_case_changed_is_written_with_the_printed_case(schema, tmp_path):
+    record = {"company": "Unihakka INTERNATIONAL Sdn Bhd",
+              "address": "Tampoi, 81200 Johor Bahru, Johor",
+              "email": "CRISTIAN57@simmons-harris.com", "code": None,
+              "items": [{"name": "1 meat + 1 veg"}]}
+    assert printed_forms(record, schema.hardened, TEXT, {}, near(record, schema, "normalised")) == {
+        "company": "UNIHAKKA INTERNATIONAL SDN BHD", "address": "TAMPOI, 81200 JOHOR BAHRU, JOHOR",
+        "email": "cristian57@simmons-harris.com", "items[0].name": "1 MEAT + 1 VEG"}
+    titled = json.loads(json.dumps(RECEIPT))
+    titled["properties"]["company"]["description"] = "Who issued the receipt, in title case"
+    path = tmp_path / "titled.json"
+    path.write_text(json.dumps(titled))
+    asks_case = load_schema(str(path))
+    assert "company" not in printed_forms(record, asks_case.hardened, TEXT, {}, near(record, asks_case, "normalised"))
 
 
 def test_replacements_reach_list_items_and_a_missing_path_is_refused():

@@ -32,6 +32,7 @@ def test_candidates_keep_document_order_each_once():
     dates = printed_dates("Issued 02/01/2020, paid 2020-01-02, due 15 Jan 2020")
     assert printed_candidates(dates) == ["02/01/2020", "2020-01-02", "15 Jan 2020"]
     assert iso_candidates(dates) == ["2020-01-02", "2020-02-01", "2020-01-15"]
+    assert printed_candidates(printed_dates("made on the 14th day of\nJune, 2011")) == ["14th day of June, 2011"]  # a value is one line
 
 
 @pytest.mark.parametrize("name, description, node, ask", [
