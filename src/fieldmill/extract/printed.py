@@ -24,7 +24,8 @@ from fieldmill.extract.trust import set_value_at
 
 _TOKEN = re.compile(r"\S+")
 _SHAPED = ("enum", "const", "pattern", "format")  # an answer the schema shapes is not copied as printed
-_ASKS_CASE = re.compile(r"upper|lower|title|capital|\bcase\b", re.IGNORECASE)  # a description that asks for a case of its own
+# A description that asks for a case of its own ("in upper case", "title-case", "in capitals"); not "job title".
+_ASKS_CASE = re.compile(r"\b(?:upper|lower|title|sentence)[ -]?case|\bcapital(?:s|i[sz]ed| letters)|\ball caps\b|\bcase\b", re.IGNORECASE)
 
 
 def printed_forms(record: dict[str, Any] | None, hardened: dict[str, Any], text: str, near: dict[str, tuple[int, int]],

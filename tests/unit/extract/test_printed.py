@@ -79,6 +79,10 @@ def test_a_value_copied_with_its_case_changed_is_written_with_the_printed_case(s
     path.write_text(json.dumps(titled))
     asks_case = load_schema(str(path))
     assert "company" not in printed_forms(record, asks_case.hardened, TEXT, {}, near(record, asks_case, "normalised"))
+    titled["properties"]["company"]["description"] = "The shop's name as in its title line"  # a title, not a case
+    path.write_text(json.dumps(titled))
+    named = load_schema(str(path))
+    assert printed_forms(record, named.hardened, TEXT, {}, near(record, named, "normalised"))["company"] == "UNIHAKKA INTERNATIONAL SDN BHD"
 
 
 def test_replacements_reach_list_items_and_a_missing_path_is_refused():
