@@ -8,9 +8,9 @@ words are the value, so they replace the model's: the whole words of the near ma
 text is most like the model's value, their line breaks and runs of spaces written as one space (a
 value that spans lines is one string). A value found only with its case changed (`Greenfield NUTRITION
 GMBH` for the printed `GREENFIELD NUTRITION GMBH`) is written with the printed case, unless its field's
-description asks for a case ("in upper case", "title case"). A value grounded
-as printed, or normalised otherwise (punctuation and spacing aside), is the model's own and stays; so
-does one for which no run of printed words is as like it as the near match required.
+description asks for a case ("in upper case", "title case"). A value grounded as printed, or
+normalised otherwise (punctuation and spacing aside), is the model's own and stays; so does one for
+which no run of printed words is as like it as the near match required.
 """
 
 from __future__ import annotations

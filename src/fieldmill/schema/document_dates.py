@@ -6,9 +6,9 @@ ISO anyway. The document says which dates exist, so a date field's decoding can 
 exactly those (`schema/lark_grammar.py`), and the model only chooses:
 
 * `printed_dates(text)`: every date-like span in the text (`14/03/2019`, `26 March 1969`,
-  `MAR 5, 2024`, `14-MAR-19`, `09/JAN/2018`, `2019-03-14`, `14.03.2019`, an agreement's `14th day of June, 2011`) with each calendar date it can
-  mean (`03/04/2021` is 3 April or 4 March: both are offered, the model reads the rest
-  of the document);
+  `MAR 5, 2024`, `14-MAR-19`, `09/JAN/2018`, `2019-03-14`, `14.03.2019`, an agreement's
+  `14th day of June, 2011`) with each calendar date it can mean (`03/04/2021` is 3 April or
+  4 March: both are offered, the model reads the rest of the document);
 * `date_ask(name, node)`: whether a schema field asks for a date, and in which form:
   `iso` (a `format: date` string, an ISO-date pattern, words like "YYYY-MM-DD", or an ISO
   date as its example), else `printed`: a text field about a date holds the date as the
