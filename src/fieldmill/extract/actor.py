@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import time
+import weakref
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
@@ -61,6 +62,13 @@ def _this_process() -> tuple[str, int]:
     import ray
 
     return ray.get_runtime_context().get_node_id(), os.getpid()
+
+
+def _close_if_alive(extractor: "weakref.ref[Extractor]") -> None:
+    """At the interpreter's exit: close an extractor's engine unless the extractor has already gone (and closed it)."""
+    alive = extractor()
+    if alive is not None:
+        alive.__del__()
 
 
 class ContextTooSmall(RuntimeError):
@@ -113,10 +121,12 @@ class Extractor:
         self.load_s = time.perf_counter() - started
         if self.engines is not None:
             self.engines.opened.remote(*_this_process())
-        # Ray Data ends its actors without deleting the UDF: at the actor's exit, close the engine before
-        # multiprocessing's own exit handler (registered earlier, so run later) kills vLLM's engine core under a
-        # live client, which printed three tracebacks at the end of every run.
-        atexit.register(self.__del__)
+        # Ray Data lets the UDF go at the actor's graceful end (`__ray_shutdown__`), and Ray kills the worker's
+        # child processes only after that: the engine closes then, while its processes live. Held strongly here,
+        # the extractor outlived that moment, closed at the interpreter's exit after the engine core had been
+        # killed, and the orphaned vLLM worker printed resource_tracker tracebacks. An extractor nobody let go
+        # is still closed at exit, before multiprocessing's own exit handler (registered earlier, so run later).
+        atexit.register(_close_if_alive, weakref.ref(self))
 
     def __del__(self):
         # Ray Data deletes the UDF at graceful shutdown: stop the engine before the

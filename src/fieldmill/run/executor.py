@@ -47,6 +47,11 @@ log = logging.getLogger("fieldmill")
 # holds the driver's `storage.S3Settings` (credentials never travel so: workers use the standard AWS chain themselves).
 _FORWARDED_ENV = ("FIELDMILL_CACHE", "XDG_CACHE_HOME")
 _WORKER_ENV = {"VLLM_LOGGING_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_REGEX_COMPILATION_TIMEOUT_S": "1800", "TOKENIZERS_PARALLELISM": "false"}
+# An extraction actor stops its engine on its way out (extract/actor.py). By default Ray kills a worker's child
+# processes before that, vLLM's engine core among them, and the engine's orphaned worker process then found
+# multiprocessing's resource tracker dead and printed tracebacks at the end of a run. Ray still kills whatever is
+# left of the actor's process group once it has exited. (Only the actors: other workers' trackers die silently.)
+_EXTRACTOR_ENV = {"RAY_kill_child_processes_on_worker_exit": "0"}
 
 
 # Starts of the local Ray node before a run gives up (see `is_slow_node_start`).
@@ -310,6 +315,7 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
         batch_format="default",
         compute=ray.data.ActorPoolStrategy(size=config.workers, max_tasks_in_flight_per_actor=config.concurrent_batches),
         max_concurrency=config.concurrent_batches,
+        runtime_env={"env_vars": _EXTRACTOR_ENV},  # merged with the run's own
         num_cpus=0 if gpus else 1,
         num_gpus=gpus,
         # A dying actor is restarted (its documents are redone) a few times, then the run stops and says so: a

@@ -141,6 +141,25 @@ def test_an_engine_that_dies_in_a_live_actor_is_started_again_not_used_to_fail_t
     assert again.reason == "engine_error" and hopeless.engine_restarts == MAX_ENGINE_RESTARTS  # bounded: no restarts forever
 
 
+def test_an_extractor_let_go_closes_the_engine_it_made_at_once_and_a_lent_engine_stays_open():
+    # Ray Data lets the extractor go at the actor's graceful end, before Ray kills the worker's child processes:
+    # the engine must close then, not at the interpreter's exit when its processes are already dead.
+    made = []
+
+    def factory():
+        made.append(DyingEngine([VALID], answers_before_death=1))
+        return made[-1]
+
+    extractor = Extractor(ExtractionSettings(retries=0), "invoice", engine_factory=factory)
+    assert asyncio.run(extractor.extract(Document.of_text("/docs/a.txt", "INVOICE ..."))).status == "compliant"
+    del extractor
+    assert made[0].closed
+    lent = DyingEngine([VALID], answers_before_death=1)
+    borrower = Extractor(ExtractionSettings(retries=0), "invoice", engine=lent)
+    del borrower
+    assert not lent.closed
+
+
 def test_the_engines_death_at_the_actors_end_is_not_logged_but_a_death_during_work_is():
     import logging
 
