@@ -125,3 +125,29 @@ def test_an_unpaid_invoices_amount_due_is_its_total_and_a_part_paid_ones_is_the_
         assert facts["balance_due"].typed == facts["total"].typed - (paid or 0)
         seen.add(paid is None)
     assert seen == {True, False}
+
+
+def test_a_filed_agreements_labels_stand_above_its_title_and_its_date_may_be_the_nth_day_of_a_month():
+    labelled = day_of = 0
+    for seed in range(40):
+        drafted = realistic.draft(random.Random(seed), "agreement", 0)
+        title = drafted.facts["title"].printed
+        lines = [line for line in decode_document("a.pdf", render_pdf(drafted.pages)).text.splitlines() if line.strip()]
+        above = lines[:lines.index(title)]
+        labelled += bool(above)
+        assert all("AGREEMENT" not in line.upper() for line in above)  # a filing's label, never the agreement's name
+        effective = drafted.facts["effective_date"]
+        if " day of " in effective.printed:
+            day_of += 1
+            assert re.fullmatch(r"\d{1,2}(st|nd|rd|th) day of [A-Z][a-z]+, \d{4}", effective.printed) and _ISO.match(effective.typed)
+    assert 5 <= labelled <= 30 and 5 <= day_of <= 25
+
+
+def test_a_letters_subject_may_name_someone_other_than_the_person_it_is_written_to():
+    others = 0
+    for seed in range(40):
+        facts = realistic.draft(random.Random(seed), "letter", 0).facts
+        subject, recipient = facts["subject"].printed, facts["recipient_name"].printed
+        assert recipient not in subject
+        others += " - " in subject
+    assert 4 <= others <= 24

@@ -110,6 +110,10 @@ def date_text(day: dt.date, locale: Locale, style: int) -> str:
     return forms[style % len(forms)]
 
 
+def _ordinal(number: int) -> str:
+    return f"{number}{'th' if 10 <= number % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th')}"
+
+
 def _day(rng: random.Random, start: int = 2016, years: int = 10) -> dt.date:
     return dt.date(start, 1, 1) + dt.timedelta(days=rng.randrange(365 * years))
 
@@ -476,6 +480,8 @@ def letter(ctx: Ctx) -> Drafted:
     f["reference"] = text_fact(ctx, _ident(rng, ("Our ref: ??/####", "REF-######", "###/??/##")).replace("Our ref: ", "")) if rng.random() < 0.6 else Fact("text", None)
     subject = rng.choice(["Renewal of your policy", "Outstanding balance on your account", "Confirmation of appointment", "Change to your tariff",
                           "Notice of rent review", "Your application", "Termination of services"])
+    if rng.random() < 0.3:  # "Re: Our client: Mr Peter Brown": the person named there is not the one written to
+        subject = f"{subject} - {rng.choice(['our client', 'your client', 'tenant', 'patient', 'account holder', 'the estate of'])} {ctx.fake.name()}"
     f["subject"] = text_fact(ctx, subject)
     deadline = sent + dt.timedelta(days=rng.choice([14, 21, 30]))
     f["response_deadline"] = date_fact(ctx, deadline, style.choice([2, 3, 7])) if rng.random() < 0.6 else Fact("date", None)
@@ -501,7 +507,7 @@ def letter(ctx: Ctx) -> Drafted:
     body = [ctx.fake.paragraph(nb_sentences=rng.randint(2, 4)) for _ in range(rng.randint(1, 3))]
     if f["response_deadline"].printed:
         body.insert(rng.randint(0, len(body)), f"Please reply no later than {f['response_deadline'].printed}. Letters received after that date cannot be considered.")
-    body.insert(0, f"We write regarding {subject.lower()}, following our letter of {date_text(sent - dt.timedelta(days=rng.randint(20, 90)), ctx.locale, 3)}.")
+    body.insert(0, f"We write regarding {subject.split(' - ')[0].lower()}, following our letter of {date_text(sent - dt.timedelta(days=rng.randint(20, 90)), ctx.locale, 3)}.")
     for paragraph in body:
         page.wrapped(paragraph)
         page.down(lines=0.5)
@@ -530,26 +536,45 @@ def agreement(ctx: Ctx) -> Drafted:
     effective = _day(rng, 2005, 20)
     f["title"] = text_fact(ctx, kind.upper() if style.random() < 0.6 else kind)
     f["parties"] = Fact("list", [first, second])
-    f["effective_date"] = date_fact(ctx, effective, style.choice([3, 7, 2]))
+    # Agreements filed with a regulator open with the filing's labels, above the title: never its name.
+    labels = [rng.choice([f"EXHIBIT 10.{rng.randint(1, 40)}", f"Exhibit 10.{rng.randint(1, 40)}", f"EX-10.{rng.randint(1, 40)}",
+                          f"Exhibit {rng.choice('ABCD')}", f"SCHEDULE {rng.randint(1, 9)}"])] if rng.random() < 0.4 else []
+    if labels and rng.random() < 0.5:
+        labels.append(rng.choice(["CONFIDENTIAL TREATMENT REQUESTED", "Execution Version", "EXECUTION COPY",
+                                  "[***] Certain information in this document has been omitted and filed separately."]))
+    if rng.random() < 0.3:  # "made this 14th day of June, 2011"
+        other = _day(random.Random(effective.toordinal()))
+        f["effective_date"] = Fact("date", ctx.case(f"{_ordinal(effective.day)} day of {effective:%B}, {effective:%Y}"), effective.isoformat(),
+                                   ctx.case(f"{_ordinal(other.day)} day of {other:%B}, {other:%Y}"))
+    else:
+        f["effective_date"] = date_fact(ctx, effective, style.choice([3, 7, 2]))
     law, state = rng.choice(_LAWS)
     f["governing_law"] = Fact("text", law.replace("the ", "", 1) if law.startswith("the ") else law)
     years = rng.randint(1, 5)
     term_text = rng.choice([f"{_NUMBERS[years - 1]} ({years}) years", f"{years * 12} months", f"{_NUMBERS[years - 1]} years"])
     f["term"] = Fact("text", term_text)
     notice = rng.choice([30, 60, 90])
-    f["notice_period"] = Fact("text", f"{notice} days")
+    notice_words = {30: "thirty", 60: "sixty", 90: "ninety"}[notice]
+    f["notice_period"] = Fact("text", f"{notice_words} ({notice}) days" if rng.random() < 0.4 else f"{notice} days")
+    for label in labels:
+        page.line(label, style.choice(["left", "right", "centre"]), size=page.size - 1)
+    if labels:
+        page.down()
     page.line(f["title"].printed, "centre", font=page.font.split("-")[0] + "-Bold", size=page.size + 3)
     page.down()
     entity = lambda: rng.choice(["a Delaware corporation", "a company incorporated in England and Wales", "a limited liability company", "a New York corporation", ""])  # noqa: E731
     e1, e2 = entity(), entity()
+    made = "is made and entered into this" if " day of " in f["effective_date"].printed else "is entered into as of"
     paragraphs = [
-        f"This {kind} (the \"Agreement\") is entered into as of {f['effective_date'].printed} (the \"Effective Date\") by and between {first}"
+        f"This {kind} (the \"Agreement\") {made} {f['effective_date'].printed} (the \"Effective Date\") by and between {first}"
         f"{', ' + e1 if e1 else ''}, with offices at {ctx.fake.address().replace(chr(10), ', ')} (\"{roles[0]}\"), and {second}{', ' + e2 if e2 else ''} (\"{roles[1]}\").",
         "WHEREAS, " + ctx.fake.paragraph(nb_sentences=2),
         f"1. Services. {roles[1]} shall provide the services described in Schedule A. " + ctx.fake.paragraph(nb_sentences=rng.randint(2, 4)),
         f"2. Fees. {roles[0]} shall pay the fees set out in Schedule B within thirty (30) days of receipt of each invoice. " + ctx.fake.paragraph(nb_sentences=2),
         f"3. Term. This Agreement shall commence on the Effective Date and continue for an initial term of {term_text}, unless terminated earlier in accordance"
-        f" with this Agreement. Either party may terminate this Agreement upon {notice} days' prior written notice to the other party.",
+        f" with this Agreement. Either party may terminate this Agreement upon {f['notice_period'].printed}' prior written notice to the other party."
+        + (f" Thereafter it shall renew automatically for successive periods of {_NUMBERS[rng.randint(0, 2)]} year(s) unless either party gives notice"
+           f" of non-renewal at least {rng.choice([45, 120, 180])} days before the end of the then-current term." if rng.random() < 0.4 else ""),
         "4. Confidentiality. " + ctx.fake.paragraph(nb_sentences=rng.randint(2, 4)),
         f"5. Governing Law. This Agreement shall be governed by and construed in accordance with the laws of {law}, without regard to its conflict of laws"
         f" principles. The courts of {state} shall have exclusive jurisdiction.",
