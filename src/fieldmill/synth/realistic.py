@@ -118,9 +118,16 @@ def _day(rng: random.Random, start: int = 2016, years: int = 10) -> dt.date:
     return dt.date(start, 1, 1) + dt.timedelta(days=rng.randrange(365 * years))
 
 
-def date_fact(ctx: Ctx, day: dt.date, style: int) -> Fact:
+def day_of(day: dt.date) -> str:
+    """An agreement's date in words: `14th day of June, 2011`."""
+    return f"{_ordinal(day.day)} day of {day:%B}, {day:%Y}"
+
+
+def date_fact(ctx: Ctx, day: dt.date, style: int | Callable[[dt.date], str]) -> Fact:
+    """The date as printed in a locale's form (`style`, see `date_text`) or in one of its own (a function)."""
+    text = style if callable(style) else (lambda d: date_text(d, ctx.locale, style))
     other = _day(random.Random(day.toordinal()))
-    return Fact("date", ctx.case(date_text(day, ctx.locale, style)), day.isoformat(), ctx.case(date_text(other, ctx.locale, style)))
+    return Fact("date", ctx.case(text(day)), day.isoformat(), ctx.case(text(other)))
 
 
 def money_fact(ctx: Ctx, value: Decimal, grouped: bool = True) -> Fact:
@@ -480,8 +487,9 @@ def letter(ctx: Ctx) -> Drafted:
     f["reference"] = text_fact(ctx, _ident(rng, ("Our ref: ??/####", "REF-######", "###/??/##")).replace("Our ref: ", "")) if rng.random() < 0.6 else Fact("text", None)
     subject = rng.choice(["Renewal of your policy", "Outstanding balance on your account", "Confirmation of appointment", "Change to your tariff",
                           "Notice of rent review", "Your application", "Termination of services"])
+    topic = subject
     if rng.random() < 0.3:  # "Re: Our client: Mr Peter Brown": the person named there is not the one written to
-        subject = f"{subject} - {rng.choice(['our client', 'your client', 'tenant', 'patient', 'account holder', 'the estate of'])} {ctx.fake.name()}"
+        subject = f"{topic} - {rng.choice(['our client', 'your client', 'tenant', 'patient', 'account holder', 'the estate of'])} {ctx.fake.name()}"
     f["subject"] = text_fact(ctx, subject)
     deadline = sent + dt.timedelta(days=rng.choice([14, 21, 30]))
     f["response_deadline"] = date_fact(ctx, deadline, style.choice([2, 3, 7])) if rng.random() < 0.6 else Fact("date", None)
@@ -507,7 +515,7 @@ def letter(ctx: Ctx) -> Drafted:
     body = [ctx.fake.paragraph(nb_sentences=rng.randint(2, 4)) for _ in range(rng.randint(1, 3))]
     if f["response_deadline"].printed:
         body.insert(rng.randint(0, len(body)), f"Please reply no later than {f['response_deadline'].printed}. Letters received after that date cannot be considered.")
-    body.insert(0, f"We write regarding {subject.split(' - ')[0].lower()}, following our letter of {date_text(sent - dt.timedelta(days=rng.randint(20, 90)), ctx.locale, 3)}.")
+    body.insert(0, f"We write regarding {topic.lower()}, following our letter of {date_text(sent - dt.timedelta(days=rng.randint(20, 90)), ctx.locale, 3)}.")
     for paragraph in body:
         page.wrapped(paragraph)
         page.down(lines=0.5)
@@ -542,12 +550,8 @@ def agreement(ctx: Ctx) -> Drafted:
     if labels and rng.random() < 0.5:
         labels.append(rng.choice(["CONFIDENTIAL TREATMENT REQUESTED", "Execution Version", "EXECUTION COPY",
                                   "[***] Certain information in this document has been omitted and filed separately."]))
-    if rng.random() < 0.3:  # "made this 14th day of June, 2011"
-        other = _day(random.Random(effective.toordinal()))
-        f["effective_date"] = Fact("date", ctx.case(f"{_ordinal(effective.day)} day of {effective:%B}, {effective:%Y}"), effective.isoformat(),
-                                   ctx.case(f"{_ordinal(other.day)} day of {other:%B}, {other:%Y}"))
-    else:
-        f["effective_date"] = date_fact(ctx, effective, style.choice([3, 7, 2]))
+    made_on_day_of = rng.random() < 0.3  # "made and entered into this 14th day of June, 2011"
+    f["effective_date"] = date_fact(ctx, effective, day_of if made_on_day_of else style.choice([3, 7, 2]))
     law, state = rng.choice(_LAWS)
     f["governing_law"] = Fact("text", law.replace("the ", "", 1) if law.startswith("the ") else law)
     years = rng.randint(1, 5)
@@ -564,7 +568,7 @@ def agreement(ctx: Ctx) -> Drafted:
     page.down()
     entity = lambda: rng.choice(["a Delaware corporation", "a company incorporated in England and Wales", "a limited liability company", "a New York corporation", ""])  # noqa: E731
     e1, e2 = entity(), entity()
-    made = "is made and entered into this" if " day of " in f["effective_date"].printed else "is entered into as of"
+    made = "is made and entered into this" if made_on_day_of else "is entered into as of"
     paragraphs = [
         f"This {kind} (the \"Agreement\") {made} {f['effective_date'].printed} (the \"Effective Date\") by and between {first}"
         f"{', ' + e1 if e1 else ''}, with offices at {ctx.fake.address().replace(chr(10), ', ')} (\"{roles[0]}\"), and {second}{', ' + e2 if e2 else ''} (\"{roles[1]}\").",
