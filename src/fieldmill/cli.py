@@ -144,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--train-layers", type=int, default=None,
                       help="train LoRA on the top N decoder layers only (default: all); the backward pass stops below them, so a step costs less")
     tune.add_argument("--grad-accum", type=int, default=1, help="examples per optimizer step")
+    tune.add_argument("--dtype", choices=("bfloat16", "float32"), default=None,
+                      help="what the model trains in (default: bfloat16 on a GPU or a CPU with bfloat16 instructions, float32 on other CPUs)")
     tune.add_argument("--max-seq-tokens", type=int, default=4096, help="longer (prompt + answer) pairs are skipped and counted")
     tune.add_argument("--eval-fraction", type=float, default=0.1, help="share of the documents held out and scored at the end (default 0.1; 0 = none)")
     tune.add_argument("--variant-share", type=float, default=0.5, help="share of pairs shown with a varied schema (subset, renamed, shuffled fields)")
@@ -418,7 +420,7 @@ def finetune_plan(args):
         sources=sources, output=args.output, base=args.base,
         train=TrainConfig(epochs=args.epochs, max_steps=args.max_steps, lr=args.lr, lora_rank=args.lora_rank, lora_alpha=2 * args.lora_rank,
                           grad_accum=args.grad_accum, seed=args.seed, checkpoint_every=args.checkpoint_every, list_weight=args.list_weight,
-                          train_layers=args.train_layers),
+                          train_layers=args.train_layers, dtype=args.dtype),
         max_seq_tokens=args.max_seq_tokens, eval_fraction=args.eval_fraction, variant_share=args.variant_share, resume=args.resume,
         prompt_format=args.prompt_format,
         ray_address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker, name=args.name, price_per_hour=args.price_per_hour,

@@ -32,7 +32,9 @@ class EngineConfig(BaseModel):
     repetition_penalty: float = Field(1.0, description="vLLM repetition penalty (1.0 = off).")
     frequency_penalty: float = Field(0.0, description="vLLM frequency penalty (0.0 = off).")
     seed: int = Field(0, description="Sampling seed (decoding is greedy; kept for reproducibility).")
-    dtype: str | None = Field(None, description="Weights' dtype for the transformers engine (default bfloat16; float32 where bf16 is slow).")
+    dtype: str | None = Field(None, description="The dtype the model computes in (default bfloat16 on a GPU or a CPU with bfloat16 instructions, "
+                              "float32 on other CPUs, where bfloat16 is emulated: `fieldmill.model.compute`).",
+                              json_schema_extra={"env": "FIELDMILL_DTYPE", "choices": ("bfloat16", "float32")})
 
 
 @dataclass(frozen=True)

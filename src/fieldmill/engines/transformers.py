@@ -22,6 +22,7 @@ import threading
 import time
 
 from fieldmill.model import source as models
+from fieldmill.model.compute import compute_dtype
 from fieldmill.schema.constraint import Constraint
 from fieldmill.engines.base import Engine, EngineConfig, Generation, token_ends
 
@@ -39,7 +40,7 @@ class TransformersEngine(Engine):
 
         path = models.materialise(config.model)
         adapter = models.materialise(config.lora) if config.lora is not None else None
-        model, self.tokenizer = hf.load(path, config.dtype or "bfloat16", adapter)
+        model, self.tokenizer = hf.load(path, config.dtype or compute_dtype(torch.cuda.is_available()), adapter)
         self.model = model.eval()
         self.prompt_format = models.prompt_format(path)
         if adapter is not None:

@@ -13,6 +13,7 @@ import os
 import time
 
 from fieldmill.model import source as models
+from fieldmill.model.compute import compute_dtype
 from fieldmill.schema.constraint import Constraint
 from fieldmill.engines.base import BACKENDS, Engine, EngineConfig, Generation, token_ends
 
@@ -139,6 +140,7 @@ class VllmEngine(Engine):
             enforce_eager=config.enforce_eager if config.enforce_eager is not None else not gpu,
             enable_prefix_caching=True,
             seed=config.seed,
+            dtype=config.dtype or compute_dtype(gpu),
             structured_outputs_config={"backend": config.backend, "disable_any_whitespace": True},
             disable_log_stats=True,
             **({"enable_lora": True, "max_lora_rank": _lora_rank(adapter)} if adapter is not None else {}),

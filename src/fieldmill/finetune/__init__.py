@@ -112,7 +112,7 @@ def finetune(plan: FinetunePlan) -> FinetuneResult:
             "skipped": dict(skipped.counts),
             "tokens": sum(len(s.ids) for s in sequences),
         },
-        "hyperparameters": {**asdict(plan.train), "max_seq_tokens": plan.max_seq_tokens, "variant_share": plan.variant_share,
+        "hyperparameters": {**asdict(plan.train), "dtype": str(model.dtype).removeprefix("torch."), "max_seq_tokens": plan.max_seq_tokens, "variant_share": plan.variant_share,
                             "lora_targets": list(trainer.LORA_TARGETS)},
         "training": {"steps": state.step, "examples_seen": state.examples_seen, "tokens_seen": state.tokens_seen,
                      "final_loss": round(state.final_loss, 5) if state.final_loss is not None else None,

@@ -31,6 +31,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from fieldmill.model.compute import compute_dtype
 from fieldmill.model.prompts import prompt_token_ids
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -59,7 +60,7 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     seed: int = 0
     checkpoint_every: int = 20
-    dtype: str = "bfloat16"  # Gemma 3 is unstable in fp16: bf16 or fp32 only
+    dtype: str | None = None  # Gemma 3 is unstable in fp16: bf16 or fp32 only; None: what the training device computes fast
     list_weight: float = 1.0  # weight of the tokens that decide a list's length (finetune/weights.py); 1 = plain loss
     train_layers: int | None = None  # train LoRA on the top N decoder layers only (None: all): the backward pass stops below them
 
@@ -139,9 +140,12 @@ def _causal_lm(module: nn.Module) -> nn.Module:
             return module
 
 
-def load_base(path: str | Path, dtype: str):
+def load_base(path: str | Path, dtype: str | None):
+    """The base model and its tokenizer, in `dtype` (None: bfloat16 where this process trains on a GPU or a CPU with
+    bfloat16 instructions, else float32: `model.compute`)."""
     from fieldmill.model import hf
 
+    dtype = dtype or compute_dtype(torch.cuda.is_available())
     if dtype not in ("bfloat16", "float32"):
         raise TrainError(f"dtype {dtype!r}: Gemma 3 trains in bfloat16 or float32 (fp16 overflows)")
     return hf.load(path, dtype)
