@@ -47,10 +47,6 @@ BACKED = ("copied", "read")
 # Words that say what kind of value a field holds, not which one: any date is printed under some `date`.
 _KIND_WORDS = {"date", "amount", "total", "value", "number", "sum"}
 KEEP_FROM = 0.5  # the least confidence a value read again needs to replace a null
-# Words that label the same thing on documents of many countries: a field named by one is labelled by any.
-_PRINTED_AS = ({"vat", "tax", "gst", "hst", "iva", "tva", "mwst", "ust"}, {"phone", "telephone", "tel", "mobile"},
-               {"reference", "ref"}, {"postcode", "zip", "postal"}, {"seller", "supplier", "vendor"},
-               {"buyer", "customer", "client"}, {"fax", "facsimile"})
 _AMOUNT = re.compile(r"[^\d\s.,-]{0,3}\s?-?\d{1,3}(,?\d{3})*(\.\d+)?")  # 724.90, $1,234.5, 12 (not a date, a phone, an id with letters)
 
 
@@ -144,11 +140,10 @@ def in_block(path: str, start: int, evidence, neighbours: int = 3) -> bool:
 
 
 def own_words(path: str) -> set[str]:
-    """The words of a field's name that name it rather than its kind (`due_date` -> {due}; `date` -> {date}), with the
-    words documents print for them instead (a `vat_amount` printed under `Tax @ rate`, a `phone` under `TEL`)."""
+    """The words of a field's label (`trust.label_words`: its name's, and those documents print for them instead) that
+    name it rather than its kind (`due_date` -> {due}; `date` -> {date}; `vat_amount` -> {vat, tax, gst, ...})."""
     words = label_words(path)
-    own = (words - _KIND_WORDS) or words
-    return own.union(*(group for group in _PRINTED_AS if own & group))
+    return (words - _KIND_WORDS) or words
 
 
 def with_json_values(first: dict[str, Any], answer: dict[str, Any], paths: list[str]) -> str:

@@ -57,6 +57,11 @@ _DATE_WORDS = {"date", "dated", "dob", "day", "birth", "born", "issued", "expiry
 _AMOUNT_WORDS = {"total", "amount", "price", "cost", "fee", "fees", "tax", "vat", "gst", "sum", "balance", "subtotal", "paid", "due", "net", "gross"}
 # Words of a field's name that say nothing about where the document states it.
 _PLAIN_WORDS = {"the", "of", "and", "or", "a", "an", "no", "nr", "num", "number", "id", "name", "value", "text", "type", "code", "info", "is", "as"}
+# Words that label the same thing on documents of many countries: a field named by one is labelled by any
+# (a `phone` printed under `TEL`, a `vat_amount` under `GST`, a `buyer` under `Customer`).
+PRINTED_AS = ({"vat", "tax", "gst", "hst", "iva", "tva", "mwst", "ust"}, {"phone", "telephone", "tel", "mobile"},
+              {"reference", "ref"}, {"postcode", "zip", "postal"}, {"seller", "supplier", "vendor"},
+              {"buyer", "customer", "client"}, {"fax", "facsimile"})
 
 
 @dataclass(frozen=True)
@@ -262,13 +267,15 @@ def _item_lines(evidence: list[dict[str, Any]], text: str) -> dict[str, str]:
 
 
 def label_words(path: str) -> set[str]:
-    """The words of a field's own name (`line_items[0].unitPrice` -> {unit, price}) and, for a name of three words or
-    more, its initials (`primary_care_physician` -> `pcp`, `date_of_birth` -> `dob`): documents print them as the label.
-    Initials are marked with a trailing `$`: they label only as a whole word (`DOB`, not `Dobson`)."""
+    """The words of a field's own name (`line_items[0].unitPrice` -> {unit, price}), the words documents print for them
+    instead (`PRINTED_AS`: `phone` -> tel, telephone, mobile) and, for a name of three words or more, its initials
+    (`primary_care_physician` -> `pcp`, `date_of_birth` -> `dob`): documents print them as the label. Initials are
+    marked with a trailing `$`: they label only as a whole word (`DOB`, not `Dobson`)."""
     name = _ITEM_INDEX.sub("", path).rsplit(".", 1)[-1]
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
     all_words = [w for w in re.split(r"[^a-zA-Z]+", name.lower()) if w]
     words = {w for w in all_words if len(w) >= 2 and w not in _PLAIN_WORDS}
+    words = words.union(*(group for group in PRINTED_AS if words & group))
     if len(all_words) >= 3:
         words.add("".join(w[0] for w in all_words) + _WHOLE)
     return words

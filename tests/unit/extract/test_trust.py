@@ -71,6 +71,15 @@ def test_a_names_initials_label_it_as_a_whole_word():
     assert not has_candidates("date_of_birth", {"type": "string"}, "mr dobson called") and has_candidates("date_of_birth", {"type": "string"}, "dob 3 march 1980")
 
 
+def test_a_field_is_labelled_by_the_words_documents_print_for_its_name():
+    """A receipt prints `TEL` for the shop's phone and `GST REG NO` for its tax id: a null phone there is doubted, and a
+    value under those labels is labelled, as under the field's own words."""
+    assert {"tel", "telephone"} <= label_words("store_phone") and {"gst", "vat"} <= label_words("tax_id")
+    text = "kedai maju jaya\ntel : 03-7781 2210\ngst reg no : 000912345678\n"
+    assert has_candidates("store_phone", {"type": ["string", "null"]}, text) and not has_candidates("fax", {"type": "string"}, text)
+    assert label_before("tax_id", text, text.index("000912"))
+
+
 @pytest.mark.parametrize("path, text, value, expected", [
     ("total", "SUBTOTAL 8.00\nTOTAL 9.00\n", "9.00", True),
     ("invoice_number", "INVOICE NO\n: TX-2210457\n", "TX-2210457", True),  # label and value on separate OCR lines
@@ -154,7 +163,8 @@ def test_an_invented_value_and_a_broken_rule_are_capped(schema):
     ("invoice_date", {"type": "string"}, "issued 3 March 2024", True),
     ("buyer.email", {"anyOf": [{"type": "string"}, {"type": "null"}]}, "Bill to\nACME Ltd\nE-mail: ap@acme.test", True),  # e-mail is email
     ("dob", {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]}, "no dates here", False),
-    ("tax_amount", {"type": "number"}, "vat 20%: 4.10", False),  # its label is not printed
+    ("tax_amount", {"type": "number"}, "discount 20%: 4.10", False),  # its label is not printed
+    ("tax_amount", {"type": "number"}, "vat 20%: 4.10", True),  # VAT is what documents print for a tax
     ("tax_amount", {"type": "number"}, "tax 4.10", True),
     ("amount_due", {"type": "number"}, "due 3 march 2024", False),  # an amount, though `due` is a date's word too: a date is no amount
     ("amount_due", {"type": "number"}, "amount due 4.10", True),
