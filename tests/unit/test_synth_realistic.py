@@ -50,6 +50,8 @@ def test_gold_validates_against_its_own_schema_and_follows_each_fields_form(corp
                 assert re.fullmatch(r"-?\d+\.\d{2}", value)
             elif asked["form"] == "number":
                 assert isinstance(value, float)
+            elif asked["kind"] == "bool":
+                assert isinstance(value, bool) and prop["type"] in ("boolean", ["boolean", "null"])
             elif asked["kind"] == "list":
                 assert all(_collapse(item) in _collapse(texts[line["name"]]) for item in value)
             else:  # as printed: the document's own text (lines of a multi-line value joined)
@@ -151,3 +153,30 @@ def test_a_letters_subject_may_name_someone_other_than_the_person_it_is_written_
         assert recipient not in subject
         others += " - " in subject
     assert 4 <= others <= 24
+
+
+def test_an_agreement_states_the_facts_users_ask_of_contracts_beside_their_near_misses():
+    seen = {"renews": 0, "exclusive": set(), "non_compete": set(), "commitment": 0, "signed_apart": 0}
+    for seed in range(40):
+        drafted = realistic.draft(random.Random(seed), "agreement", seed % 6)
+        facts = drafted.facts
+        text = _collapse(decode_document("a.pdf", render_pdf(drafted.pages)).text)
+        printed = {name: fact.printed for name, fact in facts.items() if fact.kind not in ("list", "bool") and fact.printed is not None}
+        assert all(_collapse(value) in text for value in printed.values()), printed
+        renewal, non_renewal = facts["renewal_term"].printed, facts["non_renewal_notice"].printed
+        assert (renewal is None) == (non_renewal is None)  # both come with a renewal clause, and only with one
+        if renewal:
+            seen["renews"] += 1
+            assert "terminate this agreement for convenience upon " + _collapse(facts["notice_period"].printed) in text
+        seen["exclusive"].add(facts["exclusivity"].printed)
+        seen["non_compete"].add(facts["non_compete"].printed)
+        assert facts["non_compete"].printed == ("shall not, directly or indirectly, engage" in text)
+        seen["commitment"] += facts["minimum_commitment"].printed is not None
+        signed = facts["signature_date"]
+        if signed.printed is not None:
+            assert "date: " + _collapse(signed.printed) in text
+            seen["signed_apart"] += signed.typed != facts["effective_date"].typed
+        else:
+            assert "date:" not in text
+    assert 10 <= seen["renews"] <= 30 and seen["exclusive"] == seen["non_compete"] == {True, False}
+    assert 5 <= seen["commitment"] <= 25 and seen["signed_apart"] >= 5

@@ -48,7 +48,7 @@ _CENT = Decimal("0.01")
 
 @dataclass(frozen=True)
 class Fact:
-    kind: str  # date | money | count | text | address | list
+    kind: str  # date | money | count | text | address | list | bool
     printed: Any  # the text as printed (a multi-line value: lines joined by "\n"); a list fact: its items' texts
     typed: Any = None  # ISO date, Decimal, int
     example: str | None = None  # another value printed the same way (a user's "e.g." in a description)
@@ -531,9 +531,38 @@ _LAWS = (("the State of New York", "New York"), ("the State of Delaware", "Delaw
          ("the State of California", "California"), ("the Province of Ontario", "Ontario"), ("Singapore", "Singapore"),
          ("the Commonwealth of Massachusetts", "Massachusetts"), ("Ireland", "Ireland"), ("the State of Texas", "Texas"), ("New South Wales", "New South Wales"))
 _NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+_TENS = {30: "thirty", 45: "forty-five", 60: "sixty", 90: "ninety", 120: "one hundred twenty", 180: "one hundred eighty"}
+# Clauses every agreement has and no user asks for: they push the asked ones apart, onto later pages.
+_BOILERPLATE = ("Indemnification", "Limitation of Liability", "Assignment", "Force Majeure", "Notices", "Insurance", "Audit Rights",
+                "Warranties", "Severability", "Independent Contractors")
+
+
+def _period(rng: random.Random, count: int, unit: str) -> str:
+    """A period as agreements print it: "ninety (90) days", "90 days", "one (1) year", "12 months"."""
+    plural = unit + ("s" if count != 1 else "")
+    words = _TENS.get(count) or (_NUMBERS[count - 1] if count <= len(_NUMBERS) else None)
+    return rng.choice([f"{words} ({count}) {plural}", f"{count} {plural}"] if words else [f"{count} {plural}"])
+
+
+def _commitment(ctx: Ctx, roles: tuple[str, str]) -> tuple[str, str]:
+    """A minimum purchase commitment: (the sentence that states it, the commitment as printed: amount and period)."""
+    rng = ctx.rng
+    count = rng.choice([10, 25, 40, 50, 100, 250, 500, 1000, 5000])
+    amount = rng.choice([_period(rng, count, rng.choice(["metric ton", "unit", "case", "pallet"])),
+                         f"{ctx.locale.currency} {money_text(Decimal(rng.choice([50, 120, 250, 400, 750, 1500]) * 1000), ctx.locale)}"])
+    value = f"{amount} {rng.choice(['per calendar quarter', 'in each Contract Year', 'per month', 'per year'])}"
+    sentence = rng.choice([f"{roles[1]} shall purchase not less than {value} (the \"Minimum Commitment\").",
+                           f"During the Term, {roles[1]} agrees to order a minimum of {value}. A shortfall shall be invoiced at the then-current price."])
+    return sentence, value
 
 
 def agreement(ctx: Ctx) -> Drafted:
+    """An agreement as filed: the facts users ask of contracts (CUAD's questions) in clauses among boilerplate.
+
+    Near misses stand beside each asked fact: the signature block's dates beside the effective date, a notice to
+    terminate beside the notice of non-renewal, a letter of intent's date, a non-exclusive grant or a clause that
+    lets both parties compete (exclusivity and non-compete are then false, as when no clause speaks of them).
+    """
     rng, style = ctx.rng, ctx.style
     page = Page(612, 792, font=style.choice(["Times-Roman", "Helvetica"]), size=style.choice([10.0, 10.5, 11.0]), margin=64)
     f: dict[str, Fact] = {}
@@ -555,11 +584,26 @@ def agreement(ctx: Ctx) -> Drafted:
     law, state = rng.choice(_LAWS)
     f["governing_law"] = Fact("text", law.replace("the ", "", 1) if law.startswith("the ") else law)
     years = rng.randint(1, 5)
-    term_text = rng.choice([f"{_NUMBERS[years - 1]} ({years}) years", f"{years * 12} months", f"{_NUMBERS[years - 1]} years"])
+    term_text = rng.choice([_period(rng, years, "year"), f"{years * 12} months", f"{_NUMBERS[years - 1]} year{'s' if years > 1 else ''}"])
     f["term"] = Fact("text", term_text)
-    notice = rng.choice([30, 60, 90])
-    notice_words = {30: "thirty", 60: "sixty", 90: "ninety"}[notice]
-    f["notice_period"] = Fact("text", f"{notice_words} ({notice}) days" if rng.random() < 0.4 else f"{notice} days")
+    ends = effective.replace(year=effective.year + years) - dt.timedelta(days=1) if (effective.month, effective.day) != (2, 29) else None
+    f["expiration_date"] = date_fact(ctx, ends, style.choice([3, 7, 2])) if ends and rng.random() < 0.3 else Fact("date", None)
+    f["notice_period"] = Fact("text", _period(rng, rng.choice([30, 60, 90]), "day"))
+    renews = rng.random() < 0.5
+    f["renewal_term"] = Fact("text", _period(rng, rng.choice([1, 1, 2, 3]), "year") if rng.random() < 0.8 else _period(rng, 12, "month")) if renews \
+        else Fact("text", None)
+    f["non_renewal_notice"] = Fact("text", _period(rng, rng.choice([30, 45, 60, 90, 120, 180]), "day") if rng.random() < 0.8
+                                   else _period(rng, rng.choice([3, 6]), "month")) if renews else Fact("text", None)
+    grant = rng.choice(["exclusive", "non-exclusive", None])
+    f["exclusivity"] = Fact("bool", grant == "exclusive")
+    competes = rng.choice(["restricted", "free", None, None])
+    f["non_compete"] = Fact("bool", competes == "restricted")
+    sentence, commitment = _commitment(ctx, roles) if rng.random() < 0.35 else ("", None)
+    f["minimum_commitment"] = Fact("text", commitment)
+    signed = effective + dt.timedelta(days=rng.choice([0, 0, rng.randint(1, 20), -rng.randint(1, 10)]))
+    dated_signatures = rng.random() < 0.75
+    f["signature_date"] = date_fact(ctx, signed, style.choice([0, 3, 2])) if dated_signatures else Fact("date", None)
+
     for label in labels:
         page.line(label, style.choice(["left", "right", "centre"]), size=page.size - 1)
     if labels:
@@ -569,24 +613,47 @@ def agreement(ctx: Ctx) -> Drafted:
     entity = lambda: rng.choice(["a Delaware corporation", "a company incorporated in England and Wales", "a limited liability company", "a New York corporation", ""])  # noqa: E731
     e1, e2 = entity(), entity()
     made = "is made and entered into this" if made_on_day_of else "is entered into as of"
-    paragraphs = [
+    opening = [
         f"This {kind} (the \"Agreement\") {made} {f['effective_date'].printed} (the \"Effective Date\") by and between {first}"
         f"{', ' + e1 if e1 else ''}, with offices at {ctx.fake.address().replace(chr(10), ', ')} (\"{roles[0]}\"), and {second}{', ' + e2 if e2 else ''} (\"{roles[1]}\").",
-        "WHEREAS, " + ctx.fake.paragraph(nb_sentences=2),
-        f"1. Services. {roles[1]} shall provide the services described in Schedule A. " + ctx.fake.paragraph(nb_sentences=rng.randint(2, 4)),
-        f"2. Fees. {roles[0]} shall pay the fees set out in Schedule B within thirty (30) days of receipt of each invoice. " + ctx.fake.paragraph(nb_sentences=2),
-        f"3. Term. This Agreement shall commence on the Effective Date and continue for an initial term of {term_text}, unless terminated earlier in accordance"
-        f" with this Agreement. Either party may terminate this Agreement upon {f['notice_period'].printed}' prior written notice to the other party."
-        + (f" Thereafter it shall renew automatically for successive periods of {_NUMBERS[rng.randint(0, 2)]} year(s) unless either party gives notice"
-           f" of non-renewal at least {rng.choice([45, 120, 180])} days before the end of the then-current term." if rng.random() < 0.4 else ""),
-        "4. Confidentiality. " + ctx.fake.paragraph(nb_sentences=rng.randint(2, 4)),
-        f"5. Governing Law. This Agreement shall be governed by and construed in accordance with the laws of {law}, without regard to its conflict of laws"
-        f" principles. The courts of {state} shall have exclusive jurisdiction.",
-        "6. Entire Agreement. This Agreement constitutes the entire agreement between the parties and supersedes all prior agreements, including the letter of"
-        f" intent dated {date_text(effective - dt.timedelta(days=rng.randint(30, 400)), ctx.locale, 3)}.",
-    ]
+        "WHEREAS, " + ctx.fake.paragraph(nb_sentences=2)]
     if style.random() < 0.5:
-        paragraphs[2:2] = ["NOW, THEREFORE, in consideration of the mutual covenants herein, the parties agree as follows:"]
+        opening.append("NOW, THEREFORE, in consideration of the mutual covenants herein, the parties agree as follows:")
+    term = (f"This Agreement shall commence on the Effective Date and continue for an initial term of {term_text}"
+            + (f", ending on {f['expiration_date'].printed}" if f["expiration_date"].printed else "")
+            + f", unless terminated earlier in accordance with this Agreement. Either party may terminate this Agreement for convenience upon"
+            f" {f['notice_period'].printed}' prior written notice to the other party.")
+    if renews:
+        term += " " + rng.choice([
+            f"Thereafter it shall renew automatically for successive periods of {f['renewal_term'].printed} unless either party gives notice"
+            f" of non-renewal at least {f['non_renewal_notice'].printed} before the end of the then-current term.",
+            f"This Agreement shall automatically renew for successive renewal terms of {f['renewal_term'].printed} each (each a \"Renewal Term\")"
+            f" unless either party notifies the other in writing of its intention not to renew no less than {f['non_renewal_notice'].printed}"
+            " prior to the expiration of the then-current term."])
+    services = f"{roles[1]} shall provide the services described in Schedule A. "
+    if grant == "exclusive":
+        services = f"{roles[0]} hereby appoints {roles[1]} as its sole and exclusive {roles[1].lower()} in the Territory, and shall not appoint any other person for that purpose. "
+    elif grant == "non-exclusive":
+        services += "The rights granted under this Agreement are non-exclusive, and nothing herein prevents either party from entering into similar agreements with third parties. "
+    clauses = [("Services", services + ctx.fake.paragraph(nb_sentences=rng.randint(2, 4))),
+               ("Fees", f"{roles[0]} shall pay the fees set out in Schedule B within thirty (30) days of receipt of each invoice. {sentence + ' ' if sentence else ''}"
+                + ctx.fake.paragraph(nb_sentences=2)),
+               ("Term and Termination", term),
+               ("Confidentiality", ctx.fake.paragraph(nb_sentences=rng.randint(2, 4)))]
+    if competes == "restricted":
+        clauses.append(("Non-Competition", f"During the Term and for a period of {_period(rng, rng.choice([6, 12, 24]), 'month')} thereafter, {roles[1]} shall not,"
+                        f" directly or indirectly, engage in or own any business that competes with the business of {roles[0]} in the Territory."))
+    elif competes == "free":
+        clauses.append(("No Restriction", "Nothing in this Agreement restricts either party from developing, acquiring or marketing products or services that"
+                        " compete with those of the other party."))
+    clauses += [(heading, ctx.fake.paragraph(nb_sentences=rng.randint(3, 6))) for heading in rng.sample(_BOILERPLATE, rng.randint(0, 4))]
+    clauses[4:] = rng.sample(clauses[4:], len(clauses) - 4)
+    clauses += [("Governing Law", f"This Agreement shall be governed by and construed in accordance with the laws of {law}, without regard to its conflict"
+                 f" of laws principles. The courts of {state} shall have exclusive jurisdiction."),
+                ("Entire Agreement", "This Agreement constitutes the entire agreement between the parties and supersedes all prior agreements, including"
+                 f" the letter of intent dated {date_text(effective - dt.timedelta(days=rng.randint(30, 400)), ctx.locale, 3)}.")]
+    upper_headings = style.random() < 0.5
+    paragraphs = opening + [f"{number}. {heading.upper() if upper_headings else heading}. {body}" for number, (heading, body) in enumerate(clauses, 1)]
     pages = [page]
     for paragraph in paragraphs:
         if page.full(4):
@@ -594,8 +661,8 @@ def agreement(ctx: Ctx) -> Drafted:
             pages.append(page)
         page.wrapped(paragraph)
         page.down(lines=0.6)
-    signed = effective + dt.timedelta(days=rng.randint(0, 20))
-    page.line("IN WITNESS WHEREOF, the parties have executed this Agreement as of the date last written below.")
+    page.line("IN WITNESS WHEREOF, the parties have executed this Agreement as of the "
+              + ("date last written below." if dated_signatures else "Effective Date."))
     for name in (first, second):
         if page.full(5):
             page = Page(page.width, page.height, page.font, page.size, page.margin)
@@ -604,7 +671,8 @@ def agreement(ctx: Ctx) -> Drafted:
         page.line(name.upper())
         page.line(f"By: {ctx.fake.name()}")
         page.line(f"Title: {ctx.fake.job()}")
-        page.line(f"Date: {date_text(signed, ctx.locale, 0)}")
+        if dated_signatures:
+            page.line(f"Date: {f['signature_date'].printed if name == second else date_text(signed - dt.timedelta(days=rng.choice([0, 1, 2])), ctx.locale, style.choice([0, 3, 2]))}")
     return Drafted(f, pages)
 
 
@@ -773,21 +841,28 @@ ASKS: dict[str, tuple[Ask, ...]] = {
     "letter": _asks(
         ("sender_organisation", "sender|from_organisation|organisation|company", "organisation that sent the letter"),
         ("sender_address", "sender_address|return_address", "sender's address"),
-        ("recipient_name", "recipient|recipient_name|addressee", "person the letter is addressed to"),
+        ("recipient_name", "recipient|recipient_name|addressee|addressee_name|to", "person the letter is addressed to"),
         ("recipient_address", "recipient_address|mailing_address|address", "recipient's address"),
         ("letter_date", "date|letter_date|dated|sent_on", "date of the letter"),
         ("reference", "reference|our_ref|ref", "reference number of the letter"),
         ("subject", "subject|re|topic", "subject of the letter"),
         ("response_deadline", "reply_by|deadline|respond_by", "date by which a reply is requested"),
         ("signatory", "signatory|signed_by|sender_name", "person who signed the letter"),
-        ("signatory_title", "signatory_title|job_title|position", "job title of the person who signed")),
+        ("signatory_title", "signatory_title|job_title|position|signer_title|title_of_signatory", "job title of the person who signed")),
     "agreement": _asks(
         ("title", "title|agreement_type|document_name", "name of the agreement"),
         ("parties", "parties|party_names|contracting_parties", "names of the parties to the agreement"),
         ("effective_date", "effective_date|start_date|commencement_date|date", "date the agreement takes effect"),
+        ("expiration_date", "expiration_date|expiry_date|end_date", "date the initial term ends"),
+        ("signature_date", "signature_date|date_signed|execution_date", "date the agreement was signed"),
         ("governing_law", "governing_law|jurisdiction|applicable_law", "jurisdiction whose laws govern the agreement"),
         ("term", "term|duration|initial_term", "how long the agreement runs"),
-        ("notice_period", "notice_period|termination_notice", "notice needed to terminate")),
+        ("notice_period", "notice_period|termination_notice|notice_to_terminate", "notice needed to terminate"),
+        ("renewal_term", "renewal_term|renewal_period|auto_renewal_term", "length of each automatic renewal"),
+        ("non_renewal_notice", "non_renewal_notice|notice_of_non_renewal|renewal_notice_period", "notice needed to stop the agreement renewing"),
+        ("exclusivity", "exclusivity|exclusive|is_exclusive", "whether the agreement grants exclusive rights"),
+        ("non_compete", "non_compete|noncompete|has_non_compete", "whether a party is barred from competing"),
+        ("minimum_commitment", "minimum_commitment|minimum_purchase|min_commitment", "minimum quantity or amount a party must buy")),
     "clinical_note": _asks(
         ("clinic", "clinic|facility|practice", "clinic or hospital"),
         ("patient_name", "patient_name|patient|name", "patient's name"),
@@ -843,6 +918,8 @@ def _describe(rng: random.Random, ask: Ask, form: str, fact: Fact, kind: str) ->
     maybe = (lambda text: text if rng.random() < 0.75 else None)  # noqa: E731
     if kind == "list":
         return {"type": "array", "items": {"type": "string"}}, maybe(_sentence(rng, what))
+    if kind == "bool":
+        return {"type": "boolean"}, _sentence(rng, rng.choice([what, f"{what} (true or false)", f"true if {what.removeprefix('whether ')}"]))
     if kind == "date":
         example = fact.example
         if form == "iso_typed":
@@ -879,6 +956,8 @@ def answer(fact: Fact, form: str) -> Any:
         return None
     if fact.kind == "list":
         return list(fact.printed)
+    if fact.kind == "bool":
+        return fact.printed
     if fact.kind == "date" and form in ("iso_typed", "iso_text"):
         return fact.typed
     if fact.kind == "money" and form == "number":
@@ -900,7 +979,7 @@ def user_schema(rng: random.Random, kind: str, facts: dict[str, Fact]) -> tuple[
     asked = []
     for ask in chosen:
         fact = facts[ask.fact]
-        form = rng.choice(DATE_FORMS) if fact.kind == "date" else rng.choice(MONEY_FORMS) if fact.kind == "money" else "printed"
+        form = rng.choice(DATE_FORMS) if fact.kind == "date" else rng.choice(MONEY_FORMS) if fact.kind == "money" else "typed" if fact.kind == "bool" else "printed"
         key = _style_name(rng.choice(ask.names), style)
         while key in properties:
             key += "_2"
