@@ -72,6 +72,7 @@ def test_served_model_answers_like_the_in_process_peft_model_and_has_its_own_id(
 
     from fieldmill.documents import decode_document
     from fieldmill.finetune.examples import run_prompt
+    from fieldmill.model.compute import compute_dtype
     from fieldmill.model.source import ModelRef, materialise
     from fieldmill.schema.load import load_schema
 
@@ -88,7 +89,8 @@ def test_served_model_answers_like_the_in_process_peft_model_and_has_its_own_id(
     schema = load_schema(spec)
     base_path = materialise("bundled-base")
     tokenizer = AutoTokenizer.from_pretrained(str(base_path))
-    peft = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(base_path), dtype=torch.bfloat16), str(root / "model" / "adapter")).eval()
+    served_dtype = getattr(torch, compute_dtype(torch.cuda.is_available()))  # what `run` computes in on this machine
+    peft = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(base_path), dtype=served_dtype), str(root / "model" / "adapter")).eval()
     for name, (text, _) in DOCS.items():
         prompt = run_prompt(schema, decode_document(name, text.encode()).text, "fields-v3")
         ids = tokenizer(prompt, add_special_tokens=True, return_tensors="pt")["input_ids"]
