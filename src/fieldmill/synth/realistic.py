@@ -531,7 +531,7 @@ _LAWS = (("the State of New York", "New York"), ("the State of Delaware", "Delaw
          ("the State of California", "California"), ("the Province of Ontario", "Ontario"), ("Singapore", "Singapore"),
          ("the Commonwealth of Massachusetts", "Massachusetts"), ("Ireland", "Ireland"), ("the State of Texas", "Texas"), ("New South Wales", "New South Wales"))
 _NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
-_TENS = {30: "thirty", 45: "forty-five", 60: "sixty", 90: "ninety", 120: "one hundred twenty", 180: "one hundred eighty"}
+_PERIOD_WORDS = {30: "thirty", 45: "forty-five", 60: "sixty", 90: "ninety", 120: "one hundred twenty", 180: "one hundred eighty"}
 # Clauses every agreement has and no user asks for: they push the asked ones apart, onto later pages.
 _BOILERPLATE = ("Indemnification", "Limitation of Liability", "Assignment", "Force Majeure", "Notices", "Insurance", "Audit Rights",
                 "Warranties", "Severability", "Independent Contractors")
@@ -540,7 +540,7 @@ _BOILERPLATE = ("Indemnification", "Limitation of Liability", "Assignment", "For
 def _period(rng: random.Random, count: int, unit: str) -> str:
     """A period as agreements print it: "ninety (90) days", "90 days", "one (1) year", "12 months"."""
     plural = unit + ("s" if count != 1 else "")
-    words = _TENS.get(count) or (_NUMBERS[count - 1] if count <= len(_NUMBERS) else None)
+    words = _PERIOD_WORDS.get(count) or (_NUMBERS[count - 1] if count <= len(_NUMBERS) else None)
     return rng.choice([f"{words} ({count}) {plural}", f"{count} {plural}"] if words else [f"{count} {plural}"])
 
 
@@ -589,11 +589,12 @@ def agreement(ctx: Ctx) -> Drafted:
     ends = effective.replace(year=effective.year + years) - dt.timedelta(days=1) if (effective.month, effective.day) != (2, 29) else None
     f["expiration_date"] = date_fact(ctx, ends, style.choice([3, 7, 2])) if ends and rng.random() < 0.3 else Fact("date", None)
     f["notice_period"] = Fact("text", _period(rng, rng.choice([30, 60, 90]), "day"))
-    renews = rng.random() < 0.5
-    f["renewal_term"] = Fact("text", _period(rng, rng.choice([1, 1, 2, 3]), "year") if rng.random() < 0.8 else _period(rng, 12, "month")) if renews \
-        else Fact("text", None)
-    f["non_renewal_notice"] = Fact("text", _period(rng, rng.choice([30, 45, 60, 90, 120, 180]), "day") if rng.random() < 0.8
-                                   else _period(rng, rng.choice([3, 6]), "month")) if renews else Fact("text", None)
+    renews = rng.random() < 0.5  # a renewal clause states both its term and the notice that stops it; no clause, neither
+    f["renewal_term"] = f["non_renewal_notice"] = Fact("text", None)
+    if renews:
+        f["renewal_term"] = Fact("text", _period(rng, rng.choice([1, 1, 2, 3]), "year") if rng.random() < 0.8 else _period(rng, 12, "month"))
+        f["non_renewal_notice"] = Fact("text", _period(rng, rng.choice([30, 45, 60, 90, 120, 180]), "day") if rng.random() < 0.8
+                                       else _period(rng, rng.choice([3, 6]), "month"))
     grant = rng.choice(["exclusive", "non-exclusive", None])
     f["exclusivity"] = Fact("bool", grant == "exclusive")
     competes = rng.choice(["restricted", "free", None, None])
@@ -671,8 +672,9 @@ def agreement(ctx: Ctx) -> Drafted:
         page.line(name.upper())
         page.line(f"By: {ctx.fake.name()}")
         page.line(f"Title: {ctx.fake.job()}")
-        if dated_signatures:
-            page.line(f"Date: {f['signature_date'].printed if name == second else date_text(signed - dt.timedelta(days=rng.choice([0, 1, 2])), ctx.locale, style.choice([0, 3, 2]))}")
+        if dated_signatures:  # the date last written below is the second signer's; the first may have signed a day or two before
+            first_signed = None if name == second else date_text(signed - dt.timedelta(days=rng.choice([0, 1, 2])), ctx.locale, style.choice([0, 3, 2]))
+            page.line(f"Date: {first_signed or f['signature_date'].printed}")
     return Drafted(f, pages)
 
 
