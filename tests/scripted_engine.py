@@ -14,6 +14,10 @@ from typing import Any
 from fieldmill.engines.base import Engine, Generation
 
 
+class RawText(str):
+    """A scripted output written as it is (the continuation of an answer, `,"date":"3 March 2024"`), not as JSON."""
+
+
 class ScriptedEngine(Engine):
     max_model_len = 32768
 
@@ -27,6 +31,7 @@ class ScriptedEngine(Engine):
         self.calls: list[tuple[float, int | None]] = []
         self.prompts: list[str] = []
         self.constraints: list[Any] = []
+        self.prompt_ids: list[list[int]] = []
 
     def count_tokens(self, prompt):
         self.prompts.append(prompt)
@@ -35,7 +40,17 @@ class ScriptedEngine(Engine):
     async def generate(self, prompt_ids, constraint, max_tokens, temperature=0.0, seed=None):
         self.calls.append((temperature, seed))
         self.constraints.append(constraint)
-        text = json.dumps(self.outputs.pop(0), separators=(",", ":"))
+        self.prompt_ids.append(list(prompt_ids))
+        output = self.outputs.pop(0)
+        text = output if isinstance(output, RawText) else json.dumps(output, separators=(",", ":"))
         per_token = {} if self.logprob is None else {"token_logprobs": (self.logprob,) * len(text), "token_ends": tuple(range(1, len(text) + 1))}
         return Generation(text=text, prompt_tokens=len(prompt_ids), completion_tokens=self.completion_tokens, finish_reason="stop",
                           generation_s=self.generation_s, **per_token)
+
+
+class ContinuingEngine(ScriptedEngine):
+    """A scripted engine that tokenises an answer's start (four characters a token, ids from 10,000), so the extractor
+    continues a first answer where it asks a doubted null again."""
+
+    def answer_token_ids(self, answer):
+        return [10_000 + i for i in range(len(answer) // 4 + 1)]

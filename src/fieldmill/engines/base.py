@@ -67,6 +67,12 @@ class Engine(ABC):
     def count_tokens(self, prompt: str) -> list[int]:
         """The prompt's token ids (used to refuse prompts that cannot fit)."""
 
+    def answer_token_ids(self, answer: str) -> list[int] | None:
+        """The token ids of the start of an answer, to follow a prompt's (`fieldmill.model.prompts.answer_token_ids`): an
+        answer is continued from there (a doubted null asked again, `extract/doubted.py`). None: this engine cannot say,
+        and the extractor asks such questions in a request of their own."""
+        return None
+
     @abstractmethod
     async def generate(self, prompt_ids: list[int], constraint: Constraint, max_tokens: int, temperature: float = 0.0, seed: int | None = None) -> Generation:
         """Decode under `constraint`, at most `max_tokens` tokens; greedy unless `temperature` > 0 (then `seed` fixes the draw)."""

@@ -59,6 +59,11 @@ class TransformersEngine(Engine):
 
         return prompt_token_ids(self.tokenizer, prompt)
 
+    def answer_token_ids(self, answer: str) -> list[int]:
+        from fieldmill.model.prompts import answer_token_ids
+
+        return answer_token_ids(self.tokenizer, answer)
+
     async def generate(self, prompt_ids: list[int], constraint: Constraint, max_tokens: int, temperature: float = 0.0, seed: int | None = None) -> Generation:
         return await asyncio.to_thread(self._generate, prompt_ids, constraint, max_tokens, temperature, seed)
 

@@ -26,7 +26,7 @@ from fieldmill.engines import Engine, create_engine
 from fieldmill.extract import trust
 from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.extract.confidence import field_confidence
-from fieldmill.extract.doubted import NULLS_REREAD, accepted, doubted_nulls, with_json_values, without_null
+from fieldmill.extract.doubted import NULLS_REREAD, accepted, continuations, doubted_nulls, field_schema, joined, with_json_values, without_null
 from fieldmill.extract.evidence import DocumentIndex, ground
 from fieldmill.extract.printed import printed_forms, with_printed
 from fieldmill.extract.repair import bounded, list_cuts
@@ -236,7 +236,7 @@ class Extractor:
         chosen = replace(result if result.status != NONCOMPLIANT else best, **spent.costs(), attempts=attempt + 1)
         if self.settings.nulls == NULLS_REREAD and window.count == 1 and question.hardened is self.schema.hardened \
                 and chosen.record is not None:
-            chosen = await self._reread_nulls(document, window, chosen)
+            chosen = await self._reread_nulls(document, window, chosen, prompt_ids)
         if window.reserve and chosen.record is not None:
             chosen = await self._second_pass(document, window, chosen)
         return replace(chosen, latency_s=time.perf_counter() - started)
@@ -262,8 +262,8 @@ class Extractor:
             result = result.with_values_of(again, filled)
         return replace(result, record=record, windows_reread=tuple(reread))
 
-    async def _reread_nulls(self, document: Document, window: Window, result: Answer) -> Answer:
-        """The nulls the signals doubt (`doubted`), asked again in one request that does not allow them to be null: an
+    async def _reread_nulls(self, document: Document, window: Window, result: Answer, prompt_ids: list[int]) -> Answer:
+        """The nulls the signals doubt (`doubted`), asked again without allowing them to be null (`_read_doubted`): an
         answer the document backs and no other field holds takes the null's place, with its evidence, confidence and
         signals, when the record still passes the rules as well as before."""
         paths = doubted_nulls(list(result.signals), window.text)
@@ -271,15 +271,14 @@ class Extractor:
         if not paths or not isinstance(first, dict):
             return result
         text = window.text
-        question = self._doubting(tuple(paths))
-        prompt_ids = self.engine.count_tokens(build_prompt(question.prefix, text))
-        if len(prompt_ids) > self.max_prompt_tokens:
-            return result
         try:
-            generation = await self._generate(prompt_ids, self._for_document(question.constraint, question.hardened, text, question.asked), {})
+            read = await self._read_doubted(prompt_ids, result.raw_output, paths, text)
         except Exception as exc:  # noqa: BLE001 - the first answer stands
             log.warning("%s: reading doubted nulls again failed: %s: %s", document.uri, type(exc).__name__, exc)
             return result
+        if read is None:
+            return result
+        generation, question = read
         result = result.plus_costs(generation)
         answer = _parsed(generation.text)
         if not isinstance(answer, dict):
@@ -295,6 +294,37 @@ class Extractor:
             return result
         log.info("%s: %d of %d doubted nulls read again: %s", document.uri, len(values), len(paths), ", ".join(values))
         return filled
+
+    async def _read_doubted(self, prompt_ids: list[int], first: str, paths: list[str], text: str) -> tuple[Any, Question] | None:
+        """The doubted nulls read again, as a generation of the whole record (its first answer with the values read again
+        in their places, `doubted.joined`) or of those fields only, and the question it answers; None: not asked.
+
+        Each null is asked where the first answer wrote it: the prompt and the first answer up to the field's key, then
+        the value, not null (`doubted.continuations`): the document is in the engine's prefix cache already. An engine
+        that cannot tokenise an answer's start gets one request of the doubted fields (`_doubting`), document and all."""
+        starts = {c.path: c for c in continuations(first, paths)}
+        heads = {path: self.engine.answer_token_ids(first[:c.cut]) for path, c in starts.items()}
+        if not starts or any(ids is None for ids in heads.values()):
+            question = self._doubting(tuple(paths))
+            ids = self.engine.count_tokens(build_prompt(question.prefix, text))
+            if len(ids) > self.max_prompt_tokens:
+                return None
+            return await self._generate(ids, self._for_document(question.constraint, question.hardened, text, question.asked), {}), question
+        reads = await asyncio.gather(*(self._generate(prompt_ids + heads[path], self._continuing(path, c.lead, text), {})
+                                       for path, c in starts.items()))
+        return joined(first, list(zip(starts.values(), reads))), self._questions[()]
+
+    def _continuing(self, path: str, lead: str, text: str):
+        """The constraint of one doubted null continued from its key (`lead`): its value, not null, as this document bounds it."""
+        key = ("continued", path, lead)
+        if key not in self._questions:
+            if len(self._questions) > _MAX_QUESTIONS:
+                for old in [k for k in self._questions if k[:1] == ("continued",)][: _MAX_QUESTIONS // 2]:
+                    del self._questions[old]
+            node, name = field_schema(self.schema.hardened, path), path.rsplit(".", 1)[-1]
+            self._questions[key] = Question(node, build_constraint(node, lead), "", asks(node, name))
+        question = self._questions[key]
+        return self._for_document(question.constraint, question.hardened, text, question.asked, name=path.rsplit(".", 1)[-1], lead=lead)
 
     def _doubting(self, paths: tuple[str, ...]) -> Question:
         """The question of doubted nulls: their top-level fields, those paths not nullable (built once per set of paths)."""
@@ -362,11 +392,12 @@ class Extractor:
         schema = bounded(self.schema.hardened, cuts)
         return self._for_document(build_constraint(schema), schema, text, self._questions[()].asked)  # bounds change no field's kind
 
-    def _for_document(self, constraint, hardened: dict[str, Any], text: str, asked: Asks):
+    def _for_document(self, constraint, hardened: dict[str, Any], text: str, asked: Asks, name: str = "", lead: str = ""):
         """The constraint for one document: free text grounded in it (`--grounding strict`), date and number
-        fields among the dates and numbers it prints (`--dates/--numbers document`); else the schema's own."""
+        fields among the dates and numbers it prints (`--dates/--numbers document`); else the schema's own.
+        `hardened` may be one field's value (`name`), after the fixed text `lead` (`_continuing`)."""
         grammar = document_grammar(hardened, text, spans=self.settings.grounding == GROUNDING_STRICT, dates=self.settings.dates == FROM_DOCUMENT,
-                                   numbers=self.settings.numbers == FROM_DOCUMENT, asked=asked)
+                                   numbers=self.settings.numbers == FROM_DOCUMENT, asked=asked, name=name, lead=lead)
         return replace(constraint, grammar=grammar) if grammar is not None else constraint
 
     def _result(self, generation, started: float, document: Document, window: Window, question: Question) -> Answer:

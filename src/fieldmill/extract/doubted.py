@@ -26,6 +26,12 @@ is kept only when the document backs it and it is new:
 
 Fields inside lists are not asked again (an item's null is judged on its own row); a long
 document's windows have their own second reads (`retrieval.plan_reads`).
+
+A null is asked again where the first answer wrote it (`continuations`): the prompt and the first answer up to the
+field's key, then only its value, not null, is decoded. The engine finds the document already in its prefix cache,
+and the model reads its other answers before it, as it was trained to; each doubted field is such a request, and
+their values are put in their nulls' places (`joined`). An engine that cannot tokenise an answer's start asks the
+doubted fields in a request of their own instead (`without_null`: a prompt of those fields only).
 """
 
 from __future__ import annotations
@@ -33,9 +39,12 @@ from __future__ import annotations
 import copy
 import json
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from fieldmill.engines.base import Generation
+from fieldmill.extract.confidence import SpanError, value_spans
 from fieldmill.extract.trust import label_before, label_seen, label_words, set_value_at, value_at
 from fieldmill.schema.hardening import non_null_options
 
@@ -79,6 +88,71 @@ def without_null(hardened: dict[str, Any], paths: list[str]) -> dict[str, Any]:
                 parent = next(o for o in node.get("anyOf", [node]) if "properties" in o)
                 parent["required"] = list(dict.fromkeys([*parent.get("required", []), steps[index + 1]]))
     return out
+
+
+def field_schema(hardened: dict[str, Any], path: str) -> dict[str, Any]:
+    """The schema of the value at `path`, not nullable (`without_null`)."""
+    node = without_null(hardened, [path])
+    for step in path.split("."):
+        if "properties" not in node:
+            node = next(o for o in node["anyOf"] if "properties" in o)
+        node = node["properties"][step]
+    return node
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """Where a first answer is continued to ask one of its nulls again: from `cut` (the separator ahead of the field's
+    key), the fixed `lead` (that separator and the key), then the value, which replaces the null ending at `end`."""
+
+    path: str
+    cut: int
+    lead: str
+    end: int
+
+
+def continuations(first: str, paths: list[str]) -> list[Continuation]:
+    """The continuations of the first answer's JSON text (compact, as the constraint writes it) that ask `paths` again;
+    a path it does not hold as a compact key and value is left out."""
+    try:
+        spans = value_spans(first)
+    except (SpanError, ValueError, IndexError):
+        return []
+    out = []
+    for path in paths:
+        if path not in spans:
+            continue
+        start, end = spans[path]
+        key = json.dumps(path.rsplit(".", 1)[-1], ensure_ascii=False) + ":"
+        cut = start - len(key) - 1
+        if cut >= 0 and first[cut] in ",{" and first[cut + 1:start] == key:
+            out.append(Continuation(path, cut, first[cut:start], end))
+    return out
+
+
+def joined(first: str, reads: list[tuple[Continuation, Generation]]) -> Generation:
+    """The first answer with each continuation's value in its null's place, as one generation: the text, each read's tokens
+    where its lead and value now stand (none when a read reports none), the reads' costs summed."""
+    pieces: list[str] = []
+    ends: list[int] = []
+    logprobs: list[float] = []
+    tokens = all(len(read.token_ends) == len(read.token_logprobs) > 0 for _, read in reads)
+    at = 0
+    for continuation, read in sorted(reads, key=lambda r: r[0].cut):
+        if not read.text.startswith(continuation.lead):
+            continue
+        pieces.append(first[at:continuation.cut])
+        offset = sum(map(len, pieces))
+        pieces.append(read.text)
+        ends += [offset + end for end in read.token_ends]
+        logprobs += read.token_logprobs
+        at = continuation.end
+    pieces.append(first[at:])
+    return Generation(text="".join(pieces), prompt_tokens=sum(r.prompt_tokens for _, r in reads),
+                      completion_tokens=sum(r.completion_tokens for _, r in reads),
+                      finish_reason=next((r.finish_reason for _, r in reads if r.finish_reason != "stop"), "stop"),
+                      generation_s=sum(r.generation_s for _, r in reads), token_logprobs=tuple(logprobs) if tokens else (),
+                      token_ends=tuple(ends) if tokens else (), cached_prompt_tokens=sum(r.cached_prompt_tokens or 0 for _, r in reads))
 
 
 def _not_null(node: dict[str, Any]) -> dict[str, Any]:
@@ -178,4 +252,4 @@ def _plain(value: Any) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
 
-__all__ = ["doubted_nulls", "without_null", "accepted", "with_json_values", "NULLS_MODES", "NULLS_REREAD", "NULLS_KEPT", "BACKED", "KEEP_FROM", "own_words", "in_block"]
+__all__ = ["doubted_nulls", "without_null", "field_schema", "Continuation", "continuations", "joined", "accepted", "with_json_values", "NULLS_MODES", "NULLS_REREAD", "NULLS_KEPT", "BACKED", "KEEP_FROM", "own_words", "in_block"]

@@ -124,6 +124,12 @@ def prompt_token_ids(tokenizer, prompt: str) -> list[int]:
     return tokenizer(prompt, add_special_tokens=True, split_special_tokens=True)["input_ids"]
 
 
+def answer_token_ids(tokenizer, answer: str) -> list[int]:
+    """An answer's (or the start of one's) token ids, as the trainer appends them to the prompt's: no special tokens
+    added, text that spells one stays text."""
+    return tokenizer(answer, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+
+
 def describe_fields(node: dict[str, Any], indent: str = "") -> list[str]:
     lines = []
     for name, sub in node.get("properties", {}).items():

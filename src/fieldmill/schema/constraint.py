@@ -97,13 +97,16 @@ class Constraint:
         return self.max_output_bytes + 1
 
 
-def build_constraint(hardened: dict[str, Any]) -> Constraint:
+def build_constraint(hardened: dict[str, Any], lead: str = "") -> Constraint:
     """The record's regex and its budget; and, when the schema says more than a regex can (a pattern
-    together with a length), the exact Lark grammar as well (`schema/lark_grammar.py`)."""
+    together with a length), the exact Lark grammar as well (`schema/lark_grammar.py`).
+
+    `hardened` may be one field's value, after the fixed text `lead` (its key, where an answer is continued)."""
     from fieldmill.schema.lark_grammar import needs_grammar, record_grammar
 
-    node = value_node(hardened, "$")
-    return Constraint(regex=node.regex(), max_output_bytes=node.max_bytes(), grammar=record_grammar(hardened) if needs_grammar(hardened) else None)
+    node = seq(Literal(lead), value_node(hardened, "$")) if lead else value_node(hardened, "$")
+    return Constraint(regex=node.regex(), max_output_bytes=node.max_bytes(),
+                      grammar=record_grammar(hardened, lead=lead) if needs_grammar(hardened) else None)
 
 
 def exact_pattern(schema: dict[str, Any]) -> Node | None:

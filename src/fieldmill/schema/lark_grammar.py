@@ -85,18 +85,21 @@ def chunks(text: str) -> list[str]:
 
 
 def record_grammar(hardened: dict[str, Any], document: str | None = None, spans: bool = False, dates: bool = False,
-                   numbers: bool = False, printed: "Printed | None" = None) -> str:
+                   numbers: bool = False, printed: "Printed | None" = None, name: str = "", lead: str = "") -> str:
     """The record's Lark grammar: patterns intersected with lengths; for a `document`, free text as its
     spans (`spans`), date fields as the dates it prints (`dates`, `schema/document_dates.py`), number fields
     as the numbers it prints and signer fields as the lines under its closing (`numbers`,
-    `schema/document_numbers.py`, `schema/document_signers.py`); `printed`: what was already read of it."""
+    `schema/document_numbers.py`, `schema/document_signers.py`); `printed`: what was already read of it.
+
+    `hardened` may be one field's value (`name`: the field's name, which says what a value read from the document
+    may be), after the fixed text `lead` (its key, when an answer is continued there: `extract/doubted.py`)."""
     if printed is None:
         printed = Printed(printed_dates(document) if dates and document is not None else [],
                           printed_numbers(document) if numbers and document is not None else [],
                           signer_candidates(document) if numbers and document is not None else [])
     builder = _Builder(spans=spans and document is not None, printed=printed)
-    start = builder.value(hardened, "$")
-    lines = ["%llguidance {}", f"start: {start}"]
+    start = builder.value(hardened, "$", name)
+    lines = ["%llguidance {}", f"start: {json.dumps(lead, ensure_ascii=False) + ' ' if lead else ''}{start}"]
     if builder.spans:
         lines.append(f"SPAN: %regex {json.dumps({'substring_chunks': chunks(document)}, ensure_ascii=False)}")
     lines += [f"{name}: {body}" for name, body in builder.rules]
@@ -120,22 +123,23 @@ class Asks:
     signers: bool
 
 
-def asks(hardened: dict[str, Any]) -> Asks:
+def asks(hardened: dict[str, Any], name: str = "") -> Asks:
+    """`name`: the field's, when `hardened` is one field's value."""
     return Asks(free_text=has_free_text(hardened),
-                naming=_any_leaf(hardened, lambda node, name, description: names_a_thing(name, description, node)),
-                dates=_any_leaf(hardened, lambda node, name, description: date_ask(name, description, node) is not None),
-                numbers=_any_leaf(hardened, lambda node, name, description: number_ask(name, description, node) is not None),
-                signers=_any_leaf(hardened, lambda node, name, description: signer_ask(name, description, node)))
+                naming=_any_leaf(hardened, lambda node, name, description: names_a_thing(name, description, node), name),
+                dates=_any_leaf(hardened, lambda node, name, description: date_ask(name, description, node) is not None, name),
+                numbers=_any_leaf(hardened, lambda node, name, description: number_ask(name, description, node) is not None, name),
+                signers=_any_leaf(hardened, lambda node, name, description: signer_ask(name, description, node), name))
 
 
 def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates: bool, numbers: bool = False,
-                     asked: Asks | None = None) -> str | None:
+                     asked: Asks | None = None, name: str = "", lead: str = "") -> str | None:
     """The grammar for one document, or None when nothing in it depends on the document (no free text to
     ground, no date, number or signer field, or a document that prints none): the schema's own constraint then
     serves. The document is read for dates, numbers and signers once, and only for the kinds of field the
     schema has (`asked`: `asks(hardened)`, computed here when not given; `numbers` governs every value read
-    from the document that is not a date)."""
-    asked = asked or asks(hardened)
+    from the document that is not a date; `name`, `lead`: as `record_grammar`'s)."""
+    asked = asked or asks(hardened, name)
     spans = spans and asked.free_text
     signers = numbers and asked.signers
     dates = dates and (asked.naming or asked.dates)
@@ -144,7 +148,7 @@ def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates
                       signer_candidates(document) if signers else [])
     if not (spans or printed.dates or printed.numbers or printed.signers):
         return None
-    return record_grammar(hardened, document, spans=spans, printed=printed)
+    return record_grammar(hardened, document, spans=spans, printed=printed, name=name, lead=lead)
 
 
 def _any_leaf(node: dict[str, Any], test, name: str = "", description: str | None = None) -> bool:

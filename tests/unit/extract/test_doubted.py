@@ -13,10 +13,11 @@ import pytest
 from fieldmill.document import Document
 from fieldmill.extract.actor import Extractor
 from fieldmill.extract.answer import Answer
-from fieldmill.extract.doubted import accepted, doubted_nulls, own_words, without_null
+from fieldmill.engines.base import Generation
+from fieldmill.extract.doubted import accepted, continuations, doubted_nulls, field_schema, joined, own_words, without_null
 from fieldmill.extract.settings import ExtractionSettings
 from fieldmill.schema.load import load_schema
-from scripted_engine import ScriptedEngine
+from scripted_engine import ContinuingEngine, RawText, ScriptedEngine
 
 LETTER = {
     "title": "letter", "type": "object",
@@ -39,8 +40,8 @@ def schema(tmp_path):
     return load_schema(str(path))
 
 
-def read(schema, outputs, nulls="reread"):
-    engine = ScriptedEngine(outputs, logprob=-0.001)
+def read(schema, outputs, nulls="reread", engine_class=ScriptedEngine):
+    engine = engine_class(outputs, logprob=-0.001)
     extractor = Extractor(ExtractionSettings(retries=0, nulls=nulls), schema, engine=engine)
     result = asyncio.run(extractor.extract(Document.of_text("/docs/letter.txt", TEXT)))
     return result, engine
@@ -71,6 +72,46 @@ def test_an_answer_the_document_does_not_back_or_another_field_holds_leaves_the_
     assert record["date"] is None  # printed nowhere
     signals = {s["field"]: s for s in result.signals}
     assert signals["date"]["grounding"] == "null" and signals["date"]["candidates"]
+
+
+def test_an_engine_that_tokenises_an_answer_continues_the_first_answer_at_each_doubted_null(schema):
+    result, engine = read(schema, [FIRST, RawText(',"recipient_email":"bo.li@example.com"'), RawText(',"date":"3 March 2024"')],
+                          engine_class=ContinuingEngine)
+    assert result.record["recipient_email"] == "bo.li@example.com" and result.record["date"] == "3 March 2024"
+    assert result.status == "compliant" and len(engine.calls) == 3 and engine.calls[1:] == [(0.0, None)] * 2
+    first_text = json.dumps(FIRST, separators=(",", ":"))
+    prompt = engine.prompt_ids[0]
+    for ids, key in zip(engine.prompt_ids[1:], ['"recipient_email"', '"date"']):
+        head = first_text[:first_text.index("," + key)]  # the first answer up to the separator before the key
+        assert ids == prompt + engine.answer_token_ids(head)  # the document's prompt again: the engine's prefix cache has it
+    email = re.compile(engine.constraints[1].regex)  # the key, then the value, not null and not empty
+    assert email.fullmatch(',"recipient_email":"bo.li@example.com"') and not email.fullmatch(',"recipient_email":null')
+    assert not email.fullmatch(',"recipient_email":""') and not email.fullmatch('"bo.li@example.com"')
+    evidence = {e["field"]: e for e in result.evidence}
+    assert TEXT[evidence["date"]["start"]:evidence["date"]["end"]] == "3 March 2024"
+    assert 0.5 < result.confidence["date"] < 1.0  # its own tokens' probability, where the value now stands
+    assert result.completion_tokens == 300  # the first answer and both continuations
+
+
+def test_continuations_start_at_the_separator_before_a_doubted_key_and_join_in_place():
+    first = '{"a":"x","b":null,"c":{"d":1,"e":null},"f":null}'
+    found = {c.path: c for c in continuations(first, ["b", "c.e", "missing"])}
+    assert set(found) == {"b", "c.e"}
+    assert first[:found["b"].cut] == '{"a":"x"' and found["b"].lead == ',"b":' and first[found["b"].end:].startswith(',"c"')
+    assert found["c.e"].lead == ',"e":' and first[:found["c.e"].cut].endswith('"d":1')
+    assert continuations('{"a": "x", "b": null}', ["b"]) == []  # not compact: not continued
+    assert continuations("not json", ["b"]) == []
+
+    def generation(text, logprob):
+        return Generation(text, 500, len(text), "stop", 0.1, (logprob,) * len(text), tuple(range(1, len(text) + 1)), 480)
+
+    reads = [(found["c.e"], generation(',"e":"two"', -0.01)), (found["b"], generation(',"b":"one"', -0.02))]
+    whole = joined(first, reads)
+    assert json.loads(whole.text) == {"a": "x", "b": "one", "c": {"d": 1, "e": "two"}, "f": None}
+    for end, logprob in zip(whole.token_ends, whole.token_logprobs):  # each token ends where its character now stands
+        assert whole.text[end - 1] in ',"be:onetw' and logprob in (-0.01, -0.02)
+    assert whole.completion_tokens == 20 and whole.prompt_tokens == 1000 and whole.cached_prompt_tokens == 960
+    assert field_schema(load_schema("invoice").hardened, "buyer.email")["type"] == "string"
 
 
 def test_keep_leaves_the_first_answer_alone(schema):
