@@ -316,15 +316,15 @@ class Extractor:
 
     def _continuing(self, path: str, lead: str, text: str):
         """The constraint of one doubted null continued from its key (`lead`): its value, not null, as this document bounds it."""
-        key = ("continued", path, lead)
+        key, name = ("continued", path, lead), path.rsplit(".", 1)[-1]
         if key not in self._questions:
             if len(self._questions) > _MAX_QUESTIONS:
                 for old in [k for k in self._questions if k[:1] == ("continued",)][: _MAX_QUESTIONS // 2]:
                     del self._questions[old]
-            node, name = field_schema(self.schema.hardened, path), path.rsplit(".", 1)[-1]
+            node = field_schema(self.schema.hardened, path)
             self._questions[key] = Question(node, build_constraint(node, lead), "", asks(node, name))
         question = self._questions[key]
-        return self._for_document(question.constraint, question.hardened, text, question.asked, name=path.rsplit(".", 1)[-1], lead=lead)
+        return self._for_document(question.constraint, question.hardened, text, question.asked, name=name, lead=lead)
 
     def _doubting(self, paths: tuple[str, ...]) -> Question:
         """The question of doubted nulls: their top-level fields, those paths not nullable (built once per set of paths)."""
