@@ -168,12 +168,6 @@ def names_a_thing(name: str, description: str | None, node: dict[str, Any]) -> b
     return not _MONEY.search(said) and bool(_IDENTIFIER.search(said) or _NAMES_A_THING.search(said))
 
 
-def identifies(name: str, description: str | None) -> bool:
-    """A field whose value is a number or code that identifies something (an account, a reference): unlike a name or an
-    address, it may be written like a date (`2024-05-001`)."""
-    return bool(_IDENTIFIER.search(f"{field_words(name)} {description or ''}"))
-
-
 def amount_texts(numbers: list[PrintedNumber]) -> list[str]:
     """The document's amounts (numbers with decimals) in every form a model writes them: as printed, with
     two decimals, as a JSON number (what a field that names a thing must not be)."""

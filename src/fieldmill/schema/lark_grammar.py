@@ -37,7 +37,7 @@ from typing import Any
 from fieldmill.schema.constraint import exact_pattern, value_node
 from fieldmill.schema.document_dates import ISO, PrintedDate, date_ask, iso_candidates, printed_candidates, printed_dates
 from fieldmill.schema.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, PrintedNumber, decimal2_candidates, number_ask, number_candidates
-from fieldmill.schema.document_numbers import amount_texts, identifies, names_a_thing, printed_amount_candidates, printed_numbers
+from fieldmill.schema.document_numbers import amount_texts, names_a_thing, printed_amount_candidates, printed_numbers
 from fieldmill.schema.document_signers import signer_ask, signer_candidates
 from fieldmill.schema.patterns import pattern_body_regex
 
@@ -45,9 +45,6 @@ _JSON_STRING_BODY = r'/([^"\\\x00-\x1f]|\\["\\\/bfnrt])*/'  # what a JSON string
 # Digits and separators only, holding a decimal amount (1.58, 1,158.40) or a numeric date (15-12-2016): never a name or an identifier.
 _AMOUNT_OR_DATE_ONLY = (r'(/[0-9\s.,:;\/()-]*/ & (/(?s:.*)[0-9][.,][0-9]{2}([^0-9](?s:.*))?/'
                         r' | /(?s:.*)[0-9]{1,4}[-\/.][0-9]{1,2}[-\/.][0-9]{1,4}(?s:.*)/))')
-# A value that opens with a date in numbers (2025-05-17, 17/05/2025): a name or an address never does; a model that wrote
-# a date in the field before it goes on with it (a letter's `to` after its reply-by date).
-_OPENS_WITH_DATE = r'/([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}[-\/.][0-9]{1,2}[-\/.][0-9]{2,4})(?s:.*)/'
 _CHUNK = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
 _CONTROL = {i: " " for i in range(0x20) if chr(i) not in "\n\r\t"}
 
@@ -225,7 +222,7 @@ class _Builder:
             texts = amount_texts(self.printed.numbers) + [d.text for d in self.printed.dates] + iso_candidates(self.printed.dates)
             literals = [json.dumps(json.dumps(t, ensure_ascii=False)[1:-1], ensure_ascii=False) for t in dict.fromkeys(texts)]
             self._avoid = " | ".join([*literals, _AMOUNT_OR_DATE_ONLY])
-        return self._avoid if identifies(name, description) else f"{self._avoid} | {_OPENS_WITH_DATE}"
+        return self._avoid
 
     def _special(self, node: dict[str, Any], name: str, description: str | None) -> bool:  # a leaf the regex cannot say
         return (_intersected(node) or (self.spans and is_free_text(node)) or bool(self._choices(node, name, description))
