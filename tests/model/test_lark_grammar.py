@@ -156,10 +156,10 @@ def test_one_fields_value_after_its_key_takes_what_the_field_asks_of_the_documen
 
     due = field_schema(_dated_schema(), "due")
     text = "INVOICE 7731\nDate: 03/04/2021\nPayment due 2 May 2021"
-    m = matcher(tokenizer, document_grammar(due, text, spans=False, dates=True, asked=asks(due, "due"), name="due", lead=',"due":'))
-    assert accepts(tokenizer, m, ',"due":"2 May 2021"') and accepts(tokenizer, m, ',"due":"03/04/2021"')
-    assert not accepts(tokenizer, m, ',"due":null') and not accepts(tokenizer, m, ',"due":"9 May 2021"')
-    assert not accepts(tokenizer, m, '"2 May 2021"')  # the key comes first
+    m = matcher(tokenizer, document_grammar(due, text, spans=False, dates=True, asked=asks(due, "due"), name="due", lead=',"due":', tail=","))
+    assert accepts(tokenizer, m, ',"due":"2 May 2021",') and accepts(tokenizer, m, ',"due":"03/04/2021",')
+    assert not accepts(tokenizer, m, ',"due":null,') and not accepts(tokenizer, m, ',"due":"9 May 2021",')
+    assert not accepts(tokenizer, m, '"2 May 2021",') and not accepts(tokenizer, m, ',"due":"2 May 2021"')  # the key first, the comma after
 
 
 def test_a_document_without_dates_or_date_fields_keeps_the_schemas_own_constraint():

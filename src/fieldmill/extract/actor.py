@@ -26,7 +26,7 @@ from fieldmill.engines import Engine, create_engine
 from fieldmill.extract import trust
 from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.extract.confidence import field_confidence
-from fieldmill.extract.doubted import NULLS_REREAD, accepted, continuations, doubted_nulls, field_schema, joined, with_json_values, without_null
+from fieldmill.extract.doubted import NULLS_REREAD, Continuation, accepted, continuations, doubted_nulls, field_schema, joined, with_json_values, without_null
 from fieldmill.extract.evidence import DocumentIndex, ground
 from fieldmill.extract.printed import printed_forms, with_printed
 from fieldmill.extract.repair import bounded, list_cuts
@@ -310,21 +310,22 @@ class Extractor:
             if len(ids) > self.max_prompt_tokens:
                 return None
             return await self._generate(ids, self._for_document(question.constraint, question.hardened, text, question.asked), {}), question
-        reads = await asyncio.gather(*(self._generate(prompt_ids + heads[path], self._continuing(path, c.lead, text), {})
-                                       for path, c in starts.items()))
+        reads = await asyncio.gather(*(self._generate(prompt_ids + heads[path], self._continuing(c, text), {}) for path, c in starts.items()))
         return joined(first, list(zip(starts.values(), reads))), self._questions[()]
 
-    def _continuing(self, path: str, lead: str, text: str):
-        """The constraint of one doubted null continued from its key (`lead`): its value, not null, as this document bounds it."""
-        key, name = ("continued", path, lead), path.rsplit(".", 1)[-1]
+    def _continuing(self, continuation: Continuation, text: str):
+        """The constraint of one doubted null continued from its key: its value, not null, as this document bounds it,
+        between the key and the separator after it."""
+        path, lead, tail = continuation.path, continuation.lead, continuation.tail
+        key, name = ("continued", path, lead, tail), path.rsplit(".", 1)[-1]
         if key not in self._questions:
             if len(self._questions) > _MAX_QUESTIONS:
                 for old in [k for k in self._questions if k[:1] == ("continued",)][: _MAX_QUESTIONS // 2]:
                     del self._questions[old]
             node = field_schema(self.schema.hardened, path)
-            self._questions[key] = Question(node, build_constraint(node, lead), "", asks(node, name))
+            self._questions[key] = Question(node, build_constraint(node, lead, tail), "", asks(node, name))
         question = self._questions[key]
-        return self._for_document(question.constraint, question.hardened, text, question.asked, name=name, lead=lead)
+        return self._for_document(question.constraint, question.hardened, text, question.asked, name=name, lead=lead, tail=tail)
 
     def _doubting(self, paths: tuple[str, ...]) -> Question:
         """The question of doubted nulls: their top-level fields, those paths not nullable (built once per set of paths)."""
@@ -392,12 +393,12 @@ class Extractor:
         schema = bounded(self.schema.hardened, cuts)
         return self._for_document(build_constraint(schema), schema, text, self._questions[()].asked)  # bounds change no field's kind
 
-    def _for_document(self, constraint, hardened: dict[str, Any], text: str, asked: Asks, name: str = "", lead: str = ""):
+    def _for_document(self, constraint, hardened: dict[str, Any], text: str, asked: Asks, name: str = "", lead: str = "", tail: str = ""):
         """The constraint for one document: free text grounded in it (`--grounding strict`), date and number
         fields among the dates and numbers it prints (`--dates/--numbers document`); else the schema's own.
-        `hardened` may be one field's value (`name`), after the fixed text `lead` (`_continuing`)."""
+        `hardened` may be one field's value (`name`), between the fixed texts `lead` and `tail` (`_continuing`)."""
         grammar = document_grammar(hardened, text, spans=self.settings.grounding == GROUNDING_STRICT, dates=self.settings.dates == FROM_DOCUMENT,
-                                   numbers=self.settings.numbers == FROM_DOCUMENT, asked=asked, name=name, lead=lead)
+                                   numbers=self.settings.numbers == FROM_DOCUMENT, asked=asked, name=name, lead=lead, tail=tail)
         return replace(constraint, grammar=grammar) if grammar is not None else constraint
 
     def _result(self, generation, started: float, document: Document, window: Window, question: Question) -> Answer:

@@ -28,7 +28,7 @@ Fields inside lists are not asked again (an item's null is judged on its own row
 document's windows have their own second reads (`retrieval.plan_reads`).
 
 A null is asked again where the first answer wrote it (`continuations`): the prompt and the first answer up to the
-field's key, then only its value, not null, is decoded. The engine finds the document already in its prefix cache,
+field's key, then only its value, not null, and the separator after it are decoded. The engine finds the document already in its prefix cache,
 and the model reads its other answers before it, as it was trained to; each doubted field is such a request, and
 their values are put in their nulls' places (`joined`). An engine that cannot tokenise an answer's start asks the
 doubted fields in a request of their own instead (`without_null`: a prompt of those fields only).
@@ -103,12 +103,14 @@ def field_schema(hardened: dict[str, Any], path: str) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Continuation:
     """Where a first answer is continued to ask one of its nulls again: from `cut` (the separator ahead of the field's
-    key), the fixed `lead` (that separator and the key), then the value, which replaces the null ending at `end`."""
+    key), the fixed `lead` (that separator and the key), then the value, which replaces the null ending at `end`, then
+    the fixed `tail` (the separator after it: a model closes a string and writes the comma in one token, `",`)."""
 
     path: str
     cut: int
     lead: str
     end: int
+    tail: str
 
 
 def continuations(first: str, paths: list[str]) -> list[Continuation]:
@@ -125,8 +127,8 @@ def continuations(first: str, paths: list[str]) -> list[Continuation]:
         start, end = spans[path]
         key = json.dumps(path.rsplit(".", 1)[-1], ensure_ascii=False) + ":"
         cut = start - len(key) - 1
-        if cut >= 0 and first[cut] in ",{" and first[cut + 1:start] == key:
-            out.append(Continuation(path, cut, first[cut:start], end))
+        if cut >= 0 and first[cut] in ",{" and first[cut + 1:start] == key and first[end:end + 1] in (",", "}"):
+            out.append(Continuation(path, cut, first[cut:start], end, first[end]))
     return out
 
 
@@ -139,14 +141,15 @@ def joined(first: str, reads: list[tuple[Continuation, Generation]]) -> Generati
     tokens = all(len(read.token_ends) == len(read.token_logprobs) > 0 for _, read in reads)
     at = 0
     for continuation, read in sorted(reads, key=lambda r: r[0].cut):
-        if not read.text.startswith(continuation.lead):
+        if not (read.text.startswith(continuation.lead) and read.text.endswith(continuation.tail)):
             continue
+        shared = max(0, at - continuation.cut)  # the separator the read before wrote as its tail
         pieces.append(first[at:continuation.cut])
-        offset = sum(map(len, pieces))
-        pieces.append(read.text)
-        ends += [offset + end for end in read.token_ends]
+        offset = sum(map(len, pieces)) - shared
+        pieces.append(read.text[shared:])
+        ends += [max(offset + end, ends[-1] if ends else 0) for end in read.token_ends]
         logprobs += read.token_logprobs
-        at = continuation.end
+        at = continuation.end + len(continuation.tail)
     pieces.append(first[at:])
     return Generation(text="".join(pieces), prompt_tokens=sum(r.prompt_tokens for _, r in reads),
                       completion_tokens=sum(r.completion_tokens for _, r in reads),

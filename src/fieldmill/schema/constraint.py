@@ -97,16 +97,17 @@ class Constraint:
         return self.max_output_bytes + 1
 
 
-def build_constraint(hardened: dict[str, Any], lead: str = "") -> Constraint:
+def build_constraint(hardened: dict[str, Any], lead: str = "", tail: str = "") -> Constraint:
     """The record's regex and its budget; and, when the schema says more than a regex can (a pattern
     together with a length), the exact Lark grammar as well (`schema/lark_grammar.py`).
 
-    `hardened` may be one field's value, after the fixed text `lead` (its key, where an answer is continued)."""
+    `hardened` may be one field's value, between the fixed texts `lead` and `tail` (its key and what follows its value,
+    where an answer is continued)."""
     from fieldmill.schema.lark_grammar import needs_grammar, record_grammar
 
-    node = seq(Literal(lead), value_node(hardened, "$")) if lead else value_node(hardened, "$")
+    node = seq(Literal(lead), value_node(hardened, "$"), Literal(tail)) if lead or tail else value_node(hardened, "$")
     return Constraint(regex=node.regex(), max_output_bytes=node.max_bytes(),
-                      grammar=record_grammar(hardened, lead=lead) if needs_grammar(hardened) else None)
+                      grammar=record_grammar(hardened, lead=lead, tail=tail) if needs_grammar(hardened) else None)
 
 
 def exact_pattern(schema: dict[str, Any]) -> Node | None:

@@ -85,21 +85,23 @@ def chunks(text: str) -> list[str]:
 
 
 def record_grammar(hardened: dict[str, Any], document: str | None = None, spans: bool = False, dates: bool = False,
-                   numbers: bool = False, printed: "Printed | None" = None, name: str = "", lead: str = "") -> str:
+                   numbers: bool = False, printed: "Printed | None" = None, name: str = "", lead: str = "", tail: str = "") -> str:
     """The record's Lark grammar: patterns intersected with lengths; for a `document`, free text as its
     spans (`spans`), date fields as the dates it prints (`dates`, `schema/document_dates.py`), number fields
     as the numbers it prints and signer fields as the lines under its closing (`numbers`,
     `schema/document_numbers.py`, `schema/document_signers.py`); `printed`: what was already read of it.
 
     `hardened` may be one field's value (`name`: the field's name, which says what a value read from the document
-    may be), after the fixed text `lead` (its key, when an answer is continued there: `extract/doubted.py`)."""
+    may be), between the fixed texts `lead` and `tail` (its key, and what follows its value, when an answer is
+    continued there: `extract/doubted.py`)."""
     if printed is None:
         printed = Printed(printed_dates(document) if dates and document is not None else [],
                           printed_numbers(document) if numbers and document is not None else [],
                           signer_candidates(document) if numbers and document is not None else [])
     builder = _Builder(spans=spans and document is not None, printed=printed)
     start = builder.value(hardened, "$", name)
-    lines = ["%llguidance {}", f"start: {json.dumps(lead, ensure_ascii=False) + ' ' if lead else ''}{start}"]
+    fixed = [json.dumps(lead, ensure_ascii=False)] * bool(lead), [json.dumps(tail, ensure_ascii=False)] * bool(tail)
+    lines = ["%llguidance {}", "start: " + " ".join([*fixed[0], start, *fixed[1]])]
     if builder.spans:
         lines.append(f"SPAN: %regex {json.dumps({'substring_chunks': chunks(document)}, ensure_ascii=False)}")
     lines += [f"{name}: {body}" for name, body in builder.rules]
@@ -133,12 +135,12 @@ def asks(hardened: dict[str, Any], name: str = "") -> Asks:
 
 
 def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates: bool, numbers: bool = False,
-                     asked: Asks | None = None, name: str = "", lead: str = "") -> str | None:
+                     asked: Asks | None = None, name: str = "", lead: str = "", tail: str = "") -> str | None:
     """The grammar for one document, or None when nothing in it depends on the document (no free text to
     ground, no date, number or signer field, or a document that prints none): the schema's own constraint then
     serves. The document is read for dates, numbers and signers once, and only for the kinds of field the
     schema has (`asked`: `asks(hardened)`, computed here when not given; `numbers` governs every value read
-    from the document that is not a date; `name`, `lead`: as `record_grammar`'s)."""
+    from the document that is not a date; `name`, `lead`, `tail`: as `record_grammar`'s)."""
     asked = asked or asks(hardened, name)
     spans = spans and asked.free_text
     signers = numbers and asked.signers
@@ -148,7 +150,7 @@ def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates
                       signer_candidates(document) if signers else [])
     if not (spans or printed.dates or printed.numbers or printed.signers):
         return None
-    return record_grammar(hardened, document, spans=spans, printed=printed, name=name, lead=lead)
+    return record_grammar(hardened, document, spans=spans, printed=printed, name=name, lead=lead, tail=tail)
 
 
 def _any_leaf(node: dict[str, Any], test, name: str = "", description: str | None = None) -> bool:

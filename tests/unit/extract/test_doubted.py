@@ -75,7 +75,7 @@ def test_an_answer_the_document_does_not_back_or_another_field_holds_leaves_the_
 
 
 def test_an_engine_that_tokenises_an_answer_continues_the_first_answer_at_each_doubted_null(schema):
-    result, engine = read(schema, [FIRST, RawText(',"recipient_email":"bo.li@example.com"'), RawText(',"date":"3 March 2024"')],
+    result, engine = read(schema, [FIRST, RawText(',"recipient_email":"bo.li@example.com",'), RawText(',"date":"3 March 2024",')],
                           engine_class=ContinuingEngine)
     assert result.record["recipient_email"] == "bo.li@example.com" and result.record["date"] == "3 March 2024"
     assert result.status == "compliant" and len(engine.calls) == 3 and engine.calls[1:] == [(0.0, None)] * 2
@@ -84,9 +84,10 @@ def test_an_engine_that_tokenises_an_answer_continues_the_first_answer_at_each_d
     for ids, key in zip(engine.prompt_ids[1:], ['"recipient_email"', '"date"']):
         head = first_text[:first_text.index("," + key)]  # the first answer up to the separator before the key
         assert ids == prompt + engine.answer_token_ids(head)  # the document's prompt again: the engine's prefix cache has it
-    email = re.compile(engine.constraints[1].regex)  # the key, then the value, not null and not empty
-    assert email.fullmatch(',"recipient_email":"bo.li@example.com"') and not email.fullmatch(',"recipient_email":null')
-    assert not email.fullmatch(',"recipient_email":""') and not email.fullmatch('"bo.li@example.com"')
+    email = re.compile(engine.constraints[1].regex)  # the key, the value (not null, not empty), the separator after it
+    assert email.fullmatch(',"recipient_email":"bo.li@example.com",') and not email.fullmatch(',"recipient_email":null,')
+    assert not email.fullmatch(',"recipient_email":"",') and not email.fullmatch('"bo.li@example.com"')
+    assert not email.fullmatch(',"recipient_email":"bo.li@example.com"')  # a model closes a string and writes the comma in one token
     evidence = {e["field"]: e for e in result.evidence}
     assert TEXT[evidence["date"]["start"]:evidence["date"]["end"]] == "3 March 2024"
     assert 0.5 < result.confidence["date"] < 1.0  # its own tokens' probability, where the value now stands
@@ -98,6 +99,7 @@ def test_continuations_start_at_the_separator_before_a_doubted_key_and_join_in_p
     found = {c.path: c for c in continuations(first, ["b", "c.e", "missing"])}
     assert set(found) == {"b", "c.e"}
     assert first[:found["b"].cut] == '{"a":"x"' and found["b"].lead == ',"b":' and first[found["b"].end:].startswith(',"c"')
+    assert found["b"].tail == "," and found["c.e"].tail == "}"
     assert found["c.e"].lead == ',"e":' and first[:found["c.e"].cut].endswith('"d":1')
     assert continuations('{"a": "x", "b": null}', ["b"]) == []  # not compact: not continued
     assert continuations("not json", ["b"]) == []
@@ -105,12 +107,16 @@ def test_continuations_start_at_the_separator_before_a_doubted_key_and_join_in_p
     def generation(text, logprob):
         return Generation(text, 500, len(text), "stop", 0.1, (logprob,) * len(text), tuple(range(1, len(text) + 1)), 480)
 
-    reads = [(found["c.e"], generation(',"e":"two"', -0.01)), (found["b"], generation(',"b":"one"', -0.02))]
+    reads = [(found["c.e"], generation(',"e":"two"}', -0.01)), (found["b"], generation(',"b":"one",', -0.02))]
     whole = joined(first, reads)
     assert json.loads(whole.text) == {"a": "x", "b": "one", "c": {"d": 1, "e": "two"}, "f": None}
     for end, logprob in zip(whole.token_ends, whole.token_logprobs):  # each token ends where its character now stands
-        assert whole.text[end - 1] in ',"be:onetw' and logprob in (-0.01, -0.02)
-    assert whole.completion_tokens == 20 and whole.prompt_tokens == 1000 and whole.cached_prompt_tokens == 960
+        assert whole.text[end - 1] in ',"be:onetw}' and logprob in (-0.01, -0.02)
+    side_by_side = '{"a":null,"b":null}'  # the first one's tail is the second one's lead
+    a, b = continuations(side_by_side, ["a", "b"])
+    both = joined(side_by_side, [(a, generation('{"a":"one",', -0.01)), (b, generation(',"b":"two"}', -0.01))])
+    assert json.loads(both.text) == {"a": "one", "b": "two"} and list(both.token_ends) == sorted(both.token_ends)
+    assert whole.completion_tokens == 22 and whole.prompt_tokens == 1000 and whole.cached_prompt_tokens == 960
     assert field_schema(load_schema("invoice").hardened, "buyer.email")["type"] == "string"
 
 
