@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Real servers for the metrics tests, and the OCR engine with its English model (Debian packages).
 DEBIAN_PACKAGES := prometheus prometheus-pushgateway tesseract-ocr tesseract-ocr-eng libgoogle-perftools4
 
-.PHONY: demo test install clean default-model default-calibration stage1-model stage2-model stage3-model stage4-model stage5-model stage6-model stage7-model leftout-model
+.PHONY: demo test install clean default-model default-calibration stage1-model stage2-model stage3-model stage4-model stage5-model stage6-model stage7-model stage8-model leftout-model
 
 install: $(INSTALLED)
 
@@ -85,6 +85,8 @@ STAGE6_DIR ?= .cache/stage6-model
 STAGE6_ADAPTER ?= $(STAGE6_DIR)/adapter
 STAGE7_DIR ?= .cache/stage7-model
 STAGE7_ADAPTER ?= $(STAGE7_DIR)/adapter
+STAGE8_DIR ?= .cache/stage8-model
+STAGE8_ADAPTER ?= $(STAGE8_DIR)/adapter
 DEFAULT_MODEL_DIR ?= .cache/default-model
 # What stages 3 to 6 share: one epoch of the top 8 layers, a third of the pairs on schema variants, prompt format fields-v3.
 CONTINUED_STAGE_ARGS := --epochs 1 --seed 0 --variant-share 0.3 --list-weight 1 --train-layers 8 --eval-fraction 0 \
@@ -217,7 +219,7 @@ stage7-model: $(INSTALLED) $(STAGE6_ADAPTER)
 $(STAGE7_ADAPTER):
 	$(MAKE) stage7-model
 
-default-model: $(INSTALLED) $(STAGE7_ADAPTER)
+stage8-model: $(INSTALLED) $(STAGE7_ADAPTER)
 	$(BIN)/fieldmill synth --schema realistic --count 40 --seed 6001 --formats pdf,pdf,scan-pdf --output $(TRAIN_DIR)/stage8-realistic
 	$(BIN)/fieldmill synth --schema realistic --kind agreement --count 48 --seed 6011 --formats pdf,pdf,scan-pdf --output $(TRAIN_DIR)/stage8-realistic-agreement
 	$(BIN)/fieldmill synth --schema realistic --kind letter --count 36 --seed 6021 --formats pdf,pdf,scan-pdf --output $(TRAIN_DIR)/stage8-realistic-letter
@@ -225,7 +227,7 @@ default-model: $(INSTALLED) $(STAGE7_ADAPTER)
 	$(BIN)/fieldmill synth --schema legal_contract --count 6 --seed 2701 --output $(TRAIN_DIR)/stage8-legal_contract
 	$(BIN)/fieldmill synth --schema medical_record --count 8 --seed 3701 --output $(TRAIN_DIR)/stage8-medical_record
 	$(BIN)/fieldmill synth --schema generic --count 8 --seed 4701 --output $(TRAIN_DIR)/stage8-generic
-	$(BIN)/fieldmill finetune --name fieldmill-default --base bundled-base --init-adapter $(STAGE7_ADAPTER) --output $(DEFAULT_MODEL_DIR) \
+	$(BIN)/fieldmill finetune --name fieldmill-stage8 --base bundled-base --init-adapter $(STAGE7_ADAPTER) --output $(STAGE8_DIR) \
 	  --schema from-gold --data $(TRAIN_DIR)/stage8-realistic/docs --gold $(TRAIN_DIR)/stage8-realistic/gold.jsonl \
 	  --schema from-gold --data $(TRAIN_DIR)/stage8-realistic-agreement/docs --gold $(TRAIN_DIR)/stage8-realistic-agreement/gold.jsonl \
 	  --schema from-gold --data $(TRAIN_DIR)/stage8-realistic-letter/docs --gold $(TRAIN_DIR)/stage8-realistic-letter/gold.jsonl \
@@ -233,6 +235,26 @@ default-model: $(INSTALLED) $(STAGE7_ADAPTER)
 	  --schema legal_contract --data $(TRAIN_DIR)/stage8-legal_contract/docs --gold $(TRAIN_DIR)/stage8-legal_contract/gold.jsonl \
 	  --schema medical_record --data $(TRAIN_DIR)/stage8-medical_record/docs --gold $(TRAIN_DIR)/stage8-medical_record/gold.jsonl \
 	  --schema from-gold --data $(TRAIN_DIR)/stage8-generic/docs --gold $(TRAIN_DIR)/stage8-generic/gold.jsonl \
+	  --lr 5e-5 $(CONTINUED_STAGE_ARGS) $(FINETUNE_ARGS)
+$(STAGE8_ADAPTER):
+	$(MAKE) stage8-model
+
+default-model: $(INSTALLED) $(STAGE8_ADAPTER)
+	$(BIN)/fieldmill synth --schema invoice --count 40 --seed 1801 --output $(TRAIN_DIR)/stage9-invoice
+	$(BIN)/fieldmill synth --schema realistic --count 24 --seed 6101 --formats pdf,pdf,scan-pdf --output $(TRAIN_DIR)/stage9-realistic
+	$(BIN)/fieldmill synth --schema realistic --kind agreement --count 32 --seed 6111 --formats pdf,pdf,scan-pdf --output $(TRAIN_DIR)/stage9-realistic-agreement
+	$(BIN)/fieldmill synth --schema realistic --kind letter --count 24 --seed 6121 --formats pdf,pdf,scan-pdf --output $(TRAIN_DIR)/stage9-realistic-letter
+	$(BIN)/fieldmill synth --schema legal_contract --count 8 --seed 2801 --output $(TRAIN_DIR)/stage9-legal_contract
+	$(BIN)/fieldmill synth --schema medical_record --count 8 --seed 3801 --output $(TRAIN_DIR)/stage9-medical_record
+	$(BIN)/fieldmill synth --schema generic --count 8 --seed 4801 --output $(TRAIN_DIR)/stage9-generic
+	$(BIN)/fieldmill finetune --name fieldmill-default --base bundled-base --init-adapter $(STAGE8_ADAPTER) --output $(DEFAULT_MODEL_DIR) \
+	  --schema invoice --data $(TRAIN_DIR)/stage9-invoice/docs --gold $(TRAIN_DIR)/stage9-invoice/gold.jsonl \
+	  --schema from-gold --data $(TRAIN_DIR)/stage9-realistic/docs --gold $(TRAIN_DIR)/stage9-realistic/gold.jsonl \
+	  --schema from-gold --data $(TRAIN_DIR)/stage9-realistic-agreement/docs --gold $(TRAIN_DIR)/stage9-realistic-agreement/gold.jsonl \
+	  --schema from-gold --data $(TRAIN_DIR)/stage9-realistic-letter/docs --gold $(TRAIN_DIR)/stage9-realistic-letter/gold.jsonl \
+	  --schema legal_contract --data $(TRAIN_DIR)/stage9-legal_contract/docs --gold $(TRAIN_DIR)/stage9-legal_contract/gold.jsonl \
+	  --schema medical_record --data $(TRAIN_DIR)/stage9-medical_record/docs --gold $(TRAIN_DIR)/stage9-medical_record/gold.jsonl \
+	  --schema from-gold --data $(TRAIN_DIR)/stage9-generic/docs --gold $(TRAIN_DIR)/stage9-generic/gold.jsonl \
 	  --lr 5e-5 $(CONTINUED_STAGE_ARGS) $(FINETUNE_ARGS)
 	$(BIN)/python -m fieldmill.model.ship $(DEFAULT_MODEL_DIR)
 

@@ -29,7 +29,7 @@ from fieldmill.extract.confidence import field_confidence
 from fieldmill.extract.doubted import NULLS_REREAD, Continuation, accepted, continuations, doubted_nulls, field_schema, joined, with_json_values, without_null
 from fieldmill.extract.evidence import DocumentIndex, ground
 from fieldmill.extract.printed import printed_forms, with_printed
-from fieldmill.extract.repair import bounded, list_cuts
+from fieldmill.extract.repair import bounded, bounded_by_text, list_cuts
 from fieldmill.extract.retrieval import field_group
 from fieldmill.extract.settings import FROM_DOCUMENT, GROUNDING_STRICT, ExtractionSettings
 from fieldmill.extract.steps import STEP_ERROR, step_message
@@ -197,7 +197,7 @@ class Extractor:
                 started,
                 prompt_tokens=len(prompt_ids),
             )
-        constraint = self._for_document(question.constraint, question.hardened, text, question.asked)
+        constraint = self._within_text(question, text)
         best = None
         spent = Answer(NONCOMPLIANT)  # what every attempt cost
         # A window of a long document is not a whole record (its sums and rules may need other windows):
@@ -385,12 +385,20 @@ class Extractor:
         whole = in_schema_order({key: answer.get(key) for key in self.schema.hardened.get("properties", {})}, self.schema.hardened)
         return json.dumps(whole, ensure_ascii=False, separators=(",", ":"))
 
+    def _within_text(self, question: Question, text: str):
+        """The question's constraint for this text: its lists no longer than the text can hold (`bounded_by_text`)."""
+        schema = bounded_by_text(question.hardened, text)
+        if schema is None:
+            return self._for_document(question.constraint, question.hardened, text, question.asked)
+        return self._for_document(build_constraint(schema), schema, text, question.asked)  # bounds change no field's kind
+
     def _bounded(self, result: Answer, text: str, constraint):
         """The constraint with each list the rules refused from item k on bounded to k items, or None."""
         cuts = list_cuts(list(result.errors), self.schema.hardened)
         if not cuts:
             return None
         schema = bounded(self.schema.hardened, cuts)
+        schema = bounded_by_text(schema, text) or schema
         return self._for_document(build_constraint(schema), schema, text, self._questions[()].asked)  # bounds change no field's kind
 
     def _for_document(self, constraint, hardened: dict[str, Any], text: str, asked: Asks, name: str = "", lead: str = "", tail: str = ""):

@@ -8,6 +8,12 @@ answer is decoded again (greedily) under the same constraint with that list boun
 exactly k items: the model then writes everything after the list knowing the list ended,
 and the record is validated again as a whole. Nothing is cut or invented after the fact;
 the rules only tell the decoder where to stop.
+
+Before any decoding, a list is also bounded by what the text can hold (`bounded_by_text`):
+every item of a list stands on a line of its own or after a separator (a comma, a
+semicolon, a bullet, "and"), so a document of three lines cannot list twelve line items.
+A small model that loops on a short document (the same item again and again until the
+schema's `maxItems`) stops there; on a page of text the bound is far above any schema's.
 """
 
 from __future__ import annotations
@@ -42,6 +48,40 @@ def bounded(hardened: dict[str, Any], cuts: dict[str, int]) -> dict[str, Any]:
     return out
 
 
+# What can stand between two items of a list on one line; a number's thousands comma counts too (an upper bound).
+_SEPARATOR = re.compile(r"[,;&|\u2022\u00b7]|\b(?:and|und|et|y|e|en|og|och)\b", re.IGNORECASE)
+
+
+def item_room(text: str) -> int:
+    """The most items one list can take from `text`: its non-empty lines plus the separators within them."""
+    return sum(1 for line in text.splitlines() if line.strip()) + len(_SEPARATOR.findall(text))
+
+
+def bounded_by_text(hardened: dict[str, Any], text: str) -> dict[str, Any] | None:
+    """A copy of the hardened schema whose lists hold at most `item_room(text)` items (never below their
+    `minItems`), or None when no list's `maxItems` is above that."""
+    room = item_room(text)
+    out = copy.deepcopy(hardened)
+    changed = False
+
+    def walk(node: dict[str, Any]) -> None:
+        nonlocal changed
+        for option in node.get("anyOf", ()):
+            walk(option)
+        for sub in node.get("properties", {}).values():
+            walk(sub)
+        if isinstance(node.get("additionalProperties"), dict):
+            walk(node["additionalProperties"])
+        if node.get("type") == "array":
+            walk(node["items"])
+            if node["maxItems"] > room:
+                node["maxItems"] = max(room, node["minItems"])
+                changed = True
+
+    walk(out)
+    return out if changed else None
+
+
 def _array(node: dict[str, Any] | None) -> dict[str, Any] | None:
     if not node:
         return None
@@ -51,4 +91,4 @@ def _array(node: dict[str, Any] | None) -> dict[str, Any] | None:
     return None
 
 
-__all__ = ["list_cuts", "bounded"]
+__all__ = ["list_cuts", "bounded", "bounded_by_text", "item_room"]

@@ -99,9 +99,9 @@ def record_grammar(hardened: dict[str, Any], document: str | None = None, spans:
                           printed_numbers(document) if numbers and document is not None else [],
                           signer_candidates(document) if numbers and document is not None else [])
     builder = _Builder(spans=spans and document is not None, printed=printed)
-    start = builder.value(hardened, "$", name)
-    fixed = [json.dumps(lead, ensure_ascii=False)] * bool(lead), [json.dumps(tail, ensure_ascii=False)] * bool(tail)
-    lines = ["%llguidance {}", "start: " + " ".join([*fixed[0], start, *fixed[1]])]
+    value = builder.value(hardened, "$", name)
+    start = " ".join(part for part in (_literal(lead), value, _literal(tail)) if part)
+    lines = ["%llguidance {}", "start: " + start]
     if builder.spans:
         lines.append(f"SPAN: %regex {json.dumps({'substring_chunks': chunks(document)}, ensure_ascii=False)}")
     lines += [f"{name}: {body}" for name, body in builder.rules]
@@ -275,6 +275,11 @@ def _matches(node: dict[str, Any], value: str) -> bool:
         return re.search(pattern, value) is not None
     except re.error:
         return False
+
+
+def _literal(text: str) -> str:
+    """A fixed text as a Lark string literal; nothing for no text."""
+    return json.dumps(text, ensure_ascii=False) if text else ""
 
 
 def _slashes(regex: str) -> str:

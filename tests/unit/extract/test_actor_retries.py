@@ -20,6 +20,7 @@ from scripted_engine import ScriptedEngine
 SCHEMA = load_schema("invoice")
 VALID = example_record(SCHEMA.hardened)
 INVALID = copy.deepcopy(VALID) | {"total": 999.0}
+PAGE = "INVOICE ...\n" + "".join(f"line {i}\n" for i in range(40))  # room for more items than any list of the schema
 
 
 def extract(outputs, retries, uri="/docs/a.txt", text="INVOICE ..."):
@@ -69,7 +70,7 @@ def test_a_list_that_runs_on_is_decoded_again_bounded_where_the_rules_say_it_end
                                                     "tax_rate_percent": None, "amount": 162.0}] * 3
     engine = ScriptedEngine([runaway, VALID])
     extractor = Extractor(ExtractionSettings(retries=2), "invoice", engine=engine)
-    result = asyncio.run(extractor.extract(Document.of_text("/docs/a.txt", "INVOICE ...")))
+    result = asyncio.run(extractor.extract(Document.of_text("/docs/a.txt", PAGE)))
     constraints = engine.constraints
     assert result.status == "compliant" and result.attempts == 2
     assert engine.calls[1] == (0.0, None)  # greedy again, not a sampled draw
@@ -77,6 +78,25 @@ def test_a_list_that_runs_on_is_decoded_again_bounded_where_the_rules_say_it_end
     assert second.fullmatch(json.dumps(VALID, separators=(",", ":")))
     assert not second.fullmatch(json.dumps(runaway, separators=(",", ":")))  # three items or more cannot be written
     assert constraints[1].max_output_bytes < constraints[0].max_output_bytes
+
+
+def test_a_short_document_cannot_be_given_more_list_items_than_it_has_lines():
+    """A model looping on a three-line document (the same line item again and again) stops where the text ends:
+    its constraint allows no more items than the text has lines and separators; a page keeps the schema's bound."""
+    import re
+
+    looping = copy.deepcopy(VALID)
+    looping["line_items"] = [VALID["line_items"][0]] * 6
+    short = "Invoice INV-7\nIssued 3 November 2026 by Acme GmbH to Beta Ltd\nTotal due 1250.00 EUR\n"
+    engine = ScriptedEngine([VALID, VALID])
+    extractor = Extractor(ExtractionSettings(retries=0), "invoice", engine=engine)
+    asyncio.run(extractor.extract(Document.of_text("/docs/short.txt", short)))
+    asyncio.run(extractor.extract(Document.of_text("/docs/page.txt", PAGE)))
+    on_short, on_page = (re.compile(c.regex) for c in engine.constraints)
+    assert on_short.fullmatch(json.dumps(VALID, separators=(",", ":")))
+    assert not on_short.fullmatch(json.dumps(looping, separators=(",", ":")))
+    assert on_page.fullmatch(json.dumps(looping, separators=(",", ":")))
+    assert engine.constraints[0].max_output_tokens < engine.constraints[1].max_output_tokens
 
 
 class SilentEngine(ScriptedEngine):
