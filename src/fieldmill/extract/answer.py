@@ -49,11 +49,14 @@ class Answer:
         return len(self.errors) or int(self.status == NONCOMPLIANT)
 
     def costs(self) -> dict[str, Any]:
-        return {key: getattr(self, key) for key in _COSTS}
+        return {key: getattr(self, key) for key in (*_COSTS, "cached_prompt_tokens")}
 
     def plus_costs(self, other) -> Answer:
-        """This answer, with another request's tokens and generation time (an `Answer` or an engine `Generation`) added."""
-        return replace(self, **{key: getattr(self, key) + (getattr(other, key) or 0) for key in _COSTS})
+        """This answer, with another request's tokens, generation time and prompt tokens served from the engine's
+        prefix cache (an `Answer` or an engine `Generation`) added; cached tokens stay None where no engine said."""
+        cached = (self.cached_prompt_tokens, getattr(other, "cached_prompt_tokens", None))
+        return replace(self, **{key: getattr(self, key) + (getattr(other, key) or 0) for key in _COSTS},
+                       cached_prompt_tokens=None if cached == (None, None) else sum(c or 0 for c in cached))
 
     def with_values_of(self, other: Answer, fields: list[str]) -> Answer:
         """The evidence, confidence and signals of the values under `fields` taken from `other` (a second read)."""
