@@ -154,6 +154,9 @@ def decimal2_candidates(numbers: list[PrintedNumber]) -> list[str]:
 _NAMES_A_THING = re.compile(r"name|company|customer|client|vendor|supplier|seller|buyer|merchant|store|shop|\bbill(?:ed)? to|\bship(?:ped)? to"
                             r"|address|\bpart(?:y|ies)\b|signator|signed|person|recipient|sender|payee|payer|issuer|employer|patient"
                             r"|physician|doctor|bank|city|country|street", re.IGNORECASE)
+# A field named only by a preposition or salutation of a letter's header names its addressee or sender (`to`, `from`, `attn`);
+# `valid to` or `paid from` does not.
+_NAMES_BY_HEADER = re.compile(r"\s*(?:to|from|attn|attention|addressee|dear|cc)\s*", re.IGNORECASE)
 
 
 def names_a_thing(name: str, description: str | None, node: dict[str, Any]) -> bool:
@@ -165,7 +168,8 @@ def names_a_thing(name: str, description: str | None, node: dict[str, Any]) -> b
     if date_ask(name, description, node) is not None or number_ask(name, description, node) is not None:
         return False
     said = f"{field_words(name)} {description or ''}"
-    return not _MONEY.search(said) and bool(_IDENTIFIER.search(said) or _NAMES_A_THING.search(said))
+    return not _MONEY.search(said) and bool(_IDENTIFIER.search(said) or _NAMES_A_THING.search(said)
+                                            or (not description and _NAMES_BY_HEADER.fullmatch(field_words(name))))
 
 
 def amount_texts(numbers: list[PrintedNumber]) -> list[str]:

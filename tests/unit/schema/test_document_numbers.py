@@ -79,6 +79,10 @@ def test_an_amount_asked_as_printed_is_offered_as_printed():
     ("total", "total as a number", False),
     ("dueDate", "Date payment is due", False),  # a date: document_dates
     ("notes", None, False),  # says nothing of what it holds
+    ("to", None, True),  # a letter's addressee, named by its header's word
+    ("From", None, True),
+    ("valid_to", None, False),  # an end, not a person
+    ("to", "the last day covered", False),  # its description says otherwise
 ])
 def test_which_fields_name_a_thing(name, description, names):
     assert names_a_thing(name, description, {"type": "string"}) is names
