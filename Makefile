@@ -40,7 +40,7 @@ clean:
 	rm -rf $(VENV) out samples .pytest_cache
 
 # The default model's adapter (shipped in src/fieldmill/default_model/), seeds fixed and never used
-# for evaluation, in eight stages, each continuing the last one's adapter:
+# for evaluation, in nine stages, each continuing the last one's adapter:
 #  1. `make stage1-model`: the three built-in schemas and documents of fourteen other kinds with their
 #     own schemas, 960 pairs, one epoch, every layer (about 2 hours on a 2-core CPU; minutes on one GPU);
 #  2. `make stage2-model`: rendered documents read back as `run` reads them (receipts, invoices,
@@ -63,12 +63,15 @@ clean:
 #     (renewal term, notice of non-renewal beside the notice to terminate, exclusivity and non-compete,
 #     minimum commitment, signature and expiration dates), with a replay of the built-in schemas, top 8
 #     layers (about 14 minutes on a 2-core CPU without bfloat16 instructions, in float32);
-#  8. `make default-model`: new rendered documents, more agreements (48) and letters (36, under the names
+#  8. `make stage8-model`: new rendered documents, more agreements (48) and letters (36, under the names
 #     users give their fields) again, a third of them scanned, with a smaller replay of the built-in
-#     schemas, top 8 layers (about 17 minutes on a 2-core CPU without bfloat16 instructions, in float32).
+#     schemas, top 8 layers (about 17 minutes on a 2-core CPU without bfloat16 instructions, in float32);
+#  9. `make default-model`: 40 built-in invoices back in the replay (stage 8's 12 lost their line items),
+#     with new rendered documents, agreements and letters, top 8 layers (about 22 minutes on a 2-core CPU
+#     without bfloat16 instructions, in float32).
 # STAGEn_ADAPTER=DIR starts from an adapter you already have (all in git history, in
 # src/fieldmill/default_model/: stage 1's at 6bb5c24, stage 2's at 680aa9a, stage 3's at cd1ed0c,
-# stage 4's at 2758eba, stage 5's at 2e1c1a5, stage 6's at d71b4ec, stage 7's at 31a70fc). A stage made again from its predecessor draws its rendered
+# stage 4's at 2758eba, stage 5's at 2e1c1a5, stage 6's at d71b4ec, stage 7's at 31a70fc, stage 8's at ad925a4). A stage made again from its predecessor draws its rendered
 # documents from today's generator, which has grown since the early stages were trained.
 TRAIN_DIR ?= .cache/train
 STAGE1_DIR ?= .cache/stage1-model
