@@ -37,7 +37,7 @@ from fieldmill.model.prompts import build_prompt, in_schema_order, schema_prefix
 from fieldmill.schema.constraint import build_constraint
 from fieldmill.schema.lark_grammar import Asks, asks, document_grammar
 from fieldmill.schema.load import LoadedSchema, load_schema
-from fieldmill.schema.records import NONCOMPLIANT, check_output
+from fieldmill.schema.records import NONCOMPLIANT, check_output, confirmed_by_rules
 
 log = logging.getLogger("fieldmill")
 
@@ -415,7 +415,7 @@ class Extractor:
                            raw_output=generation.text)
         answer = self._whole_record(generation.text, question)
         checked = check_output(answer, self.schema.model, self.schema.hardened, self.schema.validator)
-        found = self._provenance(checked, document, window, generation)
+        found = self._provenance(checked, answer, document, window, generation)
         # A free-text value grounded only by a near match, or with its case changed, is written as the window prints it
         # (`extract/printed.py`), when the record passes the rules as well as before; its evidence is then found again
         # (rare: a slip in copying).
@@ -426,19 +426,23 @@ class Extractor:
         if fixed is not None:
             again = check_output(fixed, self.schema.model, self.schema.hardened, self.schema.validator)
             if again.record is not None and len(again.errors or []) <= len(checked.errors or []):
-                checked, found = again, self._provenance(again, document, window, generation)
+                checked, found = again, self._provenance(again, fixed, document, window, generation)
         if generation.finish_reason == "length" and checked.status == NONCOMPLIANT:
             checked.error = f"output cut off at {generation.completion_tokens} tokens; " + (checked.error or "")
         return Answer(checked.status, "", checked.error or "", tuple(checked.errors), checked.record, generation.text, **found)
 
-    def _provenance(self, checked, document: Document, window: Window, generation) -> dict[str, Any]:
+    def _provenance(self, checked, answer: str, document: Document, window: Window, generation) -> dict[str, Any]:
+        """`answer`: the whole record's JSON, as validated (`checked`)."""
+        # Rules that tie numbers together are a pydantic schema's (a JSON Schema cannot say amount = quantity x price).
+        confirmed = confirmed_by_rules(_parsed(answer), self.schema.model, self.schema.hardened) \
+            if self.schema.original is None else frozenset()
         return provenance(checked.record, self.schema.hardened, window.text, document.pages, generation,
-                          window.start, document.text_sha256 or None, checked.errors or [], self.calibration)
+                          window.start, document.text_sha256 or None, checked.errors or [], self.calibration, confirmed)
 
 
 def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: str, pages: tuple[tuple[int, int], ...], generation,
                offset: int = 0, digest: str | None = None, errors: list[dict[str, Any]] = (),
-               calibration: trust.Calibration | None = None) -> dict[str, Any]:
+               calibration: trust.Calibration | None = None, confirmed: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Evidence (where each value is stated, in document offsets), ungrounded fields and per-field confidence of one answer:
     the token probability combined with grounding, the schema's rules and, for a null, the document's candidates (`trust`).
 
@@ -451,7 +455,7 @@ def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: st
     token_confidence = field_confidence(generation.text, list(generation.token_ends), list(generation.token_logprobs))
     in_window = [e.as_row() for e in grounding.evidence]  # offsets in `text`, as the signals read them
     evidence = [{**e, "start": e["start"] + offset, "end": e["end"] + offset} for e in in_window]
-    values = trust.signals(token_confidence, _parsed(generation.text), hardened, in_window, grounding.ungrounded, list(errors), text)
+    values = trust.signals(token_confidence, _parsed(generation.text), hardened, in_window, grounding.ungrounded, list(errors), text, confirmed)
     return {
         "evidence": tuple(evidence),
         "ungrounded": tuple(grounding.ungrounded),

@@ -21,7 +21,10 @@ its training data, so the token probability (`fieldmill.extract.confidence`) is 
   payment terms too, a buyer's phone under the seller as well;
 * headed: for a list's item, whether a word of the list's name or of the field's own name
   (a table's title or column header) is printed before the item: a row of the table asked
-  for, not of a neighbouring table or a heading read as an item.
+  for, not of a neighbouring table or a heading read as an item;
+* confirmed: a number that a rule of the schema ties to other values, and the record keeps
+  that rule (`schema.records.confirmed_by_rules`: a line's amount, quantity and unit price
+  that multiply out, a total that is the sum of its parts): read in agreement with them.
 
 Without a fitted calibration the combination is conservative: every signal that speaks
 against a value caps its confidence (`CAPS`). With one (`fieldmill calibrate`, stored as
@@ -78,25 +81,26 @@ class ValueSignals:
     in_list: bool = False  # an item of a list (or a field inside one)
     shared: bool = False  # found where the document states a value of another field
     headed: bool = False  # a list item's value under its list's or its own name (a table's title or column header)
+    confirmed: bool = False  # a number a kept rule of the schema ties to other values (`schema.records.confirmed_by_rules`)
 
     def as_row(self) -> dict[str, Any]:
         return {"field": self.path, "token_p": self.token_p, "grounding": self.grounding, "broken_rule": self.broken_rule,
                 "candidates": self.candidates, "labelled": self.labelled, "kind": self.kind, "in_list": self.in_list,
-                "shared": self.shared, "headed": self.headed}
+                "shared": self.shared, "headed": self.headed, "confirmed": self.confirmed}
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ValueSignals:
         """A stored signal row; one written before a signal existed reads as that signal absent."""
         return cls(row["field"], float(row["token_p"]), row["grounding"], bool(row["broken_rule"]), bool(row["candidates"]),
                    bool(row.get("labelled", False)), row.get("kind") or "other", bool(row.get("in_list", False)),
-                   bool(row.get("shared", False)), bool(row.get("headed", False)))
+                   bool(row.get("shared", False)), bool(row.get("headed", False)), bool(row.get("confirmed", False)))
 
     def features(self) -> list[float]:
         """The calibration's inputs (`FEATURES`): the signals, and the token probability's log-odds once more per
         grounding and for a list's items (how far the model's certainty can be believed depends on both: a sure
         copied value is right far more often than a sure null), a null per field kind, a value shared with another field
-        (text apart: a name or a term shared is rarely right, an amount printed once for two fields often is), and a list
-        item under its table's header."""
+        (text apart: a name or a term shared is rarely right, an amount printed once for two fields often is), a list
+        item under its table's header, and a number a rule confirms (with its log-odds once more)."""
         p = min(max(self.token_p, 1e-6), 1 - 1e-6)
         logit = math.log(p / (1 - p))
         null = self.grounding == "null"
@@ -104,20 +108,21 @@ class ValueSignals:
                 float(null and self.candidates), float(self.labelled), *(float(self.kind == k) for k in KINDS),
                 float(self.in_list), *(logit * (self.grounding == g) for g in GROUNDINGS), logit * self.in_list,
                 *(float(null and self.kind == k) for k in KINDS), float(null and self.in_list),
-                float(self.shared and self.kind == "text"), float(self.shared and self.kind != "text"), float(self.in_list and self.headed)]
+                float(self.shared and self.kind == "text"), float(self.shared and self.kind != "text"), float(self.in_list and self.headed),
+                float(self.confirmed), logit * self.confirmed]
 
 
 FEATURES = ("token_logit", *(f"grounding_{g}" for g in GROUNDINGS), "broken_rule", "null_with_candidates", "labelled",
             *(f"kind_{k}" for k in KINDS), "in_list", *(f"token_logit_{g}" for g in GROUNDINGS), "token_logit_in_list",
-            *(f"null_{k}" for k in KINDS), "null_in_list", "shared_text", "shared_other", "in_list_headed")
+            *(f"null_{k}" for k in KINDS), "null_in_list", "shared_text", "shared_other", "in_list_headed", "confirmed", "token_logit_confirmed")
 # How far before a list item its table's title or column header may be printed (characters).
 HEADER_REACH = 1500
 
 
 def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str, Any], evidence: list[dict[str, Any]],
-            ungrounded: list[str], errors: list[dict[str, Any]], text: str) -> list[ValueSignals]:
+            ungrounded: list[str], errors: list[dict[str, Any]], text: str, confirmed: frozenset[str] = frozenset()) -> list[ValueSignals]:
     """The signals of every value the model gave a token probability for (`answer` is the parsed JSON it wrote;
-    the evidence's offsets are in `text`)."""
+    the evidence's offsets are in `text`; `confirmed`: the paths of the numbers the schema's rules confirm)."""
     matched = {e["field"]: _MATCHES.get(e.get("match", ""), "copied") for e in evidence}
     starts = {e["field"]: int(e["start"]) for e in evidence if e.get("start") is not None}
     refused = {e.get("field") for e in errors}
@@ -141,7 +146,8 @@ def signals(token_confidence: dict[str, float], answer: Any, hardened: dict[str,
         candidates = grounding == "null" and has_candidates(path, node, lowered, item)
         labelled = path in starts and label_before(path, lowered, starts[path])
         headed = "[" in path and _headed(path, lowered, item_starts.get(_top_item(path)))
-        out.append(ValueSignals(path, p, grounding, path in refused, candidates, labelled, field_kind(node), "[" in path, path in shared, headed))
+        out.append(ValueSignals(path, p, grounding, path in refused, candidates, labelled, field_kind(node), "[" in path, path in shared, headed,
+                                path in confirmed and path not in refused))
     return out
 
 

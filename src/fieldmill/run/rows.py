@@ -24,7 +24,7 @@ CONFIDENCE_TYPE = pa.map_(pa.string(), pa.float64())
 SIGNALS_TYPE = pa.list_(pa.struct([pa.field("field", pa.string()), pa.field("token_p", pa.float64()), pa.field("grounding", pa.string()),
                                    pa.field("broken_rule", pa.bool_()), pa.field("candidates", pa.bool_()), pa.field("labelled", pa.bool_()),
                                    pa.field("kind", pa.string()), pa.field("in_list", pa.bool_()), pa.field("shared", pa.bool_()),
-                                   pa.field("headed", pa.bool_())]))
+                                   pa.field("headed", pa.bool_()), pa.field("confirmed", pa.bool_())]))
 # A long document's windows that were read (extract/retrieval.py): document offsets, and the fields each was chosen for
 # (none: read for every field, as the first window is and every window is with --retrieval off). Null: one window.
 WINDOWS_READ_TYPE = pa.list_(pa.struct([pa.field("window", pa.int32()), pa.field("start", pa.int64()), pa.field("end", pa.int64()),

@@ -74,6 +74,48 @@ def check_output(text: str, model: type[BaseModel], hardened: dict[str, Any], or
     return Checked(COMPLIANT, record=instance.model_dump(mode="python", by_alias=True))
 
 
+def confirmed_by_rules(value: Any, model: type[BaseModel], hardened: dict[str, Any]) -> frozenset[str]:
+    """The paths of the numbers in `value` (the model's parsed JSON) that a rule of the schema ties to other values:
+    moved up or down (by a tenth of itself, at least 1, in whole units so a step such as cents still holds), the
+    record breaks a rule it kept before, both ways. An equality (amount = quantity x unit price, the total the sum
+    of its parts) breaks both ways; a bound (at most 100) or an order (discharge after admission) one way at most,
+    so neither confirms a value. A value the rules confirm was read in agreement with the others it is tied to."""
+    if not isinstance(value, dict):
+        return frozenset()
+    before = len(check_output(json.dumps(value), model, hardened).errors)
+    confirmed = []
+    for path, number in _numbers(value, ""):
+        step = max(1, round(abs(number) / 10))
+        broken = 0
+        for moved in (number + step, number - step):
+            changed = _with(value, _path_tuple(path), moved)
+            broken += len(check_output(json.dumps(changed), model, hardened).errors) > before
+        if broken == 2:
+            confirmed.append(path)
+    return frozenset(confirmed)
+
+
+def _numbers(value: Any, path: str):
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from _numbers(sub, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            yield from _numbers(sub, f"{path}[{i}]")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield path, value
+
+
+def _with(value: Any, steps: tuple, new: Any) -> Any:
+    """A copy of `value` with the leaf at `steps` replaced (the containers on the way copied, the rest shared)."""
+    if not steps:
+        return new
+    head, rest = steps[0], steps[1:]
+    if isinstance(value, list):
+        return [_with(v, rest, new) if i == head else v for i, v in enumerate(value)]
+    return {k: _with(v, rest, new) if k == head else v for k, v in value.items()}
+
+
 def _path_tuple(field: str) -> tuple:
     """`a.b[2].c` -> ("a", "b", 2, "c")."""
     out: list = []

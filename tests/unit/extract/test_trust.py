@@ -54,7 +54,7 @@ def test_a_sure_null_date_on_a_receipt_that_prints_one_is_not_sure(schema):
     assert confidence["company"] > 0.99 and confidence["total"] > 0.99  # copied and read from the document
     by_field = {s["field"]: s for s in out["signals"]}
     assert by_field["date"] == {"field": "date", "token_p": pytest.approx(0.9996, abs=1e-3), "grounding": "null", "broken_rule": False, "candidates": True,
-                                "labelled": False, "kind": "text", "in_list": False, "shared": False, "headed": False}
+                                "labelled": False, "kind": "text", "in_list": False, "shared": False, "headed": False, "confirmed": False}
     assert by_field["total"]["kind"] == "number"
     assert by_field["company"]["grounding"] == "copied" and by_field["total"]["grounding"] == "read"
     assert by_field["total"]["labelled"] and not by_field["company"]["labelled"]  # TOTAL printed before 9.00; the shop's name has no label
@@ -281,3 +281,14 @@ def test_each_value_knows_its_fields_kind_so_a_calibration_can_weigh_kinds_apart
     from fieldmill.extract.trust import field_kind
 
     assert field_kind(node) == kind
+
+
+def test_a_number_a_kept_rule_confirms_is_a_signal_of_its_own():
+    values = signals({"total": 0.9, "tax": 0.9}, {"total": 12.5, "tax": 2.5}, {"type": "object", "properties": {
+        "total": {"type": "number"}, "tax": {"type": "number"}}}, [], [], [{"field": "tax", "message": "Value error, no"}], "Total 12.50 Tax 2.50",
+        confirmed=frozenset({"total", "tax"}))
+    by_path = {v.path: v for v in values}
+    assert by_path["total"].confirmed and not by_path["tax"].confirmed  # a value a rule refuses is not confirmed by another
+    assert ValueSignals.from_row(by_path["total"].as_row()) == by_path["total"]
+    assert len(by_path["total"].features()) == len(FEATURES)
+    assert not ValueSignals.from_row({k: v for k, v in by_path["total"].as_row().items() if k != "confirmed"}).confirmed  # an older row

@@ -81,3 +81,44 @@ def test_unparseable_output_is_noncompliant_not_an_exception():
 
 def test_drop_unstated_keeps_required_nulls():
     assert drop_unstated({"admitted": None, "ward": None}, HARD) == {"admitted": None}
+
+
+class OrderLine(BaseModel):
+    quantity: int = Field(ge=0, le=1000)
+    unit_price: float
+    amount: float
+    discount_percent: Optional[float] = Field(default=None, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _multiplies_out(self):
+        if abs(self.quantity * self.unit_price - self.amount) > 0.01:
+            raise ValueError("amount is not quantity x unit price")
+        return self
+
+
+class Order(BaseModel):
+    lines: list[OrderLine]
+    total: float
+    paid: Optional[float] = None
+
+    @model_validator(mode="after")
+    def _adds_up(self):
+        if abs(sum(line.amount for line in self.lines) - self.total) > 0.01:
+            raise ValueError("total is not the sum of the lines")
+        if self.paid is not None and self.paid > self.total:
+            raise ValueError("paid more than the total")
+        return self
+
+
+def test_numbers_that_a_rule_ties_together_are_confirmed_and_bounds_or_orders_are_not():
+    from fieldmill.schema.records import confirmed_by_rules
+
+    hard = harden(Order.model_json_schema())
+    bill = {"lines": [{"quantity": 3, "unit_price": 4.0, "amount": 12.0, "discount_percent": 100.0},
+                      {"quantity": 1, "unit_price": 8.5, "amount": 8.5, "discount_percent": None}], "total": 20.5, "paid": 20.5}
+    confirmed = confirmed_by_rules(bill, Order, hard)
+    assert confirmed == {"lines[0].quantity", "lines[0].unit_price", "lines[0].amount", "lines[1].quantity", "lines[1].unit_price",
+                         "lines[1].amount", "total"}  # paid <= total and the discount's bound break one way only
+    wrong = {**bill, "total": 99.0}  # the sum is broken already: nothing more breaks by moving the total
+    assert "total" not in confirmed_by_rules(wrong, Order, hard)
+    assert confirmed_by_rules(None, Order, hard) == frozenset()
