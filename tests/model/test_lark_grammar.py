@@ -225,6 +225,26 @@ def test_a_field_that_names_a_thing_is_never_exactly_an_amount_or_a_date_of_the_
             assert accepts(tokenizer, m, record("12.345.678-9", None)) and accepts(tokenizer, m, record("9.5 Tower Road", None))
 
 
+def test_a_field_that_holds_a_persons_name_holds_no_digit(tokenizer):
+    """A letter's addressee after its reply-by date: the model wrote that date, padded (`2025-05-17\\`) or in another
+    form, which no single date of the document matches; a person's name holds no digit."""
+    from fieldmill.schema.hardening import harden
+    from fieldmill.schema.lark_grammar import document_grammar
+
+    hardened = harden({"type": "object", "properties": {"deadline": {"type": "string", "format": "date"},
+                                                        "to": {"type": "string", "description": "Person the letter is addressed to"},
+                                                        "reference": {"type": "string"}}})
+    text = "12 October 2025\nMr Darren Moore\n4 Angela Groves\nRef: 55/KB/10\nPlease reply by 17 May 2025."
+    m = matcher(tokenizer, document_grammar(hardened, text, spans=False, dates=True, numbers=True))
+
+    def record(to):
+        return json.dumps({"deadline": "2025-05-17", "to": to, "reference": "55/KB/10"}, separators=(",", ":"))
+
+    assert accepts(tokenizer, m, record("Mr Darren Moore"))
+    for slip in ("2025-05-17\\", "12 October 2025", "Darren Moore 4"):
+        assert not accepts(tokenizer, m, record(slip))
+
+
 def test_a_naming_field_stopped_at_an_amount_can_always_go_on(tokenizer):
     """A model that wrote one of the document's amounts into a VAT-number field must be able to go on: the
     negation of what a naming field avoids, with its length, must stay within llguidance's lexer limits (a

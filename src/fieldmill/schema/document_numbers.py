@@ -172,6 +172,28 @@ def names_a_thing(name: str, description: str | None, node: dict[str, Any]) -> b
                                             or (not description and _NAMES_BY_HEADER.fullmatch(field_words(name))))
 
 
+_PERSON = r"person|patient|physician|doctor|nurse|signatory|signer|addressee|employee|witness|attn|attention"
+_NAMES_A_PERSON = re.compile(rf"\b(?:{_PERSON})", re.IGNORECASE)  # in a field's name
+# A description that opens with the person ("Person the letter is addressed to", "Name of the patient"), not one that
+# only mentions a person ("Allergies the patient reports").
+_DESCRIBES_A_PERSON = re.compile(rf"^\W*(?:the\s+|a\s+)?(?:(?:full\s+)?name\s+of\s+(?:the\s+|a\s+)?)?(?:{_PERSON})", re.IGNORECASE)
+# What a field about a person holds when it is not their name: their title, address, number, date, practice...
+_NOT_THE_NAME = re.compile(r"\b(?:title|role|position|job|address|number|no|id|code|date|phone|e-?mail|organi[sz]ation|company|practice"
+                           r"|clinic|hospital|department|specialty|speciality|initials)\b", re.IGNORECASE)
+
+
+def names_a_person(name: str, description: str | None, node: dict[str, Any]) -> bool:
+    """A naming field whose value is a person's name (the patient, the physician, the signatory, the person a letter
+    is addressed to): it holds no digit. A small model fills such a field after a date field with that date, padded
+    or in another form (`2025-05-17\\\\`, `12 October 2025`), which no single date of the document matches."""
+    if not names_a_thing(name, description, node):
+        return False
+    words = field_words(name)
+    if _NOT_THE_NAME.search(f"{words} {description or ''}"):
+        return False
+    return bool(_NAMES_A_PERSON.search(words) or (description and _DESCRIBES_A_PERSON.match(description)))
+
+
 def amount_texts(numbers: list[PrintedNumber]) -> list[str]:
     """The document's amounts (numbers with decimals) in every form a model writes them: as printed, with
     two decimals, as a JSON number (what a field that names a thing must not be)."""

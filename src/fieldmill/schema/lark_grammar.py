@@ -37,7 +37,7 @@ from typing import Any
 from fieldmill.schema.constraint import exact_pattern, value_node
 from fieldmill.schema.document_dates import ISO, PrintedDate, date_ask, iso_candidates, printed_candidates, printed_dates
 from fieldmill.schema.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, PrintedNumber, decimal2_candidates, number_ask, number_candidates
-from fieldmill.schema.document_numbers import amount_texts, names_a_thing, printed_amount_candidates, printed_numbers
+from fieldmill.schema.document_numbers import amount_texts, names_a_person, names_a_thing, printed_amount_candidates, printed_numbers
 from fieldmill.schema.document_signers import signer_ask, signer_candidates
 from fieldmill.schema.patterns import pattern_body_regex
 
@@ -226,9 +226,13 @@ class _Builder:
             self._avoid = " | ".join([*literals, _AMOUNT_OR_DATE_ONLY])
         return self._avoid
 
+    def _person(self, node: dict[str, Any], name: str, description: str | None) -> bool:
+        """A field that holds a person's name, in a document that prints amounts or dates: it holds no digit."""
+        return bool(self.printed.numbers or self.printed.dates) and names_a_person(name, description, node)
+
     def _special(self, node: dict[str, Any], name: str, description: str | None) -> bool:  # a leaf the regex cannot say
         return (_intersected(node) or (self.spans and is_free_text(node)) or bool(self._choices(node, name, description))
-                or bool(self._avoided(node, name, description)))
+                or bool(self._avoided(node, name, description)) or self._person(node, name, description))
 
     def value(self, node: dict[str, Any], path: str, name: str = "", description: str | None = None) -> str:
         """A Lark expression for `node` (the field `name`, described by `description` where the node is not):
@@ -248,6 +252,7 @@ class _Builder:
                 return self.terminal(f'"\\"" (/{_slashes(pattern_body_regex(node["pattern"]))}/ & {length}) "\\""')
             avoided = self._avoided(node, name, description)
             unless = f" & ~({avoided})" if avoided else ""
+            unless += " & /[^0-9]*/" if self._person(node, name, description) else ""
             body = "SPAN" if self.spans and is_free_text(node) else _JSON_STRING_BODY
             return self.terminal(f'"\\"" ({body} & {length}{unless}) "\\""')
         if kind == "array":

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from fieldmill.schema.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, decimal2_candidates, json_number, number_ask, number_candidates
-from fieldmill.schema.document_numbers import amount_texts, names_a_thing, printed_amount_candidates, printed_numbers
+from fieldmill.schema.document_numbers import amount_texts, names_a_person, names_a_thing, printed_amount_candidates, printed_numbers
 
 
 def readings(text: str) -> dict[str, list[str]]:
@@ -87,6 +87,22 @@ def test_an_amount_asked_as_printed_is_offered_as_printed():
 def test_which_fields_name_a_thing(name, description, names):
     assert names_a_thing(name, description, {"type": "string"}) is names
     assert not names_a_thing(name, description, {"type": "string", "enum": ["a"]})
+
+
+@pytest.mark.parametrize("name, description, person", [
+    ("to", "Person the letter is addressed to", True),
+    ("patient_name", None, True),
+    ("primary_care_physician", None, True),
+    ("signatory", "Who signed", True),
+    ("signatoryTitle", None, False),  # their title
+    ("patient_address", "Patient's address", False),
+    ("mrn", "Patient's medical record number", False),
+    ("buyer", "Company billed", False),  # a company may hold digits (3M, 7-Eleven)
+    ("allergies", "Allergies the patient reports", False),  # mentions a person, holds no name
+    ("name", "Name of the person who signed", True),
+])
+def test_which_fields_hold_a_persons_name(name, description, person):
+    assert names_a_person(name, description, {"type": "string"}) is person
 
 
 def test_amounts_in_every_form_a_model_writes_them():
