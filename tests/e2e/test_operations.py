@@ -58,6 +58,9 @@ def parts(out: Path) -> list[Path]:
     return sorted(out.glob("run_id=*/part-*.parquet"))
 
 
+RUN_MARK = "FIELDMILL_TEST_RUN_MARK"
+
+
 def start(args: list[str], env: dict) -> subprocess.Popen:
     """The CLI in its own process group, as a scheduler would start it."""
     return subprocess.Popen([sys.executable, "-m", "fieldmill.cli", *args], env={**os.environ, **env}, start_new_session=True,
@@ -75,20 +78,27 @@ def kill_group_when(process: subprocess.Popen, ready, timeout_s: float = 300) ->
     process.wait(timeout=30)
 
 
-def descendants_gone(before: set[int], timeout_s: float = 60) -> list[str]:
-    """Processes started since `before` (Ray's included) still alive after the kill."""
+def marked(mark: str) -> list[str]:
+    """Living processes whose environment carries `mark`: the run's driver, Ray's daemons and workers inherit it,
+    while another test's processes (xdist runs tests side by side) do not."""
+    alive = []
+    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
+        if proc.info["pid"] == os.getpid() or proc.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        try:
+            if proc.environ().get(RUN_MARK) == mark:
+                alive.append(f"{proc.info['pid']} {' '.join(proc.info['cmdline'] or ())[:120]}")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return alive
+
+
+def marked_gone(mark: str, timeout_s: float = 60) -> list[str]:
+    """Processes of the killed run still alive after the kill (waits for them to go)."""
     deadline = time.monotonic() + timeout_s
-    while True:
-        alive = []
-        for proc in psutil.process_iter(["pid", "cmdline", "status"]):
-            if proc.info["pid"] in before or proc.info["pid"] == os.getpid() or proc.info["status"] == psutil.STATUS_ZOMBIE:
-                continue
-            cmd = " ".join(proc.info["cmdline"] or ())
-            if "ray" in cmd or "fieldmill" in cmd:
-                alive.append(f"{proc.info['pid']} {cmd[:120]}")
-        if not alive or time.monotonic() > deadline:
-            return alive
+    while (alive := marked(mark)) and time.monotonic() < deadline:
         time.sleep(0.5)
+    return alive
 
 
 @pytest.mark.metrics
@@ -101,10 +111,10 @@ def test_kill_minus_nine_then_the_same_command_finishes_only_the_rest(tmp_path, 
 
     kills = [lambda: any(out.glob("run_id=*/_manifest/*/chunk-*.jsonl"))] if moment == "before the first part" else \
         [lambda: len(parts(out)) >= 3, lambda: len(parts(out)) >= 12]
-    for ready in kills:
-        before = {p.pid for p in psutil.process_iter()}
-        kill_group_when(start(args, env), ready)
-        assert descendants_gone(before) == [], "processes of the killed run survived"
+    for attempt, ready in enumerate(kills):
+        mark = f"{tmp_path.name}-{attempt}"
+        kill_group_when(start(args, {**env, RUN_MARK: mark}), lambda: ready() and len(marked(mark)) > 1)
+        assert marked_gone(mark) == [], "processes of the killed run survived"
         assert not (run_folder(out) / "_SUCCESS").exists()
         for part in parts(out):  # parts appear whole or not at all
             assert pq.read_table(part).num_rows > 0
