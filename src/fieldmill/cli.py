@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--kind", default=None, help="realistic: only this kind of document (receipt, invoice, statement, letter, agreement, clinical_note, form)")
     synth.add_argument("--one-schema", action="store_true", help="realistic: one user schema for the whole corpus, written to OUTPUT/schema.json (needs --kind)")
     synth.add_argument("--held-out", action="store_true", help="realistic: only the layout templates that training corpora never use")
+    synth.add_argument("--look-alikes", action="store_true",
+                       help="realistic: schemas that ask look-alike facts apart (a job title without the name, one of two addresses, one of "
+                            "three dates) and list fields out of the document's order more often: for training corpora")
     synth.set_defaults(handler=cmd_synth)
 
     results = commands.add_parser("results", help="the current view: one row per document across runs, the newest completed run winning")
@@ -254,9 +257,9 @@ def cmd_synth(args) -> int:
     try:
         if args.schema == synth.REALISTIC:
             lines = synth.write_realistic(args.count, args.output, args.seed, held_out=args.held_out, kind=args.kind, one_schema=args.one_schema,
-                                          formats=formats)
-        elif args.kind or args.one_schema or args.held_out:
-            raise ValueError("--kind, --one-schema and --held-out are options of --schema realistic")
+                                          formats=formats, look_alikes=args.look_alikes)
+        elif args.kind or args.one_schema or args.held_out or args.look_alikes:
+            raise ValueError("--kind, --one-schema, --held-out and --look-alikes are options of --schema realistic")
         else:
             lines = synth.write_corpus(args.schema, args.count, args.output, seed=args.seed, formats=formats, pages=pages)
     except ValueError as exc:

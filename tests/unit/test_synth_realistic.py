@@ -180,3 +180,21 @@ def test_an_agreement_states_the_facts_users_ask_of_contracts_beside_their_near_
             assert "date:" not in text
     assert 10 <= seen["renews"] <= 30 and seen["exclusive"] == seen["non_compete"] == {True, False}
     assert 5 <= seen["commitment"] <= 25 and seen["signed_apart"] >= 5
+
+
+def test_look_alike_schemas_ask_look_alikes_apart():
+    def schemas(look_alikes):
+        rng = random.Random(11)
+        return [realistic.user_schema(rng, kind, realistic.draft(rng, kind, 0).facts, look_alikes)[1]
+                for kind in list(realistic.KINDS) * 30]
+
+    def together(asked_lists):  # how often a schema asks two or more facts of one look-alike group
+        kinds = list(realistic.KINDS) * 30
+        return sum(any(len({a.fact for a in asked} & set(group)) > 1 for group in realistic.LOOK_ALIKES[kind])
+                   for kind, asked in zip(kinds, asked_lists))
+
+    plain, apart = schemas(False), schemas(True)
+    assert together(apart) < 0.8 * together(plain)
+    assert all(len(asked) >= 2 for asked in apart)
+    assert all(group_fact in realistic.ASKS_BY_FACT[kind] for kind, groups in realistic.LOOK_ALIKES.items()
+               for group in groups for group_fact in group)

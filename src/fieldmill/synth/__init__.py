@@ -123,7 +123,7 @@ def _write_generic(count: int, output: str, seed: int, formats: tuple[str, ...])
 
 
 def write_realistic(count: int, output: str, seed: int = 0, held_out: bool = False, kind: str | None = None,
-                    one_schema: bool = False, formats: tuple[str, ...] = ("pdf",)) -> list[dict[str, Any]]:
+                    one_schema: bool = False, formats: tuple[str, ...] = ("pdf",), look_alikes: bool = False) -> list[dict[str, Any]]:
     """`count` rendered PDFs under OUTPUT/docs/ and OUTPUT/gold.jsonl (`synth/realistic.py`).
 
     Each gold line carries its document's schema and what each field asks (`asked`). With
@@ -131,7 +131,8 @@ def write_realistic(count: int, output: str, seed: int = 0, held_out: bool = Fal
     document, so `kind` is needed), written to OUTPUT/schema.json as a team's own schema
     is: the corpus can then be run and scored with `fieldmill run --schema schema.json`.
     `held_out` uses only the templates no training corpus uses. `formats` from pdf, png and
-    scan-pdf, in turn: the rendered PDF, or scans of it.
+    scan-pdf, in turn: the rendered PDF, or scans of it. `look_alikes`: schemas that ask look-alike facts apart
+    (`realistic.user_schema`), for training corpora.
     """
     from fieldmill.schema.load import model_from_json_schema
     from fieldmill.synth import realistic
@@ -143,7 +144,7 @@ def write_realistic(count: int, output: str, seed: int = 0, held_out: bool = Fal
     root = storage.normalise_root(output)
     lines, fixed = [], None
     for index in range(count):
-        schema, asked, gold, pdf = realistic.generate(rng, templates, kind, fixed)
+        schema, asked, gold, pdf = realistic.generate(rng, templates, kind, fixed, look_alikes)
         if one_schema and fixed is None:  # a team's schema cannot require what some of its documents leave out
             schema = {k: v for k, v in schema.items() if k != "required"}
             fixed = (schema, asked)

@@ -888,6 +888,8 @@ ASKS: dict[str, tuple[Ask, ...]] = {
         ("amount", "amount|amount_claimed|claim_amount", "amount claimed or requested")),
 }
 
+ASKS_BY_FACT: dict[str, set[str]] = {kind: {ask.fact for ask in asks} for kind, asks in ASKS.items()}
+
 # How a field asks for a date or an amount; the gold answer follows (see the module's docstring).
 DATE_FORMS = ("printed", "printed", "iso_typed", "iso_text")
 MONEY_FORMS = ("printed", "number", "number", "decimal2", "decimal2")
@@ -969,12 +971,46 @@ def answer(fact: Fact, form: str) -> Any:
     return " ".join(str(fact.printed).split("\n"))
 
 
-def user_schema(rng: random.Random, kind: str, facts: dict[str, Fact]) -> tuple[dict[str, Any], list[Asked]]:
-    """A schema of 3-10 fields in one user's style, and what each field asks for."""
+# Facts of one document that look alike (two addresses, a name and a job title, several dates or periods): which
+# of them a field asks for is said only by its name and description, not by its kind or its place in the document.
+LOOK_ALIKES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "receipt": (("total", "subtotal", "cash", "change", "tax"), ("company", "cashier")),
+    "invoice": (("seller", "buyer"), ("seller_address", "billing_address", "shipping_address"), ("invoice_date", "due_date", "delivery_date"),
+                ("subtotal", "tax", "total", "amount_paid", "balance_due"), ("invoice_number", "po_number", "vat_number")),
+    "statement": (("statement_date", "period_start", "period_end", "due_date"), ("opening_balance", "closing_balance", "amount_due"),
+                  ("institution", "customer_name")),
+    "letter": (("sender_address", "recipient_address"), ("recipient_name", "signatory", "signatory_title"), ("letter_date", "response_deadline"),
+               ("sender_organisation", "recipient_name"), ("reference", "subject")),
+    "agreement": (("effective_date", "expiration_date", "signature_date"), ("term", "renewal_term", "notice_period", "non_renewal_notice"),
+                  ("exclusivity", "non_compete"), ("title", "parties")),
+    "clinical_note": (("date_of_birth", "visit_date", "follow_up_date"), ("patient_name", "provider"), ("diagnosis", "medications", "allergies")),
+    "form": (("date_of_birth", "date_signed"), ("reference_number", "phone"), ("applicant_name", "form_title")),
+}
+
+
+def _apart(rng: random.Random, kind: str, chosen: list[Ask]) -> list[Ask]:
+    """`chosen` with some members of each group of look-alikes dropped (one at least kept): a schema that asks
+    for the job title without the name, the recipient's address without the sender's, the expiry date alone."""
+    dropped: set[str] = set()
+    for group in LOOK_ALIKES.get(kind, ()):
+        present = [a.fact for a in chosen if a.fact in group and a.fact not in dropped]
+        if len(present) > 1 and rng.random() < 0.7:
+            keep = rng.choice(present)
+            dropped |= {fact for fact in present if fact != keep and rng.random() < 0.6}
+    kept = [a for a in chosen if a.fact not in dropped]
+    return kept if len(kept) >= 2 else chosen
+
+
+def user_schema(rng: random.Random, kind: str, facts: dict[str, Fact], look_alikes: bool = False) -> tuple[dict[str, Any], list[Asked]]:
+    """A schema of 3-10 fields in one user's style, and what each field asks for. With `look_alikes` (training
+    corpora), look-alike facts are asked apart more often and fields are listed out of the document's order more
+    often, so that a model learns which fact a field asks for from its name, not from its neighbours or its place."""
     asks = list(ASKS[kind])
     count = rng.randint(3, min(10, len(asks)))
     chosen = rng.sample(asks, count)
-    if rng.random() < 0.6:
+    if look_alikes:
+        chosen = _apart(rng, kind, chosen)
+    if rng.random() < (0.3 if look_alikes else 0.6):
         chosen.sort(key=asks.index)  # most users list fields in the document's order
     style = rng.choice(["snake", "snake", "snake", "camel", "camel", "pascal", "words", "kebab"])
     properties: dict[str, Any] = {}
@@ -1013,15 +1049,17 @@ def draft(rng: random.Random, kind: str, template: int) -> Drafted:
 
 
 def generate(rng: random.Random, templates: tuple[int, ...] = TRAIN_TEMPLATES, kind: str | None = None,
-             schema: tuple[dict[str, Any], list[Asked]] | None = None) -> tuple[dict[str, Any], list[Asked], dict[str, Any], bytes]:
-    """One document: (schema, what its fields ask, gold record, PDF bytes). A given `schema` is used as is."""
+             schema: tuple[dict[str, Any], list[Asked]] | None = None,
+             look_alikes: bool = False) -> tuple[dict[str, Any], list[Asked], dict[str, Any], bytes]:
+    """One document: (schema, what its fields ask, gold record, PDF bytes). A given `schema` is used as is;
+    `look_alikes`: as `user_schema`'s."""
     kind = kind or rng.choices(list(_KIND_WEIGHTS), weights=list(_KIND_WEIGHTS.values()))[0]
     drafted = draft(rng, kind, rng.choice(templates))
     if schema is None:
-        schema = user_schema(rng, kind, drafted.facts)
+        schema = user_schema(rng, kind, drafted.facts, look_alikes)
     document, asked = schema
     gold = {a.key: answer(drafted.facts[a.fact], a.form) for a in asked}
     return document, asked, gold, render_pdf(drafted.pages)
 
 
-__all__ = ["generate", "user_schema", "answer", "draft", "KINDS", "ASKS", "Fact", "Asked", "TRAIN_TEMPLATES", "HELD_OUT_TEMPLATES"]
+__all__ = ["generate", "user_schema", "LOOK_ALIKES", "answer", "draft", "KINDS", "ASKS", "Fact", "Asked", "TRAIN_TEMPLATES", "HELD_OUT_TEMPLATES"]
