@@ -218,11 +218,32 @@ def test_a_field_that_names_a_thing_is_never_exactly_an_amount_or_a_date_of_the_
         for vat in ("1,158.40", "1158.40", "1158.4"):
             assert not accepts(tokenizer, m, record(vat, "6909 0908 5173"))
         assert not accepts(tokenizer, m, record("GB 982 7140", "15-12-2016")) and not accepts(tokenizer, m, record("GB 982 7140", "2016-12-15"))
-        for padded in ("1158.40 1158.40", "1,158.40 ", "15-12-2016-", "15-12-2016 03-08-2018"):  # the amount or date, padded
+        for padded in ("1158.40 1158.40", "1,158.40 ", "1,158.40 •", "15-12-2016-", "15-12-2016 03-08-2018"):  # the amount or date, padded
             assert not accepts(tokenizer, m, record(padded, "6909 0908 5173"))
         assert accepts(tokenizer, m, record("41-1400-1223115", "6909 0908 5173"))  # digits and dashes: an identifier
         if not spans:  # a tax number that opens with digits and dots is no amount
             assert accepts(tokenizer, m, record("12.345.678-9", None)) and accepts(tokenizer, m, record("9.5 Tower Road", None))
+
+
+def test_a_free_text_field_never_holds_its_own_description_or_name(tokenizer):
+    """A receipt without a cashier: the model copied the question, `NAME OF THE CASHIER`; any case, with or without
+    the description's full stop, is refused, while a value that only contains those words is not."""
+    from fieldmill.schema.hardening import harden
+    from fieldmill.schema.lark_grammar import document_grammar
+
+    hardened = harden({"type": "object", "properties": {
+        "cashier": {"type": ["string", "null"], "description": "Name of the cashier."},
+        "store_name": {"type": "string"}, "total": {"type": "number"}}})
+    text = "KEDAI RUNCIT (M) SDN BHD\nTOTAL 12.50\n12/03/2019"
+    m = matcher(tokenizer, document_grammar(hardened, text, spans=False, dates=True, numbers=True))
+
+    def record(cashier, store="KEDAI RUNCIT (M) SDN BHD"):
+        return json.dumps({"cashier": cashier, "store_name": store, "total": 12.5}, separators=(",", ":"))
+
+    assert accepts(tokenizer, m, record(None)) and accepts(tokenizer, m, record("Name of the cashier Anna"))
+    for copied in ("NAME OF THE CASHIER", "Name of the cashier.", "name of the cashier", "Cashier"):
+        assert not accepts(tokenizer, m, record(copied))
+    assert not accepts(tokenizer, m, record(None, store="STORE NAME")) and accepts(tokenizer, m, record(None, store="STORE"))
 
 
 def test_a_field_that_holds_a_persons_name_holds_no_digit(tokenizer):

@@ -8,7 +8,8 @@ exactly those (`schema/lark_grammar.py`), and the model only chooses:
 * `printed_dates(text)`: every date-like span in the text (`14/03/2019`, `26 March 1969`,
   `MAR 5, 2024`, `14-MAR-19`, `09/JAN/2018`, `2019-03-14`, `14.03.2019`, an agreement's
   `14th day of June, 2011`) with each calendar date it can mean (`03/04/2021` is 3 April or
-  4 March: both are offered, the model reads the rest of the document);
+  4 March: both are offered, the model reads the rest of the document, unless the document's other
+  numeric dates say which comes first: `26/04/58` beside it means day first);
 * `date_ask(name, node)`: whether a schema field asks for a date, and in which form:
   `iso` (a `format: date` string, an ISO-date pattern, words like "YYYY-MM-DD", or an ISO
   date as its example), else `printed`: a text field about a date holds the date as the
@@ -66,7 +67,11 @@ def _iso(year: int, month: int, day: int) -> str | None:
         return None
 
 
-def _numeric(match: re.Match) -> tuple[str, ...]:
+DAY_FIRST, MONTH_FIRST = "day first", "month first"
+
+
+def _numeric(match: re.Match, order: str | None = None) -> tuple[str, ...]:
+    """The calendar dates a numeric date can mean; `order`: the document's, for one that reads both ways."""
     first, _, second, third = match.groups()
     if len(first) == 4:
         return tuple(d for d in (_iso(int(first), int(second), int(third)),) if d)
@@ -75,7 +80,23 @@ def _numeric(match: re.Match) -> tuple[str, ...]:
     year = _year(third)
     day_first = _iso(year, int(second), int(first))
     month_first = _iso(year, int(first), int(second))
+    if day_first and month_first and day_first != month_first and order is not None:
+        return (day_first,) if order == DAY_FIRST else (month_first,)
     return tuple(dict.fromkeys(d for d in (day_first, month_first) if d))
+
+
+def numeric_order(text: str) -> str | None:
+    """Whether the text's numeric dates put the day or the month first, from those that read one way only
+    (`26/04/58`: day first; `04/26/58`: month first); None when none does, or they disagree."""
+    orders = set()
+    for match in _NUMERIC.finditer(text):
+        first, _, second, third = match.groups()
+        if len(first) in (1, 2) and len(third) != 3:
+            year = _year(third)
+            day_first, month_first = _iso(year, int(second), int(first)), _iso(year, int(first), int(second))
+            if bool(day_first) != bool(month_first):
+                orders.add(DAY_FIRST if day_first else MONTH_FIRST)
+    return orders.pop() if len(orders) == 1 else None
 
 
 def _month(text: str) -> int:
@@ -83,10 +104,12 @@ def _month(text: str) -> int:
 
 
 def printed_dates(text: str) -> list[PrintedDate]:
-    """Every date the text prints, in document order, with the calendar dates each can mean."""
+    """Every date the text prints, in document order, with the calendar dates each can mean: a numeric date that
+    reads both ways (`04/10/21`) means only the one the document's other numeric dates say (`numeric_order`)."""
     found: dict[int, PrintedDate] = {}
+    order = numeric_order(text)
     for match in _NUMERIC.finditer(text):
-        dates = _numeric(match)
+        dates = _numeric(match, order)
         if dates:
             found[match.start()] = PrintedDate(match.group(0), match.start(), dates)
     for match in _DAY_MONTH.finditer(text):
@@ -156,4 +179,4 @@ def date_ask(name: str, description: str | None, node: dict[str, Any]) -> str | 
     return PRINTED
 
 
-__all__ = ["field_words", "PrintedDate", "printed_dates", "iso_candidates", "printed_candidates", "date_ask", "ISO", "PRINTED"]
+__all__ = ["field_words", "PrintedDate", "printed_dates", "numeric_order", "DAY_FIRST", "MONTH_FIRST", "iso_candidates", "printed_candidates", "date_ask", "ISO", "PRINTED"]

@@ -35,16 +35,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fieldmill.schema.constraint import exact_pattern, value_node
-from fieldmill.schema.document_dates import ISO, PrintedDate, date_ask, iso_candidates, printed_candidates, printed_dates
+from fieldmill.schema.document_dates import ISO, PrintedDate, date_ask, field_words, iso_candidates, printed_candidates, printed_dates
 from fieldmill.schema.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, PrintedNumber, decimal2_candidates, number_ask, number_candidates
 from fieldmill.schema.document_numbers import amount_texts, names_a_person, names_a_thing, printed_amount_candidates, printed_numbers
 from fieldmill.schema.document_signers import signer_ask, signer_candidates
 from fieldmill.schema.patterns import pattern_body_regex
 
 _JSON_STRING_BODY = r'/([^"\\\x00-\x1f]|\\["\\\/bfnrt])*/'  # what a JSON string holds between its quotes
-# Digits and separators only, holding a decimal amount (1.58, 1,158.40) or a numeric date (15-12-2016): never a name or an identifier.
-_AMOUNT_OR_DATE_ONLY = (r'(/[0-9\s.,:;\/()-]*/ & (/(?s:.*)[0-9][.,][0-9]{2}([^0-9](?s:.*))?/'
+# No letter, holding a decimal amount (1.58, 1,158.40, `44.43 •`) or a numeric date (15-12-2016): never a name or an identifier.
+_AMOUNT_OR_DATE_ONLY = (r'(/[^A-Za-z\u00C0-\u024F]*/ & (/(?s:.*)[0-9][.,][0-9]{2}([^0-9](?s:.*))?/'
                         r' | /(?s:.*)[0-9]{1,4}[-\/.][0-9]{1,2}[-\/.][0-9]{1,4}(?s:.*)/))')
+_LABEL_MAX = 120  # longer descriptions are instructions, not what a model copies as a value
 _CHUNK = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
 _CONTROL = {i: " " for i in range(0x20) if chr(i) not in "\n\r\t"}
 
@@ -226,13 +227,26 @@ class _Builder:
             self._avoid = " | ".join([*literals, _AMOUNT_OR_DATE_ONLY])
         return self._avoid
 
+    def _own_label(self, node: dict[str, Any], name: str, description: str | None) -> str:
+        """What a free-text field never holds, in a document read for its dates or numbers: its own description or name,
+        in any case (a small model with nothing to read copies the question: `NAME OF THE CASHIER` for a receipt's
+        cashier, `The party issuing the invoice` for a seller), as a Lark regex; empty: nothing."""
+        if not (self.printed.numbers or self.printed.dates) or not is_free_text(node):
+            return ""
+        labels = [text.strip().rstrip(".:").strip() for text in (description or "", field_words(name))]
+        labels = [text for text in dict.fromkeys(labels) if 2 < len(text) <= _LABEL_MAX]
+        if not labels:
+            return ""
+        return "/(" + "|".join(_any_case(json.dumps(text, ensure_ascii=False)[1:-1]) for text in labels) + r")[.:]?/"
+
     def _person(self, node: dict[str, Any], name: str, description: str | None) -> bool:
         """A field that holds a person's name, in a document that prints amounts or dates: it holds no digit."""
         return bool(self.printed.numbers or self.printed.dates) and names_a_person(name, description, node)
 
     def _special(self, node: dict[str, Any], name: str, description: str | None) -> bool:  # a leaf the regex cannot say
         return (_intersected(node) or (self.spans and is_free_text(node)) or bool(self._choices(node, name, description))
-                or bool(self._avoided(node, name, description)) or self._person(node, name, description))
+                or bool(self._avoided(node, name, description)) or self._person(node, name, description)
+                or bool(self._own_label(node, name, description)))
 
     def value(self, node: dict[str, Any], path: str, name: str = "", description: str | None = None) -> str:
         """A Lark expression for `node` (the field `name`, described by `description` where the node is not):
@@ -253,6 +267,8 @@ class _Builder:
             avoided = self._avoided(node, name, description)
             unless = f" & ~({avoided})" if avoided else ""
             unless += " & /[^0-9]*/" if self._person(node, name, description) else ""
+            label = self._own_label(node, name, description)
+            unless += f" & ~{label}" if label else ""
             body = "SPAN" if self.spans and is_free_text(node) else _JSON_STRING_BODY
             return self.terminal(f'"\\"" ({body} & {length}{unless}) "\\""')
         if kind == "array":
@@ -280,6 +296,22 @@ def _matches(node: dict[str, Any], value: str) -> bool:
         return re.search(pattern, value) is not None
     except re.error:
         return False
+
+
+def _any_case(text: str) -> str:
+    """`text` as a regex body matching it in any letter case (llguidance's regex has no case-insensitive flag we rely on)."""
+    out = []
+    for char in text:
+        if char.lower() != char.upper() and len(char.lower()) == len(char.upper()) == 1:
+            out.append(f"[{_class_char(char.lower())}{_class_char(char.upper())}]")
+        else:
+            out.append(_class_char(char))
+    return "".join(out)
+
+
+def _class_char(char: str) -> str:
+    """One character, escaped wherever a regex or a Lark /.../ would read it as syntax."""
+    return "\\" + char if char in "\\.+*?()|[]{}^$#&-~/" else char
 
 
 def _literal(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fieldmill.schema.document_dates import ISO, PRINTED, date_ask, iso_candidates, printed_candidates, printed_dates
+from fieldmill.schema.document_dates import DAY_FIRST, MONTH_FIRST, numeric_order, ISO, PRINTED, date_ask, iso_candidates, printed_candidates, printed_dates
 
 
 def test_printed_dates_in_the_forms_documents_print_them():
@@ -19,7 +19,19 @@ def test_printed_dates_in_the_forms_documents_print_them():
 
 
 def test_an_ambiguous_date_offers_both_readings_and_an_impossible_one_neither():
-    assert [d.dates for d in printed_dates("on 03/04/21 and 13/04/2021 and 31/02/2020")] == [("2021-04-03", "2021-03-04"), ("2021-04-13",)]
+    assert [d.dates for d in printed_dates("on 03/04/21 and 31/02/2020")] == [("2021-04-03", "2021-03-04")]
+
+
+def test_an_ambiguous_date_reads_as_the_documents_other_numeric_dates_do():
+    # 26/04/58 can only be day first, so 04/10/21 is 4 October (a clinical note's review date), not 10 April
+    assert [d.dates for d in printed_dates("D.O.B. 26/04/58  Visit 20/09/21  Review on 04/10/21")] == [
+        ("1958-04-26",), ("2021-09-20",), ("2021-10-04",)]
+    assert [d.dates for d in printed_dates("Date 04/26/2021, due 05/06/2021")] == [("2021-04-26",), ("2021-05-06",)]
+    assert numeric_order("03/04/21 and 13/04/2021") == DAY_FIRST and numeric_order("12/31/2020") == MONTH_FIRST
+    # dates that disagree, or none that reads one way only, leave both readings to the model
+    assert numeric_order("13/04/2021 and 04/13/2021") is None and numeric_order("03/04/21 and 31/02/2020") is None
+    assert printed_dates("13/04/2021, 04/13/2021, 03/04/21")[-1].dates == ("2021-04-03", "2021-03-04")
+    assert printed_dates("2021-04-13 and 03/04/21")[-1].dates == ("2021-04-03", "2021-03-04")  # ISO says nothing of the order
 
 
 @pytest.mark.parametrize("text", ["tel 012-345-6789", "amount 1.234,56", "version 1.2.3", "card 12/2019", "ref 4411-22-33-44",
