@@ -67,7 +67,12 @@ def raw_engine(path: Path, backend: str, speculative: dict | None = None):
 
     from fieldmill.model.source import BUNDLED_MAX_MODEL_LEN
 
+    from fieldmill.model.compute import compute_dtype
+
     kwargs = {"speculative_config": speculative} if speculative else {}
+    # the product's dtype: vLLM's default, the weights' bfloat16, is emulated on a CPU without bfloat16 instructions
+    # (twice the time a decoding step of float32 takes on an AVX2-only CPU, a flattering baseline)
+    kwargs["dtype"] = compute_dtype(_gpu())
     if not _gpu():  # the raw engine gets the CPU environment the product's engine gets (vLLM's own advice)
         from fieldmill.engines.vllm import cpu_engine_env
 
