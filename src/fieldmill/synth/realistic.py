@@ -888,8 +888,6 @@ ASKS: dict[str, tuple[Ask, ...]] = {
         ("amount", "amount|amount_claimed|claim_amount", "amount claimed or requested")),
 }
 
-ASKS_BY_FACT: dict[str, set[str]] = {kind: {ask.fact for ask in asks} for kind, asks in ASKS.items()}
-
 # How a field asks for a date or an amount; the gold answer follows (see the module's docstring).
 DATE_FORMS = ("printed", "printed", "iso_typed", "iso_text")
 MONEY_FORMS = ("printed", "number", "number", "decimal2", "decimal2")
