@@ -70,33 +70,36 @@ def _iso(year: int, month: int, day: int) -> str | None:
 DAY_FIRST, MONTH_FIRST = "day first", "month first"
 
 
-def _numeric(match: re.Match, order: str | None = None) -> tuple[str, ...]:
+def _readings(match: re.Match) -> tuple[str | None, str | None] | None:
+    """A numeric date's two readings (day first, month first; None where impossible), or None for a year-first
+    (ISO) or malformed one."""
+    first, _, second, third = match.groups()
+    if len(first) not in (1, 2) or len(third) == 3:
+        return None
+    year = _year(third)
+    return _iso(year, int(second), int(first)), _iso(year, int(first), int(second))
+
+
+def _numeric(match: re.Match, readings: tuple[str | None, str | None] | None, order: str | None) -> tuple[str, ...]:
     """The calendar dates a numeric date can mean; `order`: the document's, for one that reads both ways."""
     first, _, second, third = match.groups()
-    if len(first) == 4:
-        return tuple(d for d in (_iso(int(first), int(second), int(third)),) if d)
-    if len(first) == 3 or len(third) == 3:
-        return ()
-    year = _year(third)
-    day_first = _iso(year, int(second), int(first))
-    month_first = _iso(year, int(first), int(second))
+    if readings is None:
+        return tuple(d for d in (_iso(int(first), int(second), int(third)),) if d) if len(first) == 4 else ()
+    day_first, month_first = readings
     if day_first and month_first and day_first != month_first and order is not None:
         return (day_first,) if order == DAY_FIRST else (month_first,)
     return tuple(dict.fromkeys(d for d in (day_first, month_first) if d))
 
 
+def _order(readings: list[tuple[str | None, str | None] | None]) -> str | None:
+    orders = {DAY_FIRST if pair[0] else MONTH_FIRST for pair in readings if pair is not None and bool(pair[0]) != bool(pair[1])}
+    return orders.pop() if len(orders) == 1 else None
+
+
 def numeric_order(text: str) -> str | None:
     """Whether the text's numeric dates put the day or the month first, from those that read one way only
     (`26/04/58`: day first; `04/26/58`: month first); None when none does, or they disagree."""
-    orders = set()
-    for match in _NUMERIC.finditer(text):
-        first, _, second, third = match.groups()
-        if len(first) in (1, 2) and len(third) != 3:
-            year = _year(third)
-            day_first, month_first = _iso(year, int(second), int(first)), _iso(year, int(first), int(second))
-            if bool(day_first) != bool(month_first):
-                orders.add(DAY_FIRST if day_first else MONTH_FIRST)
-    return orders.pop() if len(orders) == 1 else None
+    return _order([_readings(match) for match in _NUMERIC.finditer(text)])
 
 
 def _month(text: str) -> int:
@@ -107,9 +110,10 @@ def printed_dates(text: str) -> list[PrintedDate]:
     """Every date the text prints, in document order, with the calendar dates each can mean: a numeric date that
     reads both ways (`04/10/21`) means only the one the document's other numeric dates say (`numeric_order`)."""
     found: dict[int, PrintedDate] = {}
-    order = numeric_order(text)
-    for match in _NUMERIC.finditer(text):
-        dates = _numeric(match, order)
+    numeric = [(match, _readings(match)) for match in _NUMERIC.finditer(text)]  # the text scanned once
+    order = _order([readings for _, readings in numeric])
+    for match, readings in numeric:
+        dates = _numeric(match, readings, order)
         if dates:
             found[match.start()] = PrintedDate(match.group(0), match.start(), dates)
     for match in _DAY_MONTH.finditer(text):

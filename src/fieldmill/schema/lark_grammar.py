@@ -183,6 +183,7 @@ class _Builder:
         self.rules: list[tuple[str, str]] = []
         self._terminals: dict[str, str] = {}
         self._avoid: str | None = None
+        self._labels: dict[tuple[str, str | None], str] = {}
 
     def rule(self, body: str) -> str:
         name = f"r{len(self.rules)}"
@@ -233,11 +234,13 @@ class _Builder:
         cashier, `The party issuing the invoice` for a seller), as a Lark regex; empty: nothing."""
         if not (self.printed.numbers or self.printed.dates) or not is_free_text(node):
             return ""
-        labels = [text.strip().rstrip(".:").strip() for text in (description or "", field_words(name))]
-        labels = [text for text in dict.fromkeys(labels) if 2 < len(text) <= _LABEL_MAX]
-        if not labels:
-            return ""
-        return "/(" + "|".join(_any_case(json.dumps(text, ensure_ascii=False)[1:-1]) for text in labels) + r")[.:]?/"
+        key = (name, description)
+        if key not in self._labels:  # asked once to decide a leaf is special, once to build it
+            labels = [text.strip().rstrip(".:").strip() for text in (description or "", field_words(name))]
+            labels = [text for text in dict.fromkeys(labels) if 2 < len(text) <= _LABEL_MAX]
+            self._labels[key] = ("/(" + "|".join(_any_case(json.dumps(text, ensure_ascii=False)[1:-1]) for text in labels) + r")[.:]?/"
+                                 if labels else "")
+        return self._labels[key]
 
     def _person(self, node: dict[str, Any], name: str, description: str | None) -> bool:
         """A field that holds a person's name, in a document that prints amounts or dates: it holds no digit."""
