@@ -41,6 +41,8 @@ class StandInEngine(Engine):
         answers = json.loads(text) if text.lstrip().startswith("[") else [text]
         self.answers = [a if isinstance(a, str) else json.dumps(a) for a in answers]
         self.delay_s = float(os.environ.get("FIELDMILL_STANDIN_DELAY_S", "0"))
+        if niceness := os.environ.get("FIELDMILL_STANDIN_NICENESS"):
+            Path(niceness).write_text(str(os.nice(0)))  # the priority the engine's process runs at
 
     def count_tokens(self, prompt: str) -> list[int]:
         return list(prompt.encode())  # one "token" per byte, so `generate` can read the document

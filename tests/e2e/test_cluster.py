@@ -41,7 +41,9 @@ def ray_cluster(monkeypatch):
     head = subprocess.Popen([ray, "start", "--head", "--block", f"--port={port}", "--num-cpus=3", "--num-gpus=0", f"--temp-dir={temp}",
                              "--include-dashboard=false", "--disable-usage-stats"], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **standin_env("")})  # its workers can import the stand-in engine too
+                            # its workers can import the stand-in engine too, and run at the test's priority
+                            # (Ray's nice 15 starved the real model beside the other tests, as on a busy node)
+                            env={**os.environ, **standin_env(""), "RAY_worker_niceness": "0"})
     address = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while subprocess.run([ray, "status", f"--address={address}"], capture_output=True).returncode != 0:

@@ -338,11 +338,14 @@ def test_a_worker_that_dies_mid_run_is_reported_as_such_and_the_run_resumes(tmp_
     assert len({r["doc_uri"] for r in rows}) == 30 == len(rows)
 
 
-def test_a_successful_run_ends_without_tracebacks(tmp_path, standin):
+def test_a_successful_run_ends_without_tracebacks_and_its_engine_ran_at_the_runs_priority(tmp_path, standin):
     docs = tmp_path / "docs"
     write_docs(docs, 3)
-    done = fieldmill("run", str(docs), "--schema", "invoice", "--output", str(tmp_path / "out"), *STANDIN, env=standin)
+    niceness = tmp_path / "engine-niceness"
+    done = fieldmill("run", str(docs), "--schema", "invoice", "--output", str(tmp_path / "out"), *STANDIN,
+                     env={**standin, "FIELDMILL_STANDIN_NICENESS": str(niceness)})
     assert done.returncode == 0
+    assert int(niceness.read_text()) == os.nice(0)  # not Ray's nice 15, starved by any other work on the machine
     assert "Traceback" not in done.stderr and "EngineDeadError" not in done.stderr, done.stderr[-3000:]
     assert "fieldmill progress: 3/3 documents" in done.stderr  # the progress line, not Ray's block counters
     assert "Total Progress" not in done.stderr

@@ -35,6 +35,7 @@ from fieldmill.finetune.examples import (
     resolve_schema,
     split_held_out,
 )
+from fieldmill.local_ray import local_node_options
 from fieldmill.run.cost import price_per_hour, run_cost
 from fieldmill.finetune.trainer import TrainConfig, TrainError
 from fieldmill.model.prompts import FINETUNE_DEFAULT
@@ -195,8 +196,8 @@ def _train_with_ray(plan: FinetunePlan, base_path: Path, sequences, output: Path
 
     started_ray = not ray.is_initialized()
     if started_ray:
-        ray.init(address=plan.ray_address or "local", include_dashboard=False if not plan.ray_address else None,
-                 runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}})
+        ray.init(address=plan.ray_address or "local", runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}},
+                 **(local_node_options() if not plan.ray_address else {}))
     try:
         return _fit(plan, base_path, sequences, output, fingerprint, init_adapter)
     finally:

@@ -39,6 +39,7 @@ from fieldmill.run.store import History, Lease, PartWriter, Run, RunConstants, R
 from fieldmill.extract.retrieval import RETRIEVAL_BM25, field_queries, list_fields
 from fieldmill.extract.steps import failed_document
 from fieldmill.extract.windows import window_rows
+from fieldmill.local_ray import local_node_options
 
 log = logging.getLogger("fieldmill")
 
@@ -152,7 +153,7 @@ def init_ray(address: str | None) -> None:
     context.print_on_execution_start = False
     env = {**storage.s3_settings().as_env(), **{k: os.environ[k] for k in _FORWARDED_ENV if k in os.environ}}
     # No address means a cluster of our own ("local"), even if `ray start` left one running here.
-    options: dict[str, Any] = {"include_dashboard": False} if not address else {}  # a cluster keeps its own dashboard
+    options = local_node_options() if not address else {}  # a cluster keeps its own dashboard and settings
     for attempt in range(1, RAY_START_ATTEMPTS + 1):
         try:
             ray.init(
