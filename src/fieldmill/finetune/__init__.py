@@ -35,7 +35,7 @@ from fieldmill.finetune.examples import (
     resolve_schema,
     split_held_out,
 )
-from fieldmill.local_ray import local_node_options
+from fieldmill.run.local_ray import local_node_options
 from fieldmill.run.cost import price_per_hour, run_cost
 from fieldmill.finetune.trainer import TrainConfig, TrainError
 from fieldmill.model.prompts import FINETUNE_DEFAULT

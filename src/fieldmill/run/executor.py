@@ -39,7 +39,7 @@ from fieldmill.run.store import History, Lease, PartWriter, Run, RunConstants, R
 from fieldmill.extract.retrieval import RETRIEVAL_BM25, field_queries, list_fields
 from fieldmill.extract.steps import failed_document
 from fieldmill.extract.windows import window_rows
-from fieldmill.local_ray import local_node_options
+from fieldmill.run.local_ray import local_node_options
 
 log = logging.getLogger("fieldmill")
 

@@ -1,6 +1,6 @@
 """The options of a Ray node the product starts itself."""
 
-from fieldmill.local_ray import WORKER_NICENESS_ENV, local_node_options
+from fieldmill.run.local_ray import WORKER_NICENESS_ENV, local_node_options
 
 
 def test_workers_run_at_the_commands_priority_unless_the_user_says_otherwise(monkeypatch):
