@@ -110,23 +110,22 @@ def corpus_texts(corpus: Path) -> list[tuple[str, str]]:
 
 
 def raw_document_grammars(llm, prompts: list[str], texts: list[str], schema) -> float:
-    """The raw engine under the constraint the product sends for each document (`Extractor._within_text` with the
-    default settings: dates and numbers among those the document prints) and with log-probabilities, as it asks."""
+    """The raw engine under the constraint the product sends for each document (`extract.actor.within_text`, the
+    default settings) and with log-probabilities, as it asks."""
+    from outlines.models.vllm_offline import VLLMOfflineTypeAdapter
     from vllm import SamplingParams
     from vllm.sampling_params import StructuredOutputsParams
 
-    from fieldmill.extract.repair import bounded_by_text
-    from fieldmill.schema.constraint import build_constraint
-    from fieldmill.schema.lark_grammar import asks, document_grammar
+    from fieldmill.extract.actor import Question, within_text
+    from fieldmill.extract.settings import ExtractionSettings
+    from fieldmill.schema.lark_grammar import asks
 
+    question, settings, adapter = Question(schema.hardened, schema.constraint, "", asks(schema.hardened)), ExtractionSettings(), VLLMOfflineTypeAdapter()
     params = []
     for text in texts:
-        hardened = bounded_by_text(schema.hardened, text) or schema.hardened
-        constraint = build_constraint(hardened)
-        grammar = document_grammar(hardened, text, spans=False, dates=True, numbers=True, asked=asks(hardened))
-        output = {"grammar": grammar or constraint.grammar} if grammar or constraint.grammar else {"regex": constraint.regex}
+        constraint = within_text(settings, question, text)
         params.append(SamplingParams(temperature=0.0, max_tokens=constraint.max_output_tokens, logprobs=0,
-                                     structured_outputs=StructuredOutputsParams(**output)))
+                                     structured_outputs=StructuredOutputsParams(**adapter.format_output_type(constraint.output_type()))))
     started = time.perf_counter()
     llm.generate(prompts, params, use_tqdm=False)
     return time.perf_counter() - started

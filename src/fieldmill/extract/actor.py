@@ -386,11 +386,7 @@ class Extractor:
         return json.dumps(whole, ensure_ascii=False, separators=(",", ":"))
 
     def _within_text(self, question: Question, text: str):
-        """The question's constraint for this text: its lists no longer than the text can hold (`bounded_by_text`)."""
-        schema = bounded_by_text(question.hardened, text)
-        if schema is None:
-            return self._for_document(question.constraint, question.hardened, text, question.asked)
-        return self._for_document(build_constraint(schema), schema, text, question.asked)  # bounds change no field's kind
+        return within_text(self.settings, question, text)
 
     def _bounded(self, result: Answer, text: str, constraint):
         """The constraint with each list the rules refused from item k on bounded to k items, or None."""
@@ -402,12 +398,7 @@ class Extractor:
         return self._for_document(build_constraint(schema), schema, text, self._questions[()].asked)  # bounds change no field's kind
 
     def _for_document(self, constraint, hardened: dict[str, Any], text: str, asked: Asks, name: str = "", lead: str = "", tail: str = ""):
-        """The constraint for one document: free text grounded in it (`--grounding strict`), date and number
-        fields among the dates and numbers it prints (`--dates/--numbers document`); else the schema's own.
-        `hardened` may be one field's value (`name`), between the fixed texts `lead` and `tail` (`_continuing`)."""
-        grammar = document_grammar(hardened, text, spans=self.settings.grounding == GROUNDING_STRICT, dates=self.settings.dates == FROM_DOCUMENT,
-                                   numbers=self.settings.numbers == FROM_DOCUMENT, asked=asked, name=name, lead=lead, tail=tail)
-        return replace(constraint, grammar=grammar) if grammar is not None else constraint
+        return document_constraint(self.settings, constraint, hardened, text, asked, name, lead, tail)
 
     def _result(self, generation, started: float, document: Document, window: Window, question: Question) -> Answer:
         if not generation.text.strip():
@@ -438,6 +429,25 @@ class Extractor:
             if self.schema.original is None else frozenset()
         return provenance(checked.record, self.schema.hardened, window.text, document.pages, generation,
                           window.start, document.text_sha256 or None, checked.errors or [], self.calibration, confirmed)
+
+
+def within_text(settings: ExtractionSettings, question: Question, text: str):
+    """The question's constraint for this text: its lists no longer than the text can hold (`bounded_by_text`),
+    then `document_constraint`."""
+    schema = bounded_by_text(question.hardened, text)
+    if schema is None:
+        return document_constraint(settings, question.constraint, question.hardened, text, question.asked)
+    return document_constraint(settings, build_constraint(schema), schema, text, question.asked)  # bounds change no field's kind
+
+
+def document_constraint(settings: ExtractionSettings, constraint, hardened: dict[str, Any], text: str, asked: Asks,
+                        name: str = "", lead: str = "", tail: str = ""):
+    """The constraint for one document: free text grounded in it (`--grounding strict`), date and number
+    fields among the dates and numbers it prints (`--dates/--numbers document`); else the schema's own.
+    `hardened` may be one field's value (`name`), between the fixed texts `lead` and `tail` (`Extractor._continuing`)."""
+    grammar = document_grammar(hardened, text, spans=settings.grounding == GROUNDING_STRICT, dates=settings.dates == FROM_DOCUMENT,
+                               numbers=settings.numbers == FROM_DOCUMENT, asked=asked, name=name, lead=lead, tail=tail)
+    return replace(constraint, grammar=grammar) if grammar is not None else constraint
 
 
 def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: str, pages: tuple[tuple[int, int], ...], generation,
