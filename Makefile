@@ -100,6 +100,10 @@ STAGE8_ADAPTER ?= $(STAGE8_DIR)/adapter
 STAGE9_DIR ?= .cache/stage9-model
 STAGE9_ADAPTER ?= $(STAGE9_DIR)/adapter
 DEFAULT_MODEL_DIR ?= .cache/default-model
+# One training corpus for `fieldmill finetune`: $(call corpus,SCHEMA,FOLDER) for the documents and gold records
+# that `fieldmill synth --output $(TRAIN_DIR)/FOLDER` wrote (SCHEMA: a built-in schema, or from-gold for the
+# schema each gold record names).
+corpus = --schema $(1) --data $(TRAIN_DIR)/$(2)/docs --gold $(TRAIN_DIR)/$(2)/gold.jsonl
 # What stages 3 to 6 share: one epoch of the top 8 layers, a third of the pairs on schema variants, prompt format fields-v3.
 CONTINUED_STAGE_ARGS := --epochs 1 --seed 0 --variant-share 0.3 --list-weight 1 --train-layers 8 --eval-fraction 0 \
   --prompt-format fields-v3 --checkpoint-every 25
@@ -109,10 +113,10 @@ stage1-model: $(INSTALLED)
 	$(BIN)/fieldmill synth --schema medical_record --count 100 --seed 3001 --output $(TRAIN_DIR)/medical_record
 	$(BIN)/fieldmill synth --schema generic --count 600 --seed 4001 --output $(TRAIN_DIR)/generic
 	$(BIN)/fieldmill finetune --name fieldmill-stage1 --base bundled-base --output $(STAGE1_DIR) --prompt-format fields-v2 \
-	  --schema invoice --data $(TRAIN_DIR)/invoice/docs --gold $(TRAIN_DIR)/invoice/gold.jsonl \
-	  --schema legal_contract --data $(TRAIN_DIR)/legal_contract/docs --gold $(TRAIN_DIR)/legal_contract/gold.jsonl \
-	  --schema medical_record --data $(TRAIN_DIR)/medical_record/docs --gold $(TRAIN_DIR)/medical_record/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/generic/docs --gold $(TRAIN_DIR)/generic/gold.jsonl \
+	  $(call corpus,invoice,invoice) \
+	  $(call corpus,legal_contract,legal_contract) \
+	  $(call corpus,medical_record,medical_record) \
+	  $(call corpus,from-gold,generic) \
 	  --epochs 1 --lr 3e-4 --seed 0 --variant-share 0.4 --list-weight 1 --eval-fraction 0 $(FINETUNE_ARGS)
 
 $(STAGE1_ADAPTER):
@@ -125,11 +129,11 @@ stage2-model: $(INSTALLED) $(STAGE1_ADAPTER)
 	$(BIN)/fieldmill synth --schema medical_record --count 12 --seed 3001 --output $(TRAIN_DIR)/replay-medical_record
 	$(BIN)/fieldmill synth --schema generic --count 60 --seed 4001 --output $(TRAIN_DIR)/replay-generic
 	$(BIN)/fieldmill finetune --name fieldmill-stage2 --base bundled-base --init-adapter $(STAGE1_ADAPTER) --output $(STAGE2_DIR) \
-	  --schema from-gold --data $(TRAIN_DIR)/realistic/docs --gold $(TRAIN_DIR)/realistic/gold.jsonl \
-	  --schema invoice --data $(TRAIN_DIR)/replay-invoice/docs --gold $(TRAIN_DIR)/replay-invoice/gold.jsonl \
-	  --schema legal_contract --data $(TRAIN_DIR)/replay-legal_contract/docs --gold $(TRAIN_DIR)/replay-legal_contract/gold.jsonl \
-	  --schema medical_record --data $(TRAIN_DIR)/replay-medical_record/docs --gold $(TRAIN_DIR)/replay-medical_record/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/replay-generic/docs --gold $(TRAIN_DIR)/replay-generic/gold.jsonl \
+	  $(call corpus,from-gold,realistic) \
+	  $(call corpus,invoice,replay-invoice) \
+	  $(call corpus,legal_contract,replay-legal_contract) \
+	  $(call corpus,medical_record,replay-medical_record) \
+	  $(call corpus,from-gold,replay-generic) \
 	  --epochs 1 --lr 2e-4 --seed 0 --variant-share 0.4 --list-weight 1 --train-layers 8 --eval-fraction 0 \
 	  --prompt-format fields-v3 --checkpoint-every 25 $(FINETUNE_ARGS)
 
@@ -143,11 +147,11 @@ stage3-model: $(INSTALLED) $(STAGE2_ADAPTER)
 	$(BIN)/fieldmill synth --schema medical_record --count 20 --seed 3201 --output $(TRAIN_DIR)/stage3-medical_record
 	$(BIN)/fieldmill synth --schema generic --count 30 --seed 4201 --output $(TRAIN_DIR)/stage3-generic
 	$(BIN)/fieldmill finetune --name fieldmill-stage3 --base bundled-base --init-adapter $(STAGE2_ADAPTER) --output $(STAGE3_DIR) \
-	  --schema from-gold --data $(TRAIN_DIR)/stage3-realistic/docs --gold $(TRAIN_DIR)/stage3-realistic/gold.jsonl \
-	  --schema invoice --data $(TRAIN_DIR)/stage3-invoice/docs --gold $(TRAIN_DIR)/stage3-invoice/gold.jsonl \
-	  --schema legal_contract --data $(TRAIN_DIR)/stage3-legal_contract/docs --gold $(TRAIN_DIR)/stage3-legal_contract/gold.jsonl \
-	  --schema medical_record --data $(TRAIN_DIR)/stage3-medical_record/docs --gold $(TRAIN_DIR)/stage3-medical_record/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage3-generic/docs --gold $(TRAIN_DIR)/stage3-generic/gold.jsonl \
+	  $(call corpus,from-gold,stage3-realistic) \
+	  $(call corpus,invoice,stage3-invoice) \
+	  $(call corpus,legal_contract,stage3-legal_contract) \
+	  $(call corpus,medical_record,stage3-medical_record) \
+	  $(call corpus,from-gold,stage3-generic) \
 	  --lr 1e-4 $(CONTINUED_STAGE_ARGS) $(FINETUNE_ARGS)
 
 $(STAGE3_ADAPTER):
@@ -161,12 +165,12 @@ stage4-model: $(INSTALLED) $(STAGE3_ADAPTER)
 	$(BIN)/fieldmill synth --schema medical_record --count 15 --seed 3301 --output $(TRAIN_DIR)/stage4-medical_record
 	$(BIN)/fieldmill synth --schema generic --count 20 --seed 4301 --output $(TRAIN_DIR)/stage4-generic
 	$(BIN)/fieldmill finetune --name fieldmill-stage4 --base bundled-base --init-adapter $(STAGE3_ADAPTER) --output $(STAGE4_DIR) \
-	  --schema from-gold --data $(TRAIN_DIR)/stage4-realistic/docs --gold $(TRAIN_DIR)/stage4-realistic/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage4-realistic-invoice/docs --gold $(TRAIN_DIR)/stage4-realistic-invoice/gold.jsonl \
-	  --schema invoice --data $(TRAIN_DIR)/stage4-invoice/docs --gold $(TRAIN_DIR)/stage4-invoice/gold.jsonl \
-	  --schema legal_contract --data $(TRAIN_DIR)/stage4-legal_contract/docs --gold $(TRAIN_DIR)/stage4-legal_contract/gold.jsonl \
-	  --schema medical_record --data $(TRAIN_DIR)/stage4-medical_record/docs --gold $(TRAIN_DIR)/stage4-medical_record/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage4-generic/docs --gold $(TRAIN_DIR)/stage4-generic/gold.jsonl \
+	  $(call corpus,from-gold,stage4-realistic) \
+	  $(call corpus,from-gold,stage4-realistic-invoice) \
+	  $(call corpus,invoice,stage4-invoice) \
+	  $(call corpus,legal_contract,stage4-legal_contract) \
+	  $(call corpus,medical_record,stage4-medical_record) \
+	  $(call corpus,from-gold,stage4-generic) \
 	  --lr 1e-4 $(CONTINUED_STAGE_ARGS) $(FINETUNE_ARGS)
 
 $(STAGE4_ADAPTER):
@@ -179,11 +183,11 @@ stage5-model: $(INSTALLED) $(STAGE4_ADAPTER)
 	$(BIN)/fieldmill synth --schema medical_record --count 10 --seed 3401 --output $(TRAIN_DIR)/stage5-medical_record
 	$(BIN)/fieldmill synth --schema generic --count 10 --seed 4401 --output $(TRAIN_DIR)/stage5-generic
 	$(BIN)/fieldmill finetune --name fieldmill-stage5 --base bundled-base --init-adapter $(STAGE4_ADAPTER) --output $(STAGE5_DIR) \
-	  --schema invoice --data $(TRAIN_DIR)/stage5-invoice/docs --gold $(TRAIN_DIR)/stage5-invoice/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage5-realistic/docs --gold $(TRAIN_DIR)/stage5-realistic/gold.jsonl \
-	  --schema legal_contract --data $(TRAIN_DIR)/stage5-legal_contract/docs --gold $(TRAIN_DIR)/stage5-legal_contract/gold.jsonl \
-	  --schema medical_record --data $(TRAIN_DIR)/stage5-medical_record/docs --gold $(TRAIN_DIR)/stage5-medical_record/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage5-generic/docs --gold $(TRAIN_DIR)/stage5-generic/gold.jsonl \
+	  $(call corpus,invoice,stage5-invoice) \
+	  $(call corpus,from-gold,stage5-realistic) \
+	  $(call corpus,legal_contract,stage5-legal_contract) \
+	  $(call corpus,medical_record,stage5-medical_record) \
+	  $(call corpus,from-gold,stage5-generic) \
 	  --lr 7e-5 $(CONTINUED_STAGE_ARGS) $(FINETUNE_ARGS)
 
 $(STAGE5_ADAPTER):
@@ -198,13 +202,13 @@ stage6-model: $(INSTALLED) $(STAGE5_ADAPTER)
 	$(BIN)/fieldmill synth --schema medical_record --count 8 --seed 3501 --output $(TRAIN_DIR)/stage6-medical_record
 	$(BIN)/fieldmill synth --schema generic --count 8 --seed 4501 --output $(TRAIN_DIR)/stage6-generic
 	$(BIN)/fieldmill finetune --name fieldmill-stage6 --base bundled-base --init-adapter $(STAGE5_ADAPTER) --output $(STAGE6_DIR) \
-	  --schema from-gold --data $(TRAIN_DIR)/stage6-realistic/docs --gold $(TRAIN_DIR)/stage6-realistic/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage6-realistic-agreement/docs --gold $(TRAIN_DIR)/stage6-realistic-agreement/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage6-realistic-letter/docs --gold $(TRAIN_DIR)/stage6-realistic-letter/gold.jsonl \
-	  --schema invoice --data $(TRAIN_DIR)/stage6-invoice/docs --gold $(TRAIN_DIR)/stage6-invoice/gold.jsonl \
-	  --schema legal_contract --data $(TRAIN_DIR)/stage6-legal_contract/docs --gold $(TRAIN_DIR)/stage6-legal_contract/gold.jsonl \
-	  --schema medical_record --data $(TRAIN_DIR)/stage6-medical_record/docs --gold $(TRAIN_DIR)/stage6-medical_record/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage6-generic/docs --gold $(TRAIN_DIR)/stage6-generic/gold.jsonl \
+	  $(call corpus,from-gold,stage6-realistic) \
+	  $(call corpus,from-gold,stage6-realistic-agreement) \
+	  $(call corpus,from-gold,stage6-realistic-letter) \
+	  $(call corpus,invoice,stage6-invoice) \
+	  $(call corpus,legal_contract,stage6-legal_contract) \
+	  $(call corpus,medical_record,stage6-medical_record) \
+	  $(call corpus,from-gold,stage6-generic) \
 	  --lr 5e-5 $(CONTINUED_STAGE_ARGS) $(FINETUNE_ARGS)
 
 $(STAGE6_ADAPTER):
@@ -219,13 +223,13 @@ stage7-model: $(INSTALLED) $(STAGE6_ADAPTER)
 	$(BIN)/fieldmill synth --schema medical_record --count 8 --seed 3601 --output $(TRAIN_DIR)/stage7-medical_record
 	$(BIN)/fieldmill synth --schema generic --count 8 --seed 4601 --output $(TRAIN_DIR)/stage7-generic
 	$(BIN)/fieldmill finetune --name fieldmill-stage7 --base bundled-base --init-adapter $(STAGE6_ADAPTER) --output $(STAGE7_DIR) \
-	  --schema from-gold --data $(TRAIN_DIR)/stage7-realistic/docs --gold $(TRAIN_DIR)/stage7-realistic/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage7-realistic-agreement/docs --gold $(TRAIN_DIR)/stage7-realistic-agreement/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage7-realistic-letter/docs --gold $(TRAIN_DIR)/stage7-realistic-letter/gold.jsonl \
-	  --schema invoice --data $(TRAIN_DIR)/stage7-invoice/docs --gold $(TRAIN_DIR)/stage7-invoice/gold.jsonl \
-	  --schema legal_contract --data $(TRAIN_DIR)/stage7-legal_contract/docs --gold $(TRAIN_DIR)/stage7-legal_contract/gold.jsonl \
-	  --schema medical_record --data $(TRAIN_DIR)/stage7-medical_record/docs --gold $(TRAIN_DIR)/stage7-medical_record/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage7-generic/docs --gold $(TRAIN_DIR)/stage7-generic/gold.jsonl \
+	  $(call corpus,from-gold,stage7-realistic) \
+	  $(call corpus,from-gold,stage7-realistic-agreement) \
+	  $(call corpus,from-gold,stage7-realistic-letter) \
+	  $(call corpus,invoice,stage7-invoice) \
+	  $(call corpus,legal_contract,stage7-legal_contract) \
+	  $(call corpus,medical_record,stage7-medical_record) \
+	  $(call corpus,from-gold,stage7-generic) \
 	  --lr 5e-5 $(CONTINUED_STAGE_ARGS) $(FINETUNE_ARGS)
 
 $(STAGE7_ADAPTER):
@@ -240,13 +244,13 @@ stage8-model: $(INSTALLED) $(STAGE7_ADAPTER)
 	$(BIN)/fieldmill synth --schema medical_record --count 8 --seed 3701 --output $(TRAIN_DIR)/stage8-medical_record
 	$(BIN)/fieldmill synth --schema generic --count 8 --seed 4701 --output $(TRAIN_DIR)/stage8-generic
 	$(BIN)/fieldmill finetune --name fieldmill-stage8 --base bundled-base --init-adapter $(STAGE7_ADAPTER) --output $(STAGE8_DIR) \
-	  --schema from-gold --data $(TRAIN_DIR)/stage8-realistic/docs --gold $(TRAIN_DIR)/stage8-realistic/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage8-realistic-agreement/docs --gold $(TRAIN_DIR)/stage8-realistic-agreement/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage8-realistic-letter/docs --gold $(TRAIN_DIR)/stage8-realistic-letter/gold.jsonl \
-	  --schema invoice --data $(TRAIN_DIR)/stage8-invoice/docs --gold $(TRAIN_DIR)/stage8-invoice/gold.jsonl \
-	  --schema legal_contract --data $(TRAIN_DIR)/stage8-legal_contract/docs --gold $(TRAIN_DIR)/stage8-legal_contract/gold.jsonl \
-	  --schema medical_record --data $(TRAIN_DIR)/stage8-medical_record/docs --gold $(TRAIN_DIR)/stage8-medical_record/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage8-generic/docs --gold $(TRAIN_DIR)/stage8-generic/gold.jsonl \
+	  $(call corpus,from-gold,stage8-realistic) \
+	  $(call corpus,from-gold,stage8-realistic-agreement) \
+	  $(call corpus,from-gold,stage8-realistic-letter) \
+	  $(call corpus,invoice,stage8-invoice) \
+	  $(call corpus,legal_contract,stage8-legal_contract) \
+	  $(call corpus,medical_record,stage8-medical_record) \
+	  $(call corpus,from-gold,stage8-generic) \
 	  --lr 5e-5 $(CONTINUED_STAGE_ARGS) $(FINETUNE_ARGS)
 $(STAGE8_ADAPTER):
 	$(MAKE) stage8-model
@@ -260,13 +264,13 @@ stage9-model: $(INSTALLED) $(STAGE8_ADAPTER)
 	$(BIN)/fieldmill synth --schema medical_record --count 8 --seed 3801 --output $(TRAIN_DIR)/stage9-medical_record
 	$(BIN)/fieldmill synth --schema generic --count 8 --seed 4801 --output $(TRAIN_DIR)/stage9-generic
 	$(BIN)/fieldmill finetune --name fieldmill-stage9 --base bundled-base --init-adapter $(STAGE8_ADAPTER) --output $(STAGE9_DIR) \
-	  --schema invoice --data $(TRAIN_DIR)/stage9-invoice/docs --gold $(TRAIN_DIR)/stage9-invoice/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage9-realistic/docs --gold $(TRAIN_DIR)/stage9-realistic/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage9-realistic-agreement/docs --gold $(TRAIN_DIR)/stage9-realistic-agreement/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage9-realistic-letter/docs --gold $(TRAIN_DIR)/stage9-realistic-letter/gold.jsonl \
-	  --schema legal_contract --data $(TRAIN_DIR)/stage9-legal_contract/docs --gold $(TRAIN_DIR)/stage9-legal_contract/gold.jsonl \
-	  --schema medical_record --data $(TRAIN_DIR)/stage9-medical_record/docs --gold $(TRAIN_DIR)/stage9-medical_record/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage9-generic/docs --gold $(TRAIN_DIR)/stage9-generic/gold.jsonl \
+	  $(call corpus,invoice,stage9-invoice) \
+	  $(call corpus,from-gold,stage9-realistic) \
+	  $(call corpus,from-gold,stage9-realistic-agreement) \
+	  $(call corpus,from-gold,stage9-realistic-letter) \
+	  $(call corpus,legal_contract,stage9-legal_contract) \
+	  $(call corpus,medical_record,stage9-medical_record) \
+	  $(call corpus,from-gold,stage9-generic) \
 	  --lr 5e-5 $(CONTINUED_STAGE_ARGS) $(FINETUNE_ARGS)
 
 $(STAGE9_ADAPTER):
@@ -286,14 +290,14 @@ look-alikes-model: $(INSTALLED) $(STAGE9_ADAPTER)
 	$(BIN)/fieldmill synth --schema medical_record --count 8 --seed 3901 --output $(TRAIN_DIR)/look-alikes-medical_record
 	$(BIN)/fieldmill synth --schema generic --count 8 --seed 4901 --output $(TRAIN_DIR)/look-alikes-generic
 	$(BIN)/fieldmill finetune --name fieldmill-look-alikes --base bundled-base --init-adapter $(STAGE9_ADAPTER) --output $(LOOK_ALIKES_MODEL_DIR) \
-	  --schema invoice --data $(TRAIN_DIR)/look-alikes-invoice/docs --gold $(TRAIN_DIR)/look-alikes-invoice/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/look-alikes-realistic/docs --gold $(TRAIN_DIR)/look-alikes-realistic/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/look-alikes-realistic-agreement/docs --gold $(TRAIN_DIR)/look-alikes-realistic-agreement/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/look-alikes-realistic-letter/docs --gold $(TRAIN_DIR)/look-alikes-realistic-letter/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/look-alikes-realistic-invoice/docs --gold $(TRAIN_DIR)/look-alikes-realistic-invoice/gold.jsonl \
-	  --schema legal_contract --data $(TRAIN_DIR)/look-alikes-legal_contract/docs --gold $(TRAIN_DIR)/look-alikes-legal_contract/gold.jsonl \
-	  --schema medical_record --data $(TRAIN_DIR)/look-alikes-medical_record/docs --gold $(TRAIN_DIR)/look-alikes-medical_record/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/look-alikes-generic/docs --gold $(TRAIN_DIR)/look-alikes-generic/gold.jsonl \
+	  $(call corpus,invoice,look-alikes-invoice) \
+	  $(call corpus,from-gold,look-alikes-realistic) \
+	  $(call corpus,from-gold,look-alikes-realistic-agreement) \
+	  $(call corpus,from-gold,look-alikes-realistic-letter) \
+	  $(call corpus,from-gold,look-alikes-realistic-invoice) \
+	  $(call corpus,legal_contract,look-alikes-legal_contract) \
+	  $(call corpus,medical_record,look-alikes-medical_record) \
+	  $(call corpus,from-gold,look-alikes-generic) \
 	  --lr 5e-5 $(CONTINUED_STAGE_ARGS) $(FINETUNE_ARGS)
 
 default-model: $(INSTALLED) $(STAGE9_ADAPTER)
@@ -306,14 +310,14 @@ default-model: $(INSTALLED) $(STAGE9_ADAPTER)
 	$(BIN)/fieldmill synth --schema medical_record --count 8 --seed 3951 --output $(TRAIN_DIR)/stage10-medical_record
 	$(BIN)/fieldmill synth --schema generic --count 8 --seed 4951 --output $(TRAIN_DIR)/stage10-generic
 	$(BIN)/fieldmill finetune --name fieldmill-default --base bundled-base --init-adapter $(STAGE9_ADAPTER) --output $(DEFAULT_MODEL_DIR) \
-	  --schema invoice --data $(TRAIN_DIR)/stage10-invoice/docs --gold $(TRAIN_DIR)/stage10-invoice/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage10-realistic/docs --gold $(TRAIN_DIR)/stage10-realistic/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage10-look-alikes/docs --gold $(TRAIN_DIR)/stage10-look-alikes/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage10-realistic-agreement/docs --gold $(TRAIN_DIR)/stage10-realistic-agreement/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage10-realistic-letter/docs --gold $(TRAIN_DIR)/stage10-realistic-letter/gold.jsonl \
-	  --schema legal_contract --data $(TRAIN_DIR)/stage10-legal_contract/docs --gold $(TRAIN_DIR)/stage10-legal_contract/gold.jsonl \
-	  --schema medical_record --data $(TRAIN_DIR)/stage10-medical_record/docs --gold $(TRAIN_DIR)/stage10-medical_record/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/stage10-generic/docs --gold $(TRAIN_DIR)/stage10-generic/gold.jsonl \
+	  $(call corpus,invoice,stage10-invoice) \
+	  $(call corpus,from-gold,stage10-realistic) \
+	  $(call corpus,from-gold,stage10-look-alikes) \
+	  $(call corpus,from-gold,stage10-realistic-agreement) \
+	  $(call corpus,from-gold,stage10-realistic-letter) \
+	  $(call corpus,legal_contract,stage10-legal_contract) \
+	  $(call corpus,medical_record,stage10-medical_record) \
+	  $(call corpus,from-gold,stage10-generic) \
 	  --lr 5e-5 --epochs 1 --seed 0 --variant-share 0.3 --list-weight 1 --train-layers 14 --eval-fraction 0 \
 	  --prompt-format fields-v3 --checkpoint-every 25 $(FINETUNE_ARGS)
 	$(BIN)/python -m fieldmill.model.ship $(DEFAULT_MODEL_DIR)
@@ -339,7 +343,7 @@ leftout-model: $(INSTALLED)
 	$(BIN)/fieldmill synth --schema medical_record --count 60 --seed 3101 --output $(TRAIN_DIR)/leftout-medical_record
 	$(BIN)/fieldmill synth --schema generic --count 400 --seed 4101 --output $(TRAIN_DIR)/leftout-generic
 	$(BIN)/fieldmill finetune --name fieldmill-leftout-contracts --base bundled-base --output $(LEFTOUT_MODEL_DIR) \
-	  --schema invoice --data $(TRAIN_DIR)/leftout-invoice/docs --gold $(TRAIN_DIR)/leftout-invoice/gold.jsonl \
-	  --schema medical_record --data $(TRAIN_DIR)/leftout-medical_record/docs --gold $(TRAIN_DIR)/leftout-medical_record/gold.jsonl \
-	  --schema from-gold --data $(TRAIN_DIR)/leftout-generic/docs --gold $(TRAIN_DIR)/leftout-generic/gold.jsonl \
+	  $(call corpus,invoice,leftout-invoice) \
+	  $(call corpus,medical_record,leftout-medical_record) \
+	  $(call corpus,from-gold,leftout-generic) \
 	  --epochs 1 --lr 3e-4 --seed 0 --variant-share 0.4 --eval-fraction 0 $(FINETUNE_ARGS)

@@ -198,3 +198,24 @@ def test_look_alike_schemas_ask_look_alikes_apart():
     assert all(len(asked) >= 2 for asked in apart)
     asked_facts = {kind: {ask.fact for ask in asks} for kind, asks in realistic.ASKS.items()}
     assert all(set(group) <= asked_facts[kind] for kind, groups in realistic.LOOK_ALIKES.items() for group in groups)
+
+
+def test_look_alike_schemas_name_some_fields_vaguely_and_then_always_describe_them():
+    kinds = list(realistic.KINDS) * 30
+
+    def vague_fields(look_alikes):
+        rng = random.Random(12)
+        found = []
+        for kind in kinds:
+            schema, asked = realistic.user_schema(rng, kind, realistic.draft(rng, kind, 0).facts, look_alikes)
+            names = {ask.fact: ask.names for ask in realistic.ASKS[kind]}
+            for a in asked:
+                plain = {n.replace("_", "").lower() for n in names[a.fact]}
+                if a.key.replace("_", "").replace("-", "").replace(" ", "").lower() not in plain:
+                    found.append(schema["properties"][a.key])
+        return found
+
+    assert vague_fields(False) == []  # held-out schemas keep the names users give these facts
+    vague = vague_fields(True)
+    assert len(vague) >= 30
+    assert all(prop.get("description") for prop in vague)

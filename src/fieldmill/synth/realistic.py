@@ -999,10 +999,29 @@ def _apart(rng: random.Random, kind: str, chosen: list[Ask]) -> list[Ask]:
     return kept if len(kept) >= 2 else chosen
 
 
+# Names that do not say which of a document's look-alike facts a field asks for (`address` beside `senderAddress`,
+# `date` beside `dueDate`, `field_3`): only the field's description does. Training schemas (look_alikes) use them so
+# that a model learns to read the description, not to guess from the name or from where a fact is printed.
+VAGUE_NAMES = {"date": ("date", "day", "when"), "address": ("address", "location"), "money": ("amount", "value", "sum"),
+               "text": ("value", "details", "info", "text"), "list": ("items", "entries"), "bool": ("flag", "check")}
+
+
+def _vaguely_named(rng: random.Random, kind: str, chosen: list[Ask]) -> set[str]:
+    """Facts of `chosen` to name vaguely: often one member of each look-alike group asked together, now and then any."""
+    facts = {a.fact for a in chosen}
+    vague = set()
+    for group in LOOK_ALIKES.get(kind, ()):
+        present = [fact for fact in group if fact in facts]
+        if len(present) > 1 and rng.random() < 0.5:
+            vague.add(rng.choice(present))
+    return vague | {a.fact for a in chosen if rng.random() < 0.1}
+
+
 def user_schema(rng: random.Random, kind: str, facts: dict[str, Fact], look_alikes: bool = False) -> tuple[dict[str, Any], list[Asked]]:
     """A schema of 3-10 fields in one user's style, and what each field asks for. With `look_alikes` (training
-    corpora), look-alike facts are asked apart more often and fields are listed out of the document's order more
-    often, so that a model learns which fact a field asks for from its name, not from its neighbours or its place."""
+    corpora), look-alike facts are asked apart more often, fields are listed out of the document's order more often
+    and some are named vaguely (`VAGUE_NAMES`, always with a description), so that a model learns which fact a field
+    asks for from its name and description, not from its neighbours or its place."""
     asks = list(ASKS[kind])
     count = rng.randint(3, min(10, len(asks)))
     chosen = rng.sample(asks, count)
@@ -1011,15 +1030,22 @@ def user_schema(rng: random.Random, kind: str, facts: dict[str, Fact], look_alik
     if rng.random() < (0.3 if look_alikes else 0.6):
         chosen.sort(key=asks.index)  # most users list fields in the document's order
     style = rng.choice(["snake", "snake", "snake", "camel", "camel", "pascal", "words", "kebab"])
+    vague = _vaguely_named(rng, kind, chosen) if look_alikes else set()
     properties: dict[str, Any] = {}
     asked = []
-    for ask in chosen:
+    for position, ask in enumerate(chosen, 1):
         fact = facts[ask.fact]
         form = rng.choice(DATE_FORMS) if fact.kind == "date" else rng.choice(MONEY_FORMS) if fact.kind == "money" else "typed" if fact.kind == "bool" else "printed"
-        key = _style_name(rng.choice(ask.names), style)
+        if ask.fact in vague:
+            name = rng.choice(VAGUE_NAMES[fact.kind]) if rng.random() < 0.75 else f"field_{position}"
+        else:
+            name = rng.choice(ask.names)
+        key = _style_name(name, style)
         while key in properties:
             key += "_2"
         prop, description = _describe(rng, ask, form, fact, fact.kind)
+        if ask.fact in vague and not description:
+            description = _sentence(rng, ask.what)
         if description:
             prop["description"] = description
         if rng.random() < 0.3 and prop["type"] != "array":
@@ -1060,4 +1086,4 @@ def generate(rng: random.Random, templates: tuple[int, ...] = TRAIN_TEMPLATES, k
     return document, asked, gold, render_pdf(drafted.pages)
 
 
-__all__ = ["generate", "user_schema", "LOOK_ALIKES", "answer", "draft", "KINDS", "ASKS", "Fact", "Asked", "TRAIN_TEMPLATES", "HELD_OUT_TEMPLATES"]
+__all__ = ["generate", "user_schema", "LOOK_ALIKES", "VAGUE_NAMES", "answer", "draft", "KINDS", "ASKS", "Fact", "Asked", "TRAIN_TEMPLATES", "HELD_OUT_TEMPLATES"]
