@@ -8,6 +8,7 @@ model's tests' business.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -32,6 +33,8 @@ class ScriptedEngine(Engine):
         self.prompts: list[str] = []
         self.constraints: list[Any] = []
         self.prompt_ids: list[list[int]] = []
+        self.in_flight = 0
+        self.beside: list[int] = []  # per call: how many other calls were in flight when it was made
 
     def count_tokens(self, prompt):
         self.prompts.append(prompt)
@@ -41,7 +44,11 @@ class ScriptedEngine(Engine):
         self.calls.append((temperature, seed))
         self.constraints.append(constraint)
         self.prompt_ids.append(list(prompt_ids))
+        self.beside.append(self.in_flight)
         output = self.outputs.pop(0)
+        self.in_flight += 1
+        await asyncio.sleep(0)  # calls sent together overlap, as they do in an engine
+        self.in_flight -= 1
         text = output if isinstance(output, RawText) else json.dumps(output, separators=(",", ":"))
         per_token = {} if self.logprob is None else {"token_logprobs": (self.logprob,) * len(text), "token_ends": tuple(range(1, len(text) + 1))}
         return Generation(text=text, prompt_tokens=len(prompt_ids), completion_tokens=self.completion_tokens, finish_reason="stop",
