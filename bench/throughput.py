@@ -144,7 +144,7 @@ def extractor_in_process(schema_spec: str, model: str, texts: list[tuple[str, st
     extractor = Extractor(ExtractionSettings(retries=0, nulls="keep", engine=EngineConfig(model=model)), schema_spec)
 
     async def timed() -> float:
-        await extractor._warm_prefix()
+        await extractor.warm_prefix()
         started = time.perf_counter()
         await asyncio.gather(*(extractor.extract(Document.of_text(uri, text)) for uri, text in texts))
         return time.perf_counter() - started
@@ -152,7 +152,7 @@ def extractor_in_process(schema_spec: str, model: str, texts: list[tuple[str, st
     try:
         return asyncio.run(timed())
     finally:
-        extractor.__del__()
+        extractor.close()
 
 
 def forced_share(path: Path, regex: str, outputs) -> float:

@@ -68,7 +68,7 @@ def _close_if_alive(extractor: "weakref.ref[Extractor]") -> None:
     """At the interpreter's exit: close an extractor's engine unless the extractor has already gone (and closed it)."""
     alive = extractor()
     if alive is not None:
-        alive.__del__()
+        alive.close()
 
 
 class ContextTooSmall(RuntimeError):
@@ -129,9 +129,12 @@ class Extractor:
         atexit.register(_close_if_alive, weakref.ref(self))
 
     def __del__(self):
-        # Ray Data deletes the UDF at graceful shutdown: stop the engine before the
-        # process goes, so vLLM's engine core does not die under a live client, then
-        # tell the driver, which waits for it before shutting Ray down.
+        self.close()
+
+    def close(self) -> None:
+        """Stop the engine it made (a lent one stays open) and tell the driver. Ray Data deletes the UDF at graceful
+        shutdown: the engine stops before the process goes, so vLLM's engine core does not die under a live client,
+        and the driver, which waits for it, shuts Ray down after."""
         engine = getattr(self, "engine", None)
         if engine is not None and getattr(self, "owns_engine", True):
             self.engine = None
@@ -149,7 +152,7 @@ class Extractor:
                     pass
 
     async def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
-        await self._warm_prefix()
+        await self.warm_prefix()
         windows = [Window.from_bytes(data) for data in batch[WINDOW]]
         answers = await asyncio.gather(*(self._extract_alone(Document.from_bytes(data), w) for data, w in zip(batch[DOCUMENT], windows)))
         # The document passes through as it came; the driver needs the window's place, not its text: it merges answers,
@@ -157,7 +160,7 @@ class Extractor:
         return {DOCUMENT: list(batch[DOCUMENT]), WINDOW: [replace(w, text="", reserve=()).to_bytes() for w in windows],
                 ANSWER: [a.to_bytes() for a in answers], ENGINE_LOAD_S: [self.load_s] * len(answers)}
 
-    async def _warm_prefix(self) -> None:
+    async def warm_prefix(self) -> None:
         """Prefill the schema's part of the prompt once, alone, before the first batch: every prompt of the run
         starts with it, and requests sent together would otherwise all miss the prefix cache."""
         lock = self.__dict__.setdefault("_warm_lock", asyncio.Lock())
