@@ -259,10 +259,10 @@ def test_a_field_that_holds_a_persons_name_holds_no_digit(tokenizer):
     m = matcher(tokenizer, document_grammar(hardened, text, spans=False, dates=True, numbers=True))
 
     def record(to):
-        return json.dumps({"deadline": "2025-05-17", "to": to, "reference": "55/KB/10"}, separators=(",", ":"))
+        return json.dumps({"deadline": "2025-05-17", "to": to, "reference": "55/KB/10"}, separators=(",", ":"), ensure_ascii=False)
 
-    assert accepts(tokenizer, m, record("Mr Darren Moore"))
-    for slip in ("2025-05-17\\", "12 October 2025", "Darren Moore 4"):
+    assert accepts(tokenizer, m, record("Mr Darren Moore")) and accepts(tokenizer, m, record("Zoë Ødegård-Nguyễn"))
+    for slip in ("2025-05-17\\", "12 October 2025", "Darren Moore 4", "March  １９, ２０٢０", "October ๑ ๒", "September  Ⅰ, Ⅱ"):
         assert not accepts(tokenizer, m, record(slip))
 
 

@@ -243,7 +243,8 @@ class _Builder:
         return self._labels[key]
 
     def _person(self, node: dict[str, Any], name: str, description: str | None) -> bool:
-        """A field that holds a person's name, in a document that prints amounts or dates: it holds no digit."""
+        """A field that holds a person's name, in a document that prints amounts or dates: it holds no digit, of any script
+        (a model kept from writing a date there wrote it in full-width or Thai digits)."""
         return bool(self.printed.numbers or self.printed.dates) and names_a_person(name, description, node)
 
     def _special(self, node: dict[str, Any], name: str, description: str | None) -> bool:  # a leaf the regex cannot say
@@ -269,7 +270,7 @@ class _Builder:
                 return self.terminal(f'"\\"" (/{_slashes(pattern_body_regex(node["pattern"]))}/ & {length}) "\\""')
             avoided = self._avoided(node, name, description)
             unless = f" & ~({avoided})" if avoided else ""
-            unless += " & /[^0-9]*/" if self._person(node, name, description) else ""
+            unless += " & /\\P{N}*/" if self._person(node, name, description) else ""  # no digit of any script (１９, ๒, Ⅳ)
             label = self._own_label(node, name, description)
             unless += f" & ~{label}" if label else ""
             body = "SPAN" if self.spans and is_free_text(node) else _JSON_STRING_BODY
