@@ -313,12 +313,11 @@ class Extractor:
             if len(ids) > self.max_prompt_tokens:
                 return None
             return await self._generate(ids, self._for_document(question.constraint, question.hardened, text, question.asked), {}), question
-        # One after another, from the first doubted key to the last: each read's prompt is the last one's and the first
-        # answer up to its own key, so the engine's prefix cache serves it up to where the last read's prompt ended and
-        # only the answer in between is computed. vLLM 0.32 caches a prompt's blocks for Gemma 3 (sliding-window layers)
-        # only where a prompt ended, not the tokens it generated nor the middle of a longer prompt: reads sent together,
-        # or the longest first, each computed the first answer up to its key again (bench/throughput.py, 64 invoices:
-        # 166k and 242k of 627k prompt tokens computed; the raw engine's prompts need 23k).
+        # One after another, from the first doubted key to the last: each read's prompt extends the last one's, whose
+        # blocks the engine's prefix cache may still hold. vLLM 0.32 with Gemma 3 caches none of the tokens it generated
+        # (a prompt of the first prompt and its answer's start finds only the first prompt's blocks) and, under load,
+        # little of a long prompt's middle: at 64 invoices the product computed 149k of its 627k prompt tokens this
+        # way, 166k with the reads sent together, 242k with the longest first (bench/throughput.py; raw engine: 23k).
         reads = []
         for continuation in sorted(starts.values(), key=lambda c: c.cut):
             reads.append((continuation, await self._generate(prompt_ids + heads[continuation.path], self._continuing(continuation, text), {})))
