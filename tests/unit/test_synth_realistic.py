@@ -155,6 +155,28 @@ def test_a_letters_subject_may_name_someone_other_than_the_person_it_is_written_
     assert 4 <= others <= 24
 
 
+def test_a_letters_sender_address_may_stand_in_its_footer_or_on_a_return_line_and_its_date_after_the_recipient():
+    """Letters are not one layout: the sender's address under the letterhead, in the footer (after the signature in the
+    text) or on one line above the recipient's (then as printed there, commas and all); the date before or after the
+    recipient's block. The gold is what the text says wherever it stands."""
+    places = set()
+    for template in range(8):
+        drafted = realistic.draft(random.Random(template), "letter", template)
+        facts = drafted.facts
+        text = decode_document("l.pdf", render_pdf(drafted.pages)).text
+        recipient, date = text.index(facts["recipient_name"].printed), text.index(facts["letter_date"].printed)
+        address, collapsed = facts["sender_address"].printed, _collapse(text)
+        if f"{facts['sender_organisation'].printed}, {address}" in text:
+            place = "return line"
+        elif collapsed.index(_collapse(address)) > collapsed.rindex(_collapse(facts["signatory"].printed)):
+            place = "footer"
+        else:
+            place = "letterhead"
+        places.add((place, "date after" if date > recipient else "date before"))
+    assert {p[0] for p in places} == {"letterhead", "footer", "return line"}
+    assert {p[1] for p in places} == {"date before", "date after"}
+
+
 def test_an_agreement_states_the_facts_users_ask_of_contracts_beside_their_near_misses():
     seen = {"renews": 0, "exclusive": set(), "non_compete": set(), "commitment": 0, "signed_apart": 0}
     for seed in range(40):

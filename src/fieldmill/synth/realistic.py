@@ -86,6 +86,11 @@ class Ctx:
     locale: Locale
     style: random.Random  # the template's own choices: the same for every document of one template
     upper: bool = False
+    # Choices added after a kind's first templates were drawn, apart from `style` and `rng` so that adding them leaves
+    # every earlier draw (and so every other document of a corpus) as it was: the template's (`layout`) and the
+    # document's own (`variety`).
+    layout: random.Random = field(default_factory=random.Random)
+    variety: random.Random = field(default_factory=random.Random)
 
     def case(self, text: str) -> str:
         return text.upper() if self.upper else text
@@ -496,19 +501,43 @@ def letter(ctx: Ctx) -> Drafted:
     f["signatory"] = text_fact(ctx, ctx.fake.name())
     f["signatory_title"] = text_fact(ctx, ctx.fake.job()) if rng.random() < 0.7 else Fact("text", None)
     letterhead_right = style.random() < 0.5
-    page.line(f["sender_organisation"].printed, "right" if letterhead_right else "left", font=page.font.split("-")[0] + ("-Bold" if page.font.startswith("Helvetica") else "-Bold"), size=page.size + 3)
-    for part in f["sender_address"].printed.split("\n"):
-        page.line(part, "right" if letterhead_right else "left", size=page.size - 1)
+    # Where the sender's address is printed: under the letterhead, in the footer, or on a window envelope's one small
+    # line above the recipient's address (then as that line prints it); a date after the recipient's block, after a
+    # city or a label; contact lines beside the address; a signature for the organisation.
+    layout, variety = ctx.layout, ctx.variety
+    sender_place = layout.choice(["letterhead", "letterhead", "footer", "return line"])
+    date_after_recipient = layout.random() < 0.35
+    date_lead = layout.choice(["", "", "", "Date: ", "city"])
+    contacts = _contact_lines(ctx, f["sender_organisation"].printed) if layout.random() < 0.5 else []
+    on_behalf = layout.random() < 0.3
+    sender_lines = f["sender_address"].printed.split("\n")
+    if sender_place == "return line":
+        f["sender_address"] = Fact("address", ", ".join(part.rstrip(",") for part in sender_lines))
+    side = "right" if letterhead_right else "left"
+    bold = page.font.split("-")[0] + "-Bold"
+    page.line(f["sender_organisation"].printed, side, font=bold, size=page.size + 3)
+    for part in (sender_lines if sender_place == "letterhead" else []) + (contacts if sender_place != "footer" else []):
+        page.line(part, side, size=page.size - 1)
     page.down()
-    page.line(f["letter_date"].printed, "right" if style.random() < 0.5 else "left")
-    page.down()
+    date_line = (_place_name(ctx) + ", " if date_lead == "city" else date_lead) + f["letter_date"].printed
+    date_side = "right" if style.random() < 0.5 else "left"
+    if not date_after_recipient:
+        page.line(date_line, date_side)
+        page.down()
+    if sender_place == "return line":
+        page.line(f"{f['sender_organisation'].printed}, {f['sender_address'].printed}", size=page.size - 2.5)
+    if variety.random() < 0.2:
+        page.line(variety.choice(["PRIVATE & CONFIDENTIAL", "By email", "Strictly private and confidential", "By post"]), font=bold)
     page.line(f["recipient_name"].printed)
     for part in f["recipient_address"].printed.split("\n"):
         page.line(part)
     page.down()
+    if date_after_recipient:
+        page.line(date_line, date_side)
+        page.down()
     if f["reference"].printed:
         page.line(f"{rng.choice(['Our ref', 'Reference', 'Ref'])}: {f['reference'].printed}")
-    page.line(f"{rng.choice(['Re: ', 'Subject: ', ''])}{f['subject'].printed}", font=page.font.split("-")[0] + "-Bold")
+    page.line(f"{rng.choice(['Re: ', 'Subject: ', ''])}{f['subject'].printed}", font=bold)
     page.down()
     page.line(f"Dear {rng.choice(['Mr', 'Ms', 'Dr'])} {f['recipient_name'].printed.split()[-1]},")
     page.down(lines=0.5)
@@ -524,7 +553,31 @@ def letter(ctx: Ctx) -> Drafted:
     page.line(f["signatory"].printed)
     if f["signatory_title"].printed:
         page.line(f["signatory_title"].printed)
+    if on_behalf:
+        page.line(f"For and on behalf of {f['sender_organisation'].printed}")
+    if sender_place == "footer":
+        footer = [layout.choice(["Registered office:", f"{f['sender_organisation'].printed} | Registered office", ""]), *sender_lines, *contacts]
+        size = page.size - 2
+        page.y = min(page.y - page.leading, page.margin + len(footer) * size * 1.3)
+        for part in footer:
+            page.line(part, "centre", size=size)
     return Drafted(f, [page])
+
+
+def _contact_lines(ctx: Ctx, organisation: str) -> list[str]:
+    """A letterhead's telephone and e-mail lines (drawn from the document's own `variety`)."""
+    rng = ctx.variety
+    domain = "".join(c for c in organisation.split()[0].lower() if c.isalpha()) or "office"
+    phone = f"+{rng.choice([1, 44, 49, 61, 65, 33, 31, 353])} {rng.randint(10, 99)} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
+    mail = f"{rng.choice(['info', 'contact', 'office', 'enquiries'])}@{domain}{rng.choice(['.com', '.co.uk', '.de', '.com.au', '.ie'])}"
+    return [f"{rng.choice(['Tel', 'Phone', 'T'])}: {phone}", f"{rng.choice(['Email', 'E-mail', 'E'])}: {mail}"][: rng.choice([1, 2])]
+
+
+def _place_name(ctx: Ctx) -> str:
+    """A city to print before a letter's date (`London, 4 March 2021`), from the document's own `variety`."""
+    place = Faker(ctx.locale.faker)
+    place.seed_instance(ctx.variety.randrange(1 << 30))
+    return place.city()
 
 
 _LAWS = (("the State of New York", "New York"), ("the State of Delaware", "Delaware"), ("England and Wales", "England and Wales"),
@@ -1066,9 +1119,11 @@ def draft(rng: random.Random, kind: str, template: int) -> Drafted:
         raise ValueError(f"no realistic documents of kind {kind!r}; kinds: {', '.join(KINDS)}")
     locale = rng.choice(LOCALES)
     fake = Faker(locale.faker)
-    fake.seed_instance(rng.randrange(1 << 30))
+    seed = rng.randrange(1 << 30)
+    fake.seed_instance(seed)
     style = random.Random(f"{kind}:{template}")
-    ctx = Ctx(rng, fake, locale, style, upper=kind == "receipt" and style.random() < 0.6)
+    ctx = Ctx(rng, fake, locale, style, upper=kind == "receipt" and style.random() < 0.6,
+              layout=random.Random(f"{kind}:{template}:layout"), variety=random.Random(f"{seed}:variety"))
     return KINDS[kind](ctx)
 
 
