@@ -162,6 +162,22 @@ def test_one_fields_value_after_its_key_takes_what_the_field_asks_of_the_documen
     assert not accepts(tokenizer, m, '"2 May 2021",') and not accepts(tokenizer, m, ',"due":"2 May 2021"')  # the key first, the comma after
 
 
+def test_several_values_continued_at_once_each_take_what_their_field_asks_with_the_text_between_fixed(tokenizer):
+    """Doubted nulls continued in one request (`doubted.stretch`): each value after its fixed lead, as the document
+    bounds a field of its name; the first answer's text between them does not change."""
+    from fieldmill.extract.doubted import field_schema
+    from fieldmill.schema.lark_grammar import document_stretch_grammar
+
+    hardened = _dated_schema()
+    values = [(',"due":', field_schema(hardened, "due"), "due"), (',"period_end":"2021-05-31","customer":', field_schema(hardened, "customer"), "customer")]
+    text = "INVOICE 7731\nDate: 03/04/2021\nPayment due 2 May 2021\nCustomer: Ana Ruiz"
+    m = matcher(tokenizer, document_stretch_grammar(values, "}", text, spans=True, dates=True))
+    assert accepts(tokenizer, m, ',"due":"2 May 2021","period_end":"2021-05-31","customer":"Ana Ruiz"}')
+    assert not accepts(tokenizer, m, ',"due":"9 May 2021","period_end":"2021-05-31","customer":"Ana Ruiz"}')  # a date it does not print
+    assert not accepts(tokenizer, m, ',"due":"2 May 2021","period_end":"2021-06-30","customer":"Ana Ruiz"}')  # the text between is fixed
+    assert not accepts(tokenizer, m, ',"due":"2 May 2021","period_end":"2021-05-31","customer":null}')
+
+
 def test_a_document_without_dates_or_date_fields_keeps_the_schemas_own_constraint():
     from fieldmill.schema.lark_grammar import document_grammar
 

@@ -26,7 +26,8 @@ from fieldmill.engines import Engine, create_engine
 from fieldmill.extract import trust
 from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.extract.confidence import field_confidence
-from fieldmill.extract.doubted import NULLS_REREAD, Continuation, accepted, continuations, doubted_nulls, field_schema, joined, with_json_values, without_null
+from fieldmill.extract.doubted import (NULLS_REREAD, Continuation, accepted, continuations, doubted_nulls, field_schema, joined, pieces, stretches,
+                                      with_json_values, without_null)
 from fieldmill.extract.evidence import DocumentIndex, ground
 from fieldmill.extract.printed import printed_forms, with_printed
 from fieldmill.extract.repair import bounded, bounded_by_text, list_cuts
@@ -34,8 +35,8 @@ from fieldmill.extract.retrieval import field_group
 from fieldmill.extract.settings import FROM_DOCUMENT, GROUNDING_STRICT, ExtractionSettings
 from fieldmill.extract.steps import STEP_ERROR, step_message
 from fieldmill.model.prompts import build_prompt, in_schema_order, schema_prefix, schema_title
-from fieldmill.schema.constraint import build_constraint
-from fieldmill.schema.lark_grammar import Asks, asks, document_grammar
+from fieldmill.schema.constraint import build_constraint, stretch_constraint
+from fieldmill.schema.lark_grammar import Asks, asks, document_stretch_grammar, merged
 from fieldmill.schema.load import LoadedSchema, load_schema
 from fieldmill.schema.records import NONCOMPLIANT, check_output, confirmed_by_rules
 
@@ -47,6 +48,9 @@ MAX_ENGINE_RESTARTS = 3
 # tokenising them (a multi-megabyte document would otherwise stall the actor).
 _MAX_CHARS_PER_TOKEN = 32
 # Questions kept per actor (schema groups and sets of doubted nulls), each with its compiled constraint.
+# The longest text of the first answer (characters) that one read of its doubted nulls decodes between two of them
+# (`doubted.stretches`): about 60 tokens, where decoding them costs what a new request's prompt does on a CPU.
+STRETCH_GAP = 200
 _MAX_QUESTIONS = 256
 # The smallest document room that makes a schema usable with a model.
 MIN_DOC_TOKENS = 256
@@ -302,40 +306,47 @@ class Extractor:
         """The doubted nulls read again, as a generation of the whole record (its first answer with the values read again
         in their places, `doubted.joined`) or of those fields only, and the question it answers; None: not asked.
 
-        Each null is asked where the first answer wrote it: the prompt and the first answer up to the field's key, then
-        the value, not null (`doubted.continuations`): the document is in the engine's prefix cache already. An engine
-        that cannot tokenise an answer's start gets one request of the doubted fields (`_doubting`), document and all."""
-        starts = {c.path: c for c in continuations(first, paths)}
-        heads = {path: self.engine.answer_token_ids(first[:c.cut]) for path, c in starts.items()}
-        if not starts or any(ids is None for ids in heads.values()):
+        Each null is asked where the first answer wrote it, all in one request: the prompt and the first answer up to the
+        first doubted key, then each value, not null, with the first answer's text between them fixed (`doubted.stretch`):
+        the document is in the engine's prefix cache already. An engine that cannot tokenise an answer's start gets one
+        request of the doubted fields (`_doubting`), document and all."""
+        found = continuations(first, paths)
+        groups = stretches(first, found, STRETCH_GAP) if found else []
+        heads = [self.engine.answer_token_ids(first[:stretched[0][1].cut]) for stretched, _ in groups]
+        if not groups or any(head is None for head in heads):
             question = self._doubting(tuple(paths))
             ids = self.engine.count_tokens(build_prompt(question.prefix, text))
             if len(ids) > self.max_prompt_tokens:
                 return None
             return await self._generate(ids, self._for_document(question.constraint, question.hardened, text, question.asked), {}), question
-        # One after another, from the first doubted key to the last: each read's prompt extends the last one's, whose
-        # blocks the engine's prefix cache may still hold. vLLM 0.32 with Gemma 3 caches none of the tokens it generated
-        # (a prompt of the first prompt and its answer's start finds only the first prompt's blocks) and, under load,
-        # little of a long prompt's middle: at 64 invoices the product computed 149k of its 627k prompt tokens this
-        # way, 166k with the reads sent together, 242k with the longest first (bench/throughput.py; raw engine: 23k).
+        # The prompt is the document's and the first answer's start; from the first doubted key, what lies between the
+        # doubted values is fixed. vLLM 0.32 with Gemma 3 caches none of the tokens it generated, so a request per null
+        # computed most of each prompt again (at 64 invoices on the 2-core CPU, 84k prompt tokens computed against the
+        # raw engine's 23k), and one request through all of them decoded the fixed text between, 26k tokens more, at
+        # about 2.5 times a prompt token's cost (slower still); so a stretch ends where the text to the next doubted value
+        # is long (`STRETCH_GAP`), and the next starts there, its prompt extending this one's (bench/throughput.py).
         reads = []
-        for continuation in sorted(starts.values(), key=lambda c: c.cut):
-            reads.append((continuation, await self._generate(prompt_ids + heads[continuation.path], self._continuing(continuation, text), {})))
+        for (stretched, tail), head in zip(groups, heads):
+            generation = await self._generate(prompt_ids + head, self._stretching(stretched, tail, text), {})
+            reads += pieces(stretched, generation)
         return joined(first, reads), self._questions[()]
 
-    def _continuing(self, continuation: Continuation, text: str):
-        """The constraint of one doubted null continued from its key: its value, not null, as this document bounds it,
-        between the key and the separator after it."""
-        path, lead, tail = continuation.path, continuation.lead, continuation.tail
-        key, name = ("continued", path, lead, tail), path.rsplit(".", 1)[-1]
-        if key not in self._questions:
-            if len(self._questions) > _MAX_QUESTIONS:
-                for old in [k for k in self._questions if k[:1] == ("continued",)][: _MAX_QUESTIONS // 2]:
-                    del self._questions[old]
-            node = field_schema(self.schema.hardened, path)
-            self._questions[key] = Question(node, build_constraint(node, lead, tail), "", asks(node, name))
-        question = self._questions[key]
-        return self._for_document(question.constraint, question.hardened, text, question.asked, name=name, lead=lead, tail=tail)
+    def _stretching(self, stretched: list[tuple[str, Continuation]], tail: str, text: str):
+        """The constraint of a first answer continued through its doubted nulls (`doubted.stretch`): each value, not null,
+        as this document bounds it, after its fixed lead; then the fixed tail."""
+        values, each = [], []
+        for lead, continuation in stretched:
+            key, name = ("continued", continuation.path), continuation.path.rsplit(".", 1)[-1]
+            if key not in self._questions:
+                if len(self._questions) > _MAX_QUESTIONS:
+                    for old in [k for k in self._questions if k[:1] == ("continued",)][: _MAX_QUESTIONS // 2]:
+                        del self._questions[old]
+                node = field_schema(self.schema.hardened, continuation.path)
+                self._questions[key] = Question(node, None, "", asks(node, name))  # its constraint: the stretch's, per document
+            question = self._questions[key]
+            values.append((lead, question.hardened, name))
+            each.append(question.asked)
+        return stretched_document_constraint(self.settings, values, tail, text, merged(each))
 
     def _doubting(self, paths: tuple[str, ...]) -> Question:
         """The question of doubted nulls: their top-level fields, those paths not nullable (built once per set of paths)."""
@@ -407,8 +418,8 @@ class Extractor:
         schema = bounded_by_text(schema, text) or schema
         return self._for_document(build_constraint(schema), schema, text, self._questions[()].asked)  # bounds change no field's kind
 
-    def _for_document(self, constraint, hardened: dict[str, Any], text: str, asked: Asks, name: str = "", lead: str = "", tail: str = ""):
-        return document_constraint(self.settings, constraint, hardened, text, asked, name, lead, tail)
+    def _for_document(self, constraint, hardened: dict[str, Any], text: str, asked: Asks):
+        return document_constraint(self.settings, constraint, hardened, text, asked)
 
     def _result(self, generation, started: float, document: Document, window: Window, question: Question) -> Answer:
         if not generation.text.strip():
@@ -450,13 +461,21 @@ def within_text(settings: ExtractionSettings, question: Question, text: str):
     return document_constraint(settings, build_constraint(schema), schema, text, question.asked)  # bounds change no field's kind
 
 
-def document_constraint(settings: ExtractionSettings, constraint, hardened: dict[str, Any], text: str, asked: Asks,
-                        name: str = "", lead: str = "", tail: str = ""):
+def document_constraint(settings: ExtractionSettings, constraint, hardened: dict[str, Any], text: str, asked: Asks):
     """The constraint for one document: free text grounded in it (`--grounding strict`), date and number
-    fields among the dates and numbers it prints (`--dates/--numbers document`); else the schema's own.
-    `hardened` may be one field's value (`name`), between the fixed texts `lead` and `tail` (`Extractor._continuing`)."""
-    grammar = document_grammar(hardened, text, spans=settings.grounding == GROUNDING_STRICT, dates=settings.dates == FROM_DOCUMENT,
-                               numbers=settings.numbers == FROM_DOCUMENT, asked=asked, name=name, lead=lead, tail=tail)
+    fields among the dates and numbers it prints (`--dates/--numbers document`); else the schema's own."""
+    return _in_document(settings, constraint, (("", hardened, ""),), "", text, asked)
+
+
+def stretched_document_constraint(settings: ExtractionSettings, values, tail: str, text: str, asked: Asks):
+    """`document_constraint` of fixed texts with values between them, each `(lead, schema, field name)`, then `tail`
+    (`schema.constraint.stretch_constraint`: an answer continued through its doubted nulls)."""
+    return _in_document(settings, stretch_constraint(values, tail), values, tail, text, asked)
+
+
+def _in_document(settings: ExtractionSettings, constraint, values, tail: str, text: str, asked: Asks):
+    grammar = document_stretch_grammar(values, tail, text, spans=settings.grounding == GROUNDING_STRICT, dates=settings.dates == FROM_DOCUMENT,
+                                       numbers=settings.numbers == FROM_DOCUMENT, asked=asked)
     return replace(constraint, grammar=grammar) if grammar is not None else constraint
 
 

@@ -28,10 +28,12 @@ Fields inside lists are not asked again (an item's null is judged on its own row
 document's windows have their own second reads (`retrieval.plan_reads`).
 
 A null is asked again where the first answer wrote it (`continuations`): the prompt and the first answer up to the
-field's key, then only its value, not null, and the separator after it are decoded. The engine finds the document already in its prefix cache,
-and the model reads its other answers before it, as it was trained to; each doubted field is such a request, and
-their values are put in their nulls' places (`joined`). An engine that cannot tokenise an answer's start asks the
-doubted fields in a request of their own instead (`without_null`: a prompt of those fields only).
+first doubted field's key, then the answer continued from there (`stretch`): each doubted value, not null, is
+decoded; the first answer's text between them (the other fields' values as they were, the next key) is fixed and
+decoded too, so where that text is long a new request starts at the next doubted key instead (`stretches`). The engine finds the document already in its prefix cache, and the model reads its other answers before each
+value, as it was trained to; the values are put in their nulls' places (`pieces`, `joined`). An engine that cannot
+tokenise an answer's start asks the doubted fields in a request of their own instead (`without_null`: a prompt of
+those fields only).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -130,6 +132,56 @@ def continuations(first: str, paths: list[str]) -> list[Continuation]:
         if cut >= 0 and first[cut] in ",{" and first[cut + 1:start] == key and first[end:end + 1] in (",", "}"):
             out.append(Continuation(path, cut, first[cut:start], end, first[end]))
     return out
+
+
+def stretch(first: str, found: list[Continuation]) -> tuple[list[tuple[str, Continuation]], str]:
+    """The one continuation of the first answer's JSON text (`first`) that asks all `found` again: from the first one's
+    cut, each value after its lead (the first's own; the others' the first answer's text from the value before, the
+    fields between as they were, to the key), then the last one's tail. Returns ([(lead, continuation)], tail)."""
+    ordered = sorted(found, key=lambda c: c.cut)
+    leads = [ordered[0].lead] + [first[before.end:after.cut + len(after.lead)] for before, after in zip(ordered, ordered[1:])]
+    return list(zip(leads, ordered)), ordered[-1].tail
+
+
+def stretches(first: str, found: list[Continuation], gap: int) -> list[tuple[list[tuple[str, Continuation]], str]]:
+    """`found` as the stretches (`stretch`) that read them, in the answer's order: a new one wherever the first answer's
+    text between two values is longer than `gap` characters (decoding that text again would cost more than a new
+    request's prompt)."""
+    ordered = sorted(found, key=lambda c: c.cut)
+    groups = [[ordered[0]]]
+    for before, after in zip(ordered, ordered[1:]):
+        if after.cut + len(after.lead) - before.end > gap:
+            groups.append([])
+        groups[-1].append(after)
+    return [stretch(first, group) for group in groups]
+
+
+def pieces(stretched: list[tuple[str, Continuation]], generation: Generation) -> list[tuple[Continuation, Generation]]:
+    """A stretch's generation (`stretch`) as one read per continuation, as `joined` puts them in place: each its own
+    lead, value and tail, with the tokens that end there (forced tokens between are the first answer's own); the
+    request's costs on the first. A generation cut short gives the values it finished."""
+    text, decoder = generation.text, json.JSONDecoder()
+    out: list[tuple[Continuation, Generation]] = []
+    at = 0
+    for lead, continuation in stretched:
+        if not text.startswith(lead, at):
+            break
+        try:
+            _, end = decoder.raw_decode(text, at + len(lead))
+        except ValueError:
+            break
+        stop = end + len(continuation.tail)
+        if text[end:stop] != continuation.tail:
+            break
+        begin = at + len(lead) - len(continuation.lead)
+        tokens = [(e - begin, p) for e, p in zip(generation.token_ends, generation.token_logprobs) if begin < e <= stop]
+        out.append((continuation, Generation(text[begin:stop], 0, 0, "stop", 0.0, tuple(p for _, p in tokens), tuple(e for e, _ in tokens), 0)))
+        at = end
+    costs = dict(prompt_tokens=generation.prompt_tokens, completion_tokens=generation.completion_tokens, finish_reason=generation.finish_reason,
+                 generation_s=generation.generation_s, cached_prompt_tokens=generation.cached_prompt_tokens)
+    if not out:
+        return [(stretched[0][1], Generation("", **costs))]  # nothing to put in place: the costs still count
+    return [(out[0][0], replace(out[0][1], **costs)), *out[1:]]
 
 
 def joined(first: str, reads: list[tuple[Continuation, Generation]]) -> Generation:
@@ -255,4 +307,4 @@ def _plain(value: Any) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
 
-__all__ = ["doubted_nulls", "without_null", "field_schema", "Continuation", "continuations", "joined", "accepted", "with_json_values", "NULLS_MODES", "NULLS_REREAD", "NULLS_KEPT", "BACKED", "KEEP_FROM", "own_words", "in_block"]
+__all__ = ["doubted_nulls", "without_null", "field_schema", "Continuation", "continuations", "stretch", "stretches", "pieces", "joined", "accepted", "with_json_values", "NULLS_MODES", "NULLS_REREAD", "NULLS_KEPT", "BACKED", "KEEP_FROM", "own_words", "in_block"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Sequence
 
 from fieldmill.schema.grammar import (
     DIGIT,
@@ -105,9 +105,21 @@ def build_constraint(hardened: dict[str, Any], lead: str = "", tail: str = "") -
     where an answer is continued)."""
     from fieldmill.schema.lark_grammar import needs_grammar, record_grammar
 
-    node = seq(Literal(lead), value_node(hardened, "$"), Literal(tail)) if lead or tail else value_node(hardened, "$")
+    if lead or tail:
+        return stretch_constraint(((lead, hardened, ""),), tail)
+    node = value_node(hardened, "$")
+    return Constraint(regex=node.regex(), max_output_bytes=node.max_bytes(), grammar=record_grammar(hardened) if needs_grammar(hardened) else None)
+
+
+def stretch_constraint(values: Sequence[tuple[str, dict[str, Any], str]], tail: str) -> Constraint:
+    """Fixed texts with values between them, each value `(lead, schema, field name)` after its fixed `lead`, then the
+    fixed `tail`: an answer continued through several of its nulls at once (`extract/doubted.py`)."""
+    from fieldmill.schema.lark_grammar import needs_grammar, stretch_grammar
+
+    node = seq(*(part for lead, schema, _ in values for part in ((Literal(lead),) if lead else ()) + (value_node(schema, "$"),)),
+               *((Literal(tail),) if tail else ()))
     return Constraint(regex=node.regex(), max_output_bytes=node.max_bytes(),
-                      grammar=record_grammar(hardened, lead=lead, tail=tail) if needs_grammar(hardened) else None)
+                      grammar=stretch_grammar(values, tail) if any(needs_grammar(schema) for _, schema, _ in values) else None)
 
 
 def exact_pattern(schema: dict[str, Any]) -> Node | None:

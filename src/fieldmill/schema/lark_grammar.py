@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from fieldmill.schema.constraint import exact_pattern, value_node
 from fieldmill.schema.document_dates import ISO, PrintedDate, date_ask, field_words, iso_candidates, printed_candidates, printed_dates
@@ -94,14 +94,23 @@ def record_grammar(hardened: dict[str, Any], document: str | None = None, spans:
 
     `hardened` may be one field's value (`name`: the field's name, which says what a value read from the document
     may be), between the fixed texts `lead` and `tail` (its key, and what follows its value, when an answer is
-    continued there: `extract/doubted.py`)."""
+    continued there: `extract/doubted.py`); `stretch_grammar` continues an answer through several values."""
+    return stretch_grammar(((lead, hardened, name),), tail, document, spans, dates, numbers, printed)
+
+
+def stretch_grammar(values: Sequence[tuple[str, dict[str, Any], str]], tail: str = "", document: str | None = None, spans: bool = False,
+                    dates: bool = False, numbers: bool = False, printed: "Printed | None" = None) -> str:
+    """The grammar of fixed texts with values between them, each value `(lead, schema, field name)` after its fixed
+    `lead`, then the fixed `tail`: an answer continued through several of its nulls (`extract/doubted.py`: each lead
+    is the answer's own text from the value before to the key). `document`, `spans`, `dates`, `numbers`,
+    `printed`: as `record_grammar`'s."""
     if printed is None:
         printed = Printed(printed_dates(document) if dates and document is not None else [],
                           printed_numbers(document) if numbers and document is not None else [],
                           signer_candidates(document) if numbers and document is not None else [])
     builder = _Builder(spans=spans and document is not None, printed=printed)
-    value = builder.value(hardened, "$", name)
-    start = " ".join(part for part in (_literal(lead), value, _literal(tail)) if part)
+    parts = [part for lead, node, name in values for part in (_literal(lead), builder.value(node, "$", name))]
+    start = " ".join(part for part in (*parts, _literal(tail)) if part)
     lines = ["%llguidance {}", "start: " + start]
     if builder.spans:
         lines.append(f"SPAN: %regex {json.dumps({'substring_chunks': chunks(document)}, ensure_ascii=False)}")
@@ -142,7 +151,14 @@ def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates
     serves. The document is read for dates, numbers and signers once, and only for the kinds of field the
     schema has (`asked`: `asks(hardened)`, computed here when not given; `numbers` governs every value read
     from the document that is not a date; `name`, `lead`, `tail`: as `record_grammar`'s)."""
-    asked = asked or asks(hardened, name)
+    return document_stretch_grammar(((lead, hardened, name),), tail, document, spans, dates, numbers, asked)
+
+
+def document_stretch_grammar(values: Sequence[tuple[str, dict[str, Any], str]], tail: str, document: str, spans: bool, dates: bool,
+                             numbers: bool = False, asked: Asks | None = None) -> str | None:
+    """`document_grammar` of fixed texts with values between them (`stretch_grammar`); `asked`: what all the values
+    ask together (`asks`, merged), computed here when not given."""
+    asked = asked or merged([asks(node, name) for _, node, name in values])
     spans = spans and asked.free_text
     signers = numbers and asked.signers
     dates = dates and (asked.naming or asked.dates)
@@ -151,7 +167,12 @@ def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates
                       signer_candidates(document) if signers else [])
     if not (spans or printed.dates or printed.numbers or printed.signers):
         return None
-    return record_grammar(hardened, document, spans=spans, printed=printed, name=name, lead=lead, tail=tail)
+    return stretch_grammar(values, tail, document, spans=spans, printed=printed)
+
+
+def merged(each: Sequence[Asks]) -> Asks:
+    """What several values ask, together."""
+    return Asks(*(any(getattr(a, kind) for a in each) for kind in ("free_text", "naming", "dates", "numbers", "signers")))
 
 
 def _any_leaf(node: dict[str, Any], test, name: str = "", description: str | None = None) -> bool:
@@ -331,4 +352,4 @@ def _regex_terminal(regex: str) -> str:
     return "/" + _slashes(regex) + "/"
 
 
-__all__ = ["record_grammar", "grounded_grammar", "document_grammar", "Asks", "asks", "needs_grammar", "has_free_text", "is_free_text", "chunks"]
+__all__ = ["record_grammar", "stretch_grammar", "document_stretch_grammar", "merged", "grounded_grammar", "document_grammar", "Asks", "asks", "needs_grammar", "has_free_text", "is_free_text", "chunks"]

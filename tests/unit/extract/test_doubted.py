@@ -14,7 +14,8 @@ from fieldmill.document import Document
 from fieldmill.extract.actor import Extractor
 from fieldmill.extract.answer import Answer
 from fieldmill.engines.base import Generation
-from fieldmill.extract.doubted import accepted, continuations, doubted_nulls, field_schema, joined, own_words, without_null
+from fieldmill.extract.doubted import accepted, continuations, doubted_nulls, field_schema, joined, own_words, pieces, stretch, stretches, without_null
+from fieldmill.schema.constraint import stretch_constraint
 from fieldmill.extract.settings import ExtractionSettings
 from fieldmill.schema.load import load_schema
 from scripted_engine import ContinuingEngine, RawText, ScriptedEngine
@@ -74,26 +75,48 @@ def test_an_answer_the_document_does_not_back_or_another_field_holds_leaves_the_
     assert signals["date"]["grounding"] == "null" and signals["date"]["candidates"]
 
 
-def test_an_engine_that_tokenises_an_answer_continues_the_first_answer_at_each_doubted_null(schema):
-    result, engine = read(schema, [FIRST, RawText(',"recipient_email":"bo.li@example.com",'), RawText(',"date":"3 March 2024",')],
+def test_an_engine_that_tokenises_an_answer_continues_the_first_answer_through_its_doubted_nulls_in_one_request(schema):
+    result, engine = read(schema, [FIRST, RawText(',"recipient_email":"bo.li@example.com","date":"3 March 2024",')],
                           engine_class=ContinuingEngine)
     assert result.record["recipient_email"] == "bo.li@example.com" and result.record["date"] == "3 March 2024"
-    assert result.status == "compliant" and len(engine.calls) == 3 and engine.calls[1:] == [(0.0, None)] * 2
+    assert result.status == "compliant" and len(engine.calls) == 2 and engine.calls[1] == (0.0, None)
     first_text = json.dumps(FIRST, separators=(",", ":"))
-    prompt = engine.prompt_ids[0]
-    for ids, key in zip(engine.prompt_ids[1:], ['"recipient_email"', '"date"']):
-        head = first_text[:first_text.index("," + key)]  # the first answer up to the separator before the key
-        assert ids == prompt + engine.answer_token_ids(head)  # the document's prompt again: the engine's prefix cache has it
-    # one after another, in the answer's order: each prompt extends the last one, which the prefix cache holds
-    assert engine.beside[1:] == [0, 0]
-    email = re.compile(engine.constraints[1].regex)  # the key, the value (not null, not empty), the separator after it
-    assert email.fullmatch(',"recipient_email":"bo.li@example.com",') and not email.fullmatch(',"recipient_email":null,')
-    assert not email.fullmatch(',"recipient_email":"",') and not email.fullmatch('"bo.li@example.com"')
-    assert not email.fullmatch(',"recipient_email":"bo.li@example.com"')  # a model closes a string and writes the comma in one token
+    head = first_text[:first_text.index(',"recipient_email"')]  # the first answer up to the separator before the first doubted key
+    assert engine.prompt_ids[1] == engine.prompt_ids[0] + engine.answer_token_ids(head)  # the document's prompt again: cached
+    both = re.compile(engine.constraints[1].regex)  # each key, its value (not null, not empty), the separator after the last
+    assert both.fullmatch(',"recipient_email":"bo.li@example.com","date":"3 March 2024",')
+    assert not both.fullmatch(',"recipient_email":null,"date":"3 March 2024",') and not both.fullmatch(',"recipient_email":"x@y.z","date":"",')
+    assert not both.fullmatch(',"recipient_email":"bo.li@example.com","date":"3 March 2024"')  # a model closes a string and writes the comma in one token
     evidence = {e["field"]: e for e in result.evidence}
     assert TEXT[evidence["date"]["start"]:evidence["date"]["end"]] == "3 March 2024"
     assert 0.5 < result.confidence["date"] < 1.0  # its own tokens' probability, where the value now stands
-    assert result.completion_tokens == 300  # the first answer and both continuations
+    assert result.completion_tokens == 200  # the first answer and the continuation
+
+
+def test_one_continuation_reads_nulls_apart_with_the_fields_between_them_fixed_unless_they_are_long():
+    first = '{"a":null,"b":"x","c":{"d":null,"e":1},"f":null}'
+    stretched, tail = stretch(first, continuations(first, ["f", "a", "c.d"]))
+    assert [(lead, c.path) for lead, c in stretched] == [('{"a":', "a"), (',"b":"x","c":{"d":', "c.d"), (',"e":1},"f":', "f")] and tail == "}"
+    values = [(lead, {"type": "string", "minLength": 1, "maxLength": 9}, c.path) for lead, c in stretched]
+    regex = re.compile(stretch_constraint(values, tail).regex)
+    assert regex.fullmatch('{"a":"one","b":"x","c":{"d":"two","e":1},"f":"3"}')
+    assert not regex.fullmatch('{"a":"one","b":"y","c":{"d":"two","e":1},"f":"3"}')  # the fields between stay as they were
+
+    long = '{"a":null,"b":"' + "x" * 300 + '","c":null,"d":null}'  # decoding 300 fixed characters again costs more than a new prompt
+    assert [[c.path for _, c in group] for group, _ in stretches(long, continuations(long, ["d", "a", "c"]), 200)] == [["a"], ["c", "d"]]
+    assert [len(group) for group, _ in stretches(long, continuations(long, ["a", "c", "d"]), 400)] == [3]
+
+    text = '{"a":"one","b":"x","c":{"d":"two","e":1},"f":"3"}'
+    generation = Generation(text, 900, len(text), "stop", 0.2, (-0.01,) * len(text), tuple(range(1, len(text) + 1)), 896)
+    whole = joined(first, pieces(stretched, generation))
+    assert json.loads(whole.text) == {"a": "one", "b": "x", "c": {"d": "two", "e": 1}, "f": "3"}
+    assert (whole.prompt_tokens, whole.completion_tokens, whole.cached_prompt_tokens) == (900, len(text), 896)  # one request's costs
+    assert list(whole.token_ends) == sorted(whole.token_ends) and all(0 < end <= len(whole.text) for end in whole.token_ends)
+    cut = Generation(text[:30], 900, 30, "length", 0.2, (-0.01,) * 30, tuple(range(1, 31)), 896)  # stopped inside "two"
+    partly = joined(first, pieces(stretched, cut))
+    assert json.loads(partly.text) == {"a": "one", "b": "x", "c": {"d": None, "e": 1}, "f": None} and partly.finish_reason == "length"
+    nothing = joined(first, pieces(stretched, Generation('{"a":', 900, 3, "length", 0.2)))
+    assert nothing.text == first and nothing.prompt_tokens == 900
 
 
 def test_continuations_start_at_the_separator_before_a_doubted_key_and_join_in_place():
