@@ -88,13 +88,13 @@ def test_an_answer_is_continued_at_a_key_with_its_value_alone(engine, schema):
     """A doubted null asked again (`extract/doubted.py`): the prompt and the first answer up to the field's key, as the
     engine tokenises an answer's start, then the key and a value that may not be null; it joins the first answer in place."""
     from fieldmill.extract.doubted import continuations, field_schema, joined
-    from fieldmill.schema.constraint import build_constraint
+    from fieldmill.schema.constraint import stretch_constraint
 
     first = '{"company":"Harbour Books","total":12.5,"paid_by":null}'
     (continuation,) = continuations(first, ["paid_by"])
     prefix = schema_prefix(schema.hardened, schema_title(schema.name), None, prompt_format=engine.prompt_format)
     ids = engine.count_tokens(build_prompt(prefix, "Shop: Harbour Books. Total 12.50, paid in cash.")) + engine.answer_token_ids(first[:continuation.cut])
-    generation = asyncio.run(engine.generate(ids, build_constraint(field_schema(schema.hardened, "paid_by"), continuation.lead, continuation.tail), 20))
+    generation = asyncio.run(engine.generate(ids, stretch_constraint(((continuation.lead, field_schema(schema.hardened, "paid_by"), ""),), continuation.tail), 20))
     assert generation.text in (',"paid_by":"cash"}', ',"paid_by":"card"}'), generation.text
     record = json.loads(joined(first, [(continuation, generation)]).text)
     assert record["company"] == "Harbour Books" and record["paid_by"] in ("cash", "card")

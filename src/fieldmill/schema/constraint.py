@@ -97,16 +97,12 @@ class Constraint:
         return self.max_output_bytes + 1
 
 
-def build_constraint(hardened: dict[str, Any], lead: str = "", tail: str = "") -> Constraint:
+def build_constraint(hardened: dict[str, Any]) -> Constraint:
     """The record's regex and its budget; and, when the schema says more than a regex can (a pattern
-    together with a length), the exact Lark grammar as well (`schema/lark_grammar.py`).
-
-    `hardened` may be one field's value, between the fixed texts `lead` and `tail` (its key and what follows its value,
-    where an answer is continued)."""
+    together with a length), the exact Lark grammar as well (`schema/lark_grammar.py`). An answer continued
+    from fixed texts: `stretch_constraint`."""
     from fieldmill.schema.lark_grammar import needs_grammar, record_grammar
 
-    if lead or tail:
-        return stretch_constraint(((lead, hardened, ""),), tail)
     node = value_node(hardened, "$")
     return Constraint(regex=node.regex(), max_output_bytes=node.max_bytes(), grammar=record_grammar(hardened) if needs_grammar(hardened) else None)
 

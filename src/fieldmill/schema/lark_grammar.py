@@ -86,24 +86,22 @@ def chunks(text: str) -> list[str]:
 
 
 def record_grammar(hardened: dict[str, Any], document: str | None = None, spans: bool = False, dates: bool = False,
-                   numbers: bool = False, printed: "Printed | None" = None, name: str = "", lead: str = "", tail: str = "") -> str:
+                   numbers: bool = False, printed: "Printed | None" = None) -> str:
     """The record's Lark grammar: patterns intersected with lengths; for a `document`, free text as its
     spans (`spans`), date fields as the dates it prints (`dates`, `schema/document_dates.py`), number fields
     as the numbers it prints and signer fields as the lines under its closing (`numbers`,
     `schema/document_numbers.py`, `schema/document_signers.py`); `printed`: what was already read of it.
 
-    `hardened` may be one field's value (`name`: the field's name, which says what a value read from the document
-    may be), between the fixed texts `lead` and `tail` (its key, and what follows its value, when an answer is
-    continued there: `extract/doubted.py`); `stretch_grammar` continues an answer through several values."""
-    return stretch_grammar(((lead, hardened, name),), tail, document, spans, dates, numbers, printed)
+    An answer continued from fixed texts through one value or several: `stretch_grammar`."""
+    return stretch_grammar((("", hardened, ""),), "", document, spans, dates, numbers, printed)
 
 
 def stretch_grammar(values: Sequence[tuple[str, dict[str, Any], str]], tail: str = "", document: str | None = None, spans: bool = False,
                     dates: bool = False, numbers: bool = False, printed: "Printed | None" = None) -> str:
     """The grammar of fixed texts with values between them, each value `(lead, schema, field name)` after its fixed
-    `lead`, then the fixed `tail`: an answer continued through several of its nulls (`extract/doubted.py`: each lead
-    is the answer's own text from the value before to the key). `document`, `spans`, `dates`, `numbers`,
-    `printed`: as `record_grammar`'s."""
+    `lead`, then the fixed `tail`: an answer continued through its nulls (`extract/doubted.py`: each lead is the
+    answer's own text from the value before to the key; the field's name says what a value read from the document
+    may be). `document`, `spans`, `dates`, `numbers`, `printed`: as `record_grammar`'s."""
     if printed is None:
         printed = Printed(printed_dates(document) if dates and document is not None else [],
                           printed_numbers(document) if numbers and document is not None else [],
@@ -145,13 +143,13 @@ def asks(hardened: dict[str, Any], name: str = "") -> Asks:
 
 
 def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates: bool, numbers: bool = False,
-                     asked: Asks | None = None, name: str = "", lead: str = "", tail: str = "") -> str | None:
+                     asked: Asks | None = None) -> str | None:
     """The grammar for one document, or None when nothing in it depends on the document (no free text to
     ground, no date, number or signer field, or a document that prints none): the schema's own constraint then
     serves. The document is read for dates, numbers and signers once, and only for the kinds of field the
     schema has (`asked`: `asks(hardened)`, computed here when not given; `numbers` governs every value read
-    from the document that is not a date; `name`, `lead`, `tail`: as `record_grammar`'s)."""
-    return document_stretch_grammar(((lead, hardened, name),), tail, document, spans, dates, numbers, asked)
+    from the document that is not a date)."""
+    return document_stretch_grammar((("", hardened, ""),), "", document, spans, dates, numbers, asked)
 
 
 def document_stretch_grammar(values: Sequence[tuple[str, dict[str, Any], str]], tail: str, document: str, spans: bool, dates: bool,
