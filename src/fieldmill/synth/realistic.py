@@ -1070,6 +1070,26 @@ def _vaguely_named(rng: random.Random, kind: str, chosen: list[Ask]) -> set[str]
     return vague | {a.fact for a in chosen if rng.random() < 0.1}
 
 
+# The words a document prints beside a fact, which users take for a field's name (`to` for a letter's addressee,
+# `due` for what an invoice still asks, `from`/`to` for a statement's period): one word, several facts across kinds,
+# so only the description and the document say which. Training schemas (look_alikes) use them, always described.
+HEADER_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
+    "letter": {"recipient_name": ("to", "to", "attn", "attention"), "sender_organisation": ("from",), "subject": ("re", "regarding"),
+               "letter_date": ("dated",), "response_deadline": ("by", "reply")},
+    "invoice": {"buyer": ("to", "sold_to", "invoice_to"), "seller": ("from",), "balance_due": ("due", "amount_due", "total_due", "balance"),
+                "due_date": ("due", "due_on"), "invoice_date": ("dated",), "shipping_address": ("ship_to", "deliver_to")},
+    "statement": {"period_start": ("from",), "period_end": ("to",), "amount_due": ("due", "pay"), "due_date": ("due", "by")},
+    "receipt": {"total": ("amount", "paid"), "cash": ("tendered",)},
+    "form": {"applicant_name": ("name", "applicant"), "date_signed": ("dated", "signed")},
+}
+
+
+def _header_named(rng: random.Random, kind: str, chosen: list[Ask]) -> dict[str, str]:
+    """Facts of `chosen` to name by a header word (`HEADER_NAMES`), and the word: about a third of those that have one."""
+    words = HEADER_NAMES.get(kind, {})
+    return {a.fact: rng.choice(words[a.fact]) for a in chosen if a.fact in words and rng.random() < 0.35}
+
+
 def user_schema(rng: random.Random, kind: str, facts: dict[str, Fact], look_alikes: bool = False) -> tuple[dict[str, Any], list[Asked]]:
     """A schema of 3-10 fields in one user's style, and what each field asks for. With `look_alikes` (training
     corpora), look-alike facts are asked apart more often, fields are listed out of the document's order more often
@@ -1084,6 +1104,7 @@ def user_schema(rng: random.Random, kind: str, facts: dict[str, Fact], look_alik
         chosen.sort(key=asks.index)  # most users list fields in the document's order
     style = rng.choice(["snake", "snake", "snake", "camel", "camel", "pascal", "words", "kebab"])
     vague = _vaguely_named(rng, kind, chosen) if look_alikes else set()
+    header = _header_named(rng, kind, chosen) if look_alikes else {}
     properties: dict[str, Any] = {}
     asked = []
     for position, ask in enumerate(chosen, 1):
@@ -1091,13 +1112,15 @@ def user_schema(rng: random.Random, kind: str, facts: dict[str, Fact], look_alik
         form = rng.choice(DATE_FORMS) if fact.kind == "date" else rng.choice(MONEY_FORMS) if fact.kind == "money" else "typed" if fact.kind == "bool" else "printed"
         if ask.fact in vague:
             name = rng.choice(VAGUE_NAMES[fact.kind]) if rng.random() < 0.75 else f"field_{position}"
+        elif ask.fact in header:
+            name = header[ask.fact]
         else:
             name = rng.choice(ask.names)
         key = _style_name(name, style)
         while key in properties:
             key += "_2"
         prop, description = _describe(rng, ask, form, fact, fact.kind)
-        if ask.fact in vague and not description:
+        if (ask.fact in vague or ask.fact in header) and not description:
             description = _sentence(rng, ask.what)
         if description:
             prop["description"] = description
@@ -1141,4 +1164,4 @@ def generate(rng: random.Random, templates: tuple[int, ...] = TRAIN_TEMPLATES, k
     return document, asked, gold, render_pdf(drafted.pages)
 
 
-__all__ = ["generate", "user_schema", "LOOK_ALIKES", "VAGUE_NAMES", "answer", "draft", "KINDS", "ASKS", "Fact", "Asked", "TRAIN_TEMPLATES", "HELD_OUT_TEMPLATES"]
+__all__ = ["generate", "user_schema", "LOOK_ALIKES", "VAGUE_NAMES", "HEADER_NAMES", "answer", "draft", "KINDS", "ASKS", "Fact", "Asked", "TRAIN_TEMPLATES", "HELD_OUT_TEMPLATES"]
