@@ -273,7 +273,7 @@ class Extractor:
         """The nulls the signals doubt (`doubted`), asked again without allowing them to be null (`_read_doubted`): an
         answer the document backs and no other field holds takes the null's place, with its evidence, confidence and
         signals, when the record still passes the rules as well as before."""
-        paths = doubted_nulls(list(result.signals), window.text)
+        paths = doubted_nulls(list(result.signals), window.text, result.record, self.schema.hardened)
         first = _parsed(result.raw_output)
         if not paths or not isinstance(first, dict):
             return result

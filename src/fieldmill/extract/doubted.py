@@ -47,7 +47,9 @@ from typing import Any
 
 from fieldmill.engines.base import Generation
 from fieldmill.extract.confidence import SpanError, value_spans
-from fieldmill.extract.trust import label_before, label_seen, label_words, set_value_at, value_at
+from fieldmill.extract.trust import (AMOUNT_ASK, DATE_ASK, amounts_in, label_before, label_pattern, label_words, node_at, set_value_at, unhyphenated,
+                                    value_ask, value_at)
+from fieldmill.schema.document_dates import printed_dates
 from fieldmill.schema.hardening import non_null_options
 
 NULLS_REREAD = "reread"
@@ -61,15 +63,71 @@ KEEP_FROM = 0.5  # the least confidence a value read again needs to replace a nu
 _AMOUNT = re.compile(r"[^\d\s.,-]{0,3}\s?-?\d{1,3}(,?\d{3})*(\.\d+)?")  # 724.90, $1,234.5, 12 (not a date, a phone, an id with letters)
 
 
-def doubted_nulls(signals: list[dict[str, Any]], text: str) -> list[str]:
+def doubted_nulls(signals: list[dict[str, Any]], text: str, record: Any = None, hardened: dict[str, Any] | None = None) -> list[str]:
     """The paths of the nulls worth asking again: outside lists, not a choice (its answer cannot be checked
-    against the text), with candidates of the field's kind in the document (`text`), and a word of the field's own
-    name printed somewhere in it: an answer is kept only under its own label (`accepted`), so a field the document
-    never names (an invoice's service period, where any printed date is a candidate) is not worth a request."""
-    lowered = text.lower()
+    against the text), with candidates of the field's kind in the document (`text`), and under a word of the field's
+    own name something a second read could keep (`answerable`: the first answer, `record`, holds the values no other
+    field may take; `hardened` says what each field asks): an answer is kept only under its own label and only when
+    new (`accepted`), so a field the document never names (an invoice's service period, where any printed date is a
+    candidate), or whose label is followed only by other fields' values (`Payment: Bank transfer` for a payment
+    reference), is not worth a request."""
+    lowered = unhyphenated(text.lower())
+    held = _held_texts(record)
+    labels = label_pattern(set().union(*(label_words(s["field"]) for s in signals))) if signals else None
     return [s["field"] for s in signals
             if s.get("grounding") == "null" and s.get("candidates") and "[" not in s["field"] and s.get("kind") != "choice"
-            and label_seen(own_words(s["field"]), lowered)]
+            and answerable(s["field"], node_at(hardened, s["field"]) if hardened else None, lowered, held, labels)]
+
+
+def answerable(path: str, node: dict[str, Any] | None, lowered: str, held: list[str], labels: re.Pattern[str] | None = None) -> bool:
+    """Whether the document (`lowered`: lower case, `unhyphenated`) prints, after a word of the field's own name (on
+    that word's line, or on the next line when nothing follows it), something a second read could keep: a date for a
+    field that asks a date, an amount for an amount, other text for text; not a value of `held` (the first answer's,
+    `_held_texts`), nor for text only labels (`labels`: the record's fields' label words) or a date alone."""
+    own = label_pattern(own_words(path))
+    if own is None:
+        return False
+    ask = value_ask(path, node)
+    held_plain = {_plain(h) for h in held}
+    for match in own.finditer(lowered):
+        after = _after_label(lowered, match)
+        for value in held:
+            after = after.replace(value, " ")
+        if ask == DATE_ASK:
+            if printed_dates(after):
+                return True
+        elif ask == AMOUNT_ASK:
+            if any(_plain(amount) not in held_plain for amount in amounts_in(after)):
+                return True
+        else:
+            rest = (labels.sub(" ", after) if labels else after).strip(" \t:;-#.,|")
+            if not _WORDISH.search(rest) or _plain(rest) in held_plain:
+                continue
+            dates = printed_dates(rest)
+            if not dates or sum(len(d.text) for d in dates) < 0.8 * len(re.sub(r"\s", "", rest)):
+                return True
+    return False
+
+
+_WORDISH = re.compile(r"[^\W_]{2}")
+
+
+def _after_label(lowered: str, match: re.Match[str]) -> str:
+    """The label's line from the label on, or the next line when nothing follows the label on its own."""
+    end = lowered.find("\n", match.end())
+    end = len(lowered) if end < 0 else end
+    if _WORDISH.search(lowered[match.end():end]) or re.search(r"\d", lowered[match.end():end]):
+        return lowered[match.start():end]
+    following = lowered.find("\n", end + 1)
+    return lowered[end + 1:len(lowered) if following < 0 else following]
+
+
+def _held_texts(record: Any) -> list[str]:
+    """The first answer's values as a document may print them (lower case; a choice's `bank_transfer` also as `bank
+    transfer`), longest first so that a value is removed before any value inside it."""
+    values = {str(v).lower() for v in _scalars(record)} if record is not None else set()
+    values |= {v.replace("_", " ") for v in values}
+    return sorted((v for v in values if len(v.strip()) >= 2), key=len, reverse=True)
 
 
 def without_null(hardened: dict[str, Any], paths: list[str]) -> dict[str, Any]:
@@ -307,4 +365,4 @@ def _plain(value: Any) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
 
-__all__ = ["doubted_nulls", "without_null", "field_schema", "Continuation", "continuations", "stretch", "stretches", "pieces", "joined", "accepted", "with_json_values", "NULLS_MODES", "NULLS_REREAD", "NULLS_KEPT", "BACKED", "KEEP_FROM", "own_words", "in_block"]
+__all__ = ["doubted_nulls", "without_null", "field_schema", "Continuation", "continuations", "stretch", "stretches", "pieces", "joined", "accepted", "with_json_values", "NULLS_MODES", "NULLS_REREAD", "NULLS_KEPT", "BACKED", "KEEP_FROM", "own_words", "in_block", "answerable"]

@@ -218,12 +218,31 @@ def has_candidates(path: str, node: dict[str, Any] | None, lowered_text: str, it
         if item_text is not None:
             return _option_printed(choices, item_text, initials=True)
         return any(_option_printed(choices, line) for line in lowered_text.splitlines() if label_seen(words, line))
-    if kind == "date" or (kind != "number" and (words & _DATE_WORDS or "date" in str(node.get("description") or "").lower())):
+    ask = value_ask(path, node)
+    if ask == DATE_ASK:
         return bool(printed_dates(lowered_text))  # one reader of printed dates: the one that decodes them (document_dates)
     label = label_seen(words - _DATE_WORDS if words - _DATE_WORDS else words, lowered_text)
-    if kind == "number" or words & _AMOUNT_WORDS:
+    if ask == AMOUNT_ASK:
         return label and bool(_AMOUNT_LIKE.search(lowered_text))
     return label
+
+
+DATE_ASK, AMOUNT_ASK, TEXT_ASK = "date", "amount", "text"
+
+
+def value_ask(path: str, node: dict[str, Any] | None) -> str:
+    """What a field that is not a choice asks the document for, as its candidates are found: a date (typed as one, or a
+    text whose name or description speaks of a date), an amount (a number, or a name that speaks of money), or text."""
+    node = node or {}
+    words, kind = label_words(path), field_kind(node)
+    if kind == "date" or (kind != "number" and (words & _DATE_WORDS or "date" in str(node.get("description") or "").lower())):
+        return DATE_ASK
+    return AMOUNT_ASK if kind == "number" or words & _AMOUNT_WORDS else TEXT_ASK
+
+
+def amounts_in(text: str) -> list[str]:
+    """The amount-like strings of a text (`724.90`, `1,234.50`, `30`), as candidates for an amount are found."""
+    return [m.group(0) for m in _AMOUNT_LIKE.finditer(text)]
 
 
 def _option_printed(choices: list[str], text: str, initials: bool = False) -> bool:
@@ -293,9 +312,20 @@ _WHOLE = "$"  # a label word that labels only as a whole word (a name's initials
 def label_seen(words: set[str], lowered_text: str) -> bool:
     """Whether one of the words starts a word of the text (a word marked `_WHOLE`: is a word of it); a hyphen inside a word
     is ignored (`e-mail` is email)."""
-    text = _INNER_HYPHEN.sub("", lowered_text)
-    patterns = [rf"\b{re.escape(w[:-1])}\b" if w.endswith(_WHOLE) else rf"\b{re.escape(w)}" for w in words if len(w.rstrip(_WHOLE)) >= 3]
-    return any(re.search(pattern, text) for pattern in patterns)
+    pattern = label_pattern(words)
+    return bool(pattern and pattern.search(unhyphenated(lowered_text)))
+
+
+def label_pattern(words: set[str]) -> re.Pattern[str] | None:
+    """A regex that finds the words as `label_seen` does, each match running to the end of the text's word it starts
+    (None: no word long enough to label)."""
+    patterns = [rf"\b{re.escape(w[:-1])}\b" if w.endswith(_WHOLE) else rf"\b{re.escape(w)}\w*" for w in words if len(w.rstrip(_WHOLE)) >= 3]
+    return re.compile("|".join(patterns)) if patterns else None
+
+
+def unhyphenated(lowered_text: str) -> str:
+    """The text as labels are sought in it: without hyphens inside words (`e-mail` is email)."""
+    return _INNER_HYPHEN.sub("", lowered_text)
 
 
 def value_at(record: Any, path: str) -> Any:
@@ -432,4 +462,5 @@ def load_calibration(*folders) -> Calibration | None:
     return None
 
 
-__all__ = ["ValueSignals", "Calibration", "signals", "combined", "fit", "load_calibration", "has_candidates", "label_before", "label_words", "value_at", "set_value_at", "CALIBRATION_FILE", "FEATURES"]
+__all__ = ["ValueSignals", "Calibration", "signals", "combined", "fit", "load_calibration", "has_candidates", "label_before", "label_words", "label_pattern", "unhyphenated",
+           "value_ask", "amounts_in", "DATE_ASK", "AMOUNT_ASK", "TEXT_ASK", "value_at", "set_value_at", "CALIBRATION_FILE", "FEATURES"]

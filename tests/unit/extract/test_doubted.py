@@ -248,3 +248,19 @@ def test_a_value_whose_line_prints_its_own_label_is_not_labelled_by_the_line_abo
     assert not accepted(["vat_amount"], first, second("vat_amount", 724.9, "724.90"), text)  # the total, under "Tax" one line up
     assert accepted(["vat_amount"], first, second("vat_amount", 115.74, "115.74"), text) == {"vat_amount": 115.74}
     assert accepted(["invoice_no"], first, second("invoice_no", "TX-2210457", "TX-2210457"), text) == {"invoice_no": "TX-2210457"}
+
+
+def test_a_null_is_asked_again_only_where_its_label_is_followed_by_something_a_read_could_keep():
+    text = ("INVOICE\nInvoice no: A-1001\nPayment method: Bank transfer\nPayment terms: Net 30\nDue date: 12 May 2024\n"
+            "Customer VAT\nGB 123 4567 89\nTotal 724.90\n")
+    record = {"invoice_number": "A-1001", "payment_method": "bank_transfer", "payment_terms": "Net 30", "payment_reference": None,
+              "due_date": None, "customer_vat": None, "total": 724.9, "amount_paid": None, "notes": None}
+    signals = [{"field": field, "grounding": "null", "candidates": True, "kind": kind}
+               for field, kind in [("payment_reference", "text"), ("due_date", "date"), ("customer_vat", "text"), ("amount_paid", "number"),
+                                   ("notes", "text")]]
+    signals += [{"field": field, "grounding": "copied", "candidates": False, "kind": "text"} for field in ("invoice_number", "payment_method", "payment_terms", "total")]
+    # `Payment` is followed only by other fields' labels and values, `Total`'s amount is the total's, `notes` is printed nowhere;
+    # the due date's label has a date after it, the VAT's a value on the next line.
+    assert doubted_nulls(signals, text, record) == ["due_date", "customer_vat"]
+    assert doubted_nulls(signals, text.replace("Payment terms: Net 30", "Payment ref: RF18 5390")) == ["payment_reference", "due_date", "customer_vat"]
+    assert doubted_nulls(signals, text + "Amount paid: 200.00\n", record) == ["due_date", "customer_vat", "amount_paid"]
