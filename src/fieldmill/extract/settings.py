@@ -32,7 +32,7 @@ class ExtractionSettings(BaseModel):
                        "A document that prints no date decodes as with any.", json_schema_extra={"env": "FIELDMILL_DATES"})
     numbers: str = Field(FROM_DOCUMENT, pattern=f"^({FROM_DOCUMENT}|{ANY_VALUE})$",
                          description="document: a number field (not an integer) and a string field asking for an amount with two decimals hold a number the document prints (every reading of 1.234), or null, "
-                         "and a field asking for the person who signed holds a line under the letter's closing; any: whatever the "
+                         "and a field asking for the person who signed (or their title) holds a line under the letter's closing; any: whatever the "
                          "model writes. A document that prints none decodes as with any.",
                          json_schema_extra={"env": "FIELDMILL_NUMBERS"})
     nulls: str = Field(NULLS_REREAD, pattern=f"^({NULLS_REREAD}|{NULLS_KEPT})$",

@@ -13,6 +13,15 @@ document prints there and let the model choose:
 * `signer_candidates(text)`: the first lines under the document's last closing, each whole
   and up to its first comma (`Jane Doe, Director`), or nothing when the document has no
   closing (then the field decodes as free text).
+
+The signer's title is asked the same way, and answered with the signer's name when left free (the name
+is the line the model knows belongs to the signer):
+
+* `signer_title_ask(name, description, node)`: a free-text field whose name or description asks for the
+  title, position or role of the person who signed (`signatory_title`, "job title of the person who signed").
+* `signer_title_candidates(text)`: the lines under the closing after the first (the name), and what follows
+  the first comma of a `Jane Doe, Director` line; not a line with a digit (an address) or one that signs for the
+  organisation (`For and on behalf of Brown PLC`). None: the field decodes as free text.
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ _CLOSING = re.compile(r"^\s*(?:yours\s+(?:sincerely|faithfully|truly|respectfull
 _SIGNER = re.compile(r"\bsign(?:ed|er|ers|atory|atories)\b|\bsigned\s+by\b|who\s+signs?\b", re.IGNORECASE)
 # ... but not what is said about the signer: a title, a role, a date, a signature image.
 _ABOUT_THE_SIGNER = re.compile(r"\b(?:title|position|role|job|capacity|designation|occupation|date|when|place|signature)\b", re.IGNORECASE)
+_TITLE = re.compile(r"\b(?:title|position|role|job|capacity|designation|occupation)\b", re.IGNORECASE)
+_ON_BEHALF = re.compile(r"\bon\s+behalf\b|^\s*(?:for|pp\.?|p\.p\.?)\s", re.IGNORECASE)
 _LINES_AFTER = 3
 _LONGEST_NAME = 60
 
@@ -41,20 +52,41 @@ def signer_ask(name: str, description: str | None, node: dict[str, Any]) -> bool
     return bool(_SIGNER.search(said)) and not _ABOUT_THE_SIGNER.search(said)
 
 
-def signer_candidates(text: str) -> list[str]:
-    """The names a signer field may take: the first lines under the last closing (none without a closing)."""
+def signer_title_ask(name: str, description: str | None, node: dict[str, Any]) -> bool:
+    """A free-text field asking for the title, position or role of the person who signed."""
+    if node.get("type") != "string" or {"enum", "const", "pattern", "format"} & set(node) or date_ask(name, description, node):
+        return False
+    said = f"{field_words(name)} {description or ''}"
+    return bool(_SIGNER.search(said)) and bool(_TITLE.search(said))
+
+
+def signature_lines(text: str) -> list[str]:
+    """The first lines under the document's last closing that may name or describe its signer (none without a
+    closing): a paragraph, a scrawl or a rule to sign on left out."""
     closings = list(_CLOSING.finditer(text))
     if not closings:
         return []
-    out: list[str] = []
     lines = [line.strip() for line in text[closings[-1].end():].splitlines()]
-    for line in [line for line in lines if line][:_LINES_AFTER]:
-        if len(line) > _LONGEST_NAME or sum(c.isalpha() for c in line) < 2:
-            continue  # a paragraph, a scrawl, a rule to sign on
+    return [line for line in [line for line in lines if line][:_LINES_AFTER] if len(line) <= _LONGEST_NAME and sum(c.isalpha() for c in line) >= 2]
+
+
+def signer_candidates(text: str) -> list[str]:
+    """The names a signer field may take: the lines under the last closing, whole and up to a first comma."""
+    out: list[str] = []
+    for line in signature_lines(text):
         out.append(line)
         if "," in line:
             out.append(line.split(",", 1)[0].strip())
     return list(dict.fromkeys(o for o in out if o))
 
 
-__all__ = ["signer_ask", "signer_candidates"]
+def signer_title_candidates(text: str) -> list[str]:
+    """The titles a signer's title field may take: the lines under the last closing after the name, and what follows
+    the name's comma; not an address line (a digit) nor a line signing for the organisation."""
+    lines = signature_lines(text)
+    out = [lines[0].split(",", 1)[1].strip()] if lines and "," in lines[0] else []
+    out += [line for line in lines[1:] if not any(c.isdigit() for c in line) and not _ON_BEHALF.search(line)]
+    return list(dict.fromkeys(o for o in out if sum(c.isalpha() for c in o) >= 2))
+
+
+__all__ = ["signer_ask", "signer_candidates", "signer_title_ask", "signer_title_candidates", "signature_lines"]

@@ -38,7 +38,7 @@ from fieldmill.schema.constraint import exact_pattern, value_node
 from fieldmill.schema.document_dates import ISO, PrintedDate, date_ask, field_words, iso_candidates, printed_candidates, printed_dates
 from fieldmill.schema.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, PrintedNumber, decimal2_candidates, number_ask, number_candidates
 from fieldmill.schema.document_numbers import amount_texts, names_a_person, names_a_thing, printed_amount_candidates, printed_numbers
-from fieldmill.schema.document_signers import signer_ask, signer_candidates
+from fieldmill.schema.document_signers import signer_ask, signer_candidates, signer_title_ask, signer_title_candidates
 from fieldmill.schema.patterns import pattern_body_regex
 
 _JSON_STRING_BODY = r'/([^"\\\x00-\x1f]|\\["\\\/bfnrt])*/'  # what a JSON string holds between its quotes
@@ -105,7 +105,8 @@ def stretch_grammar(values: Sequence[tuple[str, dict[str, Any], str]], tail: str
     if printed is None:
         printed = Printed(printed_dates(document) if dates and document is not None else [],
                           printed_numbers(document) if numbers and document is not None else [],
-                          signer_candidates(document) if numbers and document is not None else [])
+                          signer_candidates(document) if numbers and document is not None else [],
+                          signer_title_candidates(document) if numbers and document is not None else [])
     builder = _Builder(spans=spans and document is not None, printed=printed)
     parts = [part for lead, node, name in values for part in (_literal(lead), builder.value(node, "$", name))]
     start = " ".join(part for part in (*parts, _literal(tail)) if part)
@@ -139,7 +140,8 @@ def asks(hardened: dict[str, Any], name: str = "") -> Asks:
                 naming=_any_leaf(hardened, lambda node, name, description: names_a_thing(name, description, node), name),
                 dates=_any_leaf(hardened, lambda node, name, description: date_ask(name, description, node) is not None, name),
                 numbers=_any_leaf(hardened, lambda node, name, description: number_ask(name, description, node) is not None, name),
-                signers=_any_leaf(hardened, lambda node, name, description: signer_ask(name, description, node), name))
+                signers=_any_leaf(hardened, lambda node, name, description: signer_ask(name, description, node)
+                                  or signer_title_ask(name, description, node), name))
 
 
 def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates: bool, numbers: bool = False,
@@ -162,8 +164,8 @@ def document_stretch_grammar(values: Sequence[tuple[str, dict[str, Any], str]], 
     dates = dates and (asked.naming or asked.dates)
     numbers = numbers and (asked.naming or asked.numbers)
     printed = Printed(printed_dates(document) if dates else [], printed_numbers(document) if numbers else [],
-                      signer_candidates(document) if signers else [])
-    if not (spans or printed.dates or printed.numbers or printed.signers):
+                      signer_candidates(document) if signers else [], signer_title_candidates(document) if signers else [])
+    if not (spans or printed.dates or printed.numbers or printed.signers or printed.titles):
         return None
     return stretch_grammar(values, tail, document, spans=spans, printed=printed)
 
@@ -193,6 +195,7 @@ class Printed:
     dates: list[PrintedDate]
     numbers: list[PrintedNumber]
     signers: list[str] = field(default_factory=list)  # the lines under the closing of a letter (`schema/document_signers.py`)
+    titles: list[str] = field(default_factory=list)  # the signer's title among them
 
 
 class _Builder:
@@ -219,9 +222,10 @@ class _Builder:
     def _choices(self, node: dict[str, Any], name: str, description: str | None) -> list[str]:
         """The JSON texts a date or number field may take in this document (none: not such a field, or nothing fits)."""
         dates, numbers = self.printed.dates, self.printed.numbers
-        if self.printed.signers and signer_ask(name, description, node):
-            fits = [v for v in self.printed.signers if node.get("minLength", 0) <= len(v) <= node.get("maxLength", len(v))]
-            return [json.dumps(v, ensure_ascii=False) for v in fits]
+        for offered, ask in ((self.printed.signers, signer_ask), (self.printed.titles, signer_title_ask)):
+            if offered and ask(name, description, node):
+                fits = [v for v in offered if node.get("minLength", 0) <= len(v) <= node.get("maxLength", len(v))]
+                return [json.dumps(v, ensure_ascii=False) for v in fits]
         ask = date_ask(name, description, node) if dates else None
         if ask is not None:
             strings = iso_candidates(dates) if ask == ISO else printed_candidates(dates)  # an ISO date printed is among the printed

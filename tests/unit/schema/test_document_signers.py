@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fieldmill.schema.document_signers import signer_ask, signer_candidates
+from fieldmill.schema.document_signers import signer_ask, signer_candidates, signer_title_ask, signer_title_candidates
 from fieldmill.schema.hardening import harden
 from fieldmill.schema.lark_grammar import document_grammar
 
@@ -67,3 +67,26 @@ def test_what_a_schema_asks_of_a_document_is_known_from_the_schema_alone():
         document_grammar(letter, LETTER, spans=False, dates=True, numbers=True)
     nothing = Asks(free_text=False, naming=False, dates=False, numbers=False, signers=False)
     assert document_grammar(letter, LETTER, spans=False, dates=True, numbers=True, asked=nothing) is None  # it reads what it is told
+
+
+@pytest.mark.parametrize("name, description, asks", [
+    ("signatoryTitle", None, True),
+    ("job-title", "Job title of the person who signed.", True),
+    ("position", "Position of the signatory", True),
+    ("title_of_signer", None, True),
+    ("signatory", None, False),  # the signer, not the title
+    ("job_title", "Applicant's occupation", False),  # nobody signing
+    ("date_signed", None, False),
+])
+def test_which_fields_ask_for_the_signers_title(name, description, asks):
+    assert signer_title_ask(name, description, {"type": "string"}) is asks
+
+
+def test_the_signers_title_is_a_line_after_the_name_never_the_name_an_address_or_the_organisation_signed_for():
+    assert signer_title_candidates(LETTER) == ["Head of Accounts", "Brown PLC"]
+    closing = "Yours sincerely,\n\nSean Barry\nConference centre manager\nFor and on behalf of Ali Group\n5 Charlie Fork,\n"
+    assert signer_title_candidates("Dear Ms Moore,\nThank you.\n" + closing) == ["Conference centre manager"]
+    assert signer_title_candidates("Kind regards,\nEmily Cruz\nFor and on behalf of Taylor LLC\n929 Evan Crest Suite 720,\n") == []
+    hardened = harden({"type": "object", "properties": {"signatoryTitle": {"type": "string"}}})
+    grammar = document_grammar(hardened, "Dear Ms Moore,\nThank you.\n" + closing, spans=False, dates=True, numbers=True)
+    assert '"\\"Conference centre manager\\""' in grammar and "Sean Barry" not in grammar
