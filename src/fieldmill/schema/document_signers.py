@@ -82,11 +82,14 @@ def signer_candidates(text: str) -> list[str]:
 
 def signer_title_candidates(text: str) -> list[str]:
     """The titles a signer's title field may take: the lines under the last closing after the name, and what follows
-    the name's comma; not an address line (a digit) nor a line signing for the organisation."""
+    the name's comma; not an address line (a digit), a line signing for the organisation, nor a line the letter
+    prints above its closing too (the letterhead's company: a title is printed once, under the name)."""
     lines = signature_lines(text)
+    closings = list(_CLOSING.finditer(text))
+    above = {line.strip().lower() for line in text[:closings[-1].start()].splitlines()} if closings else set()
     out = [lines[0].split(",", 1)[1].strip()] if lines and "," in lines[0] else []
     out += [line for line in lines[1:] if not any(c.isdigit() for c in line) and not _ON_BEHALF.search(line)]
-    return list(dict.fromkeys(o for o in out if sum(c.isalpha() for c in o) >= 2))
+    return list(dict.fromkeys(o for o in out if sum(c.isalpha() for c in o) >= 2 and o.lower() not in above))
 
 
 __all__ = ["signer_ask", "signer_candidates", "signer_title_ask", "signer_title_candidates", "signature_lines"]

@@ -282,7 +282,10 @@ class _Builder:
         if not _any_leaf(node, self._special, name, description):
             return _regex_terminal(value_node(node, path).regex())
         if "anyOf" in node:
-            return "(" + " | ".join(self.value(o, f"{path}|{i}", name, description) for i, o in enumerate(node["anyOf"])) + ")"
+            options = list(enumerate(node["anyOf"]))
+            if self.printed.titles and any(signer_title_ask(name, description, o) for _, o in options):
+                options = [(i, o) for i, o in options if o.get("type") != "null"]  # a title printed under the name is stated
+            return "(" + " | ".join(self.value(o, f"{path}|{i}", name, description) for i, o in options) + ")"
         kind = node.get("type")
         choices = self._choices(node, name, description)
         if choices:

@@ -83,10 +83,14 @@ def test_which_fields_ask_for_the_signers_title(name, description, asks):
 
 
 def test_the_signers_title_is_a_line_after_the_name_never_the_name_an_address_or_the_organisation_signed_for():
-    assert signer_title_candidates(LETTER) == ["Head of Accounts", "Brown PLC"]
+    assert signer_title_candidates(LETTER) == ["Head of Accounts"]  # Brown PLC is the letterhead's
     closing = "Yours sincerely,\n\nSean Barry\nConference centre manager\nFor and on behalf of Ali Group\n5 Charlie Fork,\n"
     assert signer_title_candidates("Dear Ms Moore,\nThank you.\n" + closing) == ["Conference centre manager"]
     assert signer_title_candidates("Kind regards,\nEmily Cruz\nFor and on behalf of Taylor LLC\n929 Evan Crest Suite 720,\n") == []
     hardened = harden({"type": "object", "properties": {"signatoryTitle": {"type": "string"}}})
     grammar = document_grammar(hardened, "Dear Ms Moore,\nThank you.\n" + closing, spans=False, dates=True, numbers=True)
     assert '"\\"Conference centre manager\\""' in grammar and "Sean Barry" not in grammar
+    nullable = harden({"type": "object", "properties": {"signatoryTitle": {"type": ["string", "null"]}}})
+    assert "null" not in document_grammar(nullable, "Dear Ms Moore,\nThank you.\n" + closing, spans=False, dates=True, numbers=True)
+    assert "null" in document_grammar(nullable, "Dear Ms Moore,\nThank you.\nKind regards,\nEmily Cruz\nTotal 12.50\n", spans=False, dates=True,
+                                       numbers=True)  # no title under the name: free, or null
