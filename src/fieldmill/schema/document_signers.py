@@ -46,18 +46,21 @@ _LONGEST_NAME = 60
 
 def signer_ask(name: str, description: str | None, node: dict[str, Any]) -> bool:
     """A free-text field asking for the person who signed."""
+    said = _free_text_said(name, description, node)
+    return bool(said and _SIGNER.search(said)) and not _ABOUT_THE_SIGNER.search(said)
+
+
+def _free_text_said(name: str, description: str | None, node: dict[str, Any]) -> str:
+    """What a free-text field's name and description say ("": not a free-text field, or one asking a date)."""
     if node.get("type") != "string" or {"enum", "const", "pattern", "format"} & set(node) or date_ask(name, description, node):
-        return False
-    said = f"{field_words(name)} {description or ''}"
-    return bool(_SIGNER.search(said)) and not _ABOUT_THE_SIGNER.search(said)
+        return ""
+    return f"{field_words(name)} {description or ''}"
 
 
 def signer_title_ask(name: str, description: str | None, node: dict[str, Any]) -> bool:
     """A free-text field asking for the title, position or role of the person who signed."""
-    if node.get("type") != "string" or {"enum", "const", "pattern", "format"} & set(node) or date_ask(name, description, node):
-        return False
-    said = f"{field_words(name)} {description or ''}"
-    return bool(_SIGNER.search(said)) and bool(_TITLE.search(said))
+    said = _free_text_said(name, description, node)
+    return bool(said and _SIGNER.search(said) and _TITLE.search(said))
 
 
 def signature_lines(text: str) -> list[str]:
