@@ -20,8 +20,10 @@ is the line the model knows belongs to the signer):
 * `signer_title_ask(name, description, node)`: a free-text field whose name or description asks for the
   title, position or role of the person who signed (`signatory_title`, "job title of the person who signed").
 * `signer_title_candidates(text)`: the lines under the closing after the first (the name), and what follows
-  the first comma of a `Jane Doe, Director` line; not a line with a digit (an address) or one that signs for the
-  organisation (`For and on behalf of Brown PLC`). None: the field decodes as free text.
+  the first comma of a `Jane Doe, Director` line; not a line with a digit (an address), one that signs for the
+  organisation (`For and on behalf of Brown PLC`) or one printed above the closing too (the letterhead's
+  company). Where there are some, the field takes one of them and is not null (offered them and null, the model
+  wrote null); none: the field decodes as free text.
 """
 
 from __future__ import annotations
