@@ -73,22 +73,25 @@ def doubted_nulls(signals: list[dict[str, Any]], text: str, record: Any = None, 
     reference), is not worth a request."""
     lowered = unhyphenated(text.lower())
     held = _held_texts(record)
+    held_plain = {_plain(h) for h in held}  # the same for every path: computed once
     labels = label_pattern(set().union(*(label_words(s["field"]) for s in signals))) if signals else None
     return [s["field"] for s in signals
             if s.get("grounding") == "null" and s.get("candidates") and "[" not in s["field"] and s.get("kind") != "choice"
-            and answerable(s["field"], node_at(hardened, s["field"]) if hardened else None, lowered, held, labels)]
+            and answerable(s["field"], node_at(hardened, s["field"]) if hardened else None, lowered, held, labels, held_plain)]
 
 
-def answerable(path: str, node: dict[str, Any] | None, lowered: str, held: list[str], labels: re.Pattern[str] | None = None) -> bool:
+def answerable(path: str, node: dict[str, Any] | None, lowered: str, held: list[str], labels: re.Pattern[str] | None = None,
+               held_plain: set[str] | None = None) -> bool:
     """Whether the document (`lowered`: lower case, `unhyphenated`) prints, after a word of the field's own name (on
     that word's line, or on the next line when nothing follows it), something a second read could keep: a date for a
     field that asks a date, an amount for an amount, other text for text; not a value of `held` (the first answer's,
-    `_held_texts`), nor for text only labels (`labels`: the record's fields' label words) or a date alone."""
+    `_held_texts`; `held_plain`: their `_plain` forms, when the caller has them), nor for text only labels (`labels`:
+    the record's fields' label words) or a date alone."""
     own = label_pattern(own_words(path))
     if own is None:
         return False
     ask = value_ask(path, node)
-    held_plain = {_plain(h) for h in held}
+    held_plain = held_plain if held_plain is not None else {_plain(h) for h in held}
     for match in own.finditer(lowered):
         after = _after_label(lowered, match)
         for value in held:

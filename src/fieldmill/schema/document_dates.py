@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fieldmill.schema.patterns import pattern_admits
@@ -39,6 +39,10 @@ _ORD = r"(?:st|nd|rd|th|er|\.)?"
 _NUMERIC = re.compile(r"(?<![\d.,/-])(\d{1,4})([/.-])(\d{1,2})\2(\d{2,4})(?![\d/-]|[.,]\d)")
 _DAY_MONTH = re.compile(rf"(?<![\w.])(\d{{1,2}}){_ORD}(?:[ /-]|\s+(?:day\s+)?of\s+)?({_MONTH})[ ,./-]*(\d{{4}}|\d{{2}})(?!\d)", re.IGNORECASE)
 _MONTH_DAY = re.compile(rf"(?<![\w])({_MONTH})[ ]+(\d{{1,2}}){_ORD},?[ ]+(\d{{4}})(?!\d)", re.IGNORECASE)
+_LABEL_WORD = re.compile(r"[^\W\d_]{3}")
+_LABEL_WORDS = 6
+_RANGE = re.compile(r"\s*(?:-|–|—|to|through|thru|until|till|and)\s*", re.IGNORECASE)
+_DEFINED_AFTER = re.compile(r"[ ,]*(\([^()]{1,60}\))")
 # Years a printed date can mean: two digits are this century up to ten years ahead, else the last.
 _YEARS = range(1850, 2150)
 
@@ -48,6 +52,7 @@ class PrintedDate:
     text: str  # the span as printed
     start: int
     dates: tuple[str, ...]  # the ISO dates it can mean, most likely first
+    label: str = ""  # the words printed before it that say which date it is (`label_of`)
 
 
 def _year(text: str) -> int:
@@ -124,7 +129,26 @@ def printed_dates(text: str) -> list[PrintedDate]:
         day = _iso(_year(match.group(3)), _month(match.group(1)), int(match.group(2)))
         if day:
             found[match.start()] = PrintedDate(match.group(0), match.start(), (day,))
-    return [found[start] for start in sorted(found)]
+    spans = [(start, start + len(found[start].text)) for start in sorted(found)]
+    return [replace(found[start], label=label_of(text, spans, index)) for index, (start, _) in enumerate(spans)]
+
+
+def label_of(text: str, spans: list[tuple[int, int]], index: int) -> str:
+    """What the document prints to say which date the span at `spans[index]` is: the last words before it on its line,
+    after the previous date (`Payment due :`, `... will expire on`); the line above where its own line has no word before it
+    (a form's `Date of birth` over `23 Aug 1972`); and a definition in brackets right after it (`(the "Effective Date")`)."""
+    start, end = spans[index]
+    line_start = text.rfind("\n", 0, start) + 1
+    previous_end = spans[index - 1][1] if index else 0
+    label = text[max(line_start, previous_end): start]
+    if previous_end > line_start and _RANGE.fullmatch(label):  # `Period : 11/26/23 through 12/25/23`: the range's label
+        return label_of(text, spans, index - 1) + " " + " ".join(label.split())
+    if not _LABEL_WORD.search(label) and line_start > previous_end:
+        above = text.rfind("\n", 0, line_start - 1) + 1
+        label = text[max(above, previous_end): line_start] + label
+    after = _DEFINED_AFTER.match(text, end)
+    words = label.split()[-_LABEL_WORDS:]  # what a sentence says just before the date, not a defined term it mentions earlier
+    return " ".join(words + (after.group(1).split() if after else []))
 
 
 def iso_candidates(dates: list[PrintedDate]) -> list[str]:
@@ -183,4 +207,57 @@ def date_ask(name: str, description: str | None, node: dict[str, Any]) -> str | 
     return PRINTED
 
 
-__all__ = ["field_words", "PrintedDate", "printed_dates", "numeric_order", "DAY_FIRST", "MONTH_FIRST", "iso_candidates", "printed_candidates", "date_ask", "ISO", "PRINTED"]
+# --- which printed dates a field names ----------------------------------------------------------
+
+# Words of a field's name or description that say nothing about which date it is.
+_PLAIN = frozenset("""date dates dated day days time the and for was were are which when where what who whom how this that these
+ those with from into onto its his her their our your document documents printed print appears appear shown written stated exactly
+ format formatted like example value field given string text number digits any not none null empty missing leave write
+ give return exact same original keep verbatim yyyy iso all one only must should use used has have had been being
+ agreement agreements contract letter invoice receipt statement note record report bill page""".split())  # and what the document is
+_SAME_MEANING = {"dob": "birth", "born": "birth", "expiry": "expir", "signature": "sign", "signatory": "sign", "execution": "execut",
+                 "executed": "execut", "admitted": "admi", "admission": "admi"}
+_DOTTED_INITIAL = re.compile(r"(?<=\b[^\W\d_])\.(?=[^\W\d_]\b)")
+_SUFFIXES = ("ations", "ation", "ature", "ments", "ment", "ings", "ing", "ies", "ied", "ed", "es", "s", "y", "e")
+
+
+def _stem(word: str) -> str:
+    word = _SAME_MEANING.get(word, word)
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+_QUALIFIERS = frozenset(map(_stem, """next follow following previous prior last final first initial new old end ending start
+ starting begin beginning renewal renewed""".split()))
+
+
+def _stems(text: str) -> set[str]:
+    text = _DOTTED_INITIAL.sub("", text.lower())  # `D.O.B.` is dob
+    return {_stem(w) for w in re.findall(r"[^\W\d_]{3,}", text) if w not in _PLAIN}
+
+
+def _same_word(one: str, other: str) -> bool:
+    shorter, longer = sorted((one, other), key=len)
+    return longer.startswith(shorter) and (len(shorter) >= 4 or shorter == longer)
+
+
+def named_dates(dates: list[PrintedDate], name: str, description: str | None) -> list[PrintedDate]:
+    """The dates whose printed label shares a word with the field's name or description (`Payment due :` for "date
+    payment is due", `Signature: ____ Date:` for "date the form was signed", `Date of birth` for `dob`), when some but
+    not all do; else every date: a label is a hint for choosing among the dates, never a reason to drop them all."""
+    asked = _stems(field_words(name) + " " + (description or ""))
+    if not asked:
+        return dates
+    qualifiers = asked & _QUALIFIERS  # "next visit" is not the `Visit date`: a label names it only with its qualifier
+
+    def names(label: str) -> bool:
+        said = _stems(label)
+        return any(_same_word(a, s) for a in (qualifiers or asked) for s in said)
+
+    named = [d for d in dates if names(d.label)]
+    return named if named and len(named) < len(dates) else dates
+
+
+__all__ = ["named_dates", "label_of", "field_words", "PrintedDate", "printed_dates", "numeric_order", "DAY_FIRST", "MONTH_FIRST", "iso_candidates", "printed_candidates", "date_ask", "ISO", "PRINTED"]

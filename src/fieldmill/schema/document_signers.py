@@ -65,36 +65,58 @@ def signer_title_ask(name: str, description: str | None, node: dict[str, Any]) -
     return bool(said and _SIGNER.search(said) and _TITLE.search(said))
 
 
-def signature_lines(text: str) -> list[str]:
-    """The first lines under the document's last closing that may name or describe its signer (none without a
-    closing): a paragraph, a scrawl or a rule to sign on left out."""
-    closings = list(_CLOSING.finditer(text))
-    if not closings:
+def _last_closing(text: str) -> re.Match[str] | None:
+    closing = None
+    for closing in _CLOSING.finditer(text):
+        pass
+    return closing
+
+
+def signature_lines(text: str, closing: re.Match[str] | None = None) -> list[str]:
+    """The first lines under the document's last closing (`closing`, when the caller found it) that may name or describe
+    its signer (none without a closing): a paragraph, a scrawl or a rule to sign on left out."""
+    closing = closing or _last_closing(text)
+    if closing is None:
         return []
-    lines = [line.strip() for line in text[closings[-1].end():].splitlines()]
+    lines = [line.strip() for line in text[closing.end():].splitlines()]
     return [line for line in [line for line in lines if line][:_LINES_AFTER] if len(line) <= _LONGEST_NAME and sum(c.isalpha() for c in line) >= 2]
+
+
+def signers_and_titles(text: str) -> tuple[list[str], list[str]]:
+    """`signer_candidates` and `signer_title_candidates` of one document, its closing found once."""
+    closing = _last_closing(text)
+    if closing is None:
+        return [], []
+    lines = signature_lines(text, closing)
+    return _signers(lines), _titles(lines, text[:closing.start()])
 
 
 def signer_candidates(text: str) -> list[str]:
     """The names a signer field may take: the lines under the last closing, whole and up to a first comma."""
-    out: list[str] = []
-    for line in signature_lines(text):
-        out.append(line)
-        if "," in line:
-            out.append(line.split(",", 1)[0].strip())
-    return list(dict.fromkeys(o for o in out if o))
+    return signers_and_titles(text)[0]
 
 
 def signer_title_candidates(text: str) -> list[str]:
     """The titles a signer's title field may take: the lines under the last closing after the name, and what follows
     the name's comma; not an address line (a digit), a line signing for the organisation, nor a line the letter
     prints above its closing too (the letterhead's company: a title is printed once, under the name)."""
-    lines = signature_lines(text)
-    closings = list(_CLOSING.finditer(text))
-    above = {line.strip().lower() for line in text[:closings[-1].start()].splitlines()} if closings else set()
+    return signers_and_titles(text)[1]
+
+
+def _signers(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        out.append(line)
+        if "," in line:
+            out.append(line.split(",", 1)[0].strip())
+    return list(dict.fromkeys(o for o in out if o))
+
+
+def _titles(lines: list[str], before_closing: str) -> list[str]:
+    above = {line.strip().lower() for line in before_closing.splitlines()}
     out = [lines[0].split(",", 1)[1].strip()] if lines and "," in lines[0] else []
     out += [line for line in lines[1:] if not any(c.isdigit() for c in line) and not _ON_BEHALF.search(line)]
     return list(dict.fromkeys(o for o in out if sum(c.isalpha() for c in o) >= 2 and o.lower() not in above))
 
 
-__all__ = ["signer_ask", "signer_candidates", "signer_title_ask", "signer_title_candidates", "signature_lines"]
+__all__ = ["signer_ask", "signers_and_titles", "signer_candidates", "signer_title_ask", "signer_title_candidates", "signature_lines"]

@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from fieldmill.schema.constraint import exact_pattern, value_node
-from fieldmill.schema.document_dates import ISO, PrintedDate, date_ask, field_words, iso_candidates, printed_candidates, printed_dates
+from fieldmill.schema.document_dates import ISO, PrintedDate, date_ask, field_words, iso_candidates, named_dates, printed_candidates, printed_dates
 from fieldmill.schema.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, PrintedNumber, decimal2_candidates, number_ask, number_candidates
 from fieldmill.schema.document_numbers import amount_texts, names_a_person, names_a_thing, printed_amount_candidates, printed_numbers
-from fieldmill.schema.document_signers import signer_ask, signer_candidates, signer_title_ask, signer_title_candidates
+from fieldmill.schema.document_signers import signer_ask, signer_title_ask, signers_and_titles
 from fieldmill.schema.patterns import pattern_body_regex
 
 _JSON_STRING_BODY = r'/([^"\\\x00-\x1f]|\\["\\\/bfnrt])*/'  # what a JSON string holds between its quotes
@@ -105,8 +105,7 @@ def stretch_grammar(values: Sequence[tuple[str, dict[str, Any], str]], tail: str
     if printed is None:
         printed = Printed(printed_dates(document) if dates and document is not None else [],
                           printed_numbers(document) if numbers and document is not None else [],
-                          signer_candidates(document) if numbers and document is not None else [],
-                          signer_title_candidates(document) if numbers and document is not None else [])
+                          *(signers_and_titles(document) if numbers and document is not None else ([], [])))
     builder = _Builder(spans=spans and document is not None, printed=printed)
     parts = [part for lead, node, name in values for part in (_literal(lead), builder.value(node, "$", name))]
     start = " ".join(part for part in (*parts, _literal(tail)) if part)
@@ -164,7 +163,7 @@ def document_stretch_grammar(values: Sequence[tuple[str, dict[str, Any], str]], 
     dates = dates and (asked.naming or asked.dates)
     numbers = numbers and (asked.naming or asked.numbers)
     printed = Printed(printed_dates(document) if dates else [], printed_numbers(document) if numbers else [],
-                      signer_candidates(document) if signers else [], signer_title_candidates(document) if signers else [])
+                      *(signers_and_titles(document) if signers else ([], [])))
     if not (spans or printed.dates or printed.numbers or printed.signers or printed.titles):
         return None
     return stretch_grammar(values, tail, document, spans=spans, printed=printed)
@@ -228,7 +227,8 @@ class _Builder:
                 return [json.dumps(v, ensure_ascii=False) for v in fits]
         ask = date_ask(name, description, node) if dates else None
         if ask is not None:
-            strings = iso_candidates(dates) if ask == ISO else printed_candidates(dates)  # an ISO date printed is among the printed
+            named = named_dates(dates, name, description)
+            strings = iso_candidates(named) if ask == ISO else printed_candidates(named)  # an ISO date printed is among the printed
         else:
             ask = number_ask(name, description, node) if numbers else None
             if ask == NUMBER:

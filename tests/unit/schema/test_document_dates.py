@@ -69,3 +69,52 @@ def test_candidates_keep_document_order_each_once():
 ])
 def test_which_fields_ask_for_a_date_and_in_which_form(name, description, node, ask):
     assert date_ask(name, description, node) == ask
+
+
+FORM = """EXPENSE CLAIM
+Please complete in BLOCK CAPITALS and sign overleaf.
+Date of birth
+23 Aug 1972
+D.O.B. 23/08/1972
+I declare that the information given on this form is true and complete.
+Signature: ____________ Date: August 22, 2025
+"""
+
+
+def test_each_printed_date_carries_the_words_that_say_which_date_it_is():
+    labels = {d.text: d.label for d in printed_dates(FORM)}
+    assert labels == {"23 Aug 1972": "Date of birth", "23/08/1972": "D.O.B.", "August 22, 2025": "Signature: ____________ Date:"}
+    ranged = printed_dates("Invoice 12\nBilling period : 11/26/23 through 12/25/23\nDue date 01/08/24")
+    assert [d.label for d in ranged] == ["Billing period :", "Billing period : through", "Due date"]  # a range shares its label
+    defined = printed_dates('This Lease (the "Agreement") is made as of 03/26/2024 (the "Effective\nDate") by and between')
+    assert defined[0].label == '(the "Agreement") is made as of (the "Effective Date")'  # the last words, and a definition after
+
+
+@pytest.mark.parametrize("name, description, offered", [
+    ("date", "Date the form was signed as it appears on the document.", ["August 22, 2025"]),
+    ("date-of-birth", "Applicant's date of birth", ["23 Aug 1972", "23/08/1972"]),
+    ("dob", None, ["23 Aug 1972", "23/08/1972"]),
+    ("date", "Date of the form", ["23 Aug 1972", "23/08/1972", "August 22, 2025"]),  # no word but the document's: every date
+    ("next_visit", "date of the follow-up visit", ["23 Aug 1972", "23/08/1972", "August 22, 2025"]),  # no label says next
+])
+def test_a_field_is_offered_the_dates_its_words_label_when_some_but_not_all_do(name, description, offered):
+    from fieldmill.schema.document_dates import named_dates
+
+    assert [d.text for d in named_dates(printed_dates(FORM), name, description)] == offered
+
+
+def test_a_qualified_field_takes_only_a_date_labelled_with_its_qualifier():
+    from fieldmill.schema.document_dates import named_dates
+
+    note = "Visit date: 20/09/21\nNext visit on 04/10/21\nD.O.B. 26/04/58"
+    assert [d.text for d in named_dates(printed_dates(note), "next_visit", "Date of the next visit")] == ["04/10/21"]
+    assert [d.text for d in named_dates(printed_dates(note), "visit_date", "Date of the visit")] == ["20/09/21", "04/10/21"]
+
+
+def test_a_date_field_s_grammar_offers_only_the_dates_its_label_names():
+    from fieldmill.schema.hardening import harden
+    from fieldmill.schema.lark_grammar import document_grammar
+
+    hardened = harden({"type": "object", "properties": {"signed": {"type": "string", "description": "Date the form was signed, as printed"}}})
+    grammar = document_grammar(hardened, FORM, spans=False, dates=True)
+    assert "August 22, 2025" in grammar and "23 Aug 1972" not in grammar
