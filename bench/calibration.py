@@ -35,6 +35,16 @@ from fieldmill.calibration import accepted_share, expected_calibration_error, la
 from fieldmill.evaluate import DEFAULT_REL_TOL, EvalError
 from fieldmill.extract.trust import CALIBRATION_FILE, combined, fit
 
+def print_judged(name: str, scored: list[tuple[float, bool]], threshold: float) -> None:
+    """One row of the never-fitted table: values, right, ECE, accepted at `threshold`, of them right, >= 0.9 right, inverted."""
+    right = [r for _, r in scored]
+    coverage, accuracy = accepted_share(scored, threshold)
+    high = [r for c, r in scored if c >= 0.9]
+    print(f"{name:<40} {len(scored):>6} {pct(sum(right) / len(right) if right else None):>7} "
+          f"{expected_calibration_error(scored) or 0:>6.3f} {pct(coverage):>9} {pct(accuracy):>14} "
+          f"{pct(sum(high) / len(high) if high else None):>12} {inverted(scored):>9}")
+
+
 def inverted(scored: list[tuple[float, bool]]) -> int:
     edges = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 1.0000001)
     accuracies = []
@@ -109,14 +119,14 @@ def main() -> None:
         t = threshold_for([(calibration(v), r) for v, r in zip(every_v, every_r)])
         print(f"\nfitted on all {len(every_v)} values (threshold {t:.3f}), judged on results never fitted on:")
         print(f"{'held out':<40} {'values':>6} {'right':>7} {'ECE':>6} {'accepted':>9} {'of them right':>14} {'>=0.9 right':>12} {'inverted':>9}")
+        pooled: list[tuple[float, bool]] = []
         for out, gold in args.held_out:
             values, right = labelled_signals(out, gold, DEFAULT_REL_TOL)
             scored = [(calibration(v), r) for v, r in zip(values, right)]
-            coverage, accuracy = accepted_share(scored, t)
-            high = [r for c, r in scored if c >= 0.9]
-            print(f"{out[-40:]:<40} {len(values):>6} {pct(sum(right) / len(right) if right else None):>7} "
-                  f"{expected_calibration_error(scored) or 0:>6.3f} {pct(coverage):>9} {pct(accuracy):>14} "
-                  f"{pct(sum(high) / len(high) if high else None):>12} {inverted(scored):>9}")
+            pooled += scored
+            print_judged(out[-40:], scored, t)
+        if len(args.held_out) > 1:
+            print_judged("all of them, pooled", pooled, t)
     if args.write:
         (Path(args.write) / CALIBRATION_FILE).write_text(json.dumps(calibration.to_json(), indent=2) + "\n")
         print(f"\ncalibration fitted on {len(every_v)} values written to {Path(args.write) / CALIBRATION_FILE}")
