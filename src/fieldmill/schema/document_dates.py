@@ -15,7 +15,10 @@ exactly those (`schema/lark_grammar.py`), and the model only chooses:
   date as its example), else `printed`: a text field about a date holds the date as the
   document prints it, whether its description says so ("as printed", "as written"), gives a
   printed example ("e.g. 25/12/2018") or says nothing of the form (a string holds the
-  document's text; rewriting it as ISO is a choice the user makes in the schema).
+  document's text; rewriting it as ISO is a choice the user makes in the schema);
+* `named_dates(dates, name, description)`: which of the printed dates a field's words name, by the
+  label each date carries (`label_of`: `Signature: ____ Date:`, `Date of birth` on the line above,
+  `Payment due :`), so a field asking for the date a form was signed is not offered the birth date.
 """
 
 from __future__ import annotations
