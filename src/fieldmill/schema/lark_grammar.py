@@ -41,7 +41,7 @@ from fieldmill.schema.document_numbers import amount_texts, names_a_person, name
 from fieldmill.schema.document_signers import signer_ask, signer_title_ask, signers_and_titles
 from fieldmill.schema.patterns import pattern_body_regex
 
-_JSON_STRING_BODY = r'/([^"\\\x00-\x1f]|\\["\\\/bfnrt])*/'  # what a JSON string holds between its quotes
+_JSON_STRING_CHAR = r'([^"\\\x00-\x1f]|\\["\\\/bfnrt])'  # one character of a JSON string, escaped or not
 # No letter, holding a decimal amount (1.58, 1,158.40, `44.43 •`) or a numeric date (15-12-2016): never a name or an identifier.
 _AMOUNT_OR_DATE_ONLY = (r'(/[^A-Za-z\u00C0-\u024F]*/ & (/(?s:.*)[0-9][.,][0-9]{2}([^0-9](?s:.*))?/'
                         r' | /(?s:.*)[0-9]{1,4}[-\/.][0-9]{1,2}[-\/.][0-9]{1,4}(?s:.*)/))')
@@ -291,16 +291,16 @@ class _Builder:
         if choices:
             return self.terminal(" | ".join(json.dumps(text, ensure_ascii=False) for text in choices))
         if kind == "string":
-            length = f"/(?s:.{{{node.get('minLength', 0)},{node['maxLength']}}})/"
+            low, high = node.get("minLength", 0), node["maxLength"]
             if _intersected(node):
-                return self.terminal(f'"\\"" (/{_slashes(pattern_body_regex(node["pattern"]))}/ & {length}) "\\""')
+                return self.terminal(f'"\\"" (/{_slashes(pattern_body_regex(node["pattern"]))}/ & {_json_string_body(low, high)}) "\\""')
             avoided = self._avoided(node, name, description)
             unless = f" & ~({avoided})" if avoided else ""
             unless += " & /\\P{N}*/" if self._person(node, name, description) else ""  # no digit of any script (１９, ๒, Ⅳ)
             label = self._own_label(node, name, description)
             unless += f" & ~{label}" if label else ""
-            body = "SPAN" if self.spans and is_free_text(node) else _JSON_STRING_BODY
-            return self.terminal(f'"\\"" ({body} & {length}{unless}) "\\""')
+            body = f"SPAN & /(?s:.{{{low},{high}}})/" if self.spans and is_free_text(node) else _json_string_body(low, high)
+            return self.terminal(f'"\\"" ({body}{unless}) "\\""')
         if kind == "array":
             item = self.rule(self.value(node["items"], f"{path}[]", name, description))
             low, high = node["minItems"], node["maxItems"]
@@ -316,6 +316,14 @@ class _Builder:
             parts.append(self.value(sub, f"{path}.{key}", key, None))
         parts.append('"}"' if node["properties"] else '"{}"')
         return self.rule(" ".join(parts))
+
+
+def _json_string_body(low: int, high: int) -> str:
+    """What a JSON string of `low` to `high` characters holds between its quotes, as a Lark regex. Its length is a
+    repetition, never an intersection with `/.{low,high}/`: llguidance's lexer pays for an intersected length at every
+    token (a mask ~35x dearer on a 262k vocabulary, `bench/grammar_cost.py`); an escape counts as one character, as
+    in the schema's own regex and as `maxLength` counts."""
+    return f"/{_JSON_STRING_CHAR}{{{low},{high}}}/"
 
 
 def _matches(node: dict[str, Any], value: str) -> bool:
