@@ -47,6 +47,9 @@ _MONEY = re.compile(r"amount|total|price|cost|\bfees?\b|balance|paid|\bdue\b|\bs
 # ... unless the field is a number that identifies something (an account, a VAT registration, an invoice).
 _IDENTIFIER = re.compile(r"(?:number|\bno\b\.?|#|\bid\b|code|reference|\bref\b|iban|registration)(?! of (?:items|units|days|pages))",
                          re.IGNORECASE)
+# ... nor a field whose name says it holds how or when money is paid, not how much (`payment_terms`: `Net 30`; `payment method`).
+_NOT_AN_AMOUNT = re.compile(r"\b(?:terms?|method|means|mode|status|instructions?|conditions?|schedule|frequency|type|currency|reference)\b",
+                            re.IGNORECASE)
 _ABOUT_AN_AMOUNT = re.compile(r"amount|total|price|cost|fee|balance|paid|due|tax|vat|gst|sum|charge|payment|subtotal|rent|salary|value|deposit",
                               re.IGNORECASE)
 
@@ -223,6 +226,8 @@ def number_ask(name: str, description: str | None, node: dict[str, Any]) -> str 
     if pattern is not None:
         return DECIMAL2 if pattern_admits(pattern, ("1234.50", "7.00"), ("1234.50x", "1,234.50", "1234.5")) else None
     said = f"{name} {description or ''}"
+    if _NOT_AN_AMOUNT.search(field_words(name)):
+        return None
     if description and _ASKS_TWO_DECIMALS.search(description) and _ABOUT_AN_AMOUNT.search(said):
         return DECIMAL2
     if description and _ASKS_AS_PRINTED.search(description) and _MONEY.search(said) and not _IDENTIFIER.search(said):

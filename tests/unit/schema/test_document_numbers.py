@@ -50,6 +50,9 @@ def test_candidates_are_written_as_the_constraint_writes_numbers_within_bounds_a
     ("count", None, {"type": "integer"}, None),
     ("code", "two decimals of precision in the lab value", {"type": "string", "enum": ["a"]}, None),
     ("note", "mentions 12.50 somewhere", {"type": "string"}, None),
+    ("payment_terms", "Payment terms as written, e.g. 'Net 30'.", {"type": "string"}, None),  # how money is paid, not how much
+    ("paymentMethod", "Payment method as printed", {"type": "string"}, None),
+    ("payment", "Payment received as printed", {"type": "string"}, PRINTED_AMOUNT),
 ])
 def test_which_fields_take_a_printed_number(name, description, node, ask):
     assert number_ask(name, description, node) == ask
