@@ -42,9 +42,11 @@ from fieldmill.schema.document_signers import signer_ask, signer_title_ask, sign
 from fieldmill.schema.patterns import pattern_body_regex
 
 _JSON_STRING_CHAR = r'([^"\\\x00-\x1f]|\\["\\\/bfnrt])'  # one character of a JSON string, escaped or not
-# No letter, holding a decimal amount (1.58, 1,158.40, `44.43 •`) or a numeric date (15-12-2016): never a name or an identifier.
-_AMOUNT_OR_DATE_ONLY = (r'(/[^A-Za-z\u00C0-\u024F]*/ & (/(?s:.*)[0-9][.,][0-9]{2}([^0-9](?s:.*))?/'
-                        r' | /(?s:.*)[0-9]{1,4}[-\/.][0-9]{1,2}[-\/.][0-9]{1,4}(?s:.*)/))')
+# What may pad an amount or a date that a naming field must not be: neither a letter nor a digit next to it, no letter
+# further out. Only an amount with cents or a date is excluded padded; a bare number (`0`, `15`) only alone.
+_PAD_BEFORE = r"[^A-Za-z0-9\u00C0-\u024F]*"
+_PAD_AFTER = r"([^A-Za-z0-9\u00C0-\u024F][^A-Za-z\u00C0-\u024F]*)?"
+_PADDED_WHEN = re.compile(r"\d[.,]\d{2}(?!\d)|\d[-/.]\d{1,2}[-/.]\d|[^\W\d_]")
 _LABEL_MAX = 120  # longer descriptions are instructions, not what a model copies as a value
 _CHUNK = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
 _CONTROL = {i: " " for i in range(0x20) if chr(i) not in "\n\r\t"}
@@ -240,15 +242,20 @@ class _Builder:
 
     def _avoided(self, node: dict[str, Any], name: str, description: str | None) -> str:
         """What a field that names or identifies something must not be in a document that prints amounts or
-        dates, as a Lark expression (empty: nothing): exactly one of its amounts or dates, or only digits and
-        separators around a decimal amount or a numeric date (`59.92 `, `15-12-2016-`: a model kept from the
-        amount pads it)."""
+        dates, as a Lark regex (empty: nothing): one of its amounts or dates, alone or, for an amount with cents or a
+        date, padded with what is neither a letter nor, next to it, a digit (`59.92 `, `1,158.40 •`, `15-12-2016-`: a
+        model kept from the amount pads it). It names the document's own texts, not any text shaped like an amount
+        or a date: llguidance computes a mask in full at every token while a value may still become what it
+        excludes, and a value that leaves every printed amount and date behind after a character or two (`GB 982
+        7140`) is cheap again (`bench/grammar_cost.py`)."""
         if not (self.printed.numbers or self.printed.dates) or not names_a_thing(name, description, node):
             return ""
         if self._avoid is None:  # the same for every such field of the document: built once
             texts = amount_texts(self.printed.numbers) + [d.text for d in self.printed.dates] + iso_candidates(self.printed.dates)
-            literals = [json.dumps(json.dumps(t, ensure_ascii=False)[1:-1], ensure_ascii=False) for t in dict.fromkeys(texts)]
-            self._avoid = " | ".join([*literals, _AMOUNT_OR_DATE_ONLY])
+            texts = ["".join(map(_class_char, json.dumps(t, ensure_ascii=False)[1:-1])) for t in dict.fromkeys(texts)]
+            padded = [t for t in texts if _PADDED_WHEN.search(t.replace("\\", ""))]
+            alone = [t for t in texts if t not in padded]
+            self._avoid = "/" + "|".join(([f"{_PAD_BEFORE}(?:{'|'.join(padded)}){_PAD_AFTER}"] if padded else []) + alone) + "/"
         return self._avoid
 
     def _own_label(self, node: dict[str, Any], name: str, description: str | None) -> str:
