@@ -240,6 +240,8 @@ def test_a_field_that_names_a_thing_is_never_exactly_an_amount_or_a_date_of_the_
         assert accepts(tokenizer, m, record("41-1400-1223115", "6909 0908 5173"))  # digits and dashes: an identifier
         if not spans:  # a tax number that opens with digits and dots is no amount
             assert accepts(tokenizer, m, record("12.345.678-9", None)) and accepts(tokenizer, m, record("9.5 Tower Road", None))
+            assert accepts(tokenizer, m, record("GB 982 7140", "12-34-56"))  # shaped like a date, but none the document prints
+            assert accepts(tokenizer, m, record("GB 982 7140", "1158.405"))  # the amount is no prefix of another number
 
 
 def test_a_free_text_field_never_holds_its_own_description_or_name(tokenizer):
