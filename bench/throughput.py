@@ -6,13 +6,14 @@ the product's own prompts (documents decoded by the product's reader, the model'
 format), the same constraint, backend and sampling. Prints documents per second of each
 after the model loaded, their ratio, where the product's extra time goes, and:
 
-* constrained against unconstrained decoding, per output token (same prompts);
+* constrained against unconstrained decoding, per output token (same prompts, each answer as long as its
+  constrained one);
 * the share of output tokens the grammar forces (the answers replayed through
   llguidance's matcher, `compute_ff_tokens`): the ceiling of skipping them;
 * prompt tokens served from the prefix cache per document;
 * with `--ngram`, n-gram (prompt-lookup) speculative decoding in the raw engine;
-* with `--breakdown`, where the product's extra time goes: the raw engine under the product's own
-  per-document grammars with log-probabilities, the product's extractor in this process without Ray,
+* with `--breakdown`, where the product's extra time goes: the raw engine with log-probabilities, then
+  under the product's own per-document grammars with log-probabilities, the product's extractor in this process without Ray,
   and `fieldmill run --nulls keep` (no doubted null read again), each on the same documents.
 
     python bench/throughput.py [--count 64] [--schema invoice] [--model bundled] [--ngram] [--breakdown] [--work out/bench-throughput]
@@ -91,11 +92,24 @@ def _gpu() -> bool:
     return torch.cuda.is_available()
 
 
-def raw_generate(llm, prompts: list[str], regex: str | None, max_tokens: int) -> tuple[float, list]:
+def raw_generate(llm, prompts: list[str], regex: str | None, max_tokens: int, logprobs: int | None = None) -> tuple[float, list]:
     from vllm import SamplingParams
     from vllm.sampling_params import StructuredOutputsParams
 
-    params = SamplingParams(temperature=0.0, max_tokens=max_tokens, structured_outputs=StructuredOutputsParams(regex=regex) if regex else None)
+    params = SamplingParams(temperature=0.0, max_tokens=max_tokens, logprobs=logprobs,
+                            structured_outputs=StructuredOutputsParams(regex=regex) if regex else None)
+    started = time.perf_counter()
+    outputs = llm.generate(prompts, params, use_tqdm=False)
+    return time.perf_counter() - started, outputs
+
+
+def unconstrained_alike(llm, prompts: list[str], constrained) -> tuple[float, list]:
+    """The same prompts with no constraint, each decoding exactly as many tokens as its constrained answer did: the
+    same batch at every step, so that the ratio per output token is the constraint's own cost (an average cap for
+    all would end every request together, a better batch than the constrained run's, and count that as the cost)."""
+    from vllm import SamplingParams
+
+    params = [SamplingParams(temperature=0.0, max_tokens=max(1, len(o.outputs[0].token_ids)), ignore_eos=True) for o in constrained]
     started = time.perf_counter()
     outputs = llm.generate(prompts, params, use_tqdm=False)
     return time.perf_counter() - started, outputs
@@ -216,8 +230,7 @@ def main() -> None:
     constrained_s, outputs = raw_generate(llm, prompts, schema.constraint.regex, schema.constraint.max_output_tokens)
     steady_raw = len(prompts) / constrained_s
     out_tokens = sum(len(o.outputs[0].token_ids) for o in outputs)
-    cap = max(16, out_tokens // len(outputs))
-    free_s, free = raw_generate(llm, prompts, None, cap)
+    free_s, free = unconstrained_alike(llm, prompts, outputs)
     free_tokens = sum(len(o.outputs[0].token_ids) for o in free)
     cached = [r["cached_prompt_tokens"] for r in product["rows"] if r.get("cached_prompt_tokens") is not None]
     prompt_tokens = [r["prompt_tokens"] for r in product["rows"] if r.get("prompt_tokens")]
@@ -240,6 +253,7 @@ def main() -> None:
         print(f"prefix cache: {sum(cached) / len(cached):.0f} of {sum(prompt_tokens) / len(prompt_tokens):.0f} prompt tokens per document served from the cache")
     if args.breakdown:
         texts = corpus_texts(corpus)
+        logprobs_s, _ = raw_generate(llm, prompts, schema.constraint.regex, schema.constraint.max_output_tokens, logprobs=0)
         grammar_s = raw_document_grammars(llm, prompts, [text for _, text in texts], schema)
     del llm
     if args.breakdown:
@@ -248,7 +262,8 @@ def main() -> None:
         kept = product_run(corpus, work / f"out-{int(time.time())}-nulls-kept", args.schema, args.model, [*args.product_args.split(), "--nulls", "keep"])
         kept_s = kept["extract_s"] - kept["load_s"]
         print("where the product's time goes (s for all documents after the model loaded):")
-        print(f"  raw, the schema's regex {constrained_s:.1f}; raw, the product's per-document grammars and log-probabilities {grammar_s:.1f}")
+        print(f"  raw, the schema's regex {constrained_s:.1f}; with log-probabilities {logprobs_s:.1f}; the product's per-document grammars"
+              f" and log-probabilities {grammar_s:.1f}")
         print(f"  the product's extractor in this process, no Ray, nulls kept {alone_s:.1f}")
         print(f"  fieldmill run --nulls keep {kept_s:.1f}; fieldmill run (doubted nulls read again) {product['extract_s'] - product['load_s']:.1f}")
     if args.ngram:
