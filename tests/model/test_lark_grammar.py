@@ -244,6 +244,17 @@ def test_a_field_that_names_a_thing_is_never_exactly_an_amount_or_a_date_of_the_
             assert accepts(tokenizer, m, record("GB 982 7140", "1158.405"))  # the amount is no prefix of another number
 
 
+def test_a_document_of_whole_numbers_leaves_a_naming_field_free(tokenizer):
+    """A ticket printing only `3` (no amount with cents, no date): nothing to avoid, and the grammar is valid."""
+    from fieldmill.schema.hardening import harden
+    from fieldmill.schema.lark_grammar import document_grammar
+
+    hardened = harden({"type": "object", "properties": {"reference": {"type": "string", "description": "Booking reference"},
+                                                        "seats": {"type": "integer"}}})
+    m = matcher(tokenizer, document_grammar(hardened, "Booking reference TK-4821\nSeats: 3", spans=False, dates=True, numbers=True))
+    assert accepts(tokenizer, m, '{"reference":"TK-4821","seats":3}') and accepts(tokenizer, m, '{"reference":"3","seats":3}')
+
+
 def test_a_free_text_field_never_holds_its_own_description_or_name(tokenizer):
     """A receipt without a cashier: the model copied the question, `NAME OF THE CASHIER`; any case, with or without
     the description's full stop, is refused, while a value that only contains those words is not."""

@@ -255,7 +255,8 @@ class _Builder:
             texts = ["".join(map(_class_char, json.dumps(t, ensure_ascii=False)[1:-1])) for t in dict.fromkeys(texts)]
             padded = [t for t in texts if _PADDED_WHEN.search(t.replace("\\", ""))]
             alone = [t for t in texts if t not in padded]
-            self._avoid = "/" + "|".join(([f"{_PAD_BEFORE}(?:{'|'.join(padded)}){_PAD_AFTER}"] if padded else []) + alone) + "/"
+            either = ([f"{_PAD_BEFORE}(?:{'|'.join(padded)}){_PAD_AFTER}"] if padded else []) + alone
+            self._avoid = "/" + "|".join(either) + "/" if either else ""  # whole numbers only (`3 seats`): nothing to avoid
         return self._avoid
 
     def _own_label(self, node: dict[str, Any], name: str, description: str | None) -> str:
