@@ -76,7 +76,8 @@ def main() -> None:
         (kind, spec), = adapter.format_output_type(constraint.output_type()).items()
         return llguidance.LLMatcher(ll_tokenizer, serialize_guidance_grammar(kinds[kind], spec, True, False), log_level=1)
 
-    totals = {"schema's regex": [0.0, 0.0, 0], "per-document grammar": [0.0, 0.0, 0]}
+    regex, grammar = "schema's regex", "per-document grammar"
+    totals = {regex: [0.0, 0.0, 0], grammar: [0.0, 0.0, 0]}
     documents = 0
     for line in (corpus / "gold.jsonl").read_text(encoding="utf-8").splitlines():
         gold = json.loads(line)
@@ -84,7 +85,7 @@ def main() -> None:
         text = read_document(str(path.resolve()), gold["name"], path.stat().st_size, 1 << 26).text
         ids = answer_token_ids(tokenizer, answer_text(gold["record"], schema.hardened))
         documents += 1
-        for name, constraint in (("schema's regex", schema.constraint), ("per-document grammar", within_text(settings, question, text))):
+        for name, constraint in ((regex, schema.constraint), (grammar, within_text(settings, question, text))):
             started = time.perf_counter()
             built = matcher(constraint)
             build_s = time.perf_counter() - started
@@ -100,7 +101,7 @@ def main() -> None:
     for name, (build_s, mask_s, taken) in totals.items():
         per_token[name] = mask_s / max(taken, 1)
         print(f"| {name} | {build_s * 1000 / documents:.1f} | {per_token[name] * 1000:.3f} | {taken} |")
-    print(f"per-document grammar / schema's regex, mask per token: {per_token['per-document grammar'] / per_token['schema' + chr(39) + 's regex']:.2f}x")
+    print(f"{grammar} / {regex}, mask per token: {per_token[grammar] / per_token[regex]:.2f}x")
 
 
 if __name__ == "__main__":

@@ -35,13 +35,13 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from fieldmill.schema.constraint import exact_pattern, value_node
+from fieldmill.schema.grammar import JSON_STRING_CHAR, Repeat
 from fieldmill.schema.document_dates import ISO, PrintedDate, date_ask, field_words, iso_candidates, named_dates, printed_candidates, printed_dates
 from fieldmill.schema.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, PrintedNumber, decimal2_candidates, number_ask, number_candidates
 from fieldmill.schema.document_numbers import amount_texts, names_a_person, names_a_thing, printed_amount_candidates, printed_numbers
 from fieldmill.schema.document_signers import signer_ask, signer_title_ask, signers_and_titles
 from fieldmill.schema.patterns import pattern_body_regex
 
-_JSON_STRING_CHAR = r'([^"\\\x00-\x1f]|\\["\\\/bfnrt])'  # one character of a JSON string, escaped or not
 # What may pad an amount or a date that a naming field must not be: neither a letter nor a digit next to it, no letter
 # further out. Only an amount with cents or a date is excluded padded; a bare number (`0`, `15`) only alone.
 _PAD_BEFORE = r"[^A-Za-z0-9\u00C0-\u024F]*"
@@ -252,9 +252,9 @@ class _Builder:
             return ""
         if self._avoid is None:  # the same for every such field of the document: built once
             texts = amount_texts(self.printed.numbers) + [d.text for d in self.printed.dates] + iso_candidates(self.printed.dates)
-            texts = ["".join(map(_class_char, json.dumps(t, ensure_ascii=False)[1:-1])) for t in dict.fromkeys(texts)]
-            padded = [t for t in texts if _PADDED_WHEN.search(t.replace("\\", ""))]
-            alone = [t for t in texts if t not in padded]
+            padded, alone = [], []
+            for text in dict.fromkeys(texts):
+                (padded if _PADDED_WHEN.search(text) else alone).append("".join(map(_class_char, json.dumps(text, ensure_ascii=False)[1:-1])))
             either = ([f"{_PAD_BEFORE}(?:{'|'.join(padded)}){_PAD_AFTER}"] if padded else []) + alone
             self._avoid = "/" + "|".join(either) + "/" if either else ""  # whole numbers only (`3 seats`): nothing to avoid
         return self._avoid
@@ -327,11 +327,11 @@ class _Builder:
 
 
 def _json_string_body(low: int, high: int) -> str:
-    """What a JSON string of `low` to `high` characters holds between its quotes, as a Lark regex. Its length is a
-    repetition, never an intersection with `/.{low,high}/`: llguidance's lexer pays for an intersected length at every
-    token (a mask ~35x dearer on a 262k vocabulary, `bench/grammar_cost.py`); an escape counts as one character, as
-    in the schema's own regex and as `maxLength` counts."""
-    return f"/{_JSON_STRING_CHAR}{{{low},{high}}}/"
+    """What a JSON string of `low` to `high` characters holds between its quotes, as a Lark regex: the schema's own
+    regex for it (an escape is one character, as `maxLength` counts). A repetition, never an intersection with
+    `/.{low,high}/`: llguidance walks the whole vocabulary at every token of an intersected length (the per-document
+    grammar's mask cost 12.2x the schema regex's per token with it, 6.0x without: `bench/grammar_cost.py`)."""
+    return _regex_terminal(Repeat(JSON_STRING_CHAR, low, high).regex())
 
 
 def _matches(node: dict[str, Any], value: str) -> bool:
