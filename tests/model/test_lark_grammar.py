@@ -316,3 +316,33 @@ def test_a_naming_field_stopped_at_an_amount_can_always_go_on(tokenizer):
         assert m.consume_tokens(tokenizer.encode(prefix, add_special_tokens=False))
         allowed = np.frombuffer(m.compute_bitmask(), dtype=np.uint32)
         assert not m.get_error() and sum(bin(int(x)).count("1") for x in allowed) > 1000, (prefix, m.get_error()[:200])
+
+
+def test_a_code_asked_as_printed_is_one_the_document_prints_or_null(tokenizer):
+    """Diagnoses written without their ICD codes: the model wrote `C10`, `N00`, sure of itself. A patterned field that
+    asks for what is printed takes the document's texts matching its pattern, or null where it prints none; a patterned
+    field that says nothing of printing (it may ask the model to code) keeps its pattern."""
+    from fieldmill.schema.hardening import harden
+    from fieldmill.schema.lark_grammar import document_grammar
+
+    icd = r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$"
+    hardened = harden({"type": "object", "properties": {
+        "diagnoses": {"type": "array", "maxItems": 3, "items": {"type": "object", "properties": {
+            "description": {"type": "string", "maxLength": 60},
+            "code": {"type": ["string", "null"], "pattern": icd, "description": "ICD-10 code of the diagnosis if printed"}}}},
+        "coded": {"type": ["string", "null"], "pattern": icd, "description": "The ICD-10 code for the principal diagnosis"},
+    }})
+
+    def record(*codes, coded=None):
+        items = [{"description": "Sepsis", "code": code} for code in codes]
+        return json.dumps({"diagnoses": items, "coded": coded}, separators=(",", ":"))
+
+    printed = "Diagnoses: Sepsis (A41.9); Anemia D50.9.\nTemp 38.2, BP 120/80, ward B12X"
+    m = matcher(tokenizer, document_grammar(hardened, printed, spans=False, dates=True, numbers=True))
+    assert accepts(tokenizer, m, record("A41.9", "D50.9", None, coded="J18.9"))
+    assert not accepts(tokenizer, m, record("J18.9")) and not accepts(tokenizer, m, record("B12"))  # not printed; glued to X
+
+    unprinted = "Diagnoses: Sepsis, Anemia.\nTemp 38.2, discharged home"
+    m = matcher(tokenizer, document_grammar(hardened, unprinted, spans=False, dates=True, numbers=True))
+    assert accepts(tokenizer, m, record(None, None, coded="A41.9"))
+    assert not accepts(tokenizer, m, record("A41.9")) and not accepts(tokenizer, m, record("C10"))

@@ -17,9 +17,11 @@ as a `grammar` structured output):
   the document, quotes, backslashes and line breaks included.
 
 * **Values the document prints.** A date field takes one of the dates the document prints,
-  a number field one of its numbers and a signer field one of the lines under its closing
-  (`schema/document_dates.py`, `schema/document_numbers.py`, `schema/document_signers.py`), as literal
-  alternatives; the model still chooses which.
+  a number field one of its numbers, a signer field one of the lines under its closing and a
+  patterned field asking for a printed code one of the texts matching its pattern, or only null
+  where there is none (`schema/document_dates.py`, `schema/document_numbers.py`,
+  `schema/document_signers.py`, `schema/document_codes.py`), as literal alternatives; the model
+  still chooses which.
 
 Either kind of string is bounded by the field's `maxLength` in JSON characters, which is
 at most its length in characters, so the grammar's longest record is no longer than the
@@ -36,6 +38,7 @@ from typing import Any, Sequence
 
 from fieldmill.schema.constraint import exact_pattern, value_node
 from fieldmill.schema.grammar import JSON_STRING_CHAR, Repeat
+from fieldmill.schema.document_codes import code_ask, printed_codes
 from fieldmill.schema.document_dates import ISO, PrintedDate, date_ask, field_words, iso_candidates, named_dates, printed_candidates, printed_dates
 from fieldmill.schema.document_numbers import DECIMAL2, NUMBER, PRINTED_AMOUNT, PrintedNumber, decimal2_candidates, number_ask, number_candidates
 from fieldmill.schema.document_numbers import amount_texts, names_a_person, names_a_thing, printed_amount_candidates, printed_numbers
@@ -105,9 +108,11 @@ def stretch_grammar(values: Sequence[tuple[str, dict[str, Any], str]], tail: str
     answer's own text from the value before to the key; the field's name says what a value read from the document
     may be). `document`, `spans`, `dates`, `numbers`, `printed`: as `record_grammar`'s."""
     if printed is None:
+        read = numbers and document is not None
         printed = Printed(printed_dates(document) if dates and document is not None else [],
-                          printed_numbers(document) if numbers and document is not None else [],
-                          *(signers_and_titles(document) if numbers and document is not None else ([], [])))
+                          printed_numbers(document) if read else [],
+                          *(signers_and_titles(document) if read else ([], [])),
+                          codes=_codes(document, merged([asks(node, name) for _, node, name in values]).codes) if read else {})
     builder = _Builder(spans=spans and document is not None, printed=printed)
     parts = [part for lead, node, name in values for part in (_literal(lead), builder.value(node, "$", name))]
     start = " ".join(part for part in (*parts, _literal(tail)) if part)
@@ -133,6 +138,7 @@ class Asks:
     dates: bool
     numbers: bool
     signers: bool
+    codes: tuple[str, ...] = ()  # the patterns of the fields that ask for a printed code (`schema/document_codes.py`)
 
 
 def asks(hardened: dict[str, Any], name: str = "") -> Asks:
@@ -142,7 +148,9 @@ def asks(hardened: dict[str, Any], name: str = "") -> Asks:
                 dates=_any_leaf(hardened, lambda node, name, description: date_ask(name, description, node) is not None, name),
                 numbers=_any_leaf(hardened, lambda node, name, description: number_ask(name, description, node) is not None, name),
                 signers=_any_leaf(hardened, lambda node, name, description: signer_ask(name, description, node)
-                                  or signer_title_ask(name, description, node), name))
+                                  or signer_title_ask(name, description, node), name),
+                codes=tuple(dict.fromkeys(_leaves(hardened, lambda node, name, description: node["pattern"]
+                                                  if code_ask(name, description, node) else None, name))))
 
 
 def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates: bool, numbers: bool = False,
@@ -163,17 +171,38 @@ def document_stretch_grammar(values: Sequence[tuple[str, dict[str, Any], str]], 
     spans = spans and asked.free_text
     signers = numbers and asked.signers
     dates = dates and (asked.naming or asked.dates)
+    codes = _codes(document, asked.codes) if numbers else {}
     numbers = numbers and (asked.naming or asked.numbers)
     printed = Printed(printed_dates(document) if dates else [], printed_numbers(document) if numbers else [],
-                      *(signers_and_titles(document) if signers else ([], [])))
-    if not (spans or printed.dates or printed.numbers or printed.signers or printed.titles):
+                      *(signers_and_titles(document) if signers else ([], [])), codes=codes)
+    if not (spans or printed.dates or printed.numbers or printed.signers or printed.titles or printed.codes):
         return None
     return stretch_grammar(values, tail, document, spans=spans, printed=printed)
 
 
 def merged(each: Sequence[Asks]) -> Asks:
     """What several values ask, together."""
-    return Asks(*(any(getattr(a, kind) for a in each) for kind in ("free_text", "naming", "dates", "numbers", "signers")))
+    return Asks(*(any(getattr(a, kind) for a in each) for kind in ("free_text", "naming", "dates", "numbers", "signers")),
+                codes=tuple(dict.fromkeys(pattern for a in each for pattern in a.codes)))
+
+
+def _codes(document: str, patterns: Sequence[str]) -> dict[str, list[str]]:
+    """The codes `document` prints for each pattern that can be searched for (`schema/document_codes.py`)."""
+    found = {pattern: printed_codes(document, pattern) for pattern in patterns}
+    return {pattern: codes for pattern, codes in found.items() if codes is not None}
+
+
+def _leaves(node: dict[str, Any], pick, name: str = "", description: str | None = None) -> list:
+    """What `pick(leaf, field name, field description)` gives for each leaf under `node` (None: nothing), as `_any_leaf` walks."""
+    description = node.get("description", description)
+    if "anyOf" in node:
+        return [found for o in node["anyOf"] for found in _leaves(o, pick, name, description)]
+    if node.get("type") == "array":
+        return _leaves(node["items"], pick, name, description)
+    if node.get("type") == "object":
+        return [found for key, sub in node.get("properties", {}).items() for found in _leaves(sub, pick, key, None)]
+    found = pick(node, name, description)
+    return [] if found is None else [found]
 
 
 def _any_leaf(node: dict[str, Any], test, name: str = "", description: str | None = None) -> bool:
@@ -197,6 +226,7 @@ class Printed:
     numbers: list[PrintedNumber]
     signers: list[str] = field(default_factory=list)  # the lines under the closing of a letter (`schema/document_signers.py`)
     titles: list[str] = field(default_factory=list)  # the signer's title among them
+    codes: dict[str, list[str]] = field(default_factory=dict)  # per pattern asked as printed, the texts matching it (none: null)
 
 
 class _Builder:
@@ -240,6 +270,14 @@ class _Builder:
         fits = [v for v in strings if node.get("minLength", 0) <= len(v) <= node.get("maxLength", len(v)) and _matches(node, v)]
         return [json.dumps(v, ensure_ascii=False) for v in fits]
 
+    def _codes(self, node: dict[str, Any], name: str, description: str | None) -> list[str] | None:
+        """The JSON texts a field asking for a printed code may take in this document (empty: none, the field is null),
+        or None when it is not such a field or the document was not read for its pattern."""
+        if not self.printed.codes or not code_ask(name, description, node) or node["pattern"] not in self.printed.codes:
+            return None
+        fits = [v for v in self.printed.codes[node["pattern"]] if node.get("minLength", 0) <= len(v) <= node.get("maxLength", len(v))]
+        return [json.dumps(v, ensure_ascii=False) for v in fits]
+
     def _avoided(self, node: dict[str, Any], name: str, description: str | None) -> str:
         """What a field that names or identifies something must not be in a document that prints amounts or
         dates, as a Lark regex (empty: nothing): one of its amounts or dates, alone or, for an amount with cents or a
@@ -280,6 +318,7 @@ class _Builder:
 
     def _special(self, node: dict[str, Any], name: str, description: str | None) -> bool:  # a leaf the regex cannot say
         return (_intersected(node) or (self.spans and is_free_text(node)) or bool(self._choices(node, name, description))
+                or self._codes(node, name, description) is not None
                 or bool(self._avoided(node, name, description)) or self._person(node, name, description)
                 or bool(self._own_label(node, name, description)))
 
@@ -293,9 +332,11 @@ class _Builder:
             options = list(enumerate(node["anyOf"]))
             if self.printed.titles and any(signer_title_ask(name, description, o) for _, o in options):
                 options = [(i, o) for i, o in options if o.get("type") != "null"]  # a title printed under the name is stated
+            if any(o.get("type") == "null" for _, o in options):  # a code the document does not print is null
+                options = [(i, o) for i, o in options if self._codes(o, name, description) != []]
             return "(" + " | ".join(self.value(o, f"{path}|{i}", name, description) for i, o in options) + ")"
         kind = node.get("type")
-        choices = self._choices(node, name, description)
+        choices = self._choices(node, name, description) or self._codes(node, name, description)
         if choices:
             return self.terminal(" | ".join(json.dumps(text, ensure_ascii=False) for text in choices))
         if kind == "string":
