@@ -21,6 +21,7 @@ from typing import Any
 DOCUMENT = "document"  # the column of a Ray Data row that carries its Document
 WINDOW = "window"  # the column that carries the Window one request reads
 ENGINE_LOAD_S = "engine_load_s"  # the column of an extractor's rows: how long its engine took to load (the run's timings)
+ENGINE_READY_AT = "engine_ready_at"  # ... and when (seconds since the epoch) it was ready: the run's steady state starts there
 
 
 @dataclass(frozen=True)
@@ -118,4 +119,4 @@ def whole(document: Document) -> Window:
     return Window(text=document.text)
 
 
-__all__ = ["DOCUMENT", "WINDOW", "ENGINE_LOAD_S", "Source", "Document", "Window", "Spare", "whole"]
+__all__ = ["DOCUMENT", "WINDOW", "ENGINE_LOAD_S", "ENGINE_READY_AT", "Source", "Document", "Window", "Spare", "whole"]

@@ -193,6 +193,7 @@ def test_s3_faults_are_retried_and_an_unreadable_document_is_one_failed_row(tmp_
     assert doomed["status"] == "failed" and doomed["reason"] == "read_error" and "SlowDown" in doomed["error"]
     assert all(r["status"] == "compliant" for r in rows if r is not doomed)
     assert "read_error 1" in summary_line(result.stdout, "failed")
+    assert "after the first worker's model was ready" in summary_line(result.stdout, "steady")  # the steady state, start-up apart
 
 
 @pytest.mark.s3

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from fieldmill import documents
-from fieldmill.document import DOCUMENT, ENGINE_LOAD_S, WINDOW, Document, Window, whole
+from fieldmill.document import DOCUMENT, ENGINE_LOAD_S, ENGINE_READY_AT, WINDOW, Document, Window, whole
 from fieldmill.engines import Engine, create_engine
 from fieldmill.extract import trust
 from fieldmill.extract.answer import ANSWER, Answer
@@ -123,6 +123,7 @@ class Extractor:
             )
         self.max_prompt_tokens = overhead + min(room, settings.max_doc_tokens or room)
         self.load_s = time.perf_counter() - started
+        self.ready_at = time.time()
         if self.engines is not None:
             self.engines.opened.remote(*_this_process())
         # Ray Data lets the UDF go at the actor's graceful end (`__ray_shutdown__`), and Ray kills the worker's
@@ -162,7 +163,8 @@ class Extractor:
         # The document passes through as it came; the driver needs the window's place, not its text: it merges answers,
         # never reads windows again.
         return {DOCUMENT: list(batch[DOCUMENT]), WINDOW: [replace(w, text="", reserve=()).to_bytes() for w in windows],
-                ANSWER: [a.to_bytes() for a in answers], ENGINE_LOAD_S: [self.load_s] * len(answers)}
+                ANSWER: [a.to_bytes() for a in answers], ENGINE_LOAD_S: [self.load_s] * len(answers),
+                ENGINE_READY_AT: [self.ready_at] * len(answers)}
 
     async def warm_prefix(self) -> None:
         """Prefill the schema's part of the prompt once, alone, before the first batch: every prompt of the run

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from fieldmill.document import DOCUMENT, ENGINE_LOAD_S, WINDOW, Document, Window
+from fieldmill.document import DOCUMENT, ENGINE_LOAD_S, ENGINE_READY_AT, WINDOW, Document, Window
 from fieldmill.documents import TRANSIENT
 from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.schema.hardening import non_null_options
@@ -182,6 +182,7 @@ class Finished:
     answer: Answer
     chunks: int = 1  # requests its windows took: the windows read, and those read again
     engine_load_s: float = 0.0  # how long the engine that read it took to load (the run's timings)
+    engine_ready_at: float | None = None  # when that engine was ready (seconds since the epoch)
 
 
 class WindowAssembler:
@@ -200,15 +201,16 @@ class WindowAssembler:
         """An actor's output row (`DOCUMENT`, `WINDOW`, `ANSWER`) -> its document finished, or None while its other windows are out."""
         document, window, answer = Document.from_bytes(row[DOCUMENT]), Window.from_bytes(row[WINDOW]), Answer.from_bytes(row[ANSWER])
         load_s = float(row.get(ENGINE_LOAD_S) or 0.0)
+        ready_at = float(row[ENGINE_READY_AT]) if row.get(ENGINE_READY_AT) else None
         if window.count <= 1:
-            return Finished(document, answer, 1, load_s)
+            return Finished(document, answer, 1, load_s, ready_at)
         key = (document.source.uri, document.source.etag)
         bucket = self.pending.setdefault(key, {})
         bucket[window.index] = (document, window, answer)
         if len(bucket) < window.count:
             return None
         del self.pending[key]
-        return replace(self.assemble([bucket[i] for i in range(window.count)]), engine_load_s=load_s)
+        return replace(self.assemble([bucket[i] for i in range(window.count)]), engine_load_s=load_s, engine_ready_at=ready_at)
 
     def assemble(self, windows: list[tuple[Document, Window, Answer]]) -> Finished:
         """A document's windows, each with its answer -> the document with one answer: theirs merged and validated as one record."""

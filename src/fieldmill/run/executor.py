@@ -228,7 +228,12 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
             writer.flush()
         finally:
             progress.close()
-        timings["extract_wall_s"] = time.time() - extract_started
+        extract_ended = time.time()
+        timings["extract_wall_s"] = extract_ended - extract_started
+        ready_at = timings.pop("engine_ready_at", None)
+        if ready_at is not None:  # Ray's start, the worker's, the model's load; then the documents, at the engine's pace
+            timings["start_s"] = min(max(ready_at - extract_started, 0.0), timings["extract_wall_s"])
+            timings["after_load_s"] = timings["extract_wall_s"] - timings["start_s"]
     timings["write_s"] = writer.write_s
 
     ended = time.time()
@@ -276,6 +281,8 @@ def settle(window: dict[str, Any], assembler: WindowAssembler, writer: PartWrite
         return None
     timings["read_s"] += finished.document.read_s
     timings["engine_load_s"] = max(timings["engine_load_s"], finished.engine_load_s)
+    if finished.engine_ready_at:  # the first engine ready starts the steady state
+        timings["engine_ready_at"] = min(timings.get("engine_ready_at") or finished.engine_ready_at, finished.engine_ready_at)
     try:
         return writer.add(finished)
     except (storage.StorageError, OSError):

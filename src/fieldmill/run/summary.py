@@ -33,6 +33,9 @@ def print_summary(result) -> None:
     if t.get("extract_wall_s"):
         lines.insert(-1, f"  time         listing {t['list_s']:.1f} s, reading+decoding {t['read_s']:.1f} s (in tasks), model load {t['engine_load_s']:.1f} s,"
                          f" extraction {t['extract_wall_s']:.1f} s wall, writing {t['write_s']:.2f} s")
+    if t.get("after_load_s") and result.processed:
+        lines.insert(-1, f"  steady       {result.processed / t['after_load_s']:.3f} documents/s over {t['after_load_s']:.1f} s after the first worker's model was ready"
+                         f" ({t['start_s']:.1f} s to start Ray, the worker and the model)")
     if manifest.get("cost") and result.processed:
         from fieldmill.run.cost import describe
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import ray
 
-from fieldmill.document import DOCUMENT, ENGINE_LOAD_S, WINDOW, Document, Source, Window
+from fieldmill.document import DOCUMENT, ENGINE_LOAD_S, ENGINE_READY_AT, WINDOW, Document, Source, Window
 from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.run import executor as pipeline
 from fieldmill.run.store import Run
@@ -91,7 +91,8 @@ def test_the_driver_writes_a_document_that_merging_or_typing_its_row_raises_for_
 
     def row(uri: str, answer: Answer, window: Window = Window()) -> dict:
         document = Document(Source(uri, "k", "e", 1), read_s=0.5)
-        return {DOCUMENT: document.to_bytes(), WINDOW: window.to_bytes(), ANSWER: answer.to_bytes(), ENGINE_LOAD_S: 3.0}
+        return {DOCUMENT: document.to_bytes(), WINDOW: window.to_bytes(), ANSWER: answer.to_bytes(), ENGINE_LOAD_S: 3.0,
+                ENGINE_READY_AT: 1000.0 + len(uri)}
 
     def broken(windows):
         raise KeyError("window_index")
@@ -105,5 +106,6 @@ def test_the_driver_writes_a_document_that_merging_or_typing_its_row_raises_for_
     assert (merged["status"], merged["reason"]) == ("failed", STEP_ERROR) and "merging its windows raised KeyError" in merged["error"]
     assert (untyped["status"], untyped["reason"]) == ("failed", STEP_ERROR) and "writing its row raised" in untyped["error"]
     assert fine["reason"] == "empty" and timings["engine_load_s"] == 3.0 and timings["read_s"] == 0.5 * 3
+    assert timings["engine_ready_at"] == 1000.0 + len("/d/odd.txt")  # the first engine ready: the steady state's start
     writer.flush()
     assert writer.rows_written == 3  # every document one row, the run went on
