@@ -228,8 +228,7 @@ def _run(config: RunConfig, schema: LoadedSchema, model_id: str, store: RunStore
             writer.flush()
         finally:
             progress.close()
-        extract_ended = time.time()
-        timings["extract_wall_s"] = extract_ended - extract_started
+        timings["extract_wall_s"] = time.time() - extract_started
         ready_at = timings.pop("engine_ready_at", None)
         if ready_at is not None:  # Ray's start, the worker's, the model's load; then the documents, at the engine's pace
             timings["start_s"] = min(max(ready_at - extract_started, 0.0), timings["extract_wall_s"])

@@ -20,11 +20,11 @@ import functools
 import re
 from typing import Any
 
-from fieldmill.schema.document_dates import date_ask
+from fieldmill.schema.document_dates import ASKS_PRINTED, date_ask
 from fieldmill.schema.document_numbers import number_ask
 
-_SAYS_PRINTED = re.compile(r"\bprint(?:ed|s)?\b|\bas (?:it is |it's )?(?:written|shown|stated|it appears|appears|on the)\b|\bverbatim\b"
-                           r"|\bexactly\b|\bif (?:any|present|shown|stated|given|listed|available)\b", re.IGNORECASE)
+# What a date field's description says to ask for the printed form (`document_dates`), and what a code's adds: it may be absent.
+_SAYS_PRINTED = re.compile(rf"{ASKS_PRINTED.pattern}|\bprint(?:ed|s)?\b|\bif (?:any|present|shown|stated|given|listed|available)\b", re.IGNORECASE)
 # More distinct matches than this: the pattern is a shape many words take (`^[A-Z]+$`), not a code's.
 MAX_CODES = 64
 _ANCHORS = re.compile(r"^(?:\^|\\A)|(?<!\\)(?:\$|\\Z|\\z)$")

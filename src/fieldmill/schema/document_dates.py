@@ -175,7 +175,7 @@ _DATE_WORDS = re.compile(r"(?<!candi)(?<!vali)(?<!up)(?<!man)(?<!accommo)date|\b
 _STARTS_WITH_A_DATE = re.compile(r"\s*(?:the\s+|a\s+)?(?:\w+\s+)?(?:date|day)\b", re.IGNORECASE)
 _DATE_SHAPE = re.compile(r"yyyy|dd[/.-]mm|mm[/.-]dd", re.IGNORECASE)
 _ASKS_ISO = re.compile(r"yyyy-mm-dd|iso[ -]?8601|\biso\b", re.IGNORECASE)
-_ASKS_PRINTED = re.compile(r"as (?:it is |it's )?(?:printed|written|shown|stated|it appears|appears|on the)|exactly|verbatim|keep the format"
+ASKS_PRINTED = re.compile(r"as (?:it is |it's )?(?:printed|written|shown|stated|it appears|appears|on the)|exactly|verbatim|keep the format"
                            r"|same format|original format|\bas is\b", re.IGNORECASE)
 _ISO_EXAMPLE = "2019-03-14"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -203,7 +203,7 @@ def date_ask(name: str, description: str | None, node: dict[str, Any]) -> str | 
         return None
     if _ASKS_ISO.search(description):
         return ISO
-    if _ASKS_PRINTED.search(description):
+    if ASKS_PRINTED.search(description):
         return PRINTED
     if examples and all(_ISO_DATE.fullmatch(example.text) for example in examples):
         return ISO  # "e.g. 2019-03-14"
@@ -263,4 +263,4 @@ def named_dates(dates: list[PrintedDate], name: str, description: str | None) ->
     return named if named and len(named) < len(dates) else dates
 
 
-__all__ = ["named_dates", "label_of", "field_words", "PrintedDate", "printed_dates", "numeric_order", "DAY_FIRST", "MONTH_FIRST", "iso_candidates", "printed_candidates", "date_ask", "ISO", "PRINTED"]
+__all__ = ["named_dates", "label_of", "field_words", "PrintedDate", "printed_dates", "numeric_order", "DAY_FIRST", "MONTH_FIRST", "iso_candidates", "printed_candidates", "date_ask", "ISO", "PRINTED", "ASKS_PRINTED"]

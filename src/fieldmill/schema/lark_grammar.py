@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from fieldmill.schema.constraint import exact_pattern, value_node
 from fieldmill.schema.grammar import JSON_STRING_CHAR, Repeat
@@ -112,7 +112,7 @@ def stretch_grammar(values: Sequence[tuple[str, dict[str, Any], str]], tail: str
         printed = Printed(printed_dates(document) if dates and document is not None else [],
                           printed_numbers(document) if read else [],
                           *(signers_and_titles(document) if read else ([], [])),
-                          codes=_codes(document, merged([asks(node, name) for _, node, name in values]).codes) if read else {})
+                          codes=_codes(document, [p for _, node, name in values for p in code_patterns(node, name)]) if read else {})
     builder = _Builder(spans=spans and document is not None, printed=printed)
     parts = [part for lead, node, name in values for part in (_literal(lead), builder.value(node, "$", name))]
     start = " ".join(part for part in (*parts, _literal(tail)) if part)
@@ -149,8 +149,12 @@ def asks(hardened: dict[str, Any], name: str = "") -> Asks:
                 numbers=_any_leaf(hardened, lambda node, name, description: number_ask(name, description, node) is not None, name),
                 signers=_any_leaf(hardened, lambda node, name, description: signer_ask(name, description, node)
                                   or signer_title_ask(name, description, node), name),
-                codes=tuple(dict.fromkeys(_leaves(hardened, lambda node, name, description: node["pattern"]
-                                                  if code_ask(name, description, node) else None, name))))
+                codes=code_patterns(hardened, name))
+
+
+def code_patterns(hardened: dict[str, Any], name: str = "") -> tuple[str, ...]:
+    """The patterns of the fields under `hardened` that ask for a code as printed (`schema/document_codes.py`), each once."""
+    return tuple(dict.fromkeys(leaf["pattern"] for leaf, field, description in _leaves(hardened, name) if code_ask(field, description, leaf)))
 
 
 def document_grammar(hardened: dict[str, Any], document: str, spans: bool, dates: bool, numbers: bool = False,
@@ -192,30 +196,25 @@ def _codes(document: str, patterns: Sequence[str]) -> dict[str, list[str]]:
     return {pattern: codes for pattern, codes in found.items() if codes is not None}
 
 
-def _leaves(node: dict[str, Any], pick, name: str = "", description: str | None = None) -> list:
-    """What `pick(leaf, field name, field description)` gives for each leaf under `node` (None: nothing), as `_any_leaf` walks."""
+def _leaves(node: dict[str, Any], name: str = "", description: str | None = None) -> Iterator[tuple[dict[str, Any], str, str | None]]:
+    """Each leaf under `node` with its field's name and description (a field's description sits on its anyOf, not
+    always on its options, so it is carried down), lazily: a test over them stops at the first that holds."""
     description = node.get("description", description)
     if "anyOf" in node:
-        return [found for o in node["anyOf"] for found in _leaves(o, pick, name, description)]
-    if node.get("type") == "array":
-        return _leaves(node["items"], pick, name, description)
-    if node.get("type") == "object":
-        return [found for key, sub in node.get("properties", {}).items() for found in _leaves(sub, pick, key, None)]
-    found = pick(node, name, description)
-    return [] if found is None else [found]
+        for option in node["anyOf"]:
+            yield from _leaves(option, name, description)
+    elif node.get("type") == "array":
+        yield from _leaves(node["items"], name, description)
+    elif node.get("type") == "object":
+        for key, sub in node.get("properties", {}).items():
+            yield from _leaves(sub, key, None)
+    else:
+        yield node, name, description
 
 
 def _any_leaf(node: dict[str, Any], test, name: str = "", description: str | None = None) -> bool:
-    """Whether `test(leaf, field name, field description)` holds for a leaf under `node` (a field's
-    description sits on its anyOf, not always on its options, so it is carried down)."""
-    description = node.get("description", description)
-    if "anyOf" in node:
-        return any(_any_leaf(o, test, name, description) for o in node["anyOf"])
-    if node.get("type") == "array":
-        return _any_leaf(node["items"], test, name, description)
-    if node.get("type") == "object":
-        return any(_any_leaf(sub, test, key, None) for key, sub in node.get("properties", {}).items())
-    return test(node, name, description)
+    """Whether `test(leaf, field name, field description)` holds for a leaf under `node`."""
+    return any(test(*leaf) for leaf in _leaves(node, name, description))
 
 
 @dataclass(frozen=True)
