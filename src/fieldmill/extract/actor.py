@@ -29,6 +29,7 @@ from fieldmill.extract.confidence import field_confidence
 from fieldmill.extract.doubted import (NULLS_REREAD, Continuation, accepted, continuations, doubted_nulls, field_schema, joined, pieces, stretches,
                                       with_json_values, without_null)
 from fieldmill.extract.evidence import DocumentIndex, ground
+from fieldmill.extract.item_rows import stray_cuts
 from fieldmill.extract.printed import printed_forms, with_printed
 from fieldmill.extract.repair import bounded, bounded_by_text, list_cuts
 from fieldmill.extract.retrieval import field_group
@@ -243,12 +244,33 @@ class Extractor:
             if attempt == 0:
                 bound = self._bounded(result, text, constraint)
         chosen = replace(result if result.status != NONCOMPLIANT else best, **spent.costs(), attempts=attempt + 1)
+        if window.count == 1 and question.hardened is self.schema.hardened and chosen.record is not None:
+            chosen = await self._lists_ended(document, window, question, chosen, prompt_ids)
         if self.settings.nulls == NULLS_REREAD and window.count == 1 and question.hardened is self.schema.hardened \
                 and chosen.record is not None:
             chosen = await self._reread_nulls(document, window, chosen, prompt_ids)
         if window.reserve and chosen.record is not None:
             chosen = await self._second_pass(document, window, chosen)
         return replace(chosen, latency_s=time.perf_counter() - started)
+
+    async def _lists_ended(self, document: Document, window: Window, question: Question, result: Answer,
+                           prompt_ids: list[int]) -> Answer:
+        """The answer decoded again (greedily) with each list ended before its first stray item (`item_rows`), when
+        one has strays: kept when the rules refuse it no more than the first, else the first (with the second's costs)."""
+        cuts = stray_cuts(result.record, self.schema.hardened, window.text)
+        if not cuts:
+            return result
+        started = time.perf_counter()
+        try:
+            generation = await self._generate(prompt_ids, self._bounded_to(cuts, window.text), {})
+        except Exception as exc:  # noqa: BLE001 - the first answer stands
+            log.warning("%s: reading again with its lists ended failed: %s: %s", document.uri, type(exc).__name__, exc)
+            return result
+        again = self._result(generation, started, document, window, question)
+        spent = result.plus_costs(generation)
+        if again.record is None or again.error_count > result.error_count:
+            return spent
+        return replace(again, **spent.costs(), attempts=result.attempts)
 
     async def _second_pass(self, document: Document, window: Window, result: Answer) -> Answer:
         """The fields this window reads last and left null, read again in their next-ranked windows (`Window.reserve`,
@@ -414,8 +436,10 @@ class Extractor:
     def _bounded(self, result: Answer, text: str, constraint):
         """The constraint with each list the rules refused from item k on bounded to k items, or None."""
         cuts = list_cuts(list(result.errors), self.schema.hardened)
-        if not cuts:
-            return None
+        return self._bounded_to(cuts, text) if cuts else None
+
+    def _bounded_to(self, cuts: dict[str, int], text: str):
+        """The document's constraint with each list in `cuts` holding exactly that many items."""
         schema = bounded(self.schema.hardened, cuts)
         schema = bounded_by_text(schema, text) or schema
         return self._for_document(build_constraint(schema), schema, text, self._questions[()].asked)  # bounds change no field's kind

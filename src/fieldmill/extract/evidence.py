@@ -35,6 +35,8 @@ from typing import Any, Iterator
 FUZZY_MIN_SCORE = 90.0
 FUZZY_MIN_CHARS = 4
 _NUMBER = re.compile(r"(?<![\w])[-+]?\d{1,3}(?:[ ,.'\u00a0\u202f]\d{3})+(?:[.,]\d+)?(?!\d)|(?<![\w])[-+]?\d+(?:[.,]\d+)?(?!\d)")
+_SPACE_GROUP = re.compile(r"[ \u00a0\u202f]")
+_SPACED_PART = re.compile(r"[^ \u00a0\u202f]+")
 _ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 
@@ -126,9 +128,15 @@ class DocumentIndex:
         return self.span(start, end) if end > start else None
 
     def numbers(self) -> list[tuple[int, int, set[Decimal]]]:
-        """Every number printed in the text: (start, end, the values it can be read as)."""
+        """Every number printed in the text: (start, end, the values it can be read as). A number grouped by spaces
+        is also each of its parts (`10 157.12` in a table row is 10157.12, or a quantity of 10 and a price of 157.12)."""
         if self._numbers is None:
-            self._numbers = [(m.start(), m.end(), number_readings(m.group())) for m in _NUMBER.finditer(self.text)]
+            self._numbers = []
+            for m in _NUMBER.finditer(self.text):
+                self._numbers.append((m.start(), m.end(), number_readings(m.group())))
+                if _SPACE_GROUP.search(m.group()):
+                    self._numbers.extend((m.start() + p.start(), m.start() + p.end(), number_readings(p.group()))
+                                         for p in _SPACED_PART.finditer(m.group()))
         return self._numbers
 
 

@@ -243,3 +243,33 @@ def test_the_confidence_follows_the_calibration_stored_with_the_engines_model(tm
         result = asyncio.run(Extractor(ExtractionSettings(retries=0), "invoice", engine=engine).extract(Document.of_text("/d/a.txt", "INVOICE ...")))
         confidences.append(set(result.confidence.values()))
     assert confidences[1] == {round(1 / (1 + 2.718281828459045 ** 3), 6)} and confidences[0] != confidences[1]
+
+
+def test_a_list_that_runs_past_the_documents_rows_is_decoded_again_ended_before_its_stray():
+    """The rules accept a third 'item' made of the heading `Totals` and a line's amount printed seven lines above it;
+    no row of the document prints them together (`extract/item_rows`): the answer is decoded again, greedily, under a
+    constraint that allows exactly the two items printed as rows, and that answer is the one kept."""
+    import re
+
+    text = ("INVOICE RX-2207\nCordless drill 2 45.00 20% 90.00\nDelivery and set-up 1.5 hours 30.00 20% 45.00\n"
+            "Thank you for your order.\nPayment within 30 days.\nBank account 12345678, sort code 20-00-00.\n"
+            "Questions? Call us.\nTotals\nTotal 162.00\n")
+    stray = {"description": "Totals", "quantity": 1, "unit": None, "unit_price": 90.0, "tax_rate_percent": 20, "amount": 90.0}
+    runaway = copy.deepcopy(VALID)
+    runaway["line_items"] = VALID["line_items"] + [stray]
+    runaway.update(subtotal=225.0, tax_total=45.0, total=270.0, amount_due=270.0)  # its sums agree: the rules accept it
+    engine = ScriptedEngine([runaway, VALID])
+    extractor = Extractor(ExtractionSettings(retries=2), "invoice", engine=engine)
+    result = asyncio.run(extractor.extract(Document.of_text("/docs/a.txt", text)))
+    assert len(engine.calls) == 2 and engine.calls[1] == (0.0, None)
+    assert result.status == "compliant" and len(result.record["line_items"]) == 2 and result.attempts == 1
+    assert result.completion_tokens == 200  # both decodings are counted
+    second = re.compile(engine.constraints[1].regex)
+    assert second.fullmatch(json.dumps(VALID, separators=(",", ":")))
+    assert not second.fullmatch(json.dumps(runaway, separators=(",", ":")))
+
+
+def test_items_printed_as_rows_are_decoded_once():
+    text = "INVOICE RX-2207\nCordless drill 2 45.00 20% 90.00\nDelivery and set-up 1.5 hours 30.00 20% 45.00\nTotal 162.00\n"
+    result, calls = extract([VALID], retries=2, text=text)
+    assert result.status == "compliant" and len(calls) == 1

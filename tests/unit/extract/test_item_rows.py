@@ -1,0 +1,71 @@
+"""Where a list's items are printed: the items a model wrote past the end of a document's list (`extract/item_rows`)."""
+
+import datetime as dt
+from decimal import Decimal
+
+from fieldmill.extract.evidence import DocumentIndex
+from fieldmill.extract.item_rows import stray_cuts
+from fieldmill.schema.load import load_schema
+
+MEDICAL = load_schema("medical_record").hardened
+INVOICE = load_schema("invoice").hardened
+CONTRACT = load_schema("legal_contract").hardened
+
+SUMMARY = """Laboratory results
+Creatinine 1.16 mg/dL
+Glucose 176 mg/dL (H)
+
+Discharge
+Condition at discharge Stable
+Discharged to Home
+
+Discharge medications
+Metformin 500 mg PO twice daily
+Atorvastatin 40 mg PO at bedtime
+"""
+
+
+def lab(test, value, unit, flag=None):
+    return {"test": test, "value": value, "unit": unit, "flag": flag}
+
+
+def test_an_item_whose_values_are_printed_but_never_together_ends_the_list():
+    record = {"lab_results": [lab("Creatinine", 1.16, "mg/dL"), lab("Glucose", 176.0, "mg/dL", "high"),
+                              lab("Discharge", 500.0, "mg/dL")]}  # a heading, a dose four lines below it, the labs' unit
+    assert stray_cuts(record, MEDICAL, SUMMARY) == {"lab_results": 2}
+
+
+def test_the_previous_row_again_under_another_name_ends_the_list():
+    record = {"lab_results": [lab("Creatinine", 1.16, "mg/dL"), lab("Glucose", 176.0, "mg/dL"), lab("H", 176.0, "mg/dL")]}
+    assert stray_cuts(record, MEDICAL, SUMMARY) == {"lab_results": 2}
+
+
+def test_rows_as_printed_are_kept_and_a_value_printed_nowhere_does_not_end_a_list():
+    record = {"lab_results": [lab("Creatinine", 1.16, "mg/dL"), lab("Glucose", 176.0, "mg/dL", "high")],
+              "discharge_medications": [{"name": "Metformin", "dose": "500 mg", "route": "oral", "frequency": "twice daily"},
+                                        {"name": "Atorvastatin", "dose": "40 mg", "route": "oral", "frequency": "nightly"}]}
+    assert stray_cuts(record, MEDICAL, SUMMARY) == {}  # `nightly` is not printed: the item still has its row
+
+
+def test_a_table_row_with_single_spaces_between_its_numbers_is_a_row():
+    text = "Items\nForklift rental 10 157.12 0% 1571.20\nCloud hosting 7 418.73 0 2931.11\n\nTotals\nSubtotal 4502.31\n"
+    items = [{"description": "Forklift rental", "quantity": Decimal(10), "unit": None, "unit_price": Decimal("157.12"),
+              "tax_rate_percent": Decimal(0), "amount": Decimal("1571.20")},
+             {"description": "Cloud hosting", "quantity": Decimal(7), "unit": None, "unit_price": Decimal("418.73"),
+              "tax_rate_percent": Decimal(0), "amount": Decimal("2931.11")}]
+    assert stray_cuts({"line_items": items}, INVOICE, text) == {}
+    numbers = {value for _, _, readings in DocumentIndex(text).numbers() for value in readings}
+    assert {Decimal(10), Decimal("157.12"), Decimal(7), Decimal("418.73")} <= numbers  # `10 157.12` is also its two parts
+
+
+def test_signature_blocks_of_four_lines_are_rows():
+    text = ("SIGNATURES\nFor Acme GmbH:\nBy: Mirja Cichorius\nTitle: CEO\nDate: June 30, 2025\n"
+            "For Beta AG:\nBy: Felix Trubin\nTitle: Chief Executive Officer\nDate: June 30, 2025\n")
+    signatories = [{"name": "Mirja Cichorius", "title": "CEO", "party": "Acme GmbH", "signed_date": dt.date(2025, 6, 30)},
+                   {"name": "Felix Trubin", "title": "Chief Executive Officer", "party": "Beta AG", "signed_date": dt.date(2025, 6, 30)}]
+    assert stray_cuts({"signatories": signatories}, CONTRACT, text) == {}
+
+
+def test_lists_of_strings_and_single_items_are_not_judged():
+    record = {"lab_results": [lab("Discharge", 500.0, "mg/dL")], "medications_stopped": ["Creatinine", "Discharge"]}
+    assert stray_cuts(record, MEDICAL, SUMMARY) == {}
