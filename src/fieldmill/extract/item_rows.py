@@ -7,7 +7,8 @@ of a list of objects are the rows of a table or a block: the values an item copi
 texts, numbers and dates) are printed within a few neighbouring lines (`ROW_LINES`). An item whose values are
 all printed, but never together, or one found only on the row of the item before it with that item's numbers,
 was not printed as an item: it is a *stray*, and the list is taken to end before the first one (not the first
-item: `stray_cuts`). The answer is then decoded again with the list bounded to that many items
+item, and only in a list whose first item is a row: a text layer that reads a table a column at a time prints
+no item as one). The answer is then decoded again with the list bounded to that many items
 (`repair.bounded`), as for a list whose tail the rules refused. Nothing is cut after the fact.
 
 A value printed nowhere says nothing of the item's row (a real item with one value misread is still a row), so
@@ -76,6 +77,8 @@ def stray_cuts(record: Any, hardened: dict[str, Any], text: str) -> dict[str, in
             continue
         rows = rows or PrintedRows(text)
         strays = _strays(items, array["items"], rows)
+        if strays[0]:
+            continue  # the first item is no row either: this list is printed some other way (a column at a time)
         cut = next((k for k in range(1, len(items)) if strays[k]), None)
         if cut is not None:
             cuts[name] = cut

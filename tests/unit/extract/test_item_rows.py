@@ -58,6 +58,14 @@ def test_a_table_row_with_single_spaces_between_its_numbers_is_a_row():
     assert {Decimal(10), Decimal("157.12"), Decimal(7), Decimal("418.73")} <= numbers  # `10 157.12` is also its two parts
 
 
+def test_a_table_read_a_column_at_a_time_is_not_judged_by_rows():
+    text = "Items\nCordless drill\nDelivery and set-up\nPaint, white 10L\nWall plugs\nQty\n2\n3\n12\n5\nAmount\n90.00\n45.00\n706.68\n4.95\n"
+    items = [{"description": d, "quantity": Decimal(q), "unit": None, "unit_price": None, "tax_rate_percent": None, "amount": Decimal(a)}
+             for d, q, a in (("Cordless drill", 2, "90.00"), ("Delivery and set-up", 3, "45.00"), ("Paint, white 10L", 12, "706.68"),
+                             ("Wall plugs", 5, "4.95"))]
+    assert stray_cuts({"line_items": items}, INVOICE, text) == {}
+
+
 def test_signature_blocks_of_four_lines_are_rows():
     text = ("SIGNATURES\nFor Acme GmbH:\nBy: Mirja Cichorius\nTitle: CEO\nDate: June 30, 2025\n"
             "For Beta AG:\nBy: Felix Trubin\nTitle: Chief Executive Officer\nDate: June 30, 2025\n")
