@@ -66,6 +66,22 @@ def test_a_table_read_a_column_at_a_time_is_not_judged_by_rows():
     assert stray_cuts({"line_items": items}, INVOICE, text) == {}
 
 
+def test_an_item_whose_description_is_wrapped_over_many_lines_is_a_row():
+    """Nine lines of one description: any four of them are a near match of it (evidence's fuzzy match aligns the
+    shorter text inside the longer), so the item still has its row."""
+    text = ("Items\nCordless drill 2 90.00\nInstallation of the shelving system in the\nnorth warehouse, including\n"
+            "anchoring to the concrete floor,\nlevelling, the removal of the old racks,\nthe disposal of packaging,\n"
+            "a walk-through with the site manager,\ntwo spare brackets per bay\nand the safety inspection certificate 1 450.00\n"
+            "\nTotal 540.00\n")
+    items = [{"description": "Cordless drill", "quantity": Decimal(2), "unit": None, "unit_price": None, "tax_rate_percent": None,
+              "amount": Decimal("90.00")},
+             {"description": "Installation of the shelving system in the north warehouse, including anchoring to the concrete "
+                             "floor, levelling, the removal of the old racks, the disposal of packaging, a walk-through with the site "
+                             "manager, two spare brackets per bay and the safety inspection certificate", "quantity": Decimal(1), "unit": None,
+              "unit_price": None, "tax_rate_percent": None, "amount": Decimal("450.00")}]
+    assert stray_cuts({"line_items": items}, INVOICE, text) == {}
+
+
 def test_signature_blocks_of_four_lines_are_rows():
     text = ("SIGNATURES\nFor Acme GmbH:\nBy: Mirja Cichorius\nTitle: CEO\nDate: June 30, 2025\n"
             "For Beta AG:\nBy: Felix Trubin\nTitle: Chief Executive Officer\nDate: June 30, 2025\n")
