@@ -242,7 +242,7 @@ class Extractor:
             if result.status != NONCOMPLIANT:
                 break
             if attempt == 0:
-                bound = self._bounded(result, text, constraint)
+                bound = self._bounded(result, text)
         chosen = replace(result if result.status != NONCOMPLIANT else best, **spent.costs(), attempts=attempt + 1)
         if window.count == 1 and question.hardened is self.schema.hardened and chosen.record is not None:
             chosen = await self._lists_ended(document, window, question, chosen, prompt_ids)
@@ -433,7 +433,7 @@ class Extractor:
     def _within_text(self, question: Question, text: str):
         return within_text(self.settings, question, text)
 
-    def _bounded(self, result: Answer, text: str, constraint):
+    def _bounded(self, result: Answer, text: str):
         """The constraint with each list the rules refused from item k on bounded to k items, or None."""
         cuts = list_cuts(list(result.errors), self.schema.hardened)
         return self._bounded_to(cuts, text) if cuts else None
