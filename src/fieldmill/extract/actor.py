@@ -26,10 +26,11 @@ from fieldmill.engines import Engine, create_engine
 from fieldmill.extract import trust
 from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.extract.confidence import field_confidence
-from fieldmill.extract.doubted import (NULLS_REREAD, Continuation, accepted, continuations, doubted_nulls, field_schema, joined, pieces, stretches,
+from fieldmill.extract.doubted import (KEEP_FROM, NULLS_REREAD, Continuation, accepted, continuations, doubted_nulls, field_schema, joined, pieces, stretches,
                                       with_json_values, without_null)
 from fieldmill.extract.evidence import DocumentIndex, ground
 from fieldmill.extract.item_rows import stray_cuts
+from fieldmill.extract.row_choices import accepted_choices, doubted_choices, item_rows
 from fieldmill.extract.printed import printed_forms, with_printed
 from fieldmill.extract.repair import bounded, bounded_by_text, list_cuts
 from fieldmill.extract.retrieval import field_group
@@ -294,16 +295,19 @@ class Extractor:
         return replace(result, record=record, windows_reread=tuple(reread))
 
     async def _reread_nulls(self, document: Document, window: Window, result: Answer, prompt_ids: list[int]) -> Answer:
-        """The nulls the signals doubt (`doubted`), asked again without allowing them to be null (`_read_doubted`): an
-        answer the document backs and no other field holds takes the null's place, with its evidence, confidence and
+        """The nulls the signals doubt (`doubted`), and the null choices of list items whose rows print one of their options
+        (`row_choices`), asked again without allowing them to be null (`_read_doubted`): an answer the document backs and
+        no other field holds (a choice: that its row prints) takes the null's place, with its evidence, confidence and
         signals, when the record still passes the rules as well as before."""
-        paths = doubted_nulls(list(result.signals), window.text, result.record, self.schema.hardened)
-        first = _parsed(result.raw_output)
-        if not paths or not isinstance(first, dict):
-            return result
         text = window.text
+        paths = doubted_nulls(list(result.signals), text, result.record, self.schema.hardened)
+        rows = item_rows(list(result.evidence), text)
+        choices = doubted_choices(list(result.signals), self.schema.hardened, rows)
+        first = _parsed(result.raw_output)
+        if not (paths or choices) or not isinstance(first, dict):
+            return result
         try:
-            read = await self._read_doubted(prompt_ids, result.raw_output, paths, text)
+            read = await self._read_doubted(prompt_ids, result.raw_output, paths + choices, text)
         except Exception as exc:  # noqa: BLE001 - the first answer stands
             log.warning("%s: reading doubted nulls again failed: %s: %s", document.uri, type(exc).__name__, exc)
             return result
@@ -316,6 +320,8 @@ class Extractor:
             return result
         again = self._result(generation, 0.0, document, window, question)
         values = accepted(paths, result, again, text)
+        values.update({path: value for path, value in accepted_choices(choices, answer, rows).items()
+                       if again.confidence.get(path, 0.0) >= KEEP_FROM})
         if not values:
             return result
         checked = check_output(with_json_values(first, answer, list(values)), self.schema.model, self.schema.hardened, self.schema.validator)
@@ -323,7 +329,7 @@ class Extractor:
                          errors=tuple(checked.errors), record=checked.record)
         if checked.record is None or filled.error_count > result.error_count:
             return result
-        log.info("%s: %d of %d doubted nulls read again: %s", document.uri, len(values), len(paths), ", ".join(values))
+        log.info("%s: %d of %d doubted nulls read again: %s", document.uri, len(values), len(paths) + len(choices), ", ".join(values))
         return filled
 
     async def _read_doubted(self, prompt_ids: list[int], first: str, paths: list[str], text: str) -> tuple[Any, Question] | None:
@@ -338,6 +344,9 @@ class Extractor:
         groups = stretches(first, found, STRETCH_GAP) if found else []
         heads = [self.engine.answer_token_ids(first[:stretched[0][1].cut]) for stretched, _ in groups]
         if not groups or any(head is None for head in heads):
+            paths = [path for path in paths if "[" not in path]  # a list item's field is asked in its place only
+            if not paths:
+                return None
             question = self._doubting(tuple(paths))
             ids = self.engine.count_tokens(build_prompt(question.prefix, text))
             if len(ids) > self.max_prompt_tokens:
@@ -360,7 +369,7 @@ class Extractor:
         as this document bounds it, after its fixed lead; then the fixed tail."""
         values, each = [], []
         for lead, continuation in stretched:
-            key, name = ("continued", continuation.path), continuation.path.rsplit(".", 1)[-1]
+            key, name = ("continued", trust.without_indexes(continuation.path)), continuation.path.rsplit(".", 1)[-1]
             if key not in self._questions:
                 if len(self._questions) > _MAX_QUESTIONS:
                     for old in [k for k in self._questions if k[:1] == ("continued",)][: _MAX_QUESTIONS // 2]:

@@ -24,8 +24,9 @@ is kept only when the document backs it and it is new:
   (`KEEP_FROM`): the model forced to answer and unsure is guessing;
 * the record still passes the schema's rules with it.
 
-Fields inside lists are not asked again (an item's null is judged on its own row); a long
-document's windows have their own second reads (`retrieval.plan_reads`).
+Fields inside lists are not asked here (an item's null is judged on its own row: a choice its row prints
+is asked with these, `row_choices`); a long document's windows have their own second reads
+(`retrieval.plan_reads`).
 
 A null is asked again where the first answer wrote it (`continuations`): the prompt and the first answer up to the
 first doubted field's key, then the answer continued from there (`stretch`): each doubted value, not null, is
@@ -154,13 +155,8 @@ def without_null(hardened: dict[str, Any], paths: list[str]) -> dict[str, Any]:
 
 
 def field_schema(hardened: dict[str, Any], path: str) -> dict[str, Any]:
-    """The schema of the value at `path`, not nullable (`without_null`)."""
-    node = without_null(hardened, [path])
-    for step in path.split("."):
-        if "properties" not in node:
-            node = next(o for o in node["anyOf"] if "properties" in o)
-        node = node["properties"][step]
-    return node
+    """The schema of the value at `path` (a list item's field too: `lab_results[3].flag`), not nullable."""
+    return _not_null(node_at(hardened, path))
 
 
 @dataclass(frozen=True)

@@ -216,8 +216,8 @@ def has_candidates(path: str, node: dict[str, Any] | None, lowered_text: str, it
         if not choices:
             return False  # a yes/no is read from wording, not printed as a value: its absence is a reading, not a miss
         if item_text is not None:
-            return _option_printed(choices, item_text, initials=True)
-        return any(_option_printed(choices, line) for line in lowered_text.splitlines() if label_seen(words, line))
+            return option_printed(choices, item_text, initials=True)
+        return any(option_printed(choices, line) for line in lowered_text.splitlines() if label_seen(words, line))
     ask = value_ask(path, node)
     if ask == DATE_ASK:
         return bool(printed_dates(lowered_text))  # one reader of printed dates: the one that decodes them (document_dates)
@@ -245,7 +245,7 @@ def amounts_in(text: str) -> list[str]:
     return [m.group(0) for m in _AMOUNT_LIKE.finditer(text)]
 
 
-def _option_printed(choices: list[str], text: str, initials: bool = False) -> bool:
+def option_printed(choices: list[str], text: str, initials: bool = False) -> bool:
     """Whether one of a choice's options is printed in `text` as a word (any case), or with `initials`, as its
     capital initial standing alone between spaces or brackets (`H`, `(L)` in a lab result's row, not the L of mmol/L)."""
     lowered = text.lower()
@@ -384,6 +384,11 @@ def node_at(hardened: dict[str, Any], path: str) -> dict[str, Any] | None:
     return node
 
 
+def without_indexes(path: str) -> str:
+    """A field path as every item of its lists shares it (`lab_results[3].flag` -> `lab_results[].flag`)."""
+    return _ITEM_INDEX.sub("[]", path)
+
+
 def path_steps(path: str) -> list[str]:
     """A field path's property names and `[i]` indexes (`$`, the record itself, has none)."""
     return re.findall(r"[^.\[\]$]+|\[\d+\]", path)
@@ -463,4 +468,4 @@ def load_calibration(*folders) -> Calibration | None:
 
 
 __all__ = ["ValueSignals", "Calibration", "signals", "combined", "fit", "load_calibration", "has_candidates", "label_before", "label_words", "label_pattern", "unhyphenated",
-           "value_ask", "amounts_in", "DATE_ASK", "AMOUNT_ASK", "TEXT_ASK", "value_at", "set_value_at", "CALIBRATION_FILE", "FEATURES"]
+           "value_ask", "amounts_in", "option_printed", "field_kind", "node_at", "without_indexes", "DATE_ASK", "AMOUNT_ASK", "TEXT_ASK", "value_at", "set_value_at", "CALIBRATION_FILE", "FEATURES"]
