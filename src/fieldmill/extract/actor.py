@@ -29,10 +29,10 @@ from fieldmill.extract.confidence import field_confidence
 from fieldmill.extract.doubted import (KEEP_FROM, NULLS_REREAD, Continuation, accepted, continuations, doubted_nulls, field_schema, joined, pieces, stretches,
                                       with_json_values, without_null)
 from fieldmill.extract.evidence import DocumentIndex, ground
-from fieldmill.extract.item_rows import stray_cuts
+from fieldmill.extract.item_rows import continued, open_ends, stray_cuts
 from fieldmill.extract.row_choices import accepted_choices, doubted_choices, item_rows
 from fieldmill.extract.printed import printed_forms, with_printed
-from fieldmill.extract.repair import bounded, bounded_by_text, list_cuts
+from fieldmill.extract.repair import at_least, bounded, bounded_by_text, list_cuts
 from fieldmill.extract.retrieval import field_group
 from fieldmill.extract.settings import FROM_DOCUMENT, GROUNDING_STRICT, ExtractionSettings
 from fieldmill.extract.steps import STEP_ERROR, step_message
@@ -247,6 +247,7 @@ class Extractor:
         chosen = replace(result if result.status != NONCOMPLIANT else best, **spent.costs(), attempts=attempt + 1)
         if window.count == 1 and question.hardened is self.schema.hardened and chosen.record is not None:
             chosen = await self._lists_ended(document, window, question, chosen, prompt_ids)
+            chosen = await self._lists_continued(document, window, question, chosen, prompt_ids)
         if self.settings.nulls == NULLS_REREAD and window.count == 1 and question.hardened is self.schema.hardened \
                 and chosen.record is not None:
             chosen = await self._reread_nulls(document, window, chosen, prompt_ids)
@@ -272,6 +273,44 @@ class Extractor:
         if again.record is None or again.error_count > result.error_count:
             return spent
         return replace(again, **spent.costs(), attempts=result.attempts)
+
+    async def _lists_continued(self, document: Document, window: Window, question: Question, result: Answer,
+                               prompt_ids: list[int]) -> Answer:
+        """The answer decoded again (greedily) with one item more in each list that ended just before a line like its
+        rows (`item_rows.open_ends`): kept when each new item is that line's row, no list runs past the document's rows
+        (`stray_cuts`) and the rules refuse it no more than the first; else the first (with the later reads' costs).
+        When some lists went on to their next row and others did not, those that did are asked once more, the others
+        held to the items the first answer gave."""
+        text = window.text
+        ends = open_ends(result.record, self.schema.hardened, list(result.evidence), text)
+        held: dict[str, int] = {}
+        spent = result
+        while ends:
+            started = time.perf_counter()
+            longer = at_least(bounded(self.schema.hardened, held), {name: end.items for name, end in ends.items()})
+            try:
+                generation = await self._generate(prompt_ids, self._shaped(longer, text), {})
+            except Exception as exc:  # noqa: BLE001 - the first answer stands
+                log.warning("%s: reading again with its lists continued failed: %s: %s", document.uri, type(exc).__name__, exc)
+                return spent
+            again = self._result(generation, started, document, window, question)
+            spent = spent.plus_costs(generation)
+            if again.record is None or again.error_count > result.error_count:
+                log.info("%s: lists continued (%s) broke more rules; the first answer stands", document.uri, ", ".join(ends))
+                return spent
+            stopped = [name for name, end in ends.items() if not continued(again.record, list(again.evidence), name, end, text)]
+            if not stopped:
+                if stray_cuts(again.record, self.schema.hardened, text):
+                    log.info("%s: lists continued (%s) ran past the document's rows; the first answer stands", document.uri, ", ".join(ends))
+                    return spent
+                log.info("%s: lists continued to their next rows: %s", document.uri, ", ".join(ends))
+                return replace(again, **spent.costs(), attempts=result.attempts)
+            log.info("%s: lists asked for one item more did not give their next row: %s", document.uri, ", ".join(stopped))
+            if len(stopped) == len(ends):
+                break
+            held.update({name: len(result.record[name]) for name in stopped})
+            ends = {name: end for name, end in ends.items() if name not in stopped}
+        return spent
 
     async def _second_pass(self, document: Document, window: Window, result: Answer) -> Answer:
         """The fields this window reads last and left null, read again in their next-ranked windows (`Window.reserve`,
@@ -449,7 +488,10 @@ class Extractor:
 
     def _bounded_to(self, cuts: dict[str, int], text: str):
         """The document's constraint with each list in `cuts` holding exactly that many items."""
-        schema = bounded(self.schema.hardened, cuts)
+        return self._shaped(bounded(self.schema.hardened, cuts), text)
+
+    def _shaped(self, schema: dict[str, Any], text: str):
+        """The document's constraint of the whole schema with other list bounds (`repair.bounded`, `repair.at_least`)."""
         schema = bounded_by_text(schema, text) or schema
         return self._for_document(build_constraint(schema), schema, text, self._questions[()].asked)  # bounds change no field's kind
 

@@ -22,11 +22,17 @@ list is cut.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fieldmill.extract.evidence import DocumentIndex, leaves, locate
 
+_ITEM = re.compile(r"^(.*\[\d+\])\.[^.\[\]]+$")  # a field of a list item: `lab_results[3].flag` -> `lab_results[3]`
+_COPIED = ("exact", "normalised")  # evidence of a text copied from the document (`evidence.locate`)
+_TOKEN = re.compile(r"[^\W_]+|[^\w\s]")
+_DIGIT = re.compile(r"\d")
 ROW_LINES = 4  # the most non-empty lines one item's values may span (a signature block: party, name, title, date)
 _UNPRINTED_COUNTS = {Decimal(0), Decimal(1)}
 
@@ -129,4 +135,102 @@ def _of_objects(node: dict[str, Any]) -> bool:
     return any(o.get("type") == "object" and o.get("properties") for o in node.get("anyOf", [node]))
 
 
-__all__ = ["ROW_LINES", "PrintedRows", "printed_values", "stray_cuts"]
+def item_of(path: str) -> str | None:
+    """The list item a field path is a field of (`lab_results[3].flag` -> `lab_results[3]`), or None."""
+    match = _ITEM.match(path)
+    return match.group(1) if match else None
+
+
+def item_spans(evidence: list[dict[str, Any]], copied: bool = False) -> dict[str, list[tuple[int, int]]]:
+    """{list item (`lab_results[3]`, the innermost list's): the spans of its values with evidence (with `copied`, of its
+    texts copied from the document only: a page's numbers are printed everywhere)}."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for e in evidence:
+        item = item_of(e.get("field", ""))
+        if item and e.get("start") is not None and e.get("end") is not None and (not copied or e.get("match") in _COPIED):
+            spans.setdefault(item, []).append((int(e["start"]), int(e["end"])))
+    return spans
+
+
+def row_line(text: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
+    """(start, end) of the line printing most of an item's values (`spans`; the first such line): where a value is
+    also found elsewhere (a unit, a number), its other values say which line is the item's."""
+    lines: dict[int, int] = {}
+    for start, _ in spans:
+        begin = text.rfind("\n", 0, start) + 1
+        lines[begin] = lines.get(begin, 0) + 1
+    begin = max(sorted(lines), key=lambda b: lines[b])
+    end = text.find("\n", begin)
+    return begin, len(text) if end < 0 else end
+
+
+@dataclass(frozen=True)
+class OpenEnd:
+    """A list that ended before a row like its own: the items to ask for (one more than the answer gave) and where the
+    row the next item should be is printed ((start, end) of its line)."""
+
+    items: int
+    row: tuple[int, int]
+
+
+def open_ends(record: Any, hardened: dict[str, Any], evidence: list[dict[str, Any]], text: str) -> dict[str, OpenEnd]:
+    """{top-level list of objects: its `OpenEnd`} for each list whose last item's row is followed by a line like a row
+    that no value of the answer was found on (see the module's docstring)."""
+    if not isinstance(record, dict):
+        return {}
+    spans, texts = item_spans(evidence), item_spans(evidence, copied=True)
+    starts = sorted(int(e["start"]) for e in evidence if e.get("start") is not None)
+    out = {}
+    for name, node in hardened.get("properties", {}).items():
+        array = next((o for o in node.get("anyOf", [node]) if o.get("type") == "array"), None)
+        items = record.get(name)
+        last = f"{name}[{len(items) - 1}]" if isinstance(items, list) else ""
+        if array is None or not items or len(items) >= array.get("maxItems", 0) or not _of_objects(array["items"]) or last not in spans:
+            continue
+        begin, end = row_line(text, spans[last])
+        following = _next_line(text, end)
+        if not any(begin <= start < end for start, _ in texts.get(last, [])):
+            continue  # the row is found by a text of its item, not by its numbers alone
+        if following is None or any(following[0] <= start < following[1] for start in starts):
+            continue
+        line = text[following[0]:following[1]]
+        numbered = any(isinstance(value, (int, float, Decimal, dt.date)) for value, _ in printed_values(items[-1], array["items"]))
+        if _shape(line) == _shape(text[begin:end]) and (not numbered or _DIGIT.search(line)):
+            out[name] = OpenEnd(len(items) + 1, following)
+    return out
+
+
+def continued(record: Any, evidence: list[dict[str, Any]], name: str, end: OpenEnd, text: str) -> bool:
+    """Whether an answer asked for `end.items` items of list `name` gave them with its new item printed on the row
+    `end` expected (most of that item's values with evidence on that line)."""
+    items = record.get(name) if isinstance(record, dict) else None
+    spans = item_spans(evidence).get(f"{name}[{end.items - 1}]")
+    return isinstance(items, list) and len(items) >= end.items and bool(spans) and row_line(text, spans)[0] == end.row[0]
+
+
+def _shape(line: str) -> tuple[str, ...]:
+    """How a line begins: with a word, a number or a sign, and whether a number is among its first four tokens; a
+    line with none there, by its first word too. The rows of one table or list begin alike (`Furosemide 40 mg` as
+    `Insulin glargine 18 units`, `Secondary diagnosis 3` as `Secondary diagnosis 2`, `Allergy: latex` as `Allergy:
+    penicillin`), a heading after them (`Hospital course`, `1. TERM`, `Laboratory results`) most often does not."""
+    tokens = _TOKEN.findall(line)[:4]
+    first = tokens[0] if tokens else ""
+    kind = "N" if first[:1].isdigit() else "W" if first[:1].isalpha() else "P"
+    if any(token[0].isdigit() for token in tokens):
+        return kind, "numbered"
+    return kind, first.casefold()
+
+
+def _next_line(text: str, end: int) -> tuple[int, int] | None:
+    """(start, end) of the first non-empty line after offset `end` (a line's end), or None."""
+    at = end
+    while at < len(text):
+        stop = text.find("\n", at + 1)
+        stop = len(text) if stop < 0 else stop
+        if text[at + 1:stop].strip():
+            return at + 1, stop
+        at = stop
+    return None
+
+
+__all__ = ["ROW_LINES", "PrintedRows", "printed_values", "stray_cuts", "item_of", "item_spans", "row_line", "OpenEnd", "open_ends", "continued"]

@@ -19,23 +19,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from fieldmill.extract.item_rows import item_of, item_spans, row_line
 from fieldmill.extract.trust import field_kind, node_at, option_printed, value_at
 from fieldmill.schema.hardening import non_null_options
 
-_ITEM = re.compile(r"^(.*\[\d+\])\.[^.\[\]]+$")  # a field of a list item: `lab_results[3].flag` -> `lab_results[3]`
 _INDEX = re.compile(r"\[(\d+)\]$")
 
 
 def item_rows(evidence: list[dict[str, Any]], text: str) -> dict[str, str]:
     """{list item (`lab_results[3]`): its row (see the module's docstring)} for every item with a value found."""
-    spans: dict[str, list[tuple[int, int]]] = {}
-    for e in evidence:
-        item = _ITEM.match(e.get("field", ""))
-        if item and e.get("start") is not None and e.get("end") is not None:
-            spans.setdefault(item.group(1), []).append((int(e["start"]), int(e["end"])))
+    spans = item_spans(evidence)
     rows = {}
     for item, own in spans.items():
-        line = _row_line(text, own)
+        line = row_line(text, own)
         on_line = [(s, e) for s, e in own if line[0] <= s < line[1]]
         start, end = min(s for s, _ in on_line), line[1]
         following = [s for s, _ in spans.get(_next_item(item), []) if start < s < end]
@@ -45,18 +41,6 @@ def item_rows(evidence: list[dict[str, Any]], text: str) -> dict[str, str]:
             row[s - start: min(e, end) - start] = " " * max(0, min(e, end) - s)
         rows[item] = "".join(row)
     return rows
-
-
-def _row_line(text: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
-    """(start, end) of the line printing most of an item's values (the first such line): where a value is also
-    found elsewhere (a unit, a number), its other values say which line is the item's."""
-    lines: dict[int, int] = {}
-    for s, _ in spans:
-        begin = text.rfind("\n", 0, s) + 1
-        lines[begin] = lines.get(begin, 0) + 1
-    begin = max(sorted(lines), key=lambda b: lines[b])
-    end = text.find("\n", begin)
-    return begin, len(text) if end < 0 else end
 
 
 def _next_item(item: str) -> str:
@@ -72,12 +56,12 @@ def doubted_choices(signals: list[dict[str, Any]], hardened: dict[str, Any], row
     out = []
     for s in signals:
         path = s["field"]
-        item = _ITEM.match(path)
-        if s.get("grounding") != "null" or item is None or item.group(1) not in rows:
+        item = item_of(path)
+        if s.get("grounding") != "null" or item not in rows:
             continue
         node = node_at(hardened, path)
         options = _options(node)
-        if field_kind(node) == "choice" and options and option_printed(options, rows[item.group(1)], initials=True):
+        if field_kind(node) == "choice" and options and option_printed(options, rows[item], initials=True):
             out.append(path)
     return out
 
@@ -86,8 +70,8 @@ def accepted_choices(paths: list[str], again: Any, rows: dict[str, str]) -> dict
     """{path: option} of the choices read again (`again`, the parsed record) that their rows print."""
     out = {}
     for path in paths:
-        value, item = value_at(again, path), _ITEM.match(path)
-        if isinstance(value, str) and item and option_printed([value], rows.get(item.group(1), ""), initials=True):
+        value = value_at(again, path)
+        if isinstance(value, str) and option_printed([value], rows.get(item_of(path) or "", ""), initials=True):
             out[path] = value
     return out
 

@@ -273,3 +273,57 @@ def test_items_printed_as_rows_are_decoded_once():
     text = "INVOICE RX-2207\nCordless drill 2 45.00 20% 90.00\nDelivery and set-up 1.5 hours 30.00 20% 45.00\nTotal 162.00\n"
     result, calls = extract([VALID], retries=2, text=text)
     assert result.status == "compliant" and len(calls) == 1
+
+
+def test_a_list_that_stops_before_a_line_like_its_rows_is_decoded_again_with_one_item_more():
+    """The model ended the medications after two of three rows printed alike: the answer is decoded again, greedily,
+    under a constraint that asks three items at least, and kept because its third item is the third row."""
+    import re
+
+    from fieldmill.model.prompts import example_record as example
+
+    schema = load_schema("medical_record")
+    text = ("Discharge medications\nInsulin glargine 18 units SC at bedtime\nFurosemide 40 mg oral once daily\nApixaban 5 mg PO BID\n\n"
+            "Follow-up and instructions\n")
+    meds = [{"name": "Insulin glargine", "dose": "18 units", "route": "subcutaneous", "frequency": "at bedtime"},
+            {"name": "Furosemide", "dose": "40 mg", "route": "oral", "frequency": "once daily"},
+            {"name": "Apixaban", "dose": "5 mg", "route": "oral", "frequency": "BID"}]
+    short, whole = example(schema.hardened) | {"discharge_medications": meds[:2]}, example(schema.hardened) | {"discharge_medications": meds}
+    engine = ScriptedEngine([short, whole])
+    extractor = Extractor(ExtractionSettings(retries=0, nulls="keep"), "medical_record", engine=engine)
+    result = asyncio.run(extractor.extract(Document.of_text("/docs/summary.txt", text)))
+    assert len(engine.calls) == 2 and engine.calls[1] == (0.0, None)
+    assert [m["name"] for m in result.record["discharge_medications"]] == ["Insulin glargine", "Furosemide", "Apixaban"]
+    second = re.compile(engine.constraints[1].regex)
+    assert second.fullmatch(json.dumps(whole, separators=(",", ":"))) and not second.fullmatch(json.dumps(short, separators=(",", ":")))
+    assert result.completion_tokens == 200 and result.attempts == 1
+
+    engine = ScriptedEngine([short, example(schema.hardened) | {"discharge_medications": meds[:2] + [meds[0]]}])  # the first row again
+    result = asyncio.run(Extractor(ExtractionSettings(retries=0, nulls="keep"), "medical_record", engine=engine)
+                         .extract(Document.of_text("/docs/summary.txt", text)))
+    assert len(engine.calls) == 2 and result.record["discharge_medications"] == meds[:2]  # not the row expected: the first answer stands
+
+
+def test_lists_that_went_on_are_asked_once_more_with_those_that_did_not_held_as_they_were():
+    import re
+
+    from fieldmill.model.prompts import example_record as example
+
+    schema = load_schema("medical_record")
+    text = ("Laboratory results\nGlucose 176 mg/dL (H)\nPotassium 3.1 mmol/L\n\nDischarge medications\n"
+            "Furosemide 40 mg oral once daily\nApixaban 5 mg PO BID\n\nFollow-up and instructions\n")
+    labs = [{"test": "Glucose", "value": 176.0, "unit": "mg/dL", "flag": "high"}, {"test": "Potassium", "value": 3.1, "unit": "mmol/L", "flag": None}]
+    meds = [{"name": "Furosemide", "dose": "40 mg", "route": "oral", "frequency": "once daily"},
+            {"name": "Apixaban", "dose": "5 mg", "route": "oral", "frequency": "BID"}]
+    first = example(schema.hardened) | {"lab_results": labs[:1], "discharge_medications": meds[:1]}
+    wrong_lab = {"test": "Furosemide", "value": 40.0, "unit": "mg", "flag": None}  # not the Potassium row
+    second = first | {"lab_results": labs[:1] + [wrong_lab], "discharge_medications": meds}
+    third = first | {"discharge_medications": meds}
+    engine = ScriptedEngine([first, second, third])
+    extractor = Extractor(ExtractionSettings(retries=0, nulls="keep"), "medical_record", engine=engine)
+    result = asyncio.run(extractor.extract(Document.of_text("/docs/summary.txt", text)))
+    assert len(engine.calls) == 3 and result.record["discharge_medications"] == meds and len(result.record["lab_results"]) == 1
+    held = re.compile(engine.constraints[2].regex)  # the labs held to the first answer's one item, the medications two at least
+    assert held.fullmatch(json.dumps(third, separators=(",", ":"))) and not held.fullmatch(json.dumps(second, separators=(",", ":")))
+    assert not held.fullmatch(json.dumps(first, separators=(",", ":")))
+    assert result.completion_tokens == 300

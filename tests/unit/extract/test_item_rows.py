@@ -3,8 +3,8 @@
 import datetime as dt
 from decimal import Decimal
 
-from fieldmill.extract.evidence import DocumentIndex
-from fieldmill.extract.item_rows import stray_cuts
+from fieldmill.extract.evidence import DocumentIndex, ground
+from fieldmill.extract.item_rows import continued, open_ends, stray_cuts
 from fieldmill.schema.load import load_schema
 
 MEDICAL = load_schema("medical_record").hardened
@@ -93,3 +93,54 @@ def test_signature_blocks_of_four_lines_are_rows():
 def test_lists_of_strings_and_single_items_are_not_judged():
     record = {"lab_results": [lab("Discharge", 500.0, "mg/dL")], "medications_stopped": ["Creatinine", "Discharge"]}
     assert stray_cuts(record, MEDICAL, SUMMARY) == {}
+
+
+def evidence_of(record, hardened, text):
+    """The evidence the run writes for an answer (the real grounding)."""
+    return [e.as_row() for e in ground(record, hardened, DocumentIndex(text)).evidence]
+
+
+def med(name, dose, route, frequency):
+    return {"name": name, "dose": dose, "route": route, "frequency": frequency}
+
+
+MEDICATIONS = """Discharge medications
+Insulin glargine 18 units SC at bedtime
+Furosemide 40 mg oral once daily
+Apixaban 5 mg PO BID
+
+Follow-up and instructions
+Follow-up Dr. Ana Ruiz on 25.08.2025
+"""
+
+
+def test_a_list_that_stops_before_a_line_like_its_rows_is_open_and_its_next_row_is_known():
+    record = {"discharge_medications": [med("Insulin glargine", "18 units", "subcutaneous", "at bedtime"),
+                                        med("Furosemide", "40 mg", "oral", "once daily")]}
+    ends = open_ends(record, MEDICAL, evidence_of(record, MEDICAL, MEDICATIONS), MEDICATIONS)
+    assert list(ends) == ["discharge_medications"] and ends["discharge_medications"].items == 3
+    start, end = ends["discharge_medications"].row
+    assert MEDICATIONS[start:end] == "Apixaban 5 mg PO BID"
+
+
+def test_a_list_followed_by_a_heading_or_by_a_line_the_answer_holds_is_not_open():
+    whole = {"discharge_medications": [med("Insulin glargine", "18 units", "subcutaneous", "at bedtime"),
+                                       med("Furosemide", "40 mg", "oral", "once daily"), med("Apixaban", "5 mg", "oral", "BID")]}
+    assert open_ends(whole, MEDICAL, evidence_of(whole, MEDICAL, MEDICATIONS), MEDICATIONS) == {}  # `Follow-up and instructions`: no row
+    lab_table = "Laboratory results\nGlucose 176 mg/dL (H)\nHospital course\nTreated on day 2.\n"
+    labs = {"lab_results": [lab("Glucose", 176.0, "mg/dL", "high")]}
+    assert open_ends(labs, MEDICAL, evidence_of(labs, MEDICAL, lab_table), lab_table) == {}  # a row prints a number, a heading none
+    claimed = "Laboratory results\nGlucose 176 mg/dL (H)\nWeight 81 kg\n"
+    weighed = {"lab_results": [lab("Glucose", 176.0, "mg/dL", "high")], "weight_kg": 81.0}
+    assert open_ends(weighed, MEDICAL, evidence_of(weighed, MEDICAL, claimed), claimed) == {}  # the next line is another field's
+
+
+def test_an_answer_continued_is_kept_only_when_its_new_item_is_the_row_expected():
+    short = {"discharge_medications": [med("Insulin glargine", "18 units", "subcutaneous", "at bedtime"),
+                                       med("Furosemide", "40 mg", "oral", "once daily")]}
+    end = open_ends(short, MEDICAL, evidence_of(short, MEDICAL, MEDICATIONS), MEDICATIONS)["discharge_medications"]
+    right = {"discharge_medications": short["discharge_medications"] + [med("Apixaban", "5 mg", "oral", "BID")]}
+    assert continued(right, evidence_of(right, MEDICAL, MEDICATIONS), "discharge_medications", end, MEDICATIONS)
+    wrong = {"discharge_medications": short["discharge_medications"] + [med("Dr. Ana Ruiz", None, None, "25.08.2025")]}
+    assert not continued(wrong, evidence_of(wrong, MEDICAL, MEDICATIONS), "discharge_medications", end, MEDICATIONS)
+    assert not continued(short, evidence_of(short, MEDICAL, MEDICATIONS), "discharge_medications", end, MEDICATIONS)
