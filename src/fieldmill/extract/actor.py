@@ -29,7 +29,7 @@ from fieldmill.extract.confidence import field_confidence
 from fieldmill.extract.doubted import (KEEP_FROM, NULLS_REREAD, Continuation, accepted, continuations, doubted_nulls, field_schema, joined, pieces, stretches,
                                       with_json_values, without_null)
 from fieldmill.extract.evidence import DocumentIndex, ground
-from fieldmill.extract.item_rows import continued, open_ends, stray_cuts
+from fieldmill.extract.item_rows import open_ends, stray_cuts, went_on
 from fieldmill.extract.row_choices import accepted_choices, doubted_choices, item_rows
 from fieldmill.extract.printed import printed_forms, with_printed
 from fieldmill.extract.repair import at_least, bounded, bounded_by_text, list_cuts
@@ -276,20 +276,23 @@ class Extractor:
 
     async def _lists_continued(self, document: Document, window: Window, question: Question, result: Answer,
                                prompt_ids: list[int]) -> Answer:
-        """The answer decoded again (greedily) with one item more in each list that ended just before a line like its
-        rows (`item_rows.open_ends`): kept when each new item is that line's row, no list runs past the document's rows
-        (`stray_cuts`) and the rules refuse it no more than the first; else the first (with the later reads' costs).
-        When some lists went on to their next row and others did not, those that did are asked once more, the others
-        held to the items the first answer gave."""
+        """The answer decoded again (greedily) with each list that ended just before lines like its rows
+        (`item_rows.open_ends`) asked for an item per line: kept when its new items are those lines' rows, in order, no
+        list runs past the document's rows (`stray_cuts`) and the rules refuse it no more than the first. Where a list
+        went on to some of those rows only (or to none, or ran past the rows), it is held to the items that did, and the
+        answer is decoded once more so; else the first answer stands (with the later reads' costs)."""
         text = window.text
         ends = open_ends(result.record, self.schema.hardened, list(result.evidence), text)
+        if not ends:
+            return result
+        wanted = {name: len(end.rows) for name, end in ends.items()}  # new rows asked of each list
         held: dict[str, int] = {}
         spent = result
-        while ends:
+        for _ in range(2):
             started = time.perf_counter()
-            longer = at_least(bounded(self.schema.hardened, held), {name: end.items for name, end in ends.items()})
+            schema = at_least(bounded(self.schema.hardened, held), {name: ends[name].given + count for name, count in wanted.items()})
             try:
-                generation = await self._generate(prompt_ids, self._shaped(longer, text), {})
+                generation = await self._generate(prompt_ids, self._shaped(schema, text), {})
             except Exception as exc:  # noqa: BLE001 - the first answer stands
                 log.warning("%s: reading again with its lists continued failed: %s: %s", document.uri, type(exc).__name__, exc)
                 return spent
@@ -298,18 +301,17 @@ class Extractor:
             if again.record is None or again.error_count > result.error_count:
                 log.info("%s: lists continued (%s) broke more rules; the first answer stands", document.uri, ", ".join(ends))
                 return spent
-            stopped = [name for name, end in ends.items() if not continued(again.record, list(again.evidence), name, end, text)]
-            if not stopped:
-                if stray_cuts(again.record, self.schema.hardened, text):
-                    log.info("%s: lists continued (%s) ran past the document's rows; the first answer stands", document.uri, ", ".join(ends))
-                    return spent
-                log.info("%s: lists continued to their next rows: %s", document.uri, ", ".join(ends))
+            gone = {name: went_on(again.record, list(again.evidence), name, ends[name], text) for name in wanted}
+            cuts = stray_cuts(again.record, self.schema.hardened, text)
+            if all(gone[name] >= count for name, count in wanted.items()) and not cuts:
+                log.info("%s: lists continued to their next rows: %s", document.uri,
+                         ", ".join(f"{name} +{count}" for name, count in wanted.items() if count))
                 return replace(again, **spent.costs(), attempts=result.attempts)
-            log.info("%s: lists asked for one item more did not give their next row: %s", document.uri, ", ".join(stopped))
-            if len(stopped) == len(ends):
+            if held or not any(gone.values()):
                 break
-            held.update({name: len(result.record[name]) for name in stopped})
-            ends = {name: end for name, end in ends.items() if name not in stopped}
+            wanted = {name: min(count, cuts.get(name, count + ends[name].given) - ends[name].given) for name, count in gone.items()}
+            held = {**cuts, **{name: ends[name].given + count for name, count in wanted.items()}}
+        log.info("%s: lists asked for more items did not give their next rows (%s); the first answer stands", document.uri, ", ".join(ends))
         return spent
 
     async def _second_pass(self, document: Document, window: Window, result: Answer) -> Answer:

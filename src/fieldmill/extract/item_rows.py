@@ -17,6 +17,14 @@ are printed all over a page). Values the schema supplies rather than the documen
 (choices, booleans) are not sought, nor counts of 0 or 1 (one of an item is often left unprinted). An item
 with nothing to seek is never a stray. On the built-in and realistic corpora's gold records (520 documents) no
 list is cut.
+
+A model also stops early: after two of four medications printed alike, it closes the list. A list whose last
+item's row (the line printing most of its values, one of them a text copied from the document) is followed by
+lines that begin like it (a word, a number or a sign first; a number among the first four tokens, or else the
+same first word: `Apixaban 5 mg` after `Insulin glargine 18 units`, not the heading `Follow-up and instructions`),
+print a digit when the item printed a number or a date, and hold no value of the answer, is *open* (`open_ends`):
+the answer is decoded again, greedily, with that list asked for one item per such line (`repair.at_least`), and
+an item has gone on to its row when it is printed on that very line, in order (`went_on`).
 """
 
 from __future__ import annotations
@@ -166,20 +174,24 @@ def row_line(text: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class OpenEnd:
-    """A list that ended before a row like its own: the items to ask for (one more than the answer gave) and where the
-    row the next item should be is printed ((start, end) of its line)."""
+    """A list that ended before lines like its rows: the items it gave (`given`) and the lines ((start, end) each, in
+    order) that its next items should be printed on (`rows`)."""
 
-    items: int
-    row: tuple[int, int]
+    given: int
+    rows: tuple[tuple[int, int], ...]
+
+    @property
+    def items(self) -> int:
+        """The items to ask for: those given and one per row left."""
+        return self.given + len(self.rows)
 
 
 def open_ends(record: Any, hardened: dict[str, Any], evidence: list[dict[str, Any]], text: str) -> dict[str, OpenEnd]:
-    """{top-level list of objects: its `OpenEnd`} for each list whose last item's row is followed by a line like a row
-    that no value of the answer was found on (see the module's docstring)."""
+    """{top-level list of objects: its `OpenEnd`} for each list whose last item's row is followed by lines like a row
+    that no value of the answer was found on (see the module's docstring), as many as the list has room for."""
     if not isinstance(record, dict):
         return {}
     spans, texts = item_spans(evidence), item_spans(evidence, copied=True)
-    starts = sorted(int(e["start"]) for e in evidence if e.get("start") is not None)
     out = {}
     for name, node in hardened.get("properties", {}).items():
         array = next((o for o in node.get("anyOf", [node]) if o.get("type") == "array"), None)
@@ -188,24 +200,39 @@ def open_ends(record: Any, hardened: dict[str, Any], evidence: list[dict[str, An
         if array is None or not items or len(items) >= array.get("maxItems", 0) or not _of_objects(array["items"]) or last not in spans:
             continue
         begin, end = row_line(text, spans[last])
-        following = _next_line(text, end)
         if not any(begin <= start < end for start, _ in texts.get(last, [])):
             continue  # the row is found by a text of its item, not by its numbers alone
-        if following is None or any(following[0] <= start < following[1] for start in starts):
-            continue
-        line = text[following[0]:following[1]]
+        # The lines other fields' values were copied from (a choice is read, not copied: where its word is found says
+        # little, nor where the list's own values are found again further down, a unit or a dose printed on every row).
+        starts = [int(e["start"]) for e in evidence if e.get("start") is not None and e.get("match") != "words"
+                  and not e.get("field", "").startswith(f"{name}[")]
+        shape = _shape(text[begin:end])
         numbered = any(isinstance(value, (int, float, Decimal, dt.date)) for value, _ in printed_values(items[-1], array["items"]))
-        if _shape(line) == _shape(text[begin:end]) and (not numbered or _DIGIT.search(line)):
-            out[name] = OpenEnd(len(items) + 1, following)
+        rows = []
+        following = _next_line(text, end)
+        while following is not None and len(items) + len(rows) < array["maxItems"]:
+            line = text[following[0]:following[1]]
+            if any(following[0] <= start < following[1] for start in starts) or _shape(line) != shape or (numbered and not _DIGIT.search(line)):
+                break
+            rows.append(following)
+            following = _next_line(text, following[1])
+        if rows:
+            out[name] = OpenEnd(len(items), tuple(rows))
     return out
 
 
-def continued(record: Any, evidence: list[dict[str, Any]], name: str, end: OpenEnd, text: str) -> bool:
-    """Whether an answer asked for `end.items` items of list `name` gave them with its new item printed on the row
-    `end` expected (most of that item's values with evidence on that line)."""
+def went_on(record: Any, evidence: list[dict[str, Any]], name: str, end: OpenEnd, text: str) -> int:
+    """How many of the rows `end` expected an answer's list `name` went on to, in order: its item after those the first
+    answer gave printed on the first row (most of its values with evidence on that line), the next on the next, ..."""
     items = record.get(name) if isinstance(record, dict) else None
-    spans = item_spans(evidence).get(f"{name}[{end.items - 1}]")
-    return isinstance(items, list) and len(items) >= end.items and bool(spans) and row_line(text, spans)[0] == end.row[0]
+    spans = item_spans(evidence)
+    count = 0
+    for offset, row in enumerate(end.rows):
+        own = spans.get(f"{name}[{end.given + offset}]")
+        if not isinstance(items, list) or len(items) <= end.given + offset or not own or row_line(text, own)[0] != row[0]:
+            break
+        count += 1
+    return count
 
 
 def _shape(line: str) -> tuple[str, ...]:
@@ -233,4 +260,4 @@ def _next_line(text: str, end: int) -> tuple[int, int] | None:
     return None
 
 
-__all__ = ["ROW_LINES", "PrintedRows", "printed_values", "stray_cuts", "item_of", "item_spans", "row_line", "OpenEnd", "open_ends", "continued"]
+__all__ = ["ROW_LINES", "PrintedRows", "printed_values", "stray_cuts", "item_of", "item_spans", "row_line", "OpenEnd", "open_ends", "went_on"]

@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 from fieldmill.extract.evidence import DocumentIndex, ground
-from fieldmill.extract.item_rows import continued, open_ends, stray_cuts
+from fieldmill.extract.item_rows import open_ends, stray_cuts, went_on
 from fieldmill.schema.load import load_schema
 
 MEDICAL = load_schema("medical_record").hardened
@@ -114,13 +114,11 @@ Follow-up Dr. Ana Ruiz on 25.08.2025
 """
 
 
-def test_a_list_that_stops_before_a_line_like_its_rows_is_open_and_its_next_row_is_known():
-    record = {"discharge_medications": [med("Insulin glargine", "18 units", "subcutaneous", "at bedtime"),
-                                        med("Furosemide", "40 mg", "oral", "once daily")]}
+def test_a_list_that_stops_before_lines_like_its_rows_is_open_and_its_next_rows_are_known():
+    record = {"discharge_medications": [med("Insulin glargine", "18 units", "subcutaneous", "at bedtime")]}
     ends = open_ends(record, MEDICAL, evidence_of(record, MEDICAL, MEDICATIONS), MEDICATIONS)
-    assert list(ends) == ["discharge_medications"] and ends["discharge_medications"].items == 3
-    start, end = ends["discharge_medications"].row
-    assert MEDICATIONS[start:end] == "Apixaban 5 mg PO BID"
+    assert list(ends) == ["discharge_medications"] and ends["discharge_medications"].given == 1 and ends["discharge_medications"].items == 3
+    assert [MEDICATIONS[start:end] for start, end in ends["discharge_medications"].rows] == ["Furosemide 40 mg oral once daily", "Apixaban 5 mg PO BID"]
 
 
 def test_a_list_followed_by_a_heading_or_by_a_line_the_answer_holds_is_not_open():
@@ -135,12 +133,17 @@ def test_a_list_followed_by_a_heading_or_by_a_line_the_answer_holds_is_not_open(
     assert open_ends(weighed, MEDICAL, evidence_of(weighed, MEDICAL, claimed), claimed) == {}  # the next line is another field's
 
 
-def test_an_answer_continued_is_kept_only_when_its_new_item_is_the_row_expected():
-    short = {"discharge_medications": [med("Insulin glargine", "18 units", "subcutaneous", "at bedtime"),
-                                       med("Furosemide", "40 mg", "oral", "once daily")]}
+def test_an_answer_asked_for_more_items_went_on_as_far_as_its_new_items_are_the_rows_expected_in_order():
+    short = {"discharge_medications": [med("Insulin glargine", "18 units", "subcutaneous", "at bedtime")]}
     end = open_ends(short, MEDICAL, evidence_of(short, MEDICAL, MEDICATIONS), MEDICATIONS)["discharge_medications"]
-    right = {"discharge_medications": short["discharge_medications"] + [med("Apixaban", "5 mg", "oral", "BID")]}
-    assert continued(right, evidence_of(right, MEDICAL, MEDICATIONS), "discharge_medications", end, MEDICATIONS)
-    wrong = {"discharge_medications": short["discharge_medications"] + [med("Dr. Ana Ruiz", None, None, "25.08.2025")]}
-    assert not continued(wrong, evidence_of(wrong, MEDICAL, MEDICATIONS), "discharge_medications", end, MEDICATIONS)
-    assert not continued(short, evidence_of(short, MEDICAL, MEDICATIONS), "discharge_medications", end, MEDICATIONS)
+    given = short["discharge_medications"]
+
+    def gone(items):
+        record = {"discharge_medications": items}
+        return went_on(record, evidence_of(record, MEDICAL, MEDICATIONS), "discharge_medications", end, MEDICATIONS)
+
+    furosemide, apixaban = med("Furosemide", "40 mg", "oral", "once daily"), med("Apixaban", "5 mg", "oral", "BID")
+    assert gone(given + [furosemide, apixaban]) == 2
+    assert gone(given + [furosemide, med("Dr. Ana Ruiz", None, None, "25.08.2025")]) == 1  # the follow-up line is no row of it
+    assert gone(given + [apixaban, furosemide]) == 0  # out of order
+    assert gone(given) == 0
