@@ -30,7 +30,7 @@ from fieldmill.extract.doubted import (KEEP_FROM, NULLS_REREAD, Continuation, ac
                                       with_json_values, without_null)
 from fieldmill.extract.evidence import DocumentIndex, ground
 from fieldmill.extract.item_rows import open_ends, stray_cuts, went_on
-from fieldmill.extract.row_choices import accepted_choices, doubted_choices, item_rows
+from fieldmill.extract.row_choices import accepted_choices, doubted_choices, row_texts
 from fieldmill.extract.printed import printed_forms, with_printed
 from fieldmill.extract.repair import at_least, bounded, bounded_by_text, list_cuts
 from fieldmill.extract.retrieval import field_group
@@ -342,7 +342,7 @@ class Extractor:
         signals, when the record still passes the rules as well as before."""
         text = window.text
         paths = doubted_nulls(list(result.signals), text, result.record, self.schema.hardened)
-        rows = item_rows(list(result.evidence), text)
+        rows = row_texts(list(result.evidence), text)
         choices = doubted_choices(list(result.signals), self.schema.hardened, rows)
         first = _parsed(result.raw_output)
         if not (paths or choices) or not isinstance(first, dict):

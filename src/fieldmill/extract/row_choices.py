@@ -26,7 +26,7 @@ from fieldmill.schema.hardening import non_null_options
 _INDEX = re.compile(r"\[(\d+)\]$")
 
 
-def item_rows(evidence: list[dict[str, Any]], text: str) -> dict[str, str]:
+def row_texts(evidence: list[dict[str, Any]], text: str) -> dict[str, str]:
     """{list item (`lab_results[3]`): its row (see the module's docstring)} for every item with a value found."""
     spans = item_spans(evidence)
     rows = {}
@@ -52,7 +52,7 @@ def _options(node: dict[str, Any] | None) -> list[str]:
 
 
 def doubted_choices(signals: list[dict[str, Any]], hardened: dict[str, Any], rows: dict[str, str]) -> list[str]:
-    """The paths of the null choices of list items whose rows (`item_rows`) print one of their options."""
+    """The paths of the null choices of list items whose rows (`row_texts`) print one of their options."""
     out = []
     for s in signals:
         path = s["field"]
@@ -76,4 +76,4 @@ def accepted_choices(paths: list[str], again: Any, rows: dict[str, str]) -> dict
     return out
 
 
-__all__ = ["item_rows", "doubted_choices", "accepted_choices"]
+__all__ = ["row_texts", "doubted_choices", "accepted_choices"]

@@ -12,7 +12,7 @@ import pytest
 
 from fieldmill.document import Document
 from fieldmill.extract.actor import Extractor
-from fieldmill.extract.row_choices import accepted_choices, doubted_choices, item_rows
+from fieldmill.extract.row_choices import accepted_choices, doubted_choices, row_texts
 from fieldmill.extract.settings import ExtractionSettings
 from fieldmill.schema.load import load_schema
 from scripted_engine import ContinuingEngine, RawText
@@ -57,14 +57,14 @@ def schema(tmp_path):
 
 
 def test_only_the_null_choices_whose_rows_print_an_option_are_doubted(schema):
-    rows = item_rows(_evidence(TEXT, FIRST), TEXT)
+    rows = row_texts(_evidence(TEXT, FIRST), TEXT)
     assert rows["labs[0]"].strip() == "(H)" and rows["labs[1]"].strip() == "" and rows["labs[2]"].strip() == ""  # a test's own name is no flag
     assert doubted_choices(_signals(FIRST), schema.hardened, rows) == ["labs[0].flag"]
 
 
 def test_items_printed_on_one_line_each_have_their_own_row(schema):
     text = "Patient: Ana Ruiz\nLabs: Glucose 176 mg/dL (H); Sodium 138 mmol/L; Vitamin C 0.2 mg/dL (L).\n"
-    rows = item_rows(_evidence(text, FIRST), text)
+    rows = row_texts(_evidence(text, FIRST), text)
     assert "(H)" in rows["labs[0]"] and "(H)" not in rows["labs[1]"] and "(L)" not in rows["labs[1]"] and "(L)" in rows["labs[2]"]
     assert doubted_choices(_signals(FIRST), schema.hardened, rows) == ["labs[0].flag", "labs[2].flag"]
 
@@ -74,7 +74,7 @@ def test_a_row_is_the_line_printing_most_of_the_items_values():
     evidence = [{"field": "labs[0].test", "start": text.index("Glucose"), "end": text.index("Glucose") + 7},
                 {"field": "labs[0].value", "start": text.index("176"), "end": text.index("176") + 3},
                 {"field": "labs[0].unit", "start": text.index("mg/dL"), "end": text.index("mg/dL") + 5}]  # the unit found on the first line
-    assert item_rows(evidence, text)["labs[0]"].strip() == "mg/dL (H)"
+    assert row_texts(evidence, text)["labs[0]"].strip() == "mg/dL (H)"
 
 
 def test_a_choice_read_again_is_kept_only_where_its_row_prints_it():
