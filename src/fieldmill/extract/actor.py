@@ -23,16 +23,17 @@ from typing import Any, Callable
 from fieldmill import documents
 from fieldmill.document import DOCUMENT, ENGINE_LOAD_S, ENGINE_READY_AT, WINDOW, Document, Window, whole
 from fieldmill.engines import Engine, create_engine
+from fieldmill.engines.base import Generation
 from fieldmill.extract import trust
 from fieldmill.extract.answer import ANSWER, Answer
 from fieldmill.extract.confidence import field_confidence
-from fieldmill.extract.doubted import (KEEP_FROM, NULLS_REREAD, Continuation, accepted, continuations, doubted_nulls, field_schema, joined, pieces, stretches,
-                                      with_json_values, without_null)
+from fieldmill.extract.doubted import (KEEP_FROM, NULLS_REREAD, Continuation, accepted, added_items, continuations, doubted_nulls, field_schema, joined,
+                                      list_close, pieces, stretches, with_json_values, without_null)
 from fieldmill.extract.evidence import DocumentIndex, ground
 from fieldmill.extract.item_rows import open_ends, stray_cuts, went_on
 from fieldmill.extract.row_choices import accepted_choices, doubted_choices, row_texts
 from fieldmill.extract.printed import printed_forms, with_printed
-from fieldmill.extract.repair import at_least, bounded, bounded_by_text, list_cuts
+from fieldmill.extract.repair import bounded, bounded_by_text, list_cuts
 from fieldmill.extract.retrieval import field_group
 from fieldmill.extract.settings import FROM_DOCUMENT, GROUNDING_STRICT, ExtractionSettings
 from fieldmill.extract.steps import STEP_ERROR, step_message
@@ -276,43 +277,40 @@ class Extractor:
 
     async def _lists_continued(self, document: Document, window: Window, question: Question, result: Answer,
                                prompt_ids: list[int]) -> Answer:
-        """The answer decoded again (greedily) with each list that ended just before lines like its rows
-        (`item_rows.open_ends`) asked for an item per line: kept when its new items are those lines' rows, in order, no
-        list runs past the document's rows (`stray_cuts`) and the rules refuse it no more than the first. Where a list
-        went on to some of those rows only (or to none, or ran past the rows), it is held to the items that did, and the
-        answer is decoded once more so; else the first answer stands (with the later reads' costs)."""
+        """Each list that ended just before lines like its rows (`item_rows.open_ends`) continued where the first answer
+        closed it: the prompt and the answer up to its `]`, then one item per such line and the `]` decoded there. The
+        new items printed on those very lines, in order (`went_on`), go into the answer's text, the rest of it as it
+        was, when the record passes the rules as well as before; they carry their own evidence, confidence and signals."""
         text = window.text
-        ends = open_ends(result.record, self.schema.hardened, list(result.evidence), text)
-        if not ends:
-            return result
-        wanted = {name: len(end.rows) for name, end in ends.items()}  # new rows asked of each list
-        held: dict[str, int] = {}
-        spent = result
-        for _ in range(2):
-            started = time.perf_counter()
-            schema = at_least(bounded(self.schema.hardened, held), {name: ends[name].given + count for name, count in wanted.items()})
+        for name, end in open_ends(result.record, self.schema.hardened, list(result.evidence), text).items():
+            first = result.raw_output
+            close = list_close(first, name)
+            head = self.engine.answer_token_ids(first[:close]) if close is not None else None
+            if head is None:
+                continue
+            item = trust.node_at(self.schema.hardened, f"{name}[0]")
+            values = [(",", item, name)] * len(end.rows)
             try:
-                generation = await self._generate(prompt_ids, self._shaped(schema, text), {})
+                generation = await self._generate(prompt_ids + head, stretched_document_constraint(self.settings, values, "]", text, asks(item, name)), {})
             except Exception as exc:  # noqa: BLE001 - the first answer stands
-                log.warning("%s: reading again with its lists continued failed: %s: %s", document.uri, type(exc).__name__, exc)
-                return spent
-            again = self._result(generation, started, document, window, question)
-            spent = spent.plus_costs(generation)
+                log.warning("%s: continuing list %s failed: %s: %s", document.uri, name, type(exc).__name__, exc)
+                continue
+            result = result.plus_costs(generation)
+            added = added_items(generation.text)
+            tried = self._result(_spliced(first, close, added, generation), 0.0, document, window, question)
+            kept = went_on(tried.record, list(tried.evidence), name, end, text) if tried.record is not None else 0
+            if not kept:
+                log.info("%s: list %s did not go on to its next rows", document.uri, name)
+                continue
+            again = self._result(_spliced(first, close, added[:kept], generation), 0.0, document, window, question)
             if again.record is None or again.error_count > result.error_count:
-                log.info("%s: lists continued (%s) broke more rules; the first answer stands", document.uri, ", ".join(ends))
-                return spent
-            gone = {name: went_on(again.record, list(again.evidence), name, ends[name], text) for name in wanted}
-            cuts = stray_cuts(again.record, self.schema.hardened, text)
-            if all(gone[name] >= count for name, count in wanted.items()) and not cuts:
-                log.info("%s: lists continued to their next rows: %s", document.uri,
-                         ", ".join(f"{name} +{count}" for name, count in wanted.items() if count))
-                return replace(again, **spent.costs(), attempts=result.attempts)
-            if held or not any(gone.values()):
-                break
-            wanted = {name: min(count, cuts.get(name, count + ends[name].given) - ends[name].given) for name, count in gone.items()}
-            held = {**cuts, **{name: ends[name].given + count for name, count in wanted.items()}}
-        log.info("%s: lists asked for more items did not give their next rows (%s); the first answer stands", document.uri, ", ".join(ends))
-        return spent
+                log.info("%s: list %s went on to %d more rows, which the rules refuse", document.uri, name, kept)
+                continue
+            paths = [f"{name}[{end.given + index}]" for index in range(kept)]
+            log.info("%s: list %s went on to %d more rows", document.uri, name, kept)
+            result = replace(result.with_values_of(again, paths), status=again.status, error=again.error, errors=again.errors,
+                             record=again.record, raw_output=first[:close] + "".join(added[:kept]) + first[close:])
+        return result
 
     async def _second_pass(self, document: Document, window: Window, result: Answer) -> Answer:
         """The fields this window reads last and left null, read again in their next-ranked windows (`Window.reserve`,
@@ -490,10 +488,7 @@ class Extractor:
 
     def _bounded_to(self, cuts: dict[str, int], text: str):
         """The document's constraint with each list in `cuts` holding exactly that many items."""
-        return self._shaped(bounded(self.schema.hardened, cuts), text)
-
-    def _shaped(self, schema: dict[str, Any], text: str):
-        """The document's constraint of the whole schema with other list bounds (`repair.bounded`, `repair.at_least`)."""
+        schema = bounded(self.schema.hardened, cuts)
         schema = bounded_by_text(schema, text) or schema
         return self._for_document(build_constraint(schema), schema, text, self._questions[()].asked)  # bounds change no field's kind
 
@@ -582,6 +577,14 @@ def provenance(record: dict[str, Any] | None, hardened: dict[str, Any], text: st
         "text_sha256": digest or documents.text_digest(text),
         "cached_prompt_tokens": generation.cached_prompt_tokens,
     }
+
+
+def _spliced(first: str, close: int, added: list[str], generation: Generation) -> Generation:
+    """The first answer's text with `added` items (`doubted.added_items` of `generation`, a continuation from offset
+    `close`, the list's `]`) before that `]`: their tokens where they now stand, no costs (the caller counts them)."""
+    length = sum(map(len, added))
+    tokens = [(close + end, p) for end, p in zip(generation.token_ends, generation.token_logprobs) if end <= length]
+    return Generation(first[:close] + "".join(added) + first[close:], 0, 0, "stop", 0.0, tuple(p for _, p in tokens), tuple(e for e, _ in tokens))
 
 
 def _parsed(text: str) -> Any:

@@ -191,6 +191,38 @@ def continuations(first: str, paths: list[str]) -> list[Continuation]:
     return out
 
 
+def list_close(first: str, name: str) -> int | None:
+    """The offset of the `]` that closes the top-level list `name` in a first answer's JSON text, or None where the
+    answer holds no such list."""
+    decoder = json.JSONDecoder()
+    try:
+        at = first.index("{") + 1
+        while first[at] != "}":
+            key, at = decoder.raw_decode(first, at)
+            at = first.index(":", at) + 1
+            value, end = decoder.raw_decode(first, at)
+            if key == name:
+                return end - 1 if isinstance(value, list) and first[end - 1] == "]" else None
+            at = end + 1 if first[end] == "," else end
+    except (ValueError, IndexError):
+        return None
+    return None
+
+
+def added_items(text: str) -> list[str]:
+    """The items a continuation after a list's last item wrote (`,{...},{...}]`), each with its comma, complete ones only."""
+    decoder = json.JSONDecoder()
+    out, at = [], 0
+    while text.startswith(",", at):
+        try:
+            _, end = decoder.raw_decode(text, at + 1)
+        except ValueError:
+            break
+        out.append(text[at:end])
+        at = end
+    return out
+
+
 def stretch(first: str, found: list[Continuation]) -> tuple[list[tuple[str, Continuation]], str]:
     """The one continuation of the first answer's JSON text (`first`) that asks all `found` again: from the first one's
     cut, each value after its lead (the first's own; the others' the first answer's text from the value before, the
@@ -364,4 +396,4 @@ def _plain(value: Any) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
 
-__all__ = ["doubted_nulls", "without_null", "field_schema", "Continuation", "continuations", "stretch", "stretches", "pieces", "joined", "accepted", "with_json_values", "NULLS_MODES", "NULLS_REREAD", "NULLS_KEPT", "BACKED", "KEEP_FROM", "own_words", "in_block", "answerable"]
+__all__ = ["list_close", "added_items", "doubted_nulls", "without_null", "field_schema", "Continuation", "continuations", "stretch", "stretches", "pieces", "joined", "accepted", "with_json_values", "NULLS_MODES", "NULLS_REREAD", "NULLS_KEPT", "BACKED", "KEEP_FROM", "own_words", "in_block", "answerable"]

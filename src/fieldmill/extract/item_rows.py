@@ -23,8 +23,8 @@ item's row (the line printing most of its values, one of them a text copied from
 lines that begin like it (a word, a number or a sign first; a number among the first four tokens, or else the
 same first word: `Apixaban 5 mg` after `Insulin glargine 18 units`, not the heading `Follow-up and instructions`),
 print a digit when the item printed a number or a date, and hold no value of the answer, is *open* (`open_ends`):
-the answer is decoded again, greedily, with that list asked for one item per such line (`repair.at_least`), and
-an item has gone on to its row when it is printed on that very line, in order (`went_on`).
+the answer is continued where it closed that list, one item per such line decoded there (`extract/actor.py`), and
+a new item has gone on to its row when it is printed on that very line, in order (`went_on`).
 """
 
 from __future__ import annotations

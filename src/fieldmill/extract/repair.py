@@ -48,15 +48,6 @@ def bounded(hardened: dict[str, Any], cuts: dict[str, int]) -> dict[str, Any]:
     return out
 
 
-def at_least(hardened: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
-    """A copy of the hardened schema whose lists in `counts` hold at least that many items (at most their `maxItems`)."""
-    out = copy.deepcopy(hardened)
-    for name, count in counts.items():
-        node = _array(out["properties"][name])
-        node["minItems"] = max(node.get("minItems", 0), min(count, node["maxItems"]))
-    return out
-
-
 # What can stand between two items of a list on one line; a number's thousands comma counts too (an upper bound).
 _SEPARATOR = re.compile(r"[,;&|\u2022\u00b7]|\b(?:and|und|et|y|e|en|og|och)\b", re.IGNORECASE)
 
@@ -100,4 +91,4 @@ def _array(node: dict[str, Any] | None) -> dict[str, Any] | None:
     return None
 
 
-__all__ = ["list_cuts", "bounded", "at_least", "bounded_by_text", "item_room"]
+__all__ = ["list_cuts", "bounded", "bounded_by_text", "item_room"]

@@ -275,55 +275,74 @@ def test_items_printed_as_rows_are_decoded_once():
     assert result.status == "compliant" and len(calls) == 1
 
 
-def test_a_list_that_stops_before_a_line_like_its_rows_is_decoded_again_with_one_item_more():
-    """The model ended the medications after two of three rows printed alike: the answer is decoded again, greedily,
-    under a constraint that asks three items at least, and kept because its third item is the third row."""
-    import re
+def _summary(meds, labs=None):
+    from fieldmill.model.prompts import example_record
 
-    from fieldmill.model.prompts import example_record as example
+    record = example_record(load_schema("medical_record").hardened) | {"discharge_medications": meds}
+    return record | ({"lab_results": labs} if labs is not None else {})
 
-    schema = load_schema("medical_record")
-    text = ("Discharge medications\nInsulin glargine 18 units SC at bedtime\nFurosemide 40 mg oral once daily\nApixaban 5 mg PO BID\n\n"
-            "Follow-up and instructions\n")
-    meds = [{"name": "Insulin glargine", "dose": "18 units", "route": "subcutaneous", "frequency": "at bedtime"},
-            {"name": "Furosemide", "dose": "40 mg", "route": "oral", "frequency": "once daily"},
-            {"name": "Apixaban", "dose": "5 mg", "route": "oral", "frequency": "BID"}]
-    short, whole = example(schema.hardened) | {"discharge_medications": meds[:2]}, example(schema.hardened) | {"discharge_medications": meds}
-    engine = ScriptedEngine([short, whole])
-    extractor = Extractor(ExtractionSettings(retries=0, nulls="keep"), "medical_record", engine=engine)
-    result = asyncio.run(extractor.extract(Document.of_text("/docs/summary.txt", text)))
-    assert len(engine.calls) == 2 and engine.calls[1] == (0.0, None)
-    assert [m["name"] for m in result.record["discharge_medications"]] == ["Insulin glargine", "Furosemide", "Apixaban"]
-    second = re.compile(engine.constraints[1].regex)
-    assert second.fullmatch(json.dumps(whole, separators=(",", ":"))) and not second.fullmatch(json.dumps(short, separators=(",", ":")))
-    assert result.completion_tokens == 200 and result.attempts == 1
 
-    engine = ScriptedEngine([short, example(schema.hardened) | {"discharge_medications": meds[:2] + [meds[0]]}])  # the first row again
+MEDS = [{"name": "Insulin glargine", "dose": "18 units", "route": "subcutaneous", "frequency": "at bedtime"},
+        {"name": "Furosemide", "dose": "40 mg", "route": "oral", "frequency": "once daily"},
+        {"name": "Apixaban", "dose": "5 mg", "route": "oral", "frequency": "BID"}]
+SUMMARY = ("Discharge medications\nInsulin glargine 18 units SC at bedtime\nFurosemide 40 mg oral once daily\nApixaban 5 mg PO BID\n\n"
+           "Follow-up and instructions\n")
+
+
+def _continue(outputs, text=SUMMARY):
+    from scripted_engine import ContinuingEngine
+
+    engine = ContinuingEngine(outputs, logprob=-0.01)
     result = asyncio.run(Extractor(ExtractionSettings(retries=0, nulls="keep"), "medical_record", engine=engine)
                          .extract(Document.of_text("/docs/summary.txt", text)))
-    assert len(engine.calls) == 2 and result.record["discharge_medications"] == meds[:2]  # not the row expected: the first answer stands
+    return result, engine
 
 
-def test_lists_that_went_on_are_asked_once_more_with_those_that_did_not_held_as_they_were():
+def item_text(item):
+    return "," + json.dumps(item, separators=(",", ":"))
+
+
+def test_a_list_that_stops_before_lines_like_its_rows_is_continued_where_it_closed():
+    """The model closed the medications after one of three rows printed alike: the answer is continued from the `]`
+    that closed them, two items and the `]` decoded there, and both items, printed on those lines in order, go into
+    the answer; the rest of the first answer stays as it was."""
     import re
 
-    from fieldmill.model.prompts import example_record as example
+    from scripted_engine import RawText
 
-    schema = load_schema("medical_record")
+    first = _summary(MEDS[:1])
+    result, engine = _continue([first, RawText(item_text(MEDS[1]) + item_text(MEDS[2]) + "]")])
+    assert [m["name"] for m in result.record["discharge_medications"]] == ["Insulin glargine", "Furosemide", "Apixaban"]
+    assert len(engine.calls) == 2 and engine.calls[1] == (0.0, None)
+    first_text = json.dumps(first, separators=(",", ":"))
+    close = first_text.index("]", first_text.index('"discharge_medications"'))
+    assert engine.prompt_ids[1] == engine.prompt_ids[0] + engine.answer_token_ids(first_text[:close])  # the answer up to its `]`
+    continued = re.compile(engine.constraints[1].regex)  # two items, then the `]`
+    assert continued.fullmatch(item_text(MEDS[1]) + item_text(MEDS[2]) + "]") and not continued.fullmatch(item_text(MEDS[1]) + "]")
+    assert json.loads(result.raw_output) == _summary(MEDS)
+    assert 0.5 < result.confidence["discharge_medications[2].name"] < 1.0  # the new items' own tokens
+    assert result.completion_tokens == 200
+
+
+def test_only_the_new_items_printed_on_the_lines_expected_in_order_are_kept():
+    from scripted_engine import RawText
+
+    stray = {"name": "Dr. Ana Ruiz", "dose": None, "route": None, "frequency": None}
+    result, engine = _continue([_summary(MEDS[:1]), RawText(item_text(MEDS[1]) + item_text(stray) + "]")])
+    assert len(engine.calls) == 2 and result.record["discharge_medications"] == MEDS[:2]  # the second new item is no row of them
+
+    result, engine = _continue([_summary(MEDS[:1]), RawText(item_text(MEDS[2]) + item_text(MEDS[1]) + "]")])
+    assert len(engine.calls) == 2 and result.record["discharge_medications"] == MEDS[:1]  # out of order: none went on
+
+
+def test_each_open_list_is_continued_in_its_own_place():
+    from scripted_engine import RawText
+
     text = ("Laboratory results\nGlucose 176 mg/dL (H)\nPotassium 3.1 mmol/L\n\nDischarge medications\n"
             "Furosemide 40 mg oral once daily\nApixaban 5 mg PO BID\n\nFollow-up and instructions\n")
     labs = [{"test": "Glucose", "value": 176.0, "unit": "mg/dL", "flag": "high"}, {"test": "Potassium", "value": 3.1, "unit": "mmol/L", "flag": None}]
-    meds = [{"name": "Furosemide", "dose": "40 mg", "route": "oral", "frequency": "once daily"},
-            {"name": "Apixaban", "dose": "5 mg", "route": "oral", "frequency": "BID"}]
-    first = example(schema.hardened) | {"lab_results": labs[:1], "discharge_medications": meds[:1]}
+    first = _summary(MEDS[1:2], labs[:1])
     wrong_lab = {"test": "Furosemide", "value": 40.0, "unit": "mg", "flag": None}  # not the Potassium row
-    second = first | {"lab_results": labs[:1] + [wrong_lab], "discharge_medications": meds}
-    third = first | {"discharge_medications": meds}
-    engine = ScriptedEngine([first, second, third])
-    extractor = Extractor(ExtractionSettings(retries=0, nulls="keep"), "medical_record", engine=engine)
-    result = asyncio.run(extractor.extract(Document.of_text("/docs/summary.txt", text)))
-    assert len(engine.calls) == 3 and result.record["discharge_medications"] == meds and len(result.record["lab_results"]) == 1
-    held = re.compile(engine.constraints[2].regex)  # the labs held to the first answer's one item, the medications two at least
-    assert held.fullmatch(json.dumps(third, separators=(",", ":"))) and not held.fullmatch(json.dumps(second, separators=(",", ":")))
-    assert not held.fullmatch(json.dumps(first, separators=(",", ":")))
+    result, engine = _continue([first, RawText(item_text(wrong_lab) + "]"), RawText(item_text(MEDS[2]) + "]")], text=text)
+    assert len(engine.calls) == 3 and result.record["lab_results"] == labs[:1] and result.record["discharge_medications"] == MEDS[1:]
     assert result.completion_tokens == 300

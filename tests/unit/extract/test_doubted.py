@@ -264,3 +264,13 @@ def test_a_null_is_asked_again_only_where_its_label_is_followed_by_something_a_r
     assert doubted_nulls(signals, text, record) == ["due_date", "customer_vat"]
     assert doubted_nulls(signals, text.replace("Payment terms: Net 30", "Payment ref: RF18 5390")) == ["payment_reference", "due_date", "customer_vat"]
     assert doubted_nulls(signals, text + "Amount paid: 200.00\n", record) == ["due_date", "customer_vat", "amount_paid"]
+
+
+def test_a_lists_closing_bracket_is_found_at_the_top_level_and_a_continuations_complete_items_are_read():
+    from fieldmill.extract.doubted import added_items, list_close
+
+    first = '{"parties":[{"name":"A","roles":["x"]}],"roles":[{"a":1},{"a":2}],"total":3}'
+    assert first[list_close(first, "roles")] == "]" and first[:list_close(first, "roles") + 1].endswith('{"a":2}]')
+    assert list_close(first, "total") is None and list_close(first, "missing") is None and list_close("not json", "roles") is None
+    assert added_items(',{"a":3},{"a":4}]') == [',{"a":3}', ',{"a":4}']
+    assert added_items(',{"a":3},{"a":') == [',{"a":3}']  # cut short: the complete items only
