@@ -22,7 +22,7 @@ A model also stops early: after two of four medications printed alike, it closes
 item's row (the line printing most of its values, one of them a text copied from the document) is followed by
 lines that begin like it (a word, a number or a sign first; a number among the first four tokens, or else the
 same first word: `Apixaban 5 mg` after `Insulin glargine 18 units`, not the heading `Follow-up and instructions`),
-print a digit when the item printed a number or a date, and hold no value of the answer, is *open* (`open_ends`):
+print a digit when the item printed a number or a date, and hold no other field's value, is *open* (`open_ends`):
 the answer is continued where it closed that list, one item per such line decoded there (`extract/actor.py`), and
 a new item has gone on to its row when it is printed on that very line, in order (`went_on`).
 """
@@ -188,7 +188,7 @@ class OpenEnd:
 
 def open_ends(record: Any, hardened: dict[str, Any], evidence: list[dict[str, Any]], text: str) -> dict[str, OpenEnd]:
     """{top-level list of objects: its `OpenEnd`} for each list whose last item's row is followed by lines like a row
-    that no value of the answer was found on (see the module's docstring), as many as the list has room for."""
+    that no other field's value was found on (see the module's docstring), as many as the list has room for."""
     if not isinstance(record, dict):
         return {}
     spans, texts = item_spans(evidence), item_spans(evidence, copied=True)
