@@ -154,10 +154,6 @@ def init_ray(address: str | None) -> None:
     env = {**storage.s3_settings().as_env(), **{k: os.environ[k] for k in _FORWARDED_ENV if k in os.environ}}
     # No address means a cluster of our own ("local"), even if `ray start` left one running here.
     options = local_node_options() if not address else {}  # a cluster keeps its own dashboard and settings
-    if os.environ.get("FM_PRELOAD") and not address:
-        options.setdefault("_system_config", {})["preload_python_modules"] = os.environ["FM_PRELOAD"].split(",")
-    if os.environ.get("FM_JOBENV"):
-        env = {**env, **_EXTRACTOR_ENV}
     for attempt in range(1, RAY_START_ATTEMPTS + 1):
         try:
             ray.init(
@@ -326,7 +322,7 @@ def _results(config: RunConfig, schema: LoadedSchema, chunks: list[tuple[str, in
         batch_format="default",
         compute=ray.data.ActorPoolStrategy(size=config.workers, max_tasks_in_flight_per_actor=config.concurrent_batches),
         max_concurrency=config.concurrent_batches,
-        runtime_env=None if os.environ.get("FM_JOBENV") else {"env_vars": _EXTRACTOR_ENV},  # merged with the run's own
+        runtime_env={"env_vars": _EXTRACTOR_ENV},  # merged with the run's own
         num_cpus=0 if gpus else 1,
         num_gpus=gpus,
         # A dying actor is restarted (its documents are redone) a few times, then the run stops and says so: a
