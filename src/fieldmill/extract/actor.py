@@ -302,7 +302,8 @@ class Extractor:
             if not kept:
                 log.info("%s: list %s did not go on to its next rows", document.uri, name)
                 continue
-            again = self._result(_spliced(first, close, added[:kept], generation), 0.0, document, window, question)
+            again = tried if kept == len(added) else self._result(_spliced(first, close, added[:kept], generation), 0.0, document, window,
+                                                                   question)
             if again.record is None or again.error_count > result.error_count:
                 log.info("%s: list %s went on to %d more rows, which the rules refuse", document.uri, name, kept)
                 continue

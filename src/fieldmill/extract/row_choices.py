@@ -20,8 +20,7 @@ import re
 from typing import Any
 
 from fieldmill.extract.item_rows import item_of, item_spans, row_line
-from fieldmill.extract.trust import field_kind, node_at, option_printed, value_at
-from fieldmill.schema.hardening import non_null_options
+from fieldmill.extract.trust import field_kind, node_at, option_printed, options_of, value_at
 
 _INDEX = re.compile(r"\[(\d+)\]$")
 
@@ -47,10 +46,6 @@ def _next_item(item: str) -> str:
     return _INDEX.sub(lambda m: f"[{int(m.group(1)) + 1}]", item)
 
 
-def _options(node: dict[str, Any] | None) -> list[str]:
-    return [str(c) for o in [node or {}, *non_null_options(node or {})] for c in o.get("enum", []) if c is not None]
-
-
 def doubted_choices(signals: list[dict[str, Any]], hardened: dict[str, Any], rows: dict[str, str]) -> list[str]:
     """The paths of the null choices of list items whose rows (`row_texts`) print one of their options."""
     out = []
@@ -60,7 +55,7 @@ def doubted_choices(signals: list[dict[str, Any]], hardened: dict[str, Any], row
         if s.get("grounding") != "null" or item not in rows:
             continue
         node = node_at(hardened, path)
-        options = _options(node)
+        options = options_of(node)
         if field_kind(node) == "choice" and options and option_printed(options, rows[item], initials=True):
             out.append(path)
     return out

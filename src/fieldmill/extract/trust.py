@@ -157,7 +157,7 @@ def _shared(evidence: list[dict[str, Any]]) -> set[str]:
     names: dict[tuple[int, int], set[str]] = {}
     for e in evidence:
         if e.get("start") is not None and e.get("end") is not None:
-            names.setdefault((int(e["start"]), int(e["end"])), set()).add(_ITEM_INDEX.sub("[]", e["field"]))
+            names.setdefault((int(e["start"]), int(e["end"])), set()).add(without_indexes(e["field"]))
     return {e["field"] for e in evidence if e.get("start") is not None and e.get("end") is not None
             and len(names[(int(e["start"]), int(e["end"]))]) > 1}
 
@@ -212,7 +212,7 @@ def has_candidates(path: str, node: dict[str, Any] | None, lowered_text: str, it
     words = label_words(path)
     kind = field_kind(node)
     if kind == "choice":
-        choices = [str(c) for o in [node, *non_null_options(node)] for c in o.get("enum", []) if c is not None]
+        choices = options_of(node)
         if not choices:
             return False  # a yes/no is read from wording, not printed as a value: its absence is a reading, not a miss
         if item_text is not None:
@@ -243,6 +243,12 @@ def value_ask(path: str, node: dict[str, Any] | None) -> str:
 def amounts_in(text: str) -> list[str]:
     """The amount-like strings of a text (`724.90`, `1,234.50`, `30`), as candidates for an amount are found."""
     return [m.group(0) for m in _AMOUNT_LIKE.finditer(text)]
+
+
+def options_of(node: dict[str, Any] | None) -> list[str]:
+    """A choice's options (its enum's values, nullable or not), as text."""
+    node = node or {}
+    return [str(c) for o in [node, *non_null_options(node)] for c in o.get("enum", []) if c is not None]
 
 
 def option_printed(choices: list[str], text: str, initials: bool = False) -> bool:
@@ -468,4 +474,4 @@ def load_calibration(*folders) -> Calibration | None:
 
 
 __all__ = ["ValueSignals", "Calibration", "signals", "combined", "fit", "load_calibration", "has_candidates", "label_before", "label_words", "label_pattern", "unhyphenated",
-           "value_ask", "amounts_in", "option_printed", "field_kind", "node_at", "without_indexes", "DATE_ASK", "AMOUNT_ASK", "TEXT_ASK", "value_at", "set_value_at", "CALIBRATION_FILE", "FEATURES"]
+           "value_ask", "amounts_in", "option_printed", "options_of", "field_kind", "node_at", "without_indexes", "DATE_ASK", "AMOUNT_ASK", "TEXT_ASK", "value_at", "set_value_at", "CALIBRATION_FILE", "FEATURES"]
