@@ -1,0 +1,63 @@
+"""A team's own calibration, end to end with the real model: `run` -> `calibrate` -> `run` again.
+
+The model folder is the shipped default as `run` materialises it, seen through a folder of links (its
+weights are not copied) that holds no calibration: the first run's confidence is the uncalibrated
+combination; `fieldmill calibrate` fits on that run's labelled values and writes the calibration into the
+folder; the second run, with the same folder, gives every value the calibration's confidence of its signals.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from fieldmill.calibration import labelled_signals
+from fieldmill.evaluate import DEFAULT_REL_TOL
+from fieldmill.extract.trust import CALIBRATION_FILE, Calibration, ValueSignals, combined
+from fieldmill.model.source import materialise
+from helpers import fieldmill, local_rows
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+
+def _confidences(output: str) -> dict[tuple[str, str], float]:
+    return {(row["doc_uri"].rsplit("/", 1)[-1], path): value for row in local_rows(output) for path, value in row["confidence"] or []}
+
+
+def test_a_calibration_fitted_on_a_teams_labelled_results_travels_with_the_model_and_sets_the_confidence(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    for item in materialise("bundled").iterdir():
+        if item.name != CALIBRATION_FILE:
+            (model / item.name).symlink_to(item)
+    corpus, first, second = tmp_path / "corpus", tmp_path / "first", tmp_path / "second"
+    made = fieldmill("synth", "--schema", "invoice", "--count", "2", "--seed", "4", "--output", str(corpus))
+    assert made.returncode == 0, made.stderr[-2000:]
+    run = ("run", str(corpus / "docs"), "--schema", "invoice", "--model", str(model), "--retries", "0")
+    ran = fieldmill(*run, "--output", str(first))
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    values, right = labelled_signals(str(first), str(corpus / "gold.jsonl"), DEFAULT_REL_TOL)
+    uncalibrated = _confidences(str(first))
+    assert uncalibrated and all(uncalibrated[(uri, v.path)] == pytest.approx(combined(v), abs=1e-6)
+                                for uri, v in _with_uris(str(first)))
+
+    fitted = fieldmill("calibrate", "--results", str(first), "--gold", str(corpus / "gold.jsonl"), "--model", str(model))
+    assert fitted.returncode == 0, fitted.stdout + fitted.stderr[-2000:]
+    assert re.search(rf"fitted on {len(values)} values \({sum(right)} right\)", fitted.stdout)
+    calibration = Calibration.from_json(json.loads((model / CALIBRATION_FILE).read_text()))
+
+    ran = fieldmill(*run, "--output", str(second))
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    calibrated = _confidences(str(second))
+    judged = list(_with_uris(str(second)))
+    assert judged and all(calibrated[(uri, v.path)] == pytest.approx(calibration(v), abs=1e-6) for uri, v in judged)
+    assert any(calibrated[key] != pytest.approx(uncalibrated[key], abs=1e-3) for key in calibrated.keys() & uncalibrated.keys())
+
+
+def _with_uris(output: str):
+    """(document name, ValueSignals) of every value a run's rows carry signals for."""
+    for row in local_rows(output):
+        for entry in row["signals"] or []:
+            yield row["doc_uri"].rsplit("/", 1)[-1], ValueSignals.from_row(entry)
