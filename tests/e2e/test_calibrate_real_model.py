@@ -35,8 +35,8 @@ def test_a_calibration_fitted_on_a_teams_labelled_results_travels_with_the_model
     corpus, first, second = tmp_path / "corpus", tmp_path / "first", tmp_path / "second"
     made = fieldmill("synth", "--schema", "invoice", "--count", "2", "--seed", "4", "--output", str(corpus))
     assert made.returncode == 0, made.stderr[-2000:]
-    run = ("run", str(corpus / "docs"), "--schema", "invoice", "--model", str(model), "--retries", "0")
-    ran = fieldmill(*run, "--output", str(first))
+    run = ("--schema", "invoice", "--model", str(model), "--retries", "0")
+    ran = fieldmill("run", str(corpus / "docs"), *run, "--output", str(first))
     assert ran.returncode == 0, ran.stderr[-3000:]
     values, right = labelled_signals(str(first), str(corpus / "gold.jsonl"), DEFAULT_REL_TOL)
     uncalibrated = _confidences(str(first))
@@ -48,7 +48,11 @@ def test_a_calibration_fitted_on_a_teams_labelled_results_travels_with_the_model
     assert re.search(rf"fitted on {len(values)} values \({sum(right)} right\)", fitted.stdout)
     calibration = Calibration.from_json(json.loads((model / CALIBRATION_FILE).read_text()))
 
-    ran = fieldmill(*run, "--output", str(second))
+    one = tmp_path / "one"  # the calibration applied: one document is enough, a run's cost is the model's load
+    one.mkdir()
+    name = sorted((corpus / "docs").iterdir())[0]
+    (one / name.name).write_bytes(name.read_bytes())
+    ran = fieldmill("run", str(one), *run, "--output", str(second))
     assert ran.returncode == 0, ran.stderr[-3000:]
     calibrated = _confidences(str(second))
     judged = list(_with_uris(str(second)))
