@@ -6,7 +6,8 @@ import pytest
 # Modules whose tests load the real model in vLLM: they run one after another on one pytest-xdist worker (two
 # engines on two cores would only slow each other down) while the other worker runs the unit and stand-in tests.
 REAL_MODEL_MODULES = {f"tests/e2e/{name}.py" for name in (
-    "test_run", "test_long_documents", "test_synth_run_eval", "test_hostile_input", "test_cluster", "test_finetune_real_model")}
+    "test_run", "test_long_documents", "test_synth_run_eval", "test_hostile_input", "test_cluster", "test_finetune_real_model",
+    "test_calibrate_real_model")}
 
 
 def pytest_xdist_make_scheduler(config, log):
