@@ -22,8 +22,15 @@ from helpers import fieldmill, local_rows
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
-def _confidences(output: str) -> dict[tuple[str, str], float]:
-    return {(row["doc_uri"].rsplit("/", 1)[-1], path): value for row in local_rows(output) for path, value in row["confidence"] or []}
+def _values(output: str) -> dict[tuple[str, str], tuple[ValueSignals, float]]:
+    """{(document name, path): (what the run knew of the value, the confidence its row gives it)} for every value of a run."""
+    out = {}
+    for row in local_rows(output):
+        name, confidence = row["doc_uri"].rsplit("/", 1)[-1], dict(row["confidence"] or [])
+        for entry in row["signals"] or []:
+            value = ValueSignals.from_row(entry)
+            out[(name, value.path)] = (value, confidence[value.path])
+    return out
 
 
 def test_a_calibration_fitted_on_a_teams_labelled_results_travels_with_the_model_and_sets_the_confidence(tmp_path):
@@ -39,9 +46,8 @@ def test_a_calibration_fitted_on_a_teams_labelled_results_travels_with_the_model
     ran = fieldmill("run", str(corpus / "docs"), *run, "--output", str(first))
     assert ran.returncode == 0, ran.stderr[-3000:]
     values, right = labelled_signals(str(first), str(corpus / "gold.jsonl"), DEFAULT_REL_TOL)
-    uncalibrated = _confidences(str(first))
-    assert uncalibrated and all(uncalibrated[(uri, v.path)] == pytest.approx(combined(v), abs=1e-6)
-                                for uri, v in _with_uris(str(first)))
+    uncalibrated = _values(str(first))
+    assert uncalibrated and all(confidence == pytest.approx(combined(v), abs=1e-6) for v, confidence in uncalibrated.values())
 
     fitted = fieldmill("calibrate", "--results", str(first), "--gold", str(corpus / "gold.jsonl"), "--model", str(model))
     assert fitted.returncode == 0, fitted.stdout + fitted.stderr[-2000:]
@@ -54,14 +60,7 @@ def test_a_calibration_fitted_on_a_teams_labelled_results_travels_with_the_model
     (one / name.name).write_bytes(name.read_bytes())
     ran = fieldmill("run", str(one), *run, "--output", str(second))
     assert ran.returncode == 0, ran.stderr[-3000:]
-    calibrated = _confidences(str(second))
-    judged = list(_with_uris(str(second)))
-    assert judged and all(calibrated[(uri, v.path)] == pytest.approx(calibration(v), abs=1e-6) for uri, v in judged)
-    assert any(calibrated[key] != pytest.approx(uncalibrated[key], abs=1e-3) for key in calibrated.keys() & uncalibrated.keys())
+    calibrated = _values(str(second))
+    assert calibrated and all(confidence == pytest.approx(combined(v, calibration), abs=1e-6) for v, confidence in calibrated.values())
+    assert any(calibrated[key][1] != pytest.approx(uncalibrated[key][1], abs=1e-3) for key in calibrated.keys() & uncalibrated.keys())
 
-
-def _with_uris(output: str):
-    """(document name, ValueSignals) of every value a run's rows carry signals for."""
-    for row in local_rows(output):
-        for entry in row["signals"] or []:
-            yield row["doc_uri"].rsplit("/", 1)[-1], ValueSignals.from_row(entry)
