@@ -73,11 +73,10 @@ def raw_prompts(corpus: Path, schema_spec: str, model: str):
     return schema, path, prompts
 
 
+RAW_ENGINE_PLUGINS = "fieldmill_cpu_grammar_mask"
+
+
 def raw_engine(path: Path, backend: str, speculative: dict | None = None):
-    from vllm import LLM
-
-    from fieldmill.model.source import BUNDLED_MAX_MODEL_LEN
-
     from fieldmill.model.compute import compute_dtype
 
     kwargs = {"speculative_config": speculative} if speculative else {}
@@ -88,6 +87,24 @@ def raw_engine(path: Path, backend: str, speculative: dict | None = None):
         from fieldmill.engines.vllm import cpu_engine_env
 
         os.environ.update(cpu_engine_env())
+    # vLLM's own decoding, with the one fieldmill plugin every earlier figure's raw engine had (the CPU mask in the
+    # logits' dtype); the logits the grammar allows (engines/cpu_sparse_logits.py) are the product's own. Its processes
+    # start with it; the product's runs after it (subprocesses of this one) load every plugin again.
+    saved, os.environ["VLLM_PLUGINS"] = os.environ.get("VLLM_PLUGINS"), RAW_ENGINE_PLUGINS
+    try:
+        return _llm(path, backend, kwargs)
+    finally:
+        if saved is None:
+            os.environ.pop("VLLM_PLUGINS")
+        else:
+            os.environ["VLLM_PLUGINS"] = saved
+
+
+def _llm(path: Path, backend: str, kwargs: dict):
+    from vllm import LLM
+
+    from fieldmill.model.source import BUNDLED_MAX_MODEL_LEN
+
     return LLM(model=str(path), max_model_len=BUNDLED_MAX_MODEL_LEN, gpu_memory_utilization=0.3 if not _gpu() else 0.9, enforce_eager=not _gpu(),
                enable_prefix_caching=True, structured_outputs_config={"backend": backend, "disable_any_whitespace": True}, seed=0, **kwargs)
 
