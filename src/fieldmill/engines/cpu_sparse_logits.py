@@ -119,6 +119,7 @@ def _plain_head(runner, model) -> bool:
         and getattr(head, "tp_size", 1) == 1 and getattr(head, "bias", None) is None
         and weight is not None and weight.ndim == 2 and weight.is_cpu and not weight.is_meta
         and getattr(runner, "speculative_config", None) is None and getattr(runner, "lora_config", None) is None
+        and not getattr(runner, "broadcast_pp_output", False)  # that path copies the logits in execute_model
         and type(model).compute_logits is not None
     )
 
