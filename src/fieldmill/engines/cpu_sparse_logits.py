@@ -14,8 +14,8 @@ step goes through the model's own projection together, and the tokens the gramma
 make them. The sampler, the mask and the log-probabilities then run on the same logits as before (the allowed tokens'
 values are the same dot products, summed in float32 as the projection sums them).
 
-It applies where the projection is the plain one: vLLM's `LogitsProcessor` on an unquantised, untied-from-LoRA head
-on one device, no soft cap or scale, no speculative decoding; a GPU, and any other model, keep vLLM's own code.
+It applies where the projection is the plain one: vLLM's `LogitsProcessor` on an unquantised head on one device, no
+soft cap or scale, no LoRA, no speculative decoding; a GPU, and any other model, keep vLLM's own code.
 """
 
 from __future__ import annotations
@@ -120,7 +120,6 @@ def _plain_head(runner, model) -> bool:
         and weight is not None and weight.ndim == 2 and weight.is_cpu and not weight.is_meta
         and getattr(runner, "speculative_config", None) is None and getattr(runner, "lora_config", None) is None
         and not getattr(runner, "broadcast_pp_output", False)  # that path copies the logits in execute_model
-        and type(model).compute_logits is not None
     )
 
 
