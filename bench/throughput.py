@@ -77,36 +77,25 @@ RAW_ENGINE_PLUGINS = "fieldmill_cpu_grammar_mask"
 
 
 def raw_engine(path: Path, backend: str, speculative: dict | None = None):
+    from vllm import LLM
+
+    from fieldmill.engines.vllm import _environment, cpu_engine_env
     from fieldmill.model.compute import compute_dtype
+    from fieldmill.model.source import BUNDLED_MAX_MODEL_LEN
 
     kwargs = {"speculative_config": speculative} if speculative else {}
     # the product's dtype: vLLM's default, the weights' bfloat16, is emulated on a CPU without bfloat16 instructions
     # (twice the time a decoding step of float32 takes on an AVX2-only CPU, a flattering baseline)
     kwargs["dtype"] = compute_dtype(_gpu())
     if not _gpu():  # the raw engine gets the CPU environment the product's engine gets (vLLM's own advice)
-        from fieldmill.engines.vllm import cpu_engine_env
-
         os.environ.update(cpu_engine_env())
     # vLLM's own decoding, with the one fieldmill plugin every earlier figure's raw engine had (the CPU mask in the
     # logits' dtype); the logits the grammar allows (engines/cpu_sparse_logits.py) are the product's own. Its processes
     # start with it; the product's runs after it (subprocesses of this one) load every plugin again.
-    saved, os.environ["VLLM_PLUGINS"] = os.environ.get("VLLM_PLUGINS"), RAW_ENGINE_PLUGINS
-    try:
-        return _llm(path, backend, kwargs)
-    finally:
-        if saved is None:
-            os.environ.pop("VLLM_PLUGINS")
-        else:
-            os.environ["VLLM_PLUGINS"] = saved
-
-
-def _llm(path: Path, backend: str, kwargs: dict):
-    from vllm import LLM
-
-    from fieldmill.model.source import BUNDLED_MAX_MODEL_LEN
-
-    return LLM(model=str(path), max_model_len=BUNDLED_MAX_MODEL_LEN, gpu_memory_utilization=0.3 if not _gpu() else 0.9, enforce_eager=not _gpu(),
-               enable_prefix_caching=True, structured_outputs_config={"backend": backend, "disable_any_whitespace": True}, seed=0, **kwargs)
+    with _environment({"VLLM_PLUGINS": RAW_ENGINE_PLUGINS}):
+        return LLM(model=str(path), max_model_len=BUNDLED_MAX_MODEL_LEN, gpu_memory_utilization=0.3 if not _gpu() else 0.9,
+                   enforce_eager=not _gpu(), enable_prefix_caching=True,
+                   structured_outputs_config={"backend": backend, "disable_any_whitespace": True}, seed=0, **kwargs)
 
 
 def _gpu() -> bool:
